@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs what bankforge needs on a fresh Debian machine, and only what is missing:
+# host tools through apt-get, npm packages through npm ci, then compiles the TypeScript.
+# Safe to run again and again; a second run does nothing but the compile check.
+set -eu
+cd "$(dirname "$0")/.."
+
+# command -> Debian package that provides it
+need=""
+for pair in clang:clang ld.lld:lld lld-link:lld qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils \
+            sgdisk:gdisk fsck.fat:dosfstools mkfs.fat:dosfstools mcopy:mtools bmaptool:bmap-tools \
+            genimage:genimage; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"
+done
+[ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || need="$need ovmf"
+
+if [ -n "$need" ]; then
+  pkgs=$(printf '%s\n' $need | sort -u | tr '\n' ' ')
+  if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "setup: missing Debian packages: $pkgs; run as root or install them with apt-get" >&2
+    exit 1
+  fi
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo "setup: installing $pkgs" >&2
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $pkgs >&2
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+npx tsc -p tsconfig.json
