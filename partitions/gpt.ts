@@ -148,7 +148,10 @@ export class GptError extends Error {}
 function parseHeader(sector: Buffer, expectLba: Lba, ss: SectorSize, where: string): GptHeader | string {
   const at = `${where} GPT header at byte ${expectLba * ss}`;
   const sig = sector.toString('latin1', H.signature, H.signature + 8);
-  if (sig !== GPT.signature) return `${at}: signature is ${JSON.stringify(sig)}, expected "${GPT.signature}"`;
+  if (sig !== GPT.signature) {
+    const seen = /^[\x20-\x7e]{8}$/.test(sig) ? JSON.stringify(sig) : `bytes ${sector.subarray(0, 8).toString('hex')}`;
+    return `${at}: signature is ${seen}, expected "${GPT.signature}"`;
+  }
   const size = sector.readUInt32LE(H.headerSize);
   if (size < GPT.headerSize || size > ss) return `${at}: header size ${size}, expected ${GPT.headerSize}..${ss}`;
   const copy = Buffer.from(sector.subarray(0, size));

@@ -1,0 +1,165 @@
+// `bankforge build`: layout -> plan every partition -> write a sparse image -> hash -> manifest.
+// Every check (layout, placement, content that must exist and fit) runs in the planning phase,
+// so a rejected build writes nothing; the image is written under a temporary name and renamed
+// into place only when complete, so a failed build never leaves a half image behind.
+
+import { rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { BankforgeError, LayoutError } from './errors.js';
+import { resolveContents, type Artifacts } from './contents.js';
+import { loadLayout } from './layout/load.js';
+import { placeLayout, type PlacedLayout, type PlacedPartition } from './layout/place.js';
+import { manifestPathFor, writeManifest, MANIFEST_FORMAT, type Manifest } from './manifest.js';
+import { toolVersion } from './package-info.js';
+import { bankArtifact } from './pipeline/bank.js';
+import type { Progress } from './progress.js';
+import { SparseImageFile } from './image/sparse-file.js';
+import { hashImage } from './image/hash.js';
+import { FatError, planFatVolume, writeFatVolume, type FatPlan, type FatTree } from '../partitions/fat/index.js';
+import { writeGpt } from '../partitions/gpt.js';
+import { gptTypeName } from '../partitions/gpt-types.js';
+import { deriveU32 } from '../partitions/guid.js';
+import type { Bytes, SectorSize } from '../partitions/units.js';
+
+/** FAT timestamps when SOURCE_DATE_EPOCH is not set: 2000-01-01 00:00:00 UTC. */
+export const DEFAULT_EPOCH = 946684800;
+
+export interface BuildOptions {
+  layout?: string;
+  out: string;
+  version: string;
+  sectorSize?: SectorSize;
+  seed?: string;
+  /** Seconds since the epoch for every timestamp in the image (SOURCE_DATE_EPOCH). */
+  epoch?: number;
+  progress?: Progress;
+}
+
+export interface BuildResult { image: string; manifestPath: string; manifest: Manifest }
+
+type PartitionPlan =
+  | { placed: PlacedPartition; kind: 'fat'; plan: FatPlan; tree: FatTree }
+  | { placed: PlacedPartition; kind: 'raw'; file: { path: string; size: Bytes } | undefined };
+
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const progress = opts.progress;
+  const layout = await loadLayout(opts.layout);
+  const placed = placeLayout(layout, { ...(opts.sectorSize ? { sectorSize: opts.sectorSize } : {}), ...(opts.seed ? { seed: opts.seed } : {}) });
+  const epoch = opts.epoch ?? DEFAULT_EPOCH;
+  const artifacts: Artifacts = { bank: bankArtifact({ version: opts.version, updated: 1 }) };
+
+  progress?.step(`planning ${layout.name} (${placed.partitions.length} partitions, ${placed.sectorSize}-byte sectors)`);
+  const plans: PartitionPlan[] = [];
+  for (const p of placed.partitions) plans.push(await planPartition(placed, p, artifacts, epoch));
+  await checkOutput(opts.out);
+
+  const tmp = `${opts.out}.partial-${process.pid}`;
+  const img = await SparseImageFile.create(tmp, placed.diskSize);
+  try {
+    for (const e of writeGpt({ sectorSize: placed.sectorSize, sectorCount: placed.sectorCount, diskGuid: placed.diskGuid, partitions: placed.partitions.map(gptEntry) })) {
+      await img.write(e.offset, e.data);
+    }
+    for (const plan of plans) {
+      progress?.step(`writing ${plan.placed.spec.name}`);
+      const sink = img.region(plan.placed.offset, plan.placed.size);
+      if (plan.kind === 'fat') await writeFatVolume(plan.plan, sink);
+      else if (plan.file) await sink.copyFile(0, plan.file.path, plan.file.size);
+    }
+    await img.close();
+    progress?.step('hashing');
+    const hashes = await hashImage(tmp, placed.diskSize, img.dataRanges(), placed.partitions.map((p) => ({ name: p.spec.name, offset: p.offset, size: p.size })));
+    const manifest = makeManifest(opts, layout.sha256, placed, plans, epoch, hashes);
+    const manifestPath = manifestPathFor(opts.out);
+    await rename(tmp, opts.out);
+    await writeManifest(manifestPath, manifest);
+    progress?.done(`built ${opts.out} (${placed.diskSize} bytes, sha256 ${hashes.image.slice(0, 16)}…)`);
+    return { image: opts.out, manifestPath, manifest };
+  } catch (e) {
+    await img.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+async function planPartition(placed: PlacedLayout, p: PlacedPartition, artifacts: Artifacts, epoch: number): Promise<PartitionPlan> {
+  const spec = p.spec;
+  const file = placed.spec.file;
+  const tree = await resolveContents(file, spec.contents, artifacts);
+  if (spec.filesystem === 'raw') {
+    const only = [...tree.values()][0];
+    if (!only || only.kind !== 'file' || !('path' in only.source)) return { placed: p, kind: 'raw', file: undefined };
+    if (only.size > p.size) throw new LayoutError(file, `${spec.field}.contents[0].file`, `${only.source.path} is ${only.size} bytes; the partition holds ${p.size}`);
+    return { placed: p, kind: 'raw', file: { path: only.source.path, size: only.size } };
+  }
+  try {
+    const plan = planFatVolume({
+      type: spec.filesystem,
+      size: p.size,
+      sectorSize: placed.sectorSize,
+      label: spec.label,
+      serial: deriveU32(placed.seed, `fat-serial:${spec.name}`),
+      timestamp: epoch,
+      hiddenSectors: p.firstLba,
+      ...(spec.clusterSize ? { clusterSize: spec.clusterSize } : {}),
+    }, tree);
+    return { placed: p, kind: 'fat', plan, tree };
+  } catch (e) {
+    if (e instanceof FatError) {
+      const field = `${spec.field}.${FAT_FIELD[e.field ?? ''] ?? 'size'}`;
+      throw new LayoutError(file, field, `${spec.filesystem} volume of ${p.size} bytes (${placed.sectorSize}-byte sectors): ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+/** Which layout field to blame for a FatError, by the FAT option it names. */
+const FAT_FIELD: Record<string, string> = { clusterSize: 'clusterSize', label: 'label', path: 'contents', size: 'size' };
+
+function gptEntry(p: PlacedPartition) {
+  return { index: p.index, typeGuid: p.spec.typeGuid, guid: p.guid, firstLba: p.firstLba, lastLba: p.lastLba, attributes: p.spec.attributes, name: p.spec.gptName };
+}
+
+async function checkOutput(out: string): Promise<void> {
+  const dir = dirname(out);
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) throw new BankforgeError(`output directory ${dir} does not exist`);
+  const o = await stat(out).catch(() => undefined);
+  if (o && !o.isFile()) throw new BankforgeError(`output ${out} exists and is not a regular file; refusing to overwrite it`);
+}
+
+function makeManifest(opts: BuildOptions, layoutSha: string, placed: PlacedLayout, plans: PartitionPlan[], epoch: number, hashes: { image: string; regions: Record<string, string> }): Manifest {
+  return {
+    format: MANIFEST_FORMAT,
+    tool: { name: 'bankforge', version: toolVersion() },
+    version: opts.version,
+    layout: { name: placed.spec.name, sha256: layoutSha },
+    seed: placed.seed,
+    sourceDateEpoch: epoch,
+    sectorSize: placed.sectorSize,
+    diskSize: placed.diskSize,
+    diskGuid: placed.diskGuid,
+    image: { file: basename(opts.out), size: placed.diskSize, sha256: hashes.image },
+    partitions: plans.map((plan) => {
+      const p = plan.placed;
+      const files = plan.kind === 'fat'
+        ? [...plan.tree].filter(([, e]) => e.kind === 'file').map(([path, e]) => ({ path, size: e.kind === 'file' ? e.size : 0 }))
+        : plan.file ? [{ path: basename(plan.file.path), size: plan.file.size }] : [];
+      return {
+        number: p.index + 1,
+        name: p.spec.name,
+        gptName: p.spec.gptName,
+        type: gptTypeName(p.spec.typeGuid),
+        typeGuid: p.spec.typeGuid,
+        guid: p.guid,
+        filesystem: p.spec.filesystem,
+        ...(p.spec.label ? { label: p.spec.label } : {}),
+        firstLba: p.firstLba,
+        lastLba: p.lastLba,
+        offset: p.offset,
+        size: p.size,
+        sha256: hashes.regions[p.spec.name]!,
+        files,
+      };
+    }),
+  };
+}

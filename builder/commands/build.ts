@@ -1,0 +1,30 @@
+// `bankforge build`: argument handling around builder/build.ts.
+
+import { build } from '../build.js';
+import { BankforgeError } from '../errors.js';
+import { makeProgress } from '../progress.js';
+import type { SectorSize } from '../../partitions/units.js';
+
+interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; json: boolean; quiet: boolean }
+
+export async function run(a: Args): Promise<void> {
+  const epochText = process.env.SOURCE_DATE_EPOCH;
+  let epoch: number | undefined;
+  if (epochText !== undefined && epochText !== '') {
+    epoch = Number(epochText);
+    if (!Number.isSafeInteger(epoch) || epoch < 315532800) {
+      throw new BankforgeError(`SOURCE_DATE_EPOCH=${epochText}: expected whole seconds since 1970, at least 315532800 (1980-01-01, where FAT dates begin)`);
+    }
+  }
+  const name = a.layout.replace(/^.*[/\\]/, '').replace(/\.json$/, '');
+  const result = await build({
+    layout: a.layout,
+    out: a.out ?? `${name}.img`,
+    version: a.version,
+    ...(a.sectorSize ? { sectorSize: a.sectorSize as SectorSize } : {}),
+    ...(a.seed ? { seed: a.seed } : {}),
+    ...(epoch !== undefined ? { epoch } : {}),
+    progress: makeProgress({ quiet: a.quiet || a.json }),
+  });
+  if (a.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
+}

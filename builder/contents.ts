@@ -1,0 +1,70 @@
+// Turns a partition's content sources (host directories, host files, pipeline artifacts) into
+// the one tree of files a FAT writer takes, checking that every source exists and that no two
+// sources put something at the same path.
+
+import { readdir, stat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { LayoutError } from './errors.js';
+import type { FatTree, FatTreeEntry } from '../partitions/fat/index.js';
+import type { ContentSource } from './layout/types.js';
+import type { ArtifactName } from './layout/types.js';
+
+export type Artifacts = Record<ArtifactName, FatTree>;
+
+export async function resolveContents(file: string, sources: ContentSource[], artifacts: Artifacts): Promise<FatTree> {
+  const tree: FatTree = new Map();
+  const owner = new Map<string, string>();
+  const put = (src: ContentSource, path: string, entry: FatTreeEntry) => {
+    // A directory named by two sources is fine (both fill it); a file is not.
+    const prev = owner.get(path.toUpperCase());
+    if (prev !== undefined) {
+      const existing = tree.get(path) ?? [...tree.entries()].find(([k]) => k.toUpperCase() === path.toUpperCase())?.[1];
+      if (entry.kind === 'dir' && existing?.kind === 'dir') return;
+      throw new LayoutError(file, src.field, `"${path}" is also given by ${prev} (FAT names are case-insensitive)`);
+    }
+    owner.set(path.toUpperCase(), src.field);
+    tree.set(path, entry);
+  };
+
+  for (const src of sources) {
+    if (src.kind === 'artifact') {
+      for (const [path, entry] of artifacts[src.name]) put(src, src.to ? posix.join(src.to, path) : path, entry);
+    } else if (src.kind === 'file') {
+      const st = await statOr(file, src, src.path);
+      if (!st.isFile()) throw new LayoutError(file, `${src.field}.file`, `${src.path} is not a regular file`);
+      put(src, src.to || posix.basename(src.path), { kind: 'file', size: st.size, source: { path: src.path } });
+    } else {
+      const st = await statOr(file, src, src.path);
+      if (!st.isDirectory()) throw new LayoutError(file, `${src.field}.dir`, `${src.path} is not a directory`);
+      if (src.to) put(src, src.to, { kind: 'dir' });
+      await walk(src.path, src.to, (rel, entry) => put(src, rel, entry), (host) => {
+        throw new LayoutError(file, `${src.field}.dir`, `${host} is neither a file nor a directory; FAT cannot hold it`);
+      });
+    }
+  }
+  return tree;
+}
+
+async function statOr(file: string, src: ContentSource, path: string) {
+  try {
+    return await stat(path);
+  } catch (e) {
+    throw new LayoutError(file, `${src.field}.${src.kind}`, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Depth-first, names sorted, so the tree (and the image) does not depend on readdir's order. */
+async function walk(dir: string, prefix: string, put: (path: string, entry: FatTreeEntry) => void, unsupported: (host: string) => never): Promise<void> {
+  const names = (await readdir(dir)).sort();
+  for (const name of names) {
+    const host = join(dir, name);
+    const rel = prefix ? posix.join(prefix, name) : name;
+    const st = await stat(host);
+    if (st.isDirectory()) {
+      put(rel, { kind: 'dir' });
+      await walk(host, rel, put, unsupported);
+    } else if (st.isFile()) {
+      put(rel, { kind: 'file', size: st.size, source: { path: host } });
+    } else unsupported(host);
+  }
+}

@@ -1,0 +1,45 @@
+// A layout as the builder uses it once the JSON file has been checked: sizes in bytes, types
+// as GUIDs, content sources as absolute paths. `field` keeps where each piece came from, so
+// later checks (placement, FAT fit) can still name the field in the file.
+
+import type { Bytes, SectorSize } from '../../partitions/units.js';
+
+export type Filesystem = 'fat12' | 'fat16' | 'fat32' | 'raw';
+
+/** Files the pipeline produces for a partition, named in layouts as {"artifact": NAME}. */
+export const ARTIFACTS = ['bank'] as const;
+export type ArtifactName = (typeof ARTIFACTS)[number];
+
+export type ContentSource =
+  | { kind: 'dir'; path: string; to: string; field: string }
+  | { kind: 'file'; path: string; to: string; field: string }
+  | { kind: 'artifact'; name: ArtifactName; to: string; field: string };
+
+export interface PartitionSpec {
+  /** "partitions[2]" */
+  field: string;
+  name: string;
+  typeGuid: string;
+  gptName: string;
+  filesystem: Filesystem;
+  label: string;
+  size: Bytes | 'fill';
+  start: Bytes | undefined;
+  guid: string | undefined;
+  attributes: bigint;
+  clusterSize: Bytes | undefined;
+  contents: ContentSource[];
+}
+
+export interface LayoutSpec {
+  /** The file it was read from, as given (for messages). */
+  file: string;
+  name: string;
+  description: string;
+  sectorSize: SectorSize;
+  alignment: Bytes;
+  diskSize: Bytes | 'fit';
+  seed: string;
+  diskGuid: string | undefined;
+  partitions: PartitionSpec[];
+}

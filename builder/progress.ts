@@ -1,0 +1,23 @@
+// Progress for long commands: one line rewritten in place on a terminal, plain lines when
+// stderr is a pipe or a CI log (so logs stay readable), nothing with --quiet.
+
+export interface Progress {
+  step(message: string): void;
+  done(message: string): void;
+}
+
+export function makeProgress(opts: { quiet: boolean; stream?: NodeJS.WriteStream }): Progress {
+  const out = opts.stream ?? process.stderr;
+  if (opts.quiet) return { step() {}, done() {} };
+  if (out.isTTY) {
+    let shown = false;
+    return {
+      step(message) { out.write(`\r\x1b[K${message}`); shown = true; },
+      done(message) { out.write(`${shown ? '\r\x1b[K' : ''}${message}\n`); shown = false; },
+    };
+  }
+  return {
+    step(message) { out.write(`${message}\n`); },
+    done(message) { out.write(`${message}\n`); },
+  };
+}

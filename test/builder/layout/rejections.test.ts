@@ -1,0 +1,82 @@
+// Every way a layout can be wrong: the CLI must name the field, exit 3 and write nothing.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { scratch } from '../../helpers/tools.js';
+import { cli } from '../../helpers/cli.js';
+
+const part = (over: Record<string, unknown> = {}) => ({ name: 'p', type: 'basic-data', filesystem: 'fat16', size: '16MiB', ...over });
+const esp = { name: 'esp', type: 'esp', filesystem: 'fat12', label: 'ESP', size: '4MiB' };
+
+const cases: { what: string; layout: unknown; expect: RegExp; args?: string[] }[] = [
+  { what: 'overlapping partitions', layout: { partitions: [esp, part({ start: '2MiB' })] }, expect: /partitions\[1\]\.start: byte 2097152 overlaps partition "esp"/ },
+  { what: 'a misaligned start', layout: { partitions: [esp, part({ start: '5632KiB' })] }, expect: /partitions\[1\]\.start: 5767168 is not aligned to 1 MiB/ },
+  { what: 'a disk too small', layout: { diskSize: '16MiB', partitions: [esp, part()] }, expect: /diskSize: 16 MiB is too small: partition "p" ends at byte 22020096/ },
+  { what: 'a partition too small for FAT32', layout: { partitions: [part({ filesystem: 'fat32', size: '8MiB' })] }, expect: /partitions\[0\]\.size: fat32 volume of 8388608 bytes/ },
+  { what: 'a partition too big for FAT12', layout: { partitions: [part({ filesystem: 'fat12', size: '1GiB' })] }, expect: /partitions\[0\]\.size: fat12 volume of 1073741824 bytes/ },
+  { what: 'a partition too small for FAT16 at 4K sectors', layout: { partitions: [part({ size: '8MiB' })] }, args: ['--sector-size', '4096'], expect: /partitions\[0\]\.size: fat16 volume of 8388608 bytes \(4096-byte sectors\)/ },
+  { what: 'duplicate names', layout: { partitions: [part(), part({ label: 'X' })] }, expect: /partitions\[1\]\.name: "p" is also the name of partitions\[0\]/ },
+  { what: 'duplicate labels', layout: { partitions: [part({ label: 'DATA' }), part({ name: 'q', label: 'DATA' })] }, expect: /partitions\[1\]\.label: "DATA" is also the label of partitions\[0\]/ },
+  { what: 'duplicate GUIDs', layout: { partitions: [part({ guid: '11111111-2222-3333-4444-555555555555' }), part({ name: 'q', guid: '11111111-2222-3333-4444-555555555555' })] }, expect: /partitions\[1\]\.guid: 11111111-2222-3333-4444-555555555555 is also the GUID of partitions\[0\]/ },
+  { what: 'an unknown type', layout: { partitions: [part({ type: 'ntfs' })] }, expect: /partitions\[0\]\.type: unknown type "ntfs"/ },
+  { what: 'a label over 11 characters', layout: { partitions: [part({ label: 'BOOTBANK0001' })] }, expect: /partitions\[0\]\.label: "BOOTBANK0001" is 12 characters; a FAT label holds at most 11/ },
+  { what: 'a label with a lower-case letter', layout: { partitions: [part({ label: 'Store' })] }, expect: /partitions\[0\]\.label: "Store" has the character "t"/ },
+  { what: 'a label with an invalid character', layout: { partitions: [part({ label: 'A*B' })] }, expect: /partitions\[0\]\.label: "A\*B" has the character "\*"/ },
+  { what: 'a label on a raw partition', layout: { partitions: [part({ filesystem: 'raw', label: 'X' })] }, expect: /partitions\[0\]\.label: a raw partition has no filesystem label/ },
+  { what: 'an unknown field', layout: { partitions: [part({ sise: '1MiB' })] }, expect: /partitions\[0\]\.sise: unknown field/ },
+  { what: 'a decimal unit', layout: { partitions: [part({ size: '48MB' })] }, expect: /partitions\[0\]\.size: unknown unit "MB"/ },
+  { what: 'an unsupported sector size', layout: { sectorSize: 1024, partitions: [part()] }, expect: /sectorSize: expected 512 or 4096, got 1024/ },
+  { what: 'an alignment that is not whole sectors', layout: { alignment: 1000, partitions: [part()] }, expect: /alignment: 1000 bytes is not a multiple of the 512-byte sector size/ },
+  { what: 'a size that is not whole sectors', layout: { partitions: [part({ filesystem: 'raw', size: '1001KiB' })] }, args: ['--sector-size', '4096'], expect: /partitions\[0\]\.size: 1025024 bytes is not a whole number of 4096-byte sectors/ },
+  { what: '"fill" before the last partition', layout: { diskSize: '64MiB', partitions: [part({ size: 'fill' }), part({ name: 'q' })] }, expect: /partitions\[0\]\.size: "fill" is allowed only for the last partition/ },
+  { what: 'no partitions', layout: { partitions: [] }, expect: /partitions: expected a non-empty array/ },
+  { what: 'a missing content directory', layout: { partitions: [part({ contents: [{ dir: 'nowhere' }] })] }, expect: /partitions\[0\]\.contents\[0\]\.dir: cannot read .*nowhere: ENOENT/ },
+  { what: 'content that does not fit', layout: { partitions: [part({ filesystem: 'fat12', size: '1MiB', contents: [{ dir: 'big' }] })] }, expect: /partitions\[0\]\.size: fat12 volume of 1048576 bytes .*content does not fit/ },
+  { what: 'a content item with two sources', layout: { partitions: [part({ contents: [{ dir: 'big', file: 'x' }] })] }, expect: /partitions\[0\]\.contents\[0\]: expected exactly one of "dir", "file" or "artifact", got dir and file/ },
+  { what: 'an unknown artifact', layout: { partitions: [part({ contents: [{ artifact: 'kernel9' }] })] }, expect: /partitions\[0\]\.contents\[0\]\.artifact: unknown artifact "kernel9"/ },
+  { what: 'too many partitions', layout: { partitions: Array.from({ length: 129 }, (_, i) => part({ name: `p${i}` })) }, expect: /partitions: 129 partitions; a GPT holds at most 128/ },
+];
+
+for (const c of cases) {
+  test(`rejects ${c.what}, naming the field, writing nothing`, async () => {
+    const { dir, cleanup } = await scratch();
+    try {
+      await mkdir(join(dir, 'big'));
+      await writeFile(join(dir, 'big', 'blob.bin'), Buffer.alloc(2 * 1024 * 1024, 1));
+      const layout = join(dir, 'bad.json');
+      await writeFile(layout, JSON.stringify(c.layout));
+      await mkdir(join(dir, 'out'));
+      const r = await cli(['build', '--layout', layout, '--out', join(dir, 'out', 'x.img'), ...(c.args ?? [])]);
+      assert.is(r.exitCode, 3, `exit code; stderr: ${r.stderr}`);
+      assert.match(r.stderr, c.expect);
+      assert.match(r.stderr, /bad\.json: /, 'the message names the file');
+      assert.not.match(r.stderr, /\n\s+at /, 'no stack trace without --debug');
+      assert.equal(await readdir(join(dir, 'out')), [], 'nothing written');
+    } finally {
+      await cleanup();
+    }
+  });
+}
+
+test('invalid JSON names the file and what the parser saw', async () => {
+  const { dir, cleanup } = await scratch();
+  try {
+    await writeFile(join(dir, 'broken.json'), '{ "partitions": [ }');
+    const r = await cli(['build', '--layout', join(dir, 'broken.json'), '--out', join(dir, 'x.img')]);
+    assert.is(r.exitCode, 3);
+    assert.match(r.stderr, /broken\.json: not valid JSON: Unexpected token/);
+    assert.equal((await readdir(dir)).sort(), ['broken.json']);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('an unknown option is a usage error (exit 2)', async () => {
+  const r = await cli(['build', '--colour']);
+  assert.is(r.exitCode, 2, r.stderr);
+  assert.match(r.stderr, /Unknown argument: colour/);
+});
+
+test.run();
