@@ -17,6 +17,7 @@ import { SparseImageFile } from './image/sparse-file.js';
 import { hashImage } from './image/hash.js';
 import { FatError, planFatVolume, writeFatVolume, type FatPlan, type FatTree } from '../partitions/fat/index.js';
 import { writeGpt } from '../partitions/gpt.js';
+import { Bank, BootState, encodeState, newState, pushEvent, Reason, slotOffsets, StateEvent, STATE, type BankState } from '../partitions/bankstate.js';
 import { gptTypeName } from '../partitions/gpt-types.js';
 import { deriveU32 } from '../partitions/guid.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
@@ -38,11 +39,17 @@ export interface BuildOptions {
 export interface BuildResult { image: string; manifestPath: string; manifest: Manifest }
 
 type PartitionPlan =
-  | { placed: PlacedPartition; kind: 'fat'; plan: FatPlan; tree: FatTree }
+  | { placed: PlacedPartition; kind: 'fat'; plan: FatPlan; tree: FatTree; bankState: BankState | undefined }
   | { placed: PlacedPartition; kind: 'raw'; file: { path: string; size: Bytes } | undefined };
+
+/** Versions go into 32-byte fields (bank state, boot info) and into boot.cfg lines. */
+const VERSION = /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,30}$/;
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const progress = opts.progress;
+  if (!VERSION.test(opts.version)) {
+    throw new BankforgeError(`version ${JSON.stringify(opts.version)}: expected 1 to 31 characters of A-Z a-z 0-9 . _ + ~ - (starting with a letter or digit)`);
+  }
   const layout = await loadLayout(opts.layout);
   const placed = placeLayout(layout, { ...(opts.sectorSize ? { sectorSize: opts.sectorSize } : {}), ...(opts.seed ? { seed: opts.seed } : {}) });
   const epoch = opts.epoch ?? DEFAULT_EPOCH;
@@ -50,7 +57,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 
   progress?.step(`planning ${layout.name} (${placed.partitions.length} partitions, ${placed.sectorSize}-byte sectors)`);
   const plans: PartitionPlan[] = [];
-  for (const p of placed.partitions) plans.push(await planPartition(placed, p, artifacts, epoch));
+  for (const p of placed.partitions) plans.push(await planPartition(placed, p, artifacts, epoch, opts.version));
   await checkOutput(opts.out);
 
   const tmp = `${opts.out}.partial-${process.pid}`;
@@ -62,8 +69,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     for (const plan of plans) {
       progress?.step(`writing ${plan.placed.spec.name}`);
       const sink = img.region(plan.placed.offset, plan.placed.size);
-      if (plan.kind === 'fat') await writeFatVolume(plan.plan, sink);
-      else if (plan.file) await sink.copyFile(0, plan.file.path, plan.file.size);
+      if (plan.kind === 'fat') {
+        await writeFatVolume(plan.plan, sink);
+        if (plan.bankState) await sink.write(slotOffsets(plan.placed.size)[0], encodeState(plan.bankState));
+      } else if (plan.file) await sink.copyFile(0, plan.file.path, plan.file.size);
     }
     await img.close();
     progress?.step('hashing');
@@ -81,7 +90,19 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   }
 }
 
-async function planPartition(placed: PlacedLayout, p: PlacedPartition, artifacts: Artifacts, epoch: number): Promise<PartitionPlan> {
+/**
+ * A bank's first record (docs/boot-state.md, "Fresh images"): valid when the build put
+ * something in it, invalid and empty when not, as ESXi leaves bank B after an install.
+ */
+function initialBankState(bank: 'A' | 'B', tree: FatTree, version: string): BankState {
+  const s = tree.size > 0
+    ? newState({ bank: bank === 'A' ? Bank.A : Bank.B, bootstate: BootState.Valid, updated: 1, version })
+    : newState({ bank: bank === 'A' ? Bank.A : Bank.B, bootstate: BootState.Invalid, updated: 0, reason: Reason.Empty, detail: 'nothing installed' });
+  pushEvent(s, StateEvent.Installed);
+  return s;
+}
+
+async function planPartition(placed: PlacedLayout, p: PlacedPartition, artifacts: Artifacts, epoch: number, version: string): Promise<PartitionPlan> {
   const spec = p.spec;
   const file = placed.spec.file;
   const tree = await resolveContents(file, spec.contents, artifacts);
@@ -91,10 +112,12 @@ async function planPartition(placed: PlacedLayout, p: PlacedPartition, artifacts
     if (only.size > p.size) throw new LayoutError(file, `${spec.field}.contents[0].file`, `${only.source.path} is ${only.size} bytes; the partition holds ${p.size}`);
     return { placed: p, kind: 'raw', file: { path: only.source.path, size: only.size } };
   }
+  const fatSize = spec.bank ? p.size - STATE.areaSize : p.size;
+  const bankState = spec.bank ? initialBankState(spec.bank, tree, version) : undefined;
   try {
     const plan = planFatVolume({
       type: spec.filesystem,
-      size: p.size,
+      size: fatSize,
       sectorSize: placed.sectorSize,
       label: spec.label,
       serial: deriveU32(placed.seed, `fat-serial:${spec.name}`),
@@ -102,11 +125,11 @@ async function planPartition(placed: PlacedLayout, p: PlacedPartition, artifacts
       hiddenSectors: p.firstLba,
       ...(spec.clusterSize ? { clusterSize: spec.clusterSize } : {}),
     }, tree);
-    return { placed: p, kind: 'fat', plan, tree };
+    return { placed: p, kind: 'fat', plan, tree, bankState };
   } catch (e) {
     if (e instanceof FatError) {
       const field = `${spec.field}.${FAT_FIELD[e.field ?? ''] ?? 'size'}`;
-      throw new LayoutError(file, field, `${spec.filesystem} volume of ${p.size} bytes (${placed.sectorSize}-byte sectors): ${e.message}`);
+      throw new LayoutError(file, field, `${spec.filesystem} volume of ${fatSize} bytes (${placed.sectorSize}-byte sectors): ${e.message}`);
     }
     throw e;
   }

@@ -6,6 +6,7 @@ import { openFileSource } from './image/file-source.js';
 import { BankforgeError } from './errors.js';
 import { readGpt, GptError, type GptReadResult } from '../partitions/gpt.js';
 import { gptTypeName } from '../partitions/gpt-types.js';
+import { BOOTSTATE_TEXT, EVENT_TEXT, readState, REASON_TEXT, slotOffsets, STATE, text } from '../partitions/bankstate.js';
 import { FatVolume, fileSectorDevice, type FatType } from '../partitions/fat/index.js';
 import type { Bytes, Lba, SectorSize } from '../partitions/units.js';
 
@@ -34,6 +35,23 @@ export interface InspectedPartition {
   attributes: string;
   /** The FAT found in the partition; undefined for raw or unrecognised content. */
   fat: InspectedFat | undefined;
+  /** The boot-bank state, when the partition ends in a valid state area. */
+  bank: InspectedBank | undefined;
+}
+
+export interface InspectedBank {
+  bank: 'A' | 'B';
+  /** The slot holding the current copy, and whether the other slot holds a valid older copy. */
+  slot: 0 | 1;
+  seq: number;
+  bootstate: string;
+  triesLeft: number;
+  triesMax: number;
+  updated: number;
+  version: string;
+  reason: string;
+  detail: string;
+  history: { seq: number; event: string; bootstate: string; triesLeft: number; reason: string }[];
 }
 
 export interface InspectReport {
@@ -64,9 +82,10 @@ export async function inspect(path: string, opts: { sectorSize?: SectorSize } = 
     const size = (p.lastLba - p.firstLba + 1) * gpt.sectorSize;
     const fits = p.lastLba < gpt.sectorCount && p.lastLba >= p.firstLba;
     const fat = fits ? await inspectFat(path, offset, size, gpt.sectorSize, `partition ${p.index + 1} (${p.name})`, warnings) : undefined;
+    const bank = fits ? await inspectBank(path, offset, size) : undefined;
     partitions.push({
       number: p.index + 1, name: p.name, type: gptTypeName(p.typeGuid), typeGuid: p.typeGuid, guid: p.guid,
-      firstLba: p.firstLba, lastLba: p.lastLba, offset, size, attributes: `0x${p.attributes.toString(16).padStart(16, '0')}`, fat,
+      firstLba: p.firstLba, lastLba: p.lastLba, offset, size, attributes: `0x${p.attributes.toString(16).padStart(16, '0')}`, fat, bank,
     });
   }
   return { image: path, size: gpt.sectorCount * gpt.sectorSize, sectorSize: gpt.sectorSize, diskGuid: gpt.diskGuid, gptSource: gpt.source, partitions, warnings };
@@ -96,6 +115,28 @@ async function inspectFat(path: string, offset: Bytes, size: Bytes, ss: SectorSi
     };
   } finally {
     await dev.close();
+  }
+}
+
+async function inspectBank(path: string, offset: Bytes, size: Bytes): Promise<InspectedBank | undefined> {
+  if (size < STATE.areaSize) return undefined;
+  const src = await openFileSource(path);
+  try {
+    const [o0, o1] = slotOffsets(size);
+    const v = readState(await src.read(offset + o0, STATE.recordSize), await src.read(offset + o1, STATE.recordSize));
+    if (!v) return undefined;
+    const s = v.state;
+    return {
+      bank: s.bank === 1 ? 'B' : 'A', slot: v.currentSlot, seq: s.seq, bootstate: BOOTSTATE_TEXT[s.bootstate] ?? String(s.bootstate),
+      triesLeft: s.triesLeft, triesMax: s.triesMax, updated: s.updated, version: text(s.version),
+      reason: REASON_TEXT[s.reason] ?? String(s.reason), detail: text(s.detail),
+      history: s.history.filter((h) => h.event !== 0).map((h) => ({
+        seq: h.seq, event: EVENT_TEXT[h.event] ?? String(h.event), bootstate: BOOTSTATE_TEXT[h.bootstate] ?? String(h.bootstate),
+        triesLeft: h.triesLeft, reason: REASON_TEXT[h.reason] ?? String(h.reason),
+      })),
+    };
+  } finally {
+    await src.close();
   }
 }
 

@@ -27,6 +27,13 @@ function render(r: InspectReport): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   for (const row of rows) lines.push(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
   for (const p of r.partitions) {
+    const b = p.bank;
+    if (!b) continue;
+    const why = b.bootstate === 'invalid' ? ` (${b.reason}${b.detail ? `: ${b.detail}` : ''})` : '';
+    lines.push('', `${p.name}: bank ${b.bank}, ${b.bootstate}${why}, version ${b.version || '-'}, updated ${b.updated}, tries ${b.triesLeft}/${b.triesMax}, seq ${b.seq} in slot ${b.slot}`);
+    for (const h of b.history) lines.push(`  #${h.seq} ${h.event}: ${h.bootstate}, tries ${h.triesLeft}${h.reason !== 'none' ? `, ${h.reason}` : ''}`);
+  }
+  for (const p of r.partitions) {
     if (!p.fat) continue;
     lines.push('', `${p.name}: ${p.fat.type}, label "${p.fat.label}", serial ${p.fat.serial}, ${formatSize(p.fat.clusterSize)} clusters, ${p.fat.files.filter((f) => !f.isDir).length} files`);
     for (const f of p.fat.files) lines.push(`  ${f.isDir ? `${f.path}/` : `${f.path}  (${f.size} bytes)`}`);

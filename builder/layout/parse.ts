@@ -12,7 +12,7 @@ import { parseSize } from './size.js';
 import { ARTIFACTS, type ArtifactName, type ContentSource, type Filesystem, type LayoutSpec, type PartitionSpec } from './types.js';
 
 export const LAYOUT_FIELDS = ['$schema', 'description', 'sectorSize', 'alignment', 'diskSize', 'seed', 'diskGuid', 'partitions'] as const;
-export const PARTITION_FIELDS = ['name', 'type', 'gptName', 'filesystem', 'label', 'size', 'start', 'guid', 'attributes', 'clusterSize', 'contents'] as const;
+export const PARTITION_FIELDS = ['name', 'type', 'gptName', 'filesystem', 'label', 'size', 'start', 'guid', 'attributes', 'clusterSize', 'bank', 'contents'] as const;
 export const CONTENT_FIELDS = ['dir', 'file', 'artifact', 'to'] as const;
 const FILESYSTEMS: readonly Filesystem[] = ['fat12', 'fat16', 'fat32', 'raw'];
 
@@ -91,6 +91,11 @@ export function parseLayout(json: unknown, file: string, name: string): LayoutSp
       if (prevLabel) c.fail(`${p.field}.label`, `"${p.label}" is also the label of ${prevLabel}`);
       seen.set(`label:${p.label}`, p.field);
     }
+    if (p.bank) {
+      const prevBank = seen.get(`bank:${p.bank}`);
+      if (prevBank) c.fail(`${p.field}.bank`, `bank ${p.bank} is also ${prevBank}; a layout has at most one bank A and one bank B`);
+      seen.set(`bank:${p.bank}`, p.field);
+    }
     if (p.guid) {
       const prevGuid = seen.get(`guid:${p.guid}`);
       if (prevGuid) c.fail(`${p.field}.guid`, `${p.guid} is also the GUID of ${prevGuid}`);
@@ -163,6 +168,13 @@ function parsePartition(c: Checker, v: unknown, field: string, base: string, isL
     clusterSize = c.size(o.clusterSize, `${field}.clusterSize`);
   }
 
+  let bank: 'A' | 'B' | undefined;
+  if (o.bank !== undefined) {
+    if (o.bank !== 'A' && o.bank !== 'B') c.fail(`${field}.bank`, `expected "A" or "B", got ${show(o.bank)}`);
+    if (filesystem === 'raw') c.fail(`${field}.bank`, 'a boot bank needs a FAT filesystem (the loader reads boot.cfg and the kernel from it)');
+    bank = o.bank;
+  }
+
   const contents: ContentSource[] = [];
   if (o.contents !== undefined) {
     if (!Array.isArray(o.contents)) c.fail(`${field}.contents`, `expected an array, got ${show(o.contents)}`);
@@ -173,7 +185,7 @@ function parsePartition(c: Checker, v: unknown, field: string, base: string, isL
       c.fail(`${field}.contents`, 'a raw partition takes at most one {"file": PATH}, written at its start');
     }
   }
-  return { field, name, typeGuid, gptName, filesystem, label, size, start, guid, attributes, clusterSize, contents };
+  return { field, name, typeGuid, gptName, filesystem, label, size, start, guid, attributes, clusterSize, bank, contents };
 }
 
 function parseContent(c: Checker, v: unknown, field: string, base: string): ContentSource {

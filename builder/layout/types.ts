@@ -28,6 +28,8 @@ export interface PartitionSpec {
   guid: string | undefined;
   attributes: bigint;
   clusterSize: Bytes | undefined;
+  /** A boot bank: its FAT stops 8 KiB short of the partition end, where the state area lives. */
+  bank: 'A' | 'B' | undefined;
   contents: ContentSource[];
 }
 

@@ -37,13 +37,18 @@ test('a clean image: table, FAT labels and files, exit 0', async () => {
     const r = await cli(['inspect', img]);
     assert.is(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`disk GUID ${m.diskGuid}`));
-    assert.match(r.stdout, /^2\s+bootbank\s+basic-data\s+\d+\s+\d+\s+16 MiB\s+fat16\s+BOOTBANK1\s+/m);
+    assert.match(r.stdout, /^2\s+bootbank\s+basic-data\s+\d+\s+\d+\s+20 MiB\s+fat16\s+BOOTBANK1\s+/m);
     assert.match(r.stdout, /^5\s+coredump\s+vmkdiagnostic\s+\d+\s+\d+\s+8 MiB\s+raw$/m);
     assert.match(r.stdout, new RegExp(`boot\\.cfg  \\(${Buffer.byteLength(bootCfg({ version: '4.5.6', updated: 1 }))} bytes\\)`));
     const j = JSON.parse((await cli(['inspect', img, '--json'])).stdout);
     assert.equal(j.warnings, []);
     assert.equal(j.partitions.map((p: { fat?: { type: string } }) => p.fat?.type ?? 'raw'), ['fat12', 'fat16', 'fat16', 'fat16', 'raw']);
     assert.equal(j.partitions.map((p: { guid: string }) => p.guid), m.partitions.map((p) => p.guid));
+    // Both banks start valid with the built version, generation 1, full tries, one "installed" event.
+    const banks = j.partitions.filter((p: { bank?: unknown }) => p.bank).map((p: { name: string; bank: Record<string, unknown> }) =>
+      [p.name, p.bank.bank, p.bank.bootstate, p.bank.version, p.bank.updated, p.bank.triesLeft, (p.bank.history as { event: string }[]).map((h) => h.event)]);
+    assert.equal(banks, [['bootbank', 'A', 'valid', '4.5.6', 1, 3, ['installed']], ['altbootbank', 'B', 'valid', '4.5.6', 1, 3, ['installed']]]);
+    assert.match(r.stdout, /^bootbank: bank A, valid, version 4\.5\.6, updated 1, tries 3\/3, seq 1 in slot 0$/m);
   });
 });
 
