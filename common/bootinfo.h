@@ -70,7 +70,7 @@ struct bf_boot_info {
 	/* The bank that is booting and the disk it is on. */
 	uint32_t bank;                  /* enum bf_bank */
 	uint32_t bank_bootstate;        /* the bank's state as the loader left it (after spending a try) */
-	char version[32];               /* boot.cfg build=, NUL-terminated */
+	char bank_version[32];          /* boot.cfg build=, NUL-terminated */
 	uint32_t disk_sector_size;      /* logical block size of the boot disk */
 	uint32_t disk_transport;        /* enum bf_transport, from the firmware's device path */
 	uint64_t disk_sectors;
