@@ -1,0 +1,370 @@
+/* loader-host.c: the loader's plain-C parsers (bootloader/gpt.c, bootcfg.c, elf.c, fmt.c) built
+ * for the host, for the tests in test/bootloader. Each command prints its result as one JSON
+ * object on stdout, or {"error": "..."} with the parser's own message; "fuzz" feeds a parser
+ * random mutations of a valid input and must end without a crash (it runs under ASan/UBSan).
+ *
+ *   loader-host gpt IMAGE SECTOR_SIZE
+ *   loader-host bootcfg FILE | sums FILE | elf FILE
+ *   loader-host state OUT BANK BOOTSTATE TRIES_LEFT TRIES_MAX UPDATED VERSION   (a test record)
+ *   loader-host readstate IMAGE BYTE_OFFSET    (the state area at that offset, both slots)
+ *   loader-host fuzz gpt|bootcfg|sums|elf FILE ITERATIONS SEED [SECTOR_SIZE]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bankstate.h"
+#include "bootcfg.h"
+#include "bootinfo.h"
+#include "crc32.h"
+#include "elf64.h"
+#include "gpt.h"
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *p = malloc(*len ? *len : 1);
+	if (fread(p, 1, *len, f) != *len) {
+		perror(path);
+		exit(2);
+	}
+	fclose(f);
+	return p;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void hex(const uint8_t *p, size_t n)
+{
+	putchar('"');
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", p[i]);
+	putchar('"');
+}
+
+/* ---- GPT over a memory image ---- */
+struct mem_disk {
+	const uint8_t *data;
+	size_t len;
+	uint32_t ss;
+};
+
+static int mem_read(void *ctx, uint64_t lba, uint32_t count, void *buf)
+{
+	struct mem_disk *d = ctx;
+	if (lba > d->len / d->ss || count > d->len / d->ss - lba)
+		return -1;
+	memcpy(buf, d->data + lba * d->ss, (size_t)count * d->ss);
+	return 0;
+}
+
+static uint8_t gpt_scratch[GPT_MAX_ENTRY_BYTES + 65536];
+
+static int run_gpt(const uint8_t *data, size_t len, uint32_t ss, int print)
+{
+	struct mem_disk d = { data, len, ss };
+	static struct gpt_disk g;
+	char err[160];
+	uint64_t sectors = len / ss;
+	int r = gpt_read(mem_read, &d, ss, sectors ? sectors - 1 : 0, gpt_scratch, &g, err, sizeof err);
+	if (!print)
+		return r;
+	if (r) {
+		printf("{\"error\":");
+		json_str(err);
+		printf("}\n");
+		return r;
+	}
+	printf("{\"diskGuid\":");
+	hex(g.disk_guid, 16);
+	printf(",\"firstUsable\":%llu,\"lastUsable\":%llu,\"usedBackup\":%s,\"primaryError\":",
+	       (unsigned long long)g.first_usable, (unsigned long long)g.last_usable, g.used_backup ? "true" : "false");
+	json_str(g.primary_error);
+	printf(",\"partitions\":[");
+	for (uint32_t i = 0; i < g.nparts; i++) {
+		printf("%s{\"index\":%u,\"type\":", i ? "," : "", g.parts[i].index);
+		hex(g.parts[i].type_guid, 16);
+		printf(",\"guid\":");
+		hex(g.parts[i].guid, 16);
+		printf(",\"firstLba\":%llu,\"lastLba\":%llu}", (unsigned long long)g.parts[i].first_lba,
+		       (unsigned long long)g.parts[i].last_lba);
+	}
+	printf("]}\n");
+	return 0;
+}
+
+static int run_bootcfg(const uint8_t *data, size_t len, int print)
+{
+	static struct bootcfg c;
+	char err[160];
+	int r = bootcfg_parse((const char *)data, len, &c, err, sizeof err);
+	if (!print)
+		return r;
+	if (r) {
+		printf("{\"error\":");
+		json_str(err);
+		printf("}\n");
+		return r;
+	}
+	printf("{\"title\":");
+	json_str(c.title);
+	printf(",\"build\":");
+	json_str(c.build);
+	printf(",\"kernel\":");
+	json_str(c.kernel);
+	printf(",\"kernelopt\":");
+	json_str(c.kernelopt);
+	printf(",\"timeout\":%u,\"modules\":[", c.timeout);
+	for (uint32_t i = 0; i < c.nmodules; i++) {
+		printf(i ? "," : "");
+		json_str(c.modules[i]);
+	}
+	printf("]}\n");
+	return 0;
+}
+
+static int run_sums(const uint8_t *data, size_t len, int print)
+{
+	static struct sums s;
+	char err[160];
+	int r = sums_parse((const char *)data, len, &s, err, sizeof err);
+	if (!print)
+		return r;
+	if (r) {
+		printf("{\"error\":");
+		json_str(err);
+		printf("}\n");
+		return r;
+	}
+	printf("{\"files\":{");
+	for (uint32_t i = 0; i < s.n; i++) {
+		printf(i ? "," : "");
+		json_str(s.e[i].name);
+		putchar(':');
+		hex(sums_find(&s, s.e[i].name), 32);
+	}
+	printf("}}\n");
+	return 0;
+}
+
+static int run_elf(const uint8_t *data, size_t len, int print)
+{
+	struct elf_image img;
+	char err[160];
+	int r = elf_check(data, len, BF_KERNEL_BASE, &img, err, sizeof err);
+	if (!r) {
+		/* Copy as the loader does, into a host buffer standing for [lo, hi). */
+		uint8_t *span = malloc(img.hi - img.lo);
+		elf_copy(data, &img, span);
+		free(span);
+	}
+	if (!print)
+		return r;
+	if (r) {
+		printf("{\"error\":");
+		json_str(err);
+		printf("}\n");
+		return r;
+	}
+	printf("{\"entry\":%llu,\"lo\":%llu,\"hi\":%llu,\"segments\":[", (unsigned long long)img.entry,
+	       (unsigned long long)img.lo, (unsigned long long)img.hi);
+	for (uint32_t i = 0; i < img.nsegments; i++)
+		printf("%s{\"paddr\":%llu,\"filesz\":%llu,\"memsz\":%llu}", i ? "," : "",
+		       (unsigned long long)img.seg[i].paddr, (unsigned long long)img.seg[i].filesz,
+		       (unsigned long long)img.seg[i].memsz);
+	printf("]}\n");
+	return 0;
+}
+
+/* xorshift64*: reproducible from the seed the test prints on failure. */
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+/* Byte flips, random bytes, interesting values, truncation and CRC-blind damage: the parsers
+ * must refuse or accept every one of them without reading or writing outside their buffers. */
+static size_t mutate(uint8_t *buf, size_t len, size_t cap)
+{
+	static const uint8_t interesting[] = { 0x00, 0x01, 0x7f, 0x80, 0xff, '\n', '=', ' ', '-', '#', 0 };
+	int n = 1 + (int)(rnd() % 8);
+	for (int i = 0; i < n && len; i++) {
+		size_t at = rnd() % len;
+		switch (rnd() % 6) {
+		case 0: buf[at] ^= (uint8_t)(1u << (rnd() % 8)); break;
+		case 1: buf[at] = (uint8_t)rnd(); break;
+		case 2: buf[at] = interesting[rnd() % sizeof interesting]; break;
+		case 3: len = at + 1; break;
+		case 4: if (len < cap) buf[len++] = (uint8_t)rnd(); break;
+		case 5: {   /* a random 32/64-bit field value */
+			uint64_t v = rnd() % 3 == 0 ? ~0ull : rnd() % 3 == 0 ? 0 : rnd();
+			size_t w = rnd() % 2 ? 4 : 8;
+			if (at + w <= len)
+				memcpy(buf + at, &v, w);
+			break;
+		}
+		}
+	}
+	return len;
+}
+
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/* Damage the primary header and entry array, then (every other time) recompute their CRCs from
+ * the damaged fields, so that the checks behind the CRCs are reached too; every other time the
+ * backup header is wiped, so the damaged primary is all there is. */
+static void mutate_gpt(uint8_t *img, size_t len, uint32_t ss)
+{
+	size_t window = ss + 16384;
+	if (len < ss + window)
+		return;
+	mutate(img + ss, window, window);
+	if (rnd() % 2)
+		memset(img + len - ss, 0, ss);
+	if (rnd() % 2)
+		return;
+	uint8_t *h = img + ss;
+	uint64_t elba = get64(h + 72), bytes = (uint64_t)get32(h + 80) * get32(h + 84);
+	if (bytes <= GPT_MAX_ENTRY_BYTES && elba < len / ss && bytes <= len - elba * ss) {
+		uint32_t c = bf_crc32(0, img + elba * ss, bytes);
+		memcpy(h + 88, &c, 4);
+	}
+	uint32_t hsize = get32(h + 12);
+	if (hsize >= 92 && hsize <= ss) {
+		memset(h + 16, 0, 4);
+		uint32_t c = bf_crc32(0, h, hsize);
+		memcpy(h + 16, &c, 4);
+	}
+}
+
+static int fuzz(const char *kind, const uint8_t *seed, size_t len, long iters, uint32_t ss)
+{
+	size_t cap = len + 64;
+	uint8_t *buf = malloc(cap);
+	long accepted = 0;
+	int gpt = !strcmp(kind, "gpt");
+	for (long i = 0; i < iters; i++) {
+		memcpy(buf, seed, len);
+		size_t n = len;
+		if (gpt)
+			mutate_gpt(buf, len, ss);
+		else
+			n = mutate(buf, len, cap);
+		/* Shrink the allocation to the exact size so ASan sees any read past the end. */
+		uint8_t *exact = malloc(n ? n : 1);
+		memcpy(exact, buf, n);
+		int r;
+		if (gpt)
+			r = run_gpt(exact, n, ss, 0);
+		else if (!strcmp(kind, "bootcfg"))
+			r = run_bootcfg(exact, n, 0);
+		else if (!strcmp(kind, "sums"))
+			r = run_sums(exact, n, 0);
+		else
+			r = run_elf(exact, n, 0);
+		accepted += r == 0;
+		free(exact);
+	}
+	free(buf);
+	printf("{\"iterations\":%ld,\"accepted\":%ld}\n", iters, accepted);
+	return 0;
+}
+
+static int write_state(int argc, char **argv)
+{
+	if (argc != 9)
+		return fprintf(stderr, "state OUT BANK BOOTSTATE TRIES_LEFT TRIES_MAX UPDATED VERSION\n"), 2;
+	struct bf_bank_state s;
+	memset(&s, 0, sizeof s);
+	s.seq = 1;
+	s.bank = argv[3][0] == 'B';
+	s.bootstate = (uint8_t)atoi(argv[4]);
+	s.tries_left = (uint8_t)atoi(argv[5]);
+	s.tries_max = (uint8_t)atoi(argv[6]);
+	s.updated = (uint32_t)atoi(argv[7]);
+	strncpy(s.version, argv[8], sizeof s.version);
+	bf_state_push_event(&s, BF_EVENT_INSTALLED);
+	uint8_t rec[BF_STATE_RECORD_SIZE];
+	bf_state_encode(&s, rec);
+	FILE *f = fopen(argv[2], "wb");
+	if (!f || fwrite(rec, 1, sizeof rec, f) != sizeof rec)
+		return perror(argv[2]), 2;
+	fclose(f);
+	return 0;
+}
+
+static int read_state(const char *path, long offset)
+{
+	uint8_t area[BF_STATE_AREA_SIZE];
+	FILE *f = fopen(path, "rb");
+	if (!f || fseek(f, offset, SEEK_SET) || fread(area, 1, sizeof area, f) != sizeof area)
+		return perror(path), 2;
+	fclose(f);
+	struct bf_bank_view v;
+	if (bf_state_read(area, area + BF_STATE_SLOT_SIZE, &v)) {
+		printf("{\"present\":false}\n");
+		return 0;
+	}
+	char detail[BF_STATE_DETAIL_LEN + 1] = { 0 };
+	memcpy(detail, v.state.detail, BF_STATE_DETAIL_LEN);
+	printf("{\"present\":true,\"slot\":%d,\"seq\":%u,\"bank\":%u,\"bootstate\":%u,\"triesLeft\":%u,"
+	       "\"reason\":%u,\"detail\":", v.current_slot, v.state.seq, v.state.bank, v.state.bootstate,
+	       v.state.tries_left, v.state.reason);
+	json_str(detail);
+	printf("}\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "state"))
+		return write_state(argc, argv);
+	if (argc == 4 && !strcmp(argv[1], "readstate"))
+		return read_state(argv[2], atol(argv[3]));
+	if (argc < 3)
+		return fprintf(stderr, "usage: see the comment at the top of loader-host.c\n"), 2;
+	size_t len;
+	if (!strcmp(argv[1], "fuzz") && argc >= 6) {
+		uint8_t *seed = slurp(argv[3], &len);
+		rng_state = strtoull(argv[5], NULL, 0) | 1;
+		int r = fuzz(argv[2], seed, len, atol(argv[4]), argc > 6 ? (uint32_t)atoi(argv[6]) : 512);
+		free(seed);
+		return r;
+	}
+	uint8_t *data = slurp(argv[2], &len);
+	if (!strcmp(argv[1], "gpt") && argc == 4)
+		run_gpt(data, len, (uint32_t)atoi(argv[3]), 1);
+	else if (!strcmp(argv[1], "bootcfg"))
+		run_bootcfg(data, len, 1);
+	else if (!strcmp(argv[1], "sums"))
+		run_sums(data, len, 1);
+	else if (!strcmp(argv[1], "elf"))
+		run_elf(data, len, 1);
+	else
+		return fprintf(stderr, "unknown command %s\n", argv[1]), 2;
+	free(data);
+	return 0;
+}
