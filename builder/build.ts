@@ -6,12 +6,12 @@
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { BankforgeError, LayoutError } from './errors.js';
-import { resolveContents, type Artifacts } from './contents.js';
+import { resolveContents } from './contents.js';
 import { loadLayout } from './layout/load.js';
 import { placeLayout, type PlacedLayout, type PlacedPartition } from './layout/place.js';
 import { manifestPathFor, writeManifest, MANIFEST_FORMAT, type Manifest } from './manifest.js';
 import { toolVersion } from './package-info.js';
-import { bankArtifact } from './pipeline/bank.js';
+import { pipelineArtifacts, type Artifacts } from './pipeline/artifacts.js';
 import type { Progress } from './progress.js';
 import { SparseImageFile } from './image/sparse-file.js';
 import { hashImage } from './image/hash.js';
@@ -21,6 +21,9 @@ import { Bank, BootState, encodeState, newState, pushEvent, Reason, slotOffsets,
 import { gptTypeName } from '../partitions/gpt-types.js';
 import { deriveU32 } from '../partitions/guid.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
+
+/** The loader's menu wait when not given: short, since every boot in CI pays it. */
+export const DEFAULT_BOOT_TIMEOUT = 3;
 
 /** FAT timestamps when SOURCE_DATE_EPOCH is not set: 2000-01-01 00:00:00 UTC. */
 export const DEFAULT_EPOCH = 946684800;
@@ -33,6 +36,10 @@ export interface BuildOptions {
   seed?: string;
   /** Seconds since the epoch for every timestamp in the image (SOURCE_DATE_EPOCH). */
   epoch?: number;
+  /** boot.cfg timeout: seconds the loader's menu waits (0 = no menu). */
+  bootTimeout?: number;
+  /** boot.cfg kernelopt: the kernel command line. */
+  kernelopt?: string;
   progress?: Progress;
 }
 
@@ -53,7 +60,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const layout = await loadLayout(opts.layout);
   const placed = placeLayout(layout, { ...(opts.sectorSize ? { sectorSize: opts.sectorSize } : {}), ...(opts.seed ? { seed: opts.seed } : {}) });
   const epoch = opts.epoch ?? DEFAULT_EPOCH;
-  const artifacts: Artifacts = { bank: bankArtifact({ version: opts.version, updated: 1 }) };
+  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, kernelopt: opts.kernelopt ?? '' });
 
   progress?.step(`planning ${layout.name} (${placed.partitions.length} partitions, ${placed.sectorSize}-byte sectors)`);
   const plans: PartitionPlan[] = [];

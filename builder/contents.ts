@@ -7,9 +7,7 @@ import { join, posix } from 'node:path';
 import { LayoutError } from './errors.js';
 import type { FatTree, FatTreeEntry } from '../partitions/fat/index.js';
 import type { ContentSource } from './layout/types.js';
-import type { ArtifactName } from './layout/types.js';
-
-export type Artifacts = Record<ArtifactName, FatTree>;
+import type { Artifacts } from './pipeline/artifacts.js';
 
 export async function resolveContents(file: string, sources: ContentSource[], artifacts: Artifacts): Promise<FatTree> {
   const tree: FatTree = new Map();
@@ -28,7 +26,7 @@ export async function resolveContents(file: string, sources: ContentSource[], ar
 
   for (const src of sources) {
     if (src.kind === 'artifact') {
-      for (const [path, entry] of artifacts[src.name]) put(src, src.to ? posix.join(src.to, path) : path, entry);
+      for (const [path, entry] of await artifacts(src.name)) put(src, src.to ? posix.join(src.to, path) : path, entry);
     } else if (src.kind === 'file') {
       const st = await statOr(file, src, src.path);
       if (!st.isFile()) throw new LayoutError(file, `${src.field}.file`, `${src.path} is not a regular file`);

@@ -1,9 +1,9 @@
 /* bootinfo.h: what the loader hands the kernel (docs/boot-protocol.md is the spec).
  *
  * The loader calls the kernel's ELF entry point with the SysV ABI, one argument (a pointer to
- * struct bf_boot_info), interrupts disabled, after ExitBootServices, on the firmware's page
- * tables (identity mapping of all memory the memory map lists) and on a stack of at least
- * 64 KiB that the loader allocated as BF_MEM_LOADER. Everything the structure points to is in
+ * struct bf_boot_info), interrupts disabled, after ExitBootServices, on the loader's own
+ * identity-mapped page tables and GDT (the firmware's live in memory the kernel may reuse) and
+ * on a stack of at least 64 KiB that the loader allocated as BF_MEM_LOADER. Everything the structure points to is in
  * memory typed BF_MEM_LOADER, which the kernel may reclaim once it has copied what it needs. */
 #ifndef BF_BOOTINFO_H
 #define BF_BOOTINFO_H

@@ -5,7 +5,7 @@ import { BankforgeError } from '../errors.js';
 import { makeProgress } from '../progress.js';
 import type { SectorSize } from '../../partitions/units.js';
 
-interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; json: boolean; quiet: boolean }
+interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: number; json: boolean; quiet: boolean }
 
 export async function run(a: Args): Promise<void> {
   const epochText = process.env.SOURCE_DATE_EPOCH;
@@ -16,6 +16,10 @@ export async function run(a: Args): Promise<void> {
       throw new BankforgeError(`SOURCE_DATE_EPOCH=${epochText}: expected whole seconds since 1970, at least 315532800 (1980-01-01, where FAT dates begin)`);
     }
   }
+  if (/[\r\n]/.test(a.kernelopt)) throw new BankforgeError('--kernelopt: must be one line (it becomes boot.cfg\'s kernelopt=)');
+  if (!Number.isInteger(a.bootTimeout) || a.bootTimeout < 0 || a.bootTimeout > 3600) {
+    throw new BankforgeError(`--boot-timeout: expected whole seconds from 0 to 3600, got ${a.bootTimeout}`);
+  }
   const name = a.layout.replace(/^.*[/\\]/, '').replace(/\.json$/, '');
   const result = await build({
     layout: a.layout,
@@ -24,6 +28,8 @@ export async function run(a: Args): Promise<void> {
     ...(a.sectorSize ? { sectorSize: a.sectorSize as SectorSize } : {}),
     ...(a.seed ? { seed: a.seed } : {}),
     ...(epoch !== undefined ? { epoch } : {}),
+    kernelopt: a.kernelopt,
+    bootTimeout: a.bootTimeout,
     progress: makeProgress({ quiet: a.quiet || a.json }),
   });
   if (a.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);

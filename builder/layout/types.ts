@@ -7,7 +7,7 @@ import type { Bytes, SectorSize } from '../../partitions/units.js';
 export type Filesystem = 'fat12' | 'fat16' | 'fat32' | 'raw';
 
 /** Files the pipeline produces for a partition, named in layouts as {"artifact": NAME}. */
-export const ARTIFACTS = ['bank'] as const;
+export const ARTIFACTS = ['bank', 'loader'] as const;
 export type ArtifactName = (typeof ARTIFACTS)[number];
 
 export type ContentSource =

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from '../../builder/build.js';
+import { build, DEFAULT_BOOT_TIMEOUT } from '../../builder/build.js';
 import { LAYOUTS_DIR } from '../../builder/layout/load.js';
 import { scratch, tool } from '../helpers/tools.js';
 import { bootCfg } from '../../builder/pipeline/bank.js';
@@ -128,7 +128,9 @@ test('the manifest hashes are the sha256 of the image and of each partition', as
     const m = JSON.parse(await readFile(join(dir, 'm.manifest.json'), 'utf8'));
     assert.is(m.image.sha256, (await tool('sha256sum', [out])).stdout.split(' ')[0]);
     for (const p of m.partitions) assert.is(p.sha256, await sha256File(out, p.offset, p.size), p.name);
-    assert.equal(m.partitions.find((p: { name: string }) => p.name === 'bootbank').files, [{ path: 'boot.cfg', size: Buffer.byteLength(bootCfg({ version: '3', updated: 1 })) }]);
+    const bankFiles = m.partitions.find((p: { name: string }) => p.name === 'bootbank').files;
+    assert.equal(bankFiles.map((f: { path: string }) => f.path), ['boot.cfg', 'SHA256SUMS', 'kernel.elf']);
+    assert.is(bankFiles[0].size, Buffer.byteLength(bootCfg({ version: '3', updated: 1, timeout: DEFAULT_BOOT_TIMEOUT, kernelopt: '' })));
   } finally {
     await cleanup();
   }

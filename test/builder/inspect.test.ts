@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from '../../builder/build.js';
+import { build, DEFAULT_BOOT_TIMEOUT } from '../../builder/build.js';
 import type { Manifest } from '../../builder/manifest.js';
 import { scratch } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
@@ -39,7 +39,7 @@ test('a clean image: table, FAT labels and files, exit 0', async () => {
     assert.match(r.stdout, new RegExp(`disk GUID ${m.diskGuid}`));
     assert.match(r.stdout, /^2\s+bootbank\s+basic-data\s+\d+\s+\d+\s+20 MiB\s+fat16\s+BOOTBANK1\s+/m);
     assert.match(r.stdout, /^5\s+coredump\s+vmkdiagnostic\s+\d+\s+\d+\s+8 MiB\s+raw$/m);
-    assert.match(r.stdout, new RegExp(`boot\\.cfg  \\(${Buffer.byteLength(bootCfg({ version: '4.5.6', updated: 1 }))} bytes\\)`));
+    assert.match(r.stdout, new RegExp(`boot\\.cfg  \\(${Buffer.byteLength(bootCfg({ version: '4.5.6', updated: 1, timeout: DEFAULT_BOOT_TIMEOUT, kernelopt: '' }))} bytes\\)`));
     const j = JSON.parse((await cli(['inspect', img, '--json'])).stdout);
     assert.equal(j.warnings, []);
     assert.equal(j.partitions.map((p: { fat?: { type: string } }) => p.fat?.type ?? 'raw'), ['fat12', 'fat16', 'fat16', 'fat16', 'raw']);

@@ -1,0 +1,26 @@
+// The files the pipeline makes for layouts' {"artifact": NAME} contents, made only when a
+// layout asks for them and at most once per build.
+
+import { compileKernel, compileLoader } from './compile.js';
+import { bankArtifact, type BankInputs } from './bank.js';
+import type { FatTree } from '../../partitions/fat/index.js';
+import type { ArtifactName } from '../layout/types.js';
+
+export type Artifacts = (name: ArtifactName) => Promise<FatTree>;
+
+export function pipelineArtifacts(bank: BankInputs): Artifacts {
+  const made = new Map<ArtifactName, Promise<FatTree>>();
+  const make: Record<ArtifactName, () => Promise<FatTree>> = {
+    bank: async () => bankArtifact(bank, (await compileKernel()).path),
+    loader: async () => {
+      const efi = (await compileLoader()).path;
+      const { size } = await import('node:fs/promises').then((fs) => fs.stat(efi));
+      return new Map([['BOOTX64.EFI', { kind: 'file', size, source: { path: efi } }]]);
+    },
+  };
+  return (name) => {
+    let p = made.get(name);
+    if (!p) { p = make[name](); made.set(name, p); }
+    return p;
+  };
+}

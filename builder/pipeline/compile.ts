@@ -1,0 +1,112 @@
+// Compiles our two C programs with clang and lld: the UEFI loader (bootloader/ + common/, a
+// PE32+ EFI application) and the kernel (kernel/ + common/, a freestanding ELF64). Warnings are
+// errors; the compiler's output is shown when it fails. Results are cached by a hash of the
+// sources, the flags and the compiler's version, so an unchanged tree is never recompiled.
+
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { homedir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { BankforgeError } from '../errors.js';
+import { PACKAGE_ROOT } from '../package-info.js';
+
+const COMMON = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-ffreestanding', '-fno-stack-protector'];
+
+const LOADER_FLAGS = [...COMMON, '-target', 'x86_64-unknown-windows', '-fshort-wchar', '-mno-red-zone'];
+const LOADER_LINK = ['-nostdlib', '-fuse-ld=lld-link', '-Wl,-entry:efi_main', '-Wl,-subsystem:efi_application'];
+
+const KERNEL_FLAGS = [...COMMON, '-target', 'x86_64-unknown-none-elf', '-g', '-nostdlib', '-mno-red-zone', '-mno-mmx', '-mno-sse',
+  '-mno-sse2', '-mgeneral-regs-only', '-fno-pic', '-fno-pie', '-mcmodel=small', '-fno-omit-frame-pointer'];
+
+/** Where compiled programs are cached: $BANKFORGE_CACHE, else $XDG_CACHE_HOME/bankforge, else ~/.cache/bankforge. */
+export function cacheDir(): string {
+  return process.env.BANKFORGE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'bankforge');
+}
+
+export interface Compiled { path: string; cached: boolean }
+
+async function sourcesOf(dirs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of dirs) {
+    for (const f of (await readdir(join(PACKAGE_ROOT, d))).sort()) {
+      if (/\.(c|S|h|ld)$/.test(f)) out.push(join(d, f));
+    }
+  }
+  return out;
+}
+
+async function tool(name: string, pkg: string): Promise<string> {
+  try {
+    const r = await execa(name, ['--version']);
+    return r.stdout.split('\n')[0] ?? name;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BankforgeError(`${name} not found: install the Debian package ${pkg} (sh scripts/setup.sh does)`);
+    throw e;
+  }
+}
+
+async function keyOf(kind: string, files: string[], flags: string[], versions: string[]): Promise<string> {
+  const h = createHash('sha256').update(`${kind}\0${flags.join(' ')}\0${versions.join('\0')}\0`);
+  for (const f of files) h.update(`${f}\0`).update(await readFile(join(PACKAGE_ROOT, f))).update('\0');
+  return h.digest('hex').slice(0, 24);
+}
+
+/** Run `produce` into a fresh directory and move it into the cache only when it succeeded. */
+async function cached(kind: string, key: string, output: string, produce: (dir: string) => Promise<void>): Promise<Compiled> {
+  const dir = join(cacheDir(), `${kind}-${key}`);
+  const path = join(dir, output);
+  if (await stat(path).then(() => true, () => false)) return { path, cached: true };
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  try {
+    await produce(tmp);
+    await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
+      // Another build filled the same cache entry meanwhile: same key, same bytes.
+      if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+      await rm(tmp, { recursive: true, force: true });
+    });
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return { path, cached: false };
+}
+
+async function run(what: string, cmd: string, args: string[]): Promise<void> {
+  const r = await execa(cmd, args, { cwd: PACKAGE_ROOT, reject: false, all: true });
+  if (r.exitCode !== 0) throw new BankforgeError(`compiling ${what} failed (${cmd} exited ${r.exitCode}):\n${r.all}`);
+}
+
+/** bootloader/*.c + common/*.c -> BOOTX64.EFI */
+export async function compileLoader(): Promise<Compiled> {
+  const files = await sourcesOf(['bootloader', 'common']);
+  const versions = [await tool('clang', 'clang'), await tool('lld-link', 'lld')];
+  const key = await keyOf('loader', files, [...LOADER_FLAGS, ...LOADER_LINK], versions);
+  return cached('loader', key, 'BOOTX64.EFI', async (dir) => {
+    const c = files.filter((f) => f.endsWith('.c'));
+    await run('the loader', 'clang', [...LOADER_FLAGS, '-Icommon', ...LOADER_LINK, '-o', join(dir, 'BOOTX64.EFI'), ...c]);
+  });
+}
+
+/** kernel/*.c, kernel/*.S + common/*.c -> kernel.elf (with debug info), linked by kernel/kernel.ld */
+export async function compileKernel(): Promise<Compiled> {
+  const files = await sourcesOf(['kernel', 'common']);
+  const versions = [await tool('clang', 'clang'), await tool('ld.lld', 'lld')];
+  const key = await keyOf('kernel', files, KERNEL_FLAGS, versions);
+  return cached('kernel', key, 'kernel.elf', async (dir) => {
+    const units = files.filter((f) => /\.(c|S)$/.test(f));
+    const objects = units.map((f) => join(dir, `${f.replace(/[/.]/g, '_')}.o`));
+    // One clang per unit, as many at once as there are cores.
+    let next = 0;
+    const worker = async () => {
+      while (next < units.length) {
+        const i = next++;
+        await run(`the kernel (${units[i]})`, 'clang', [...KERNEL_FLAGS, '-Icommon', '-Ikernel', '-c', units[i]!, '-o', objects[i]!]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, cpus().length) }, worker));
+    await run('the kernel (link)', 'ld.lld', ['-nostdlib', '-static', '-no-pie', '-T', 'kernel/kernel.ld', '-o', join(dir, 'kernel.elf'), ...objects]);
+  });
+}
