@@ -1,0 +1,110 @@
+/* defs.h: the kernel's internal interfaces, one section per subsystem (one .c file each). */
+#ifndef KERNEL_DEFS_H
+#define KERNEL_DEFS_H
+#include <stdarg.h>
+#include "../common/bftypes.h"
+#include "../common/bfstring.h"
+#include "../common/bootinfo.h"
+
+#define PAGE_SIZE ((uint64_t)4096)
+#define NORETURN __attribute__((noreturn))
+#define PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+struct trapframe;
+
+/* libc.c */
+void *memmove(void *dst, const void *src, size_t n);
+int strcmp(const char *a, const char *b);
+int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int ksnprintf(char *buf, size_t size, const char *fmt, ...) PRINTF(3, 4);
+
+/* serial.c */
+void serial_init(void);
+void serial_putc(char c);
+int serial_getc(void);
+
+/* font.c */
+#define FONT_FIRST 32
+#define FONT_LAST 126
+extern const uint8_t font_glyphs[FONT_LAST - FONT_FIRST + 1][8];
+
+/* fbcon.c */
+void fbcon_init(const struct bf_framebuffer *fb);
+void fbcon_putc(char c);
+
+/* console.c */
+void console_init(void);
+void kprintf(const char *fmt, ...) PRINTF(1, 2);
+void kvprintf(const char *fmt, va_list ap);
+
+/* cmdline.c */
+void cmdline_init(const char *s);
+const char *cmdline_get(const char *key);
+uint64_t cmdline_uint(const char *key, uint64_t def);
+
+/* time.c */
+extern uint64_t tsc_hz;
+void time_init(uint64_t hz);
+uint64_t tsc_ms(uint64_t from, uint64_t to);
+void delay_ms(uint64_t ms);
+
+/* panic.c */
+void panic_init(void);
+void panic_begin(void);
+NORETURN void panic_end(void);
+NORETURN void panic(const char *fmt, ...) PRINTF(1, 2);
+void backtrace(uint64_t rip, uint64_t rbp);
+
+/* idt.c */
+void idt_init(void);
+NORETURN void trap(struct trapframe *tf);
+
+/* vm.c */
+#define KERNEL_CS 0x08
+#define KERNEL_DS 0x10
+extern uint64_t vm_top;
+void vm_init(const struct bf_boot_info *bi);
+
+/* mem.c */
+void mem_init(const struct bf_boot_info *bi, uint64_t limit);
+void *page_alloc(size_t npages);
+void page_free(void *p, size_t npages);
+
+/* pci.c */
+struct pci_dev {
+	uint8_t bus, slot, fn;
+	uint16_t vendor, device;
+	uint8_t class, subclass;
+	uint16_t subsys;
+};
+extern struct pci_dev pci_devs[];
+extern int pci_ndevs;
+void pci_init(void);
+uint16_t pci_read16(const struct pci_dev *d, uint8_t off);
+uint32_t pci_read32(const struct pci_dev *d, uint8_t off);
+void pci_write16(const struct pci_dev *d, uint8_t off, uint16_t v);
+
+/* virtio_blk.c */
+struct vblk {
+	const struct pci_dev *pci;
+	uint16_t iobase;
+	uint32_t block_size;      /* logical block size: the unit of every LBA below */
+	uint64_t blocks;
+	int read_only, can_flush;
+	uint16_t qsize, last_used;
+	struct virtq_desc *desc;
+	struct virtq_avail *avail;
+	struct virtq_used *used;
+	struct vblk_req *req;     /* header and status byte of the one request in flight */
+};
+extern struct vblk vblks[];
+extern int nvblks;
+void virtio_blk_init(void);
+int vblk_read(struct vblk *d, uint64_t lba, uint32_t count, void *buf);
+int vblk_write(struct vblk *d, uint64_t lba, uint32_t count, const void *buf);
+int vblk_flush(struct vblk *d);
+
+/* bank.c */
+void bank_mark_good(const struct bf_boot_info *bi);
+
+#endif

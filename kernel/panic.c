@@ -1,0 +1,107 @@
+/* panic.c: the end of the road. panic() and fatal traps print the cause and a frame-pointer
+ * backtrace on both consoles (and so into the kernel log), wait `panic.delay=N` seconds
+ * (default 5) so a person can read the screen, and reset the machine: the loader then spends
+ * the bank's next try or rolls back. `panic.wait=1` waits forever instead, for debugging.
+ *
+ * The backtrace prints return addresses only; `llvm-symbolizer -e kernel.elf ADDR` (or
+ * addr2line) turns them into functions and lines on the host. */
+#include "defs.h"
+#include "x86.h"
+
+#define BACKTRACE_DEPTH 32
+
+static uint64_t panic_delay = 5;
+static int panic_wait;
+static int panicking;
+
+extern char __kernel_start[], __kernel_end[];
+
+/* Read the options; until this runs (early boot), the defaults apply. */
+void panic_init(void)
+{
+	panic_delay = cmdline_uint("panic.delay", 5);
+	panic_wait = cmdline_uint("panic.wait", 0) != 0;
+}
+
+static NORETURN void reset(void)
+{
+	static const struct dtr no_idt = { 0, 0 };
+
+	/* Pulse the reset line through the keyboard controller (command 0xFE): wait until its
+	 * input buffer is empty (status bit 1) so the command is taken, then give the board a
+	 * moment to act on it. */
+	for (int i = 0; i < 100000 && (inb(0x64) & 0x02); i++)
+		pause();
+	outb(0x64, 0xFE);
+	delay_ms(100);
+
+	/* No controller, or it did nothing: with an empty IDT the next exception cannot be
+	 * delivered, nor can the double fault that follows, and the CPU shuts down (a triple
+	 * fault), which resets a PC. */
+	__asm__ volatile("lidt %0; int3" : : "m"(no_idt));
+	for (;;)
+		hlt();
+}
+
+/* Disables interrupts and marks the panic. A fault while a panic is being reported would
+ * report again and again; print one line on the serial port (the least likely part to be
+ * broken) and reset. */
+void panic_begin(void)
+{
+	const char *msg = "\npanic: fault while panicking; resetting\n";
+
+	cli();
+	if (panicking++) {
+		while (*msg)
+			serial_putc(*msg++);
+		reset();
+	}
+}
+
+/* A frame is a saved frame pointer followed by a return address. The chain ends at entry.S's
+ * zero; stop early on anything that cannot be a frame: the only stack the kernel runs on is
+ * entry.S's, inside the image, and it grows down, so callers' frames lie higher. */
+void backtrace(uint64_t rip, uint64_t rbp)
+{
+	kprintf("backtrace:\n");
+	if (rip)
+		kprintf("  %016lx\n", rip);
+	for (int i = 0; i < BACKTRACE_DEPTH && rbp % 8 == 0 && rbp >= (uint64_t)__kernel_start &&
+			 rbp + 16 <= (uint64_t)__kernel_end; i++) {
+		uint64_t *frame = (uint64_t *)(uintptr_t)rbp;
+		uint64_t ret = frame[1];
+
+		if (ret < (uint64_t)__kernel_start || ret >= (uint64_t)__kernel_end)
+			break;
+		kprintf("  %016lx\n", ret);
+		if (frame[0] <= rbp)
+			break;
+		rbp = frame[0];
+	}
+}
+
+NORETURN void panic_end(void)
+{
+	if (panic_wait) {
+		kprintf("panic: waiting forever (panic.wait=1)\n");
+		for (;;)
+			hlt();
+	}
+	kprintf("panic: resetting in %lu s\n", panic_delay);
+	delay_ms(panic_delay * 1000);
+	reset();
+}
+
+NORETURN void panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	panic_begin();
+	kprintf("\npanic: ");
+	va_start(ap, fmt);
+	kvprintf(fmt, ap);
+	va_end(ap);
+	kprintf("\n");
+	backtrace(0, (uint64_t)(uintptr_t)__builtin_frame_address(0));
+	panic_end();
+}
