@@ -1,0 +1,226 @@
+// The kernel booted by our loader under QEMU + OVMF (TCG): it marks a bank on trial good and
+// prints the ready line; the test switches make it panic, fault or hang before mark-good, so
+// the bank stays on trial; panic.wait holds the machine; a 4Kn disk works; a USB boot disk
+// (no driver yet) is reported and left alone; the framebuffer console shows the text.
+// Boots are slow (seconds each), so all of them start together in before() on a small pool.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cpus } from 'node:os';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { scratch } from '../helpers/tools.js';
+import { cli } from '../helpers/cli.js';
+import { BootState, StateEvent, encodeState, nextState, readState, STATE, type BankView } from '../../partitions/bankstate.js';
+import { boot, readPpm, type BootOptions, type BootResult } from './kernel-tools.js';
+
+const VERSION = '9.9.9-ktest';
+const READY = new RegExp(`^bankforge: ready version=${VERSION.replace(/\./g, '\\.')} bank=A loader_ms=\\d+ kernel_ms=\\d+$`, 'm');
+
+interface Case {
+  kernelopt: string;
+  sectorSize?: 512 | 4096;
+  boot: BootOptions;
+}
+
+const CASES = {
+  good: { kernelopt: '', boot: { until: /^bankforge: ready .*\n/m, settleMs: 300, screenshot: 'screen.ppm' } },
+  panic: { kernelopt: 'test.panic=before-ready panic.delay=0', boot: {} },
+  pagefault: { kernelopt: 'test.fault=pagefault panic.delay=0', boot: {} },
+  divide: { kernelopt: 'test.fault=divide panic.wait=1', boot: { until: /waiting forever/, settleMs: 1500 } },
+  hang: { kernelopt: 'test.hang=before-ready', boot: { until: /hanging before ready/, settleMs: 1500 } },
+  fourk: { kernelopt: '', sectorSize: 4096, boot: { disk: 'virtio-4k', until: /^bankforge: ready .*\n/m } },
+  usb: { kernelopt: '', boot: { disk: 'usb', until: /^bankforge: ready .*\n/m } },
+} satisfies Record<string, Case>;
+type Name = keyof typeof CASES;
+
+interface Run { result: BootResult; image: string; before: BankView; after: BankView }
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let runs: Record<Name, Promise<Run>>;
+
+interface Part { name: string; offset: number; size: number }
+
+async function bankAreaOffset(image: string): Promise<number> {
+  const manifest = JSON.parse(await readFile(image.replace(/\.img$/, '.manifest.json'), 'utf8')) as { partitions: Part[] };
+  const p = manifest.partitions.find((x) => x.name === 'bootbank')!;
+  return p.offset + p.size - STATE.areaSize;
+}
+
+async function readBankA(image: string): Promise<BankView> {
+  const fh = await open(image, 'r');
+  try {
+    const area = Buffer.alloc(STATE.areaSize);
+    await fh.read(area, 0, area.length, await bankAreaOffset(image));
+    const v = readState(area.subarray(0, STATE.recordSize), area.subarray(STATE.slotSize, STATE.slotSize + STATE.recordSize));
+    if (!v) throw new Error(`${image}: bank A has no valid state`);
+    return v;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Put bank A on trial as an upgrade leaves it: new, all tries left, written as the next copy. */
+async function makeBankANew(image: string): Promise<BankView> {
+  const v = await readBankA(image);
+  const next = nextState(v);
+  next.bootstate = BootState.New;
+  next.triesLeft = next.triesMax;
+  const fh = await open(image, 'r+');
+  try {
+    await fh.write(encodeState(next), 0, STATE.recordSize, (await bankAreaOffset(image)) + (v.currentSlot ^ 1) * STATE.slotSize);
+  } finally {
+    await fh.close();
+  }
+  return readBankA(image);
+}
+
+async function run(name: Name): Promise<Run> {
+  const c: Case = CASES[name];
+  const image = join(dir, `${name}.img`);
+  const args = ['build', '--layout', 'small', '--out', image, '--version', VERSION, '--boot-timeout', '0', '--kernelopt', c.kernelopt, '--quiet'];
+  if (c.sectorSize) args.push('--sector-size', String(c.sectorSize));
+  const b = await cli(args);
+  if (b.exitCode !== 0) throw new Error(`bankforge build failed: ${b.stderr}`);
+  const before = await makeBankANew(image);
+  const opts = { ...c.boot, ...(c.boot.screenshot ? { screenshot: join(dir, c.boot.screenshot) } : {}) };
+  const result = await boot(image, dir, opts);
+  return { result, image, before, after: await readBankA(image) };
+}
+
+/** Start every case now, at most `n` QEMUs at a time. */
+function startAll(n: number): Record<Name, Promise<Run>> {
+  const names = Object.keys(CASES) as Name[];
+  let active = 0;
+  const queue: Array<() => void> = [];
+  const slot = async <T>(f: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await f();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+  const out = {} as Record<Name, Promise<Run>>;
+  for (const name of names) {
+    out[name] = slot(() => run(name));
+    out[name].catch(() => undefined);   // awaited (and reported) by the test that owns it
+  }
+  return out;
+}
+
+test.before(async () => {
+  ({ dir, cleanup } = await scratch('bankforge-kboot-'));
+  runs = startAll(Math.max(2, cpus().length));
+});
+test.after(async () => {
+  await Promise.allSettled(Object.values(runs));
+  await cleanup();
+});
+
+function kernelLog(r: Run): string {
+  const s = r.result.serial;
+  const i = s.indexOf('bankforge kernel:');
+  return i < 0 ? s : s.slice(i);
+}
+
+test('a bank on trial: the kernel marks it good, then prints the ready line once', async () => {
+  const r = await runs.good;
+  const log = kernelLog(r);
+  assert.is(r.before.state.bootstate, BootState.New);
+  assert.match(log, READY, r.result.serial);
+  assert.is(log.match(/bankforge: ready/g)!.length, 1);
+  assert.match(log, /^bank: A is trying, tries 2\/3/m, log);
+  assert.match(log, /^bank: A marked good: seq \d+ in slot \d$/m, log);
+  assert.ok(log.indexOf('marked good') < log.indexOf('bankforge: ready'));
+  const s = r.after.state;
+  assert.is(s.bootstate, BootState.Valid);
+  assert.is(s.triesLeft, s.triesMax);
+  assert.is(s.seq, r.before.state.seq + 2, 'the loader spent a try, the kernel marked good');
+  assert.is(s.history[0]!.event, StateEvent.Good);
+  assert.is(s.history[1]!.event, StateEvent.Try);
+  assert.is(r.after.currentSlot, r.before.currentSlot, 'two writes: back in the same slot');
+});
+
+test('the framebuffer console shows the kernel text (QMP screendump)', async () => {
+  await runs.good;
+  const img = await readPpm(join(dir, 'screen.ppm'));
+  assert.ok(img.width >= 640 && img.height >= 480, `${img.width}x${img.height}`);
+  // Text pixels are 0xc8 grey; count them in the top-left quarter, where the first lines are.
+  let text = 0, other = 0;
+  for (let y = 0; y < img.height / 2; y++) {
+    for (let x = 0; x < img.width / 2; x++) {
+      const i = (y * img.width + x) * 3;
+      const [r, g, b] = [img.rgb[i]!, img.rgb[i + 1]!, img.rgb[i + 2]!];
+      if (r === 0xc8 && g === 0xc8 && b === 0xc8) text++;
+      else if (r || g || b) other++;
+    }
+  }
+  assert.ok(text > 5000, `only ${text} text pixels`);
+  assert.is(other, 0, 'only text and background colours');
+});
+
+test('test.panic=before-ready: cause and backtrace on the console, reset, bank left on trial', async () => {
+  const r = await runs.panic;
+  const log = kernelLog(r);
+  assert.ok(r.result.exited, `QEMU should have been reset (and exited with -no-reboot):\n${r.result.serial}`);
+  assert.match(log, /^panic: test\.panic=before-ready$/m, log);
+  assert.match(log, /^backtrace:\n( {2}[0-9a-f]{16}\n)+/m, log);
+  assert.match(log, /^panic: resetting in 0 s$/m);
+  assert.not.match(log, /bankforge: ready/);
+  assert.not.match(log, /marked good/);
+  assert.is(r.after.state.bootstate, BootState.Trying);
+  assert.is(r.after.state.triesLeft, r.before.state.triesMax - 1);
+});
+
+test('test.fault=pagefault: the IDT reports #PF with CR2, the registers and a backtrace, then resets', async () => {
+  const r = await runs.pagefault;
+  const log = kernelLog(r);
+  assert.ok(r.result.exited, r.result.serial);
+  assert.match(log, /^panic: exception 14: #PF page fault, error code 0x0$/m, log);
+  assert.match(log, /^page fault at 00007ff000000000: page not present, read, kernel mode$/m);
+  for (const reg of ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8 ', 'r9 ', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'rflags', 'cr2'])
+    assert.match(log, new RegExp(`(^| )${reg} +[0-9a-f]{16}`, 'm'), reg);
+  assert.match(log, /cr2 00007ff000000000 cs 0008 ss 0010/);
+  assert.match(log, /^backtrace:\n {2}0000000001[0-9a-f]{6}\n/m);
+  assert.is(r.after.state.bootstate, BootState.Trying);
+});
+
+test('test.fault=divide with panic.wait=1: #DE reported, and the machine waits instead of resetting', async () => {
+  const r = await runs.divide;
+  const log = kernelLog(r);
+  assert.match(log, /^panic: exception 0: #DE divide error, error code 0x0$/m, log);
+  assert.match(log, /^panic: waiting forever \(panic.wait=1\)$/m);
+  assert.not.ok(r.result.exited, 'QEMU reset although panic.wait=1');
+  assert.is(r.after.state.bootstate, BootState.Trying);
+});
+
+test('test.hang=before-ready: no ready line, no mark-good', async () => {
+  const r = await runs.hang;
+  const log = kernelLog(r);
+  assert.match(log, /^test: hanging before ready/m, log);
+  assert.not.match(log, /bankforge: ready|marked good|panic/);
+  assert.is(r.after.state.bootstate, BootState.Trying);
+});
+
+test('a 4Kn virtio disk: the driver uses 4096-byte blocks and marks the bank good', async () => {
+  const r = await runs.fourk;
+  const log = kernelLog(r);
+  assert.match(log, /^virtio-blk [0-9a-f:.]+: \d+ blocks of 4096 bytes/m, log);
+  assert.match(log, /^bank: A marked good/m, log);
+  assert.match(log, READY);
+  assert.is(r.after.state.bootstate, BootState.Valid);
+});
+
+test('a USB boot disk: no driver, said so, no state write, ready anyway', async () => {
+  const r = await runs.usb;
+  const log = kernelLog(r);
+  assert.match(log, /^bankforge: no driver for the boot disk \(usb\); bank state is not updated$/m, log);
+  assert.match(log, READY);
+  assert.is(r.after.state.bootstate, BootState.Trying, 'the loader spent a try; the kernel wrote nothing');
+});
+
+test.run();
