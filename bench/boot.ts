@@ -1,0 +1,55 @@
+// Where a boot's time goes: QEMU start -> our loader's first line -> the kernel's first line ->
+// the ready line, against the floor (a trivial EFI application's first line on the same
+// firmware). Boots one at a time, median of five each. Run on demand:
+//   npm run build && node dist/bench/boot.js
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Machine } from '../qemu/index.js';
+import { build } from '../builder/build.js';
+import { HELLO, helloImage } from '../test/fixtures/efi-hello/image.js';
+
+const RUNS = 5;
+const quiet = { step() {}, done() {} };
+
+async function timeTo(image: string, marks: RegExp[]): Promise<number[]> {
+  const t0 = process.hrtime.bigint();
+  const m = await Machine.start({ image, snapshot: true });
+  try {
+    const out: number[] = [];
+    for (const re of marks) {
+      await m.waitFor(re, { timeoutMs: 120_000 });
+      out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return out;
+  } finally {
+    await m.stop();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const dir = await mkdtemp(join(tmpdir(), 'bankforge-bench-boot-'));
+try {
+  const ours = join(dir, 'small.img');
+  await build({ layout: 'small', out: ours, version: 'bench', bootTimeout: 0, progress: quiet });
+  const hello = await helloImage(512);
+  const floor: number[] = [], loader: number[] = [], kernel: number[] = [], ready: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    floor.push((await timeTo(hello, [HELLO.com1]))[0]!);
+    const [l, k, r] = await timeTo(ours, [/^bankforge loader /, /^bankforge kernel: /, /^bankforge: ready /]);
+    loader.push(l!); kernel.push(k!); ready.push(r!);
+  }
+  const s = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
+  console.log(`median of ${RUNS} boots each, TCG, virtio-blk, small layout, menu timeout 0`);
+  console.log(`floor: QEMU start -> efi-hello's first line      ${s(median(floor))}`);
+  console.log(`QEMU start -> loader's first line                 ${s(median(loader))}`);
+  console.log(`QEMU start -> kernel's first line                 ${s(median(kernel))}`);
+  console.log(`QEMU start -> ready                               ${s(median(ready))}`);
+  console.log(`loader's first line -> ready (our part alone)      ${(median(ready.map((r, i) => r - loader[i]!))).toFixed(0)} ms`);
+  const over = median(ready) - median(floor);
+  console.log(`loader + kernel above the floor: ${over.toFixed(0)} ms (target < 150 ms: ${over < 150 ? 'met' : 'NOT met'})`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
