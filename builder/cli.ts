@@ -51,7 +51,7 @@ function commands(y: Argv): Argv {
     .help()
     .alias('help', 'h')
     .wrap(Math.min(110, process.stdout.columns || 110))
-    .epilogue('Exit codes: 0 ok, 1 internal error, 2 usage error, 3 bad input (nothing written), 4 inspect found inconsistencies.');
+    .epilogue('Exit codes: 0 ok, 1 internal error, 2 usage error, 3 bad input (nothing written), 4 inspect found inconsistencies; run: 5 timeout, 6 QEMU exited first, 130 interrupted.');
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,0 +1,33 @@
+// The UEFI firmware: OVMF's code as a read-only flash and, per machine, a private copy of the
+// variable store as a writable flash (boot entries OVMF records must not leak between machines
+// or into the system's template).
+
+import { copyFile, access } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { join } from 'node:path';
+import { BankforgeError } from '../builder/errors.js';
+
+/** Debian's ovmf package; BANKFORGE_OVMF_DIR points elsewhere (other distributions, own builds). */
+export const DEFAULT_OVMF_DIR = '/usr/share/OVMF';
+
+export interface OvmfFiles { code: string; varsTemplate: string }
+
+export async function findOvmf(): Promise<OvmfFiles> {
+  const dir = process.env.BANKFORGE_OVMF_DIR || DEFAULT_OVMF_DIR;
+  const files = { code: join(dir, 'OVMF_CODE_4M.fd'), varsTemplate: join(dir, 'OVMF_VARS_4M.fd') };
+  for (const path of Object.values(files)) {
+    try {
+      await access(path, constants.R_OK);
+    } catch {
+      throw new BankforgeError(`UEFI firmware ${path} not found; install the Debian package ovmf (apt-get install ovmf), or set BANKFORGE_OVMF_DIR to a directory with OVMF_CODE_4M.fd and OVMF_VARS_4M.fd`);
+    }
+  }
+  return files;
+}
+
+/** Copies the variable store template into `dir`; returns the copy's path. */
+export async function privateVars(ovmf: OvmfFiles, dir: string): Promise<string> {
+  const path = join(dir, 'OVMF_VARS.fd');
+  await copyFile(ovmf.varsTemplate, path);
+  return path;
+}

@@ -1,0 +1,96 @@
+// The machine's command line and the disk probe, without running QEMU.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { machineArgs, optionValue, type MachineConfig } from '../../qemu/args.js';
+import { probeDisk } from '../../qemu/disk.js';
+import { scratch, mustRun } from '../helpers/tools.js';
+
+const base: MachineConfig = {
+  name: 'm',
+  accel: 'tcg',
+  memMiB: 256,
+  ovmfCode: '/fw/CODE.fd',
+  ovmfVars: '/tmp/x/VARS.fd',
+  disk: { path: '/img/a.img', format: 'raw', sectorSize: 512, bus: 'virtio', snapshot: false },
+  gui: false,
+  serialLog: undefined,
+  qmpFd: 3,
+  extraArgs: [],
+};
+
+/** The value after each occurrence of `flag`. */
+function values(args: string[], flag: string): string[] {
+  return args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
+}
+
+test('default machine: q35, no default devices, std VGA, OVMF in two flashes, virtio disk boots first, headless', () => {
+  const args = machineArgs(base);
+  assert.equal(values(args, '-machine'), ['q35']);
+  assert.equal(values(args, '-accel'), ['tcg']);
+  assert.equal(values(args, '-m'), ['256']);
+  assert.ok(args.includes('-nodefaults'));
+  assert.equal(values(args, '-vga'), ['std']);
+  assert.equal(values(args, '-display'), ['none']);
+  assert.equal(values(args, '-drive'), [
+    'if=pflash,unit=0,format=raw,readonly=on,file=/fw/CODE.fd',
+    'if=pflash,unit=1,format=raw,file=/tmp/x/VARS.fd',
+    'if=none,id=disk0,format=raw,file=/img/a.img',
+  ]);
+  assert.equal(values(args, '-device'), ['virtio-blk-pci,drive=disk0,bootindex=0']);
+  assert.equal(values(args, '-serial'), ['chardev:serial0']);
+  assert.equal(values(args, '-chardev'), ['stdio,id=serial0,signal=off', 'socket,id=qmp,fd=3']);
+  assert.not.ok(args.includes('-no-reboot'), 'a guest reset must reboot: the loader gets its turn after a panic');
+  assert.not.ok(args.includes('-snapshot'));
+});
+
+test('usb, 4Kn, snapshot, gui, serial log and extra arguments', () => {
+  const args = machineArgs({
+    ...base,
+    disk: { ...base.disk, format: 'qcow2', sectorSize: 4096, bus: 'usb', snapshot: true },
+    gui: true,
+    serialLog: '/logs/serial.txt',
+    extraArgs: ['-smp', '2'],
+  });
+  assert.equal(values(args, '-device'), ['qemu-xhci,id=xhci', 'usb-storage,bus=xhci.0,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096']);
+  assert.equal(values(args, '-drive')[2], 'if=none,id=disk0,format=qcow2,file=/img/a.img,snapshot=on');
+  assert.equal(values(args, '-display'), []);
+  assert.equal(values(args, '-chardev')[0], 'stdio,id=serial0,signal=off,logfile=/logs/serial.txt,logappend=off');
+  assert.equal(args.slice(-2), ['-smp', '2']);
+  const virtio4k = machineArgs({ ...base, disk: { ...base.disk, sectorSize: 4096 } });
+  assert.equal(values(virtio4k, '-device'), ['virtio-blk-pci,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096']);
+});
+
+test('commas in paths are doubled, as QEMU option values require', () => {
+  assert.is(optionValue('/a,b/c,,d'), '/a,,b/c,,,,d');
+  const args = machineArgs({ ...base, disk: { ...base.disk, path: '/img/x,y.img' } });
+  assert.is(values(args, '-drive')[2], 'if=none,id=disk0,format=raw,file=/img/x,,y.img');
+});
+
+test('probeDisk: GPT signature at 512 or 4096, no GPT, qcow2, an override, a missing file', async () => {
+  const { dir, cleanup } = await scratch();
+  try {
+    const at = async (name: string, offset: number | undefined): Promise<string> => {
+      const buf = Buffer.alloc(16384);
+      if (offset !== undefined) buf.write('EFI PART', offset, 'latin1');
+      const path = join(dir, name);
+      await writeFile(path, buf);
+      return path;
+    };
+    assert.equal(await probeDisk(await at('512.img', 512)), { format: 'raw', sectorSize: 512 });
+    assert.equal(await probeDisk(await at('4k.img', 4096)), { format: 'raw', sectorSize: 4096 });
+    assert.equal(await probeDisk(await at('none.img', undefined)), { format: 'raw', sectorSize: 512 });
+    assert.equal(await probeDisk(join(dir, '4k.img'), 512), { format: 'raw', sectorSize: 512 });
+    await mustRun('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'q.qcow2'), '64M']);
+    assert.equal(await probeDisk(join(dir, 'q.qcow2')), { format: 'qcow2', sectorSize: 512 });
+    await probeDisk(join(dir, 'missing.img')).then(() => assert.unreachable(), (e: Error) => {
+      assert.match(e.message, /cannot read disk image .*missing\.img: ENOENT/);
+    });
+  } finally {
+    await cleanup();
+  }
+});
+
+test.run();
