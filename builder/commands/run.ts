@@ -32,7 +32,7 @@ export const RUN_EXIT = {
 const QUIT_KEYS = [0x1d, 0x03];
 
 type Outcome =
-  | { kind: 'matched'; line: string; afterMs: number }
+  | { kind: 'matched'; afterMs: number }
   | { kind: 'timeout'; message: string }
   /** `clean`: QEMU exited with status 0 and nothing was expected. */
   | { kind: 'exited'; clean: boolean; message: string }
@@ -42,7 +42,10 @@ export async function run(a: Args): Promise<void> {
   const expect = a.expect === undefined ? undefined : compile(a.expect);
   if (a.timeout !== undefined && !(a.timeout > 0)) throw new BankforgeError(`--timeout ${a.timeout}: expected a number of seconds greater than 0`, EXIT.usage);
   if (!Number.isInteger(a.mem) || a.mem < 16) throw new BankforgeError(`--mem ${a.mem}: expected whole MiB, at least 16`, EXIT.usage);
-  const note = (msg: string): void => { if (!a.quiet) process.stderr.write(`bankforge: ${msg}\n`); };
+  // The console goes to stdout as it comes; a note must not land in the middle of a guest line.
+  let midLine = false;
+  const show = (text: string): void => { if (text) { process.stdout.write(text); midLine = !text.endsWith('\n'); } };
+  const note = (msg: string): void => { if (!a.quiet) process.stderr.write(`${midLine ? '\n' : ''}bankforge: ${msg}\n`); midLine = false; };
 
   const m = await Machine.start({
     image: a.image,
@@ -56,8 +59,8 @@ export async function run(a: Args): Promise<void> {
   const stdin = process.stdin;
   const interactive = stdin.isTTY === true;
   // Whatever came before the subscription is shown first, so the console on stdout is whole.
-  process.stdout.write(m.output);
-  m.onOutput((text) => process.stdout.write(text));
+  show(m.output);
+  m.onOutput(show);
   note(`booting ${a.image} (${m.accel.accel}: ${m.accel.reason})${interactive ? '; Ctrl-] or Ctrl-C quits' : ''}`);
 
   let interrupt!: (why: string) => void;
@@ -79,7 +82,7 @@ export async function run(a: Args): Promise<void> {
     const ends: Promise<Outcome>[] = [interrupted];
     if (expect) {
       ends.push(m.waitFor(expect, { timeoutMs: a.timeout === undefined ? Infinity : a.timeout * 1000 }).then(
-        (match): Outcome => ({ kind: 'matched', line: match.input, afterMs: Date.now() - started }),
+        (): Outcome => ({ kind: 'matched', afterMs: Date.now() - started }),
         (e: unknown): Outcome => {
           if (e instanceof SerialTimeoutError) return { kind: 'timeout', message: e.message };
           if (e instanceof SerialClosedError) return { kind: 'exited', clean: false, message: e.message };
@@ -97,7 +100,10 @@ export async function run(a: Args): Promise<void> {
     const outcome = await Promise.race(ends);
     switch (outcome.kind) {
       case 'matched':
-        note(`matched ${expect} after ${(outcome.afterMs / 1000).toFixed(1)} s: ${outcome.line}`);
+        // waitFor also matches an unfinished line (for prompts); let a line in progress finish
+        // printing before QEMU is stopped, so the console shows it whole.
+        for (let i = 0; i < 50 && midLine; i++) await new Promise((r) => setTimeout(r, 20));
+        note(`matched ${expect} after ${(outcome.afterMs / 1000).toFixed(1)} s`);
         process.exitCode = EXIT.ok;
         break;
       case 'timeout':
