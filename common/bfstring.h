@@ -1,5 +1,5 @@
-/* bfstring.h: the few libc functions the shared code calls. The host links libc; the loader
- * and the kernel each provide freestanding implementations. */
+/* bfstring.h: the few libc functions the shared code calls. The loader and the kernel share the
+ * freestanding implementations in bfstring.c; host builds link libc's instead. */
 #ifndef BF_STRING_H
 #define BF_STRING_H
 #include "bftypes.h"

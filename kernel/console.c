@@ -32,11 +32,11 @@ static void putc_all(char c)
 void kvprintf(const char *fmt, va_list ap)
 {
 	char line[512];
-	int n = kvsnprintf(line, sizeof line, fmt, ap);
+	size_t n = bf_vfmt(line, sizeof line, fmt, ap);
 
-	if (n >= (int)sizeof line)
+	if (n >= sizeof line)
 		n = sizeof line - 1;
-	for (int i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		putc_all(line[i]);
 }
 

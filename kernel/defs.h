@@ -5,6 +5,7 @@
 #include "../common/bftypes.h"
 #include "../common/bfstring.h"
 #include "../common/bootinfo.h"
+#include "../common/fmt.h"
 
 #define PAGE_SIZE ((uint64_t)4096)
 #define NORETURN __attribute__((noreturn))
@@ -15,7 +16,6 @@ struct trapframe;
 /* libc.c */
 void *memmove(void *dst, const void *src, size_t n);
 int strcmp(const char *a, const char *b);
-int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t size, const char *fmt, ...) PRINTF(3, 4);
 
 /* serial.c */
@@ -36,6 +36,8 @@ void fbcon_putc(char c);
 void console_init(void);
 void kprintf(const char *fmt, ...) PRINTF(1, 2);
 void kvprintf(const char *fmt, va_list ap);
+struct klog;
+extern struct klog klog;   /* the log ring; its header is documented in console.c */
 
 /* cmdline.c */
 void cmdline_init(const char *s);
@@ -53,7 +55,9 @@ void panic_init(void);
 void panic_begin(void);
 NORETURN void panic_end(void);
 NORETURN void panic(const char *fmt, ...) PRINTF(1, 2);
+#define BACKTRACE_MAX 33   /* the faulting rip and 32 return addresses */
 void backtrace(uint64_t rip, uint64_t rbp);
+int backtrace_pcs(uint64_t rip, uint64_t rbp, uint64_t *pcs, int max);
 
 /* idt.c */
 void idt_init(void);
@@ -103,6 +107,11 @@ void virtio_blk_init(void);
 int vblk_read(struct vblk *d, uint64_t lba, uint32_t count, void *buf);
 int vblk_write(struct vblk *d, uint64_t lba, uint32_t count, const void *buf);
 int vblk_flush(struct vblk *d);
+
+/* coredump.c */
+void coredump_init(const struct bf_boot_info *bi);
+void coredump_panic(uint64_t rbp, const char *fmt, va_list ap);
+void coredump_trap(const struct trapframe *tf, const char *name);
 
 /* bank.c */
 void bank_mark_good(const struct bf_boot_info *bi);

@@ -16,8 +16,11 @@ const COMMON = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-ffreestandin
 const LOADER_FLAGS = [...COMMON, '-target', 'x86_64-unknown-windows', '-fshort-wchar', '-mno-red-zone'];
 const LOADER_LINK = ['-nostdlib', '-fuse-ld=lld-link', '-Wl,-entry:efi_main', '-Wl,-subsystem:efi_application'];
 
-const KERNEL_FLAGS = [...COMMON, '-target', 'x86_64-unknown-none-elf', '-g', '-nostdlib', '-mno-red-zone', '-mno-mmx', '-mno-sse',
+/** The kernel's compiler flags; exported for the test kernel the loader's tests boot. */
+export const KERNEL_FLAGS = [...COMMON, '-target', 'x86_64-unknown-none-elf', '-g', '-nostdlib', '-mno-red-zone', '-mno-mmx', '-mno-sse',
   '-mno-sse2', '-mgeneral-regs-only', '-fno-pic', '-fno-pie', '-mcmodel=small', '-fno-omit-frame-pointer'];
+/** ld.lld's options for the kernel; its linker script follows as -T. */
+export const KERNEL_LINK = ['-nostdlib', '-static', '-no-pie'];
 
 /** Where compiled programs are cached: $BANKFORGE_CACHE, else $XDG_CACHE_HOME/bankforge, else ~/.cache/bankforge. */
 export function cacheDir(): string {
@@ -74,9 +77,11 @@ async function cached(kind: string, key: string, output: string, produce: (dir: 
   return { path, cached: false };
 }
 
-async function run(what: string, cmd: string, args: string[]): Promise<void> {
+/** Resolves with the command's messages (none, when all is well). */
+async function run(what: string, cmd: string, args: string[]): Promise<string> {
   const r = await execa(cmd, args, { cwd: PACKAGE_ROOT, reject: false, all: true });
   if (r.exitCode !== 0) throw new BankforgeError(`compiling ${what} failed (${cmd} exited ${r.exitCode}):\n${r.all}`);
+  return r.all ?? '';
 }
 
 /** bootloader/*.c + common/*.c -> BOOTX64.EFI */
@@ -95,18 +100,27 @@ export async function compileKernel(): Promise<Compiled> {
   const files = await sourcesOf(['kernel', 'common']);
   const versions = [await tool('clang', 'clang'), await tool('ld.lld', 'lld')];
   const key = await keyOf('kernel', files, KERNEL_FLAGS, versions);
-  return cached('kernel', key, 'kernel.elf', async (dir) => {
-    const units = files.filter((f) => /\.(c|S)$/.test(f));
-    const objects = units.map((f) => join(dir, `${f.replace(/[/.]/g, '_')}.o`));
-    // One clang per unit, as many at once as there are cores.
-    let next = 0;
-    const worker = async () => {
-      while (next < units.length) {
-        const i = next++;
-        await run(`the kernel (${units[i]})`, 'clang', [...KERNEL_FLAGS, '-Icommon', '-Ikernel', '-c', units[i]!, '-o', objects[i]!]);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, cpus().length) }, worker));
-    await run('the kernel (link)', 'ld.lld', ['-nostdlib', '-static', '-no-pie', '-T', 'kernel/kernel.ld', '-o', join(dir, 'kernel.elf'), ...objects]);
-  });
+  return cached('kernel', key, 'kernel.elf', async (dir) => { await buildKernel(dir, files); });
+}
+
+/**
+ * compileKernel's build without the cache: `files` (default: the kernel's sources) compiled and
+ * linked into `dir`/kernel.elf. Resolves with what clang and ld.lld printed, which is nothing
+ * when all is well (test/kernel checks that).
+ */
+export async function buildKernel(dir: string, files?: string[]): Promise<string> {
+  const units = (files ?? await sourcesOf(['kernel', 'common'])).filter((f) => /\.(c|S)$/.test(f));
+  const objects = units.map((f) => join(dir, `${f.replace(/[/.]/g, '_')}.o`));
+  const messages: string[] = [];
+  // One clang per unit, as many at once as there are cores.
+  let next = 0;
+  const worker = async () => {
+    while (next < units.length) {
+      const i = next++;
+      messages[i] = await run(`the kernel (${units[i]})`, 'clang', [...KERNEL_FLAGS, '-Icommon', '-Ikernel', '-c', units[i]!, '-o', objects[i]!]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, cpus().length) }, worker));
+  messages.push(await run('the kernel (link)', 'ld.lld', [...KERNEL_LINK, '-T', 'kernel/kernel.ld', '-o', join(dir, 'kernel.elf'), ...objects]));
+  return messages.filter(Boolean).join('\n');
 }

@@ -1,5 +1,5 @@
-/* loader-host.c: the loader's plain-C parsers (bootloader/gpt.c, bootcfg.c, elf.c, fmt.c) built
- * for the host, for the tests in test/bootloader. Each command prints its result as one JSON
+/* loader-host.c: the loader's plain-C parsers (bootloader/gpt.c, bootcfg.c, elf.c, with
+ * common/fmt.c for their messages) built for the host, for the tests in test/bootloader. Each command prints its result as one JSON
  * object on stdout, or {"error": "..."} with the parser's own message; "fuzz" feeds a parser
  * random mutations of a valid input and must end without a crash (it runs under ASan/UBSan).
  *
@@ -60,6 +60,25 @@ static void hex(const uint8_t *p, size_t n)
 	putchar('"');
 }
 
+/* `lead` ("{" or ","), then "key":"value" with the value escaped. */
+static void str_field(const char *lead, const char *key, const char *value)
+{
+	printf("%s\"%s\":", lead, key);
+	json_str(value);
+}
+
+/* How every parser command ends or goes on: in a fuzz loop (!print) and after a failure, which it
+ * reports as {"error": ...}, there is nothing more to print. Returns 1 when the result follows. */
+static int result_follows(int r, int print, const char *err)
+{
+	if (print && r) {
+		printf("{\"error\":");
+		json_str(err);
+		printf("}\n");
+	}
+	return print && !r;
+}
+
 /* ---- GPT over a memory image ---- */
 struct mem_disk {
 	const uint8_t *data;
@@ -85,14 +104,8 @@ static int run_gpt(const uint8_t *data, size_t len, uint32_t ss, int print)
 	char err[160];
 	uint64_t sectors = len / ss;
 	int r = gpt_read(mem_read, &d, ss, sectors ? sectors - 1 : 0, gpt_scratch, &g, err, sizeof err);
-	if (!print)
+	if (!result_follows(r, print, err))
 		return r;
-	if (r) {
-		printf("{\"error\":");
-		json_str(err);
-		printf("}\n");
-		return r;
-	}
 	printf("{\"diskGuid\":");
 	hex(g.disk_guid, 16);
 	printf(",\"firstUsable\":%llu,\"lastUsable\":%llu,\"usedBackup\":%s,\"primaryError\":",
@@ -116,22 +129,12 @@ static int run_bootcfg(const uint8_t *data, size_t len, int print)
 	static struct bootcfg c;
 	char err[160];
 	int r = bootcfg_parse((const char *)data, len, &c, err, sizeof err);
-	if (!print)
+	if (!result_follows(r, print, err))
 		return r;
-	if (r) {
-		printf("{\"error\":");
-		json_str(err);
-		printf("}\n");
-		return r;
-	}
-	printf("{\"title\":");
-	json_str(c.title);
-	printf(",\"build\":");
-	json_str(c.build);
-	printf(",\"kernel\":");
-	json_str(c.kernel);
-	printf(",\"kernelopt\":");
-	json_str(c.kernelopt);
+	str_field("{", "title", c.title);
+	str_field(",", "build", c.build);
+	str_field(",", "kernel", c.kernel);
+	str_field(",", "kernelopt", c.kernelopt);
 	printf(",\"timeout\":%u,\"modules\":[", c.timeout);
 	for (uint32_t i = 0; i < c.nmodules; i++) {
 		printf(i ? "," : "");
@@ -146,14 +149,8 @@ static int run_sums(const uint8_t *data, size_t len, int print)
 	static struct sums s;
 	char err[160];
 	int r = sums_parse((const char *)data, len, &s, err, sizeof err);
-	if (!print)
+	if (!result_follows(r, print, err))
 		return r;
-	if (r) {
-		printf("{\"error\":");
-		json_str(err);
-		printf("}\n");
-		return r;
-	}
 	printf("{\"files\":{");
 	for (uint32_t i = 0; i < s.n; i++) {
 		printf(i ? "," : "");
@@ -176,14 +173,8 @@ static int run_elf(const uint8_t *data, size_t len, int print)
 		elf_copy(data, &img, span);
 		free(span);
 	}
-	if (!print)
+	if (!result_follows(r, print, err))
 		return r;
-	if (r) {
-		printf("{\"error\":");
-		json_str(err);
-		printf("}\n");
-		return r;
-	}
 	printf("{\"entry\":%llu,\"lo\":%llu,\"hi\":%llu,\"segments\":[", (unsigned long long)img.entry,
 	       (unsigned long long)img.lo, (unsigned long long)img.hi);
 	for (uint32_t i = 0; i < img.nsegments; i++)

@@ -3,6 +3,7 @@
 // the bank stays on trial; panic.wait holds the machine; a 4Kn disk works; a USB boot disk
 // (no driver yet) is reported and left alone; the framebuffer console shows the text.
 // Boots are slow (seconds each), so all of them start together in before() on a small pool.
+// QEMU runs on the qemu/ Machine (qemu-boot.ts).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,25 +13,25 @@ import { join } from 'node:path';
 import { scratch } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
 import { BootState, StateEvent, encodeState, nextState, readState, STATE, type BankView } from '../../partitions/bankstate.js';
-import { boot, readPpm, type BootOptions, type BootResult } from './kernel-tools.js';
+import { readPng } from './png.js';
+import { boot, type BootOptions, type BootResult } from './qemu-boot.js';
 
 const VERSION = '9.9.9-ktest';
 const READY = new RegExp(`^bankforge: ready version=${VERSION.replace(/\./g, '\\.')} bank=A loader_ms=\\d+ kernel_ms=\\d+$`, 'm');
 
 interface Case {
   kernelopt: string;
-  sectorSize?: 512 | 4096;
   boot: BootOptions;
 }
 
 const CASES = {
-  good: { kernelopt: '', boot: { until: /^bankforge: ready .*\n/m, settleMs: 300, screenshot: 'screen.ppm' } },
+  good: { kernelopt: '', boot: { until: /^bankforge: ready .*\n/m, settleMs: 300, screenshot: 'screen.png' } },
   panic: { kernelopt: 'test.panic=before-ready panic.delay=0', boot: {} },
   pagefault: { kernelopt: 'test.fault=pagefault panic.delay=0', boot: {} },
   divide: { kernelopt: 'test.fault=divide panic.wait=1', boot: { until: /waiting forever/, settleMs: 1500 } },
   hang: { kernelopt: 'test.hang=before-ready', boot: { until: /hanging before ready/, settleMs: 1500 } },
-  fourk: { kernelopt: '', sectorSize: 4096, boot: { disk: 'virtio-4k', until: /^bankforge: ready .*\n/m } },
-  usb: { kernelopt: '', boot: { disk: 'usb', until: /^bankforge: ready .*\n/m } },
+  fourk: { kernelopt: '', boot: { sectorSize: 4096, until: /^bankforge: ready .*\n/m } },
+  usb: { kernelopt: '', boot: { usb: true, until: /^bankforge: ready .*\n/m } },
 } satisfies Record<string, Case>;
 type Name = keyof typeof CASES;
 
@@ -80,12 +81,12 @@ async function run(name: Name): Promise<Run> {
   const c: Case = CASES[name];
   const image = join(dir, `${name}.img`);
   const args = ['build', '--layout', 'small', '--out', image, '--version', VERSION, '--boot-timeout', '0', '--kernelopt', c.kernelopt, '--quiet'];
-  if (c.sectorSize) args.push('--sector-size', String(c.sectorSize));
+  if (c.boot.sectorSize) args.push('--sector-size', String(c.boot.sectorSize));
   const b = await cli(args);
   if (b.exitCode !== 0) throw new Error(`bankforge build failed: ${b.stderr}`);
   const before = await makeBankANew(image);
   const opts = { ...c.boot, ...(c.boot.screenshot ? { screenshot: join(dir, c.boot.screenshot) } : {}) };
-  const result = await boot(image, dir, opts);
+  const result = await boot(image, opts);
   return { result, image, before, after: await readBankA(image) };
 }
 
@@ -147,7 +148,7 @@ test('a bank on trial: the kernel marks it good, then prints the ready line once
 
 test('the framebuffer console shows the kernel text (QMP screendump)', async () => {
   await runs.good;
-  const img = await readPpm(join(dir, 'screen.ppm'));
+  const img = await readPng(join(dir, 'screen.png'));
   assert.ok(img.width >= 640 && img.height >= 480, `${img.width}x${img.height}`);
   // Text pixels are 0xc8 grey; count them in the top-left quarter, where the first lines are.
   let text = 0, other = 0;

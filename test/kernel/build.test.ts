@@ -1,19 +1,23 @@
 // The kernel builds warning-free with the project's flags into the ELF shape the loader takes
 // (docs/boot-protocol.md, "The kernel image"): ELF64 x86-64 ET_EXEC, entry in the image,
-// PT_LOAD segments with p_paddr == p_vaddr starting at BF_KERNEL_BASE (16 MiB).
+// PT_LOAD segments with p_paddr == p_vaddr starting at BF_KERNEL_BASE (16 MiB). The build is
+// the pipeline's own (builder/pipeline/compile.ts), uncached, so that its messages are seen.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { join } from 'node:path';
 import { scratch, mustRun } from '../helpers/tools.js';
-import { compileKernel, type KernelBuild } from './kernel-tools.js';
+import { buildKernel } from '../../builder/pipeline/compile.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
-let build: KernelBuild;
+let build: { elf: string; ok: boolean; output: string };
 
 test.before(async () => {
   ({ dir, cleanup } = await scratch('bankforge-kernel-'));
-  build = await compileKernel(dir);
+  // A failure is kept for the first test to report: uvu says nothing when a before hook throws.
+  const elf = join(dir, 'kernel.elf');
+  build = await buildKernel(dir).then((output) => ({ elf, ok: true, output }), (e: Error) => ({ elf, ok: false, output: e.message }));
 });
 test.after(async () => cleanup());
 

@@ -1,8 +1,9 @@
-/* host.c: a host program around the kernel's pure parts (kernel/libc.c's formatter,
- * kernel/cmdline.c, kernel/mem.c, kernel/font.c) for test/kernel/host.test.ts. The kernel units
- * are compiled with their libc names renamed (-Dmemcpy=kmemcpy ...) so they run their own
- * code, not the host's. Commands:
- *   host fmt            stdin: lines "FORMAT<TAB>TYPE<TAB>VALUE"; prints "KERNEL<TAB>HOST<TAB>KRET<TAB>HRET"
+/* host.c: a host program around the kernel's pure parts (the formatter common/fmt.c, its kernel
+ * name ksnprintf in kernel/libc.c, kernel/cmdline.c, kernel/mem.c, kernel/font.c) for
+ * test/kernel/host.test.ts. Those units, and common/bfstring.c under them, are compiled with
+ * their libc names renamed (-Dmemcpy=kmemcpy ...) so they run our code, not the host's. Commands:
+ *   host fmt            stdin: lines "FORMAT<TAB>TYPE<TAB>VALUE"; bf_fmt and the C library's
+ *                       snprintf both format it: prints "OURS<TAB>HOST<TAB>OURRET<TAB>HOSTRET"
  *   host trunc          ksnprintf into small buffers: prints "SIZE<TAB>RESULT<TAB>RET"
  *   host cmdline LINE KEY...   prints "KEY=VALUE" or "KEY absent"; kernel messages as "log: ..."
  *   host uint LINE KEY DEFAULT prints the number
@@ -15,74 +16,72 @@
 
 char __kernel_start[1], __kernel_end[1];
 
-void kprintf(const char *fmt, ...)
+/* The kernel's messages, formatted by the code under test, on stdout after `what`. */
+static void say(const char *what, const char *fmt, va_list ap)
 {
 	char buf[512];
+
+	bf_vfmt(buf, sizeof buf, fmt, ap);
+	printf("%s%s", what, buf);
+}
+
+void kprintf(const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof buf, fmt, ap);
+	say("log: ", fmt, ap);
 	va_end(ap);
-	printf("log: %s", buf);
 }
 
 void panic(const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof buf, fmt, ap);
+	say("panic: ", fmt, ap);
 	va_end(ap);
-	printf("panic: %s\n", buf);
+	printf("\n");
 	exit(70);
 }
 
 #pragma clang diagnostic ignored "-Wformat-nonliteral"
 #pragma clang diagnostic ignored "-Wformat-security"
 
+/* The same arguments through bf_fmt into `ours` and through the C library into `host`. */
+#define BOTH(...) (ret = (int)bf_fmt(ours, sizeof ours, f, __VA_ARGS__), hret = snprintf(host, sizeof host, f, __VA_ARGS__))
+
 static void fmt(void)
 {
-	char line[512], k[512], h[512];
+	char line[512], ours[512], host[512];
 
 	while (fgets(line, sizeof line, stdin)) {
 		char *f = strtok(line, "\t\n"), *type = strtok(NULL, "\t\n"), *val = strtok(NULL, "\n");
-		int kr, hr;
+		int ret, hret;
 
 		if (!f || !type)
 			continue;
 		if (!val)
 			val = "";
-		if (!strcmp(type, "d")) {
-			kr = ksnprintf(k, sizeof k, f, atoi(val));
-			hr = snprintf(h, sizeof h, f, atoi(val));
-		} else if (!strcmp(type, "ll")) {
-			kr = ksnprintf(k, sizeof k, f, strtoll(val, NULL, 0));
-			hr = snprintf(h, sizeof h, f, strtoll(val, NULL, 0));
-		} else if (!strcmp(type, "ull")) {
-			kr = ksnprintf(k, sizeof k, f, strtoull(val, NULL, 0));
-			hr = snprintf(h, sizeof h, f, strtoull(val, NULL, 0));
-		} else if (!strcmp(type, "u")) {
-			kr = ksnprintf(k, sizeof k, f, (unsigned)strtoul(val, NULL, 0));
-			hr = snprintf(h, sizeof h, f, (unsigned)strtoul(val, NULL, 0));
-		} else if (!strcmp(type, "s")) {
-			kr = ksnprintf(k, sizeof k, f, val);
-			hr = snprintf(h, sizeof h, f, val);
-		} else if (!strcmp(type, "c")) {
-			kr = ksnprintf(k, sizeof k, f, val[0]);
-			hr = snprintf(h, sizeof h, f, val[0]);
-		} else if (!strcmp(type, "p")) {
-			void *p = (void *)(uintptr_t)strtoull(val, NULL, 0);
-			kr = ksnprintf(k, sizeof k, f, p);
-			hr = snprintf(h, sizeof h, f, p);
-		} else if (!strcmp(type, "star")) {   /* width or precision from an argument, then a string */
-			kr = ksnprintf(k, sizeof k, f, atoi(val), "abcdef");
-			hr = snprintf(h, sizeof h, f, atoi(val), "abcdef");
-		} else {
-			kr = ksnprintf(k, sizeof k, f, 0);
-			hr = snprintf(h, sizeof h, f, 0);
-		}
-		printf("%s\t%s\t%d\t%d\n", k, h, kr, hr);
+		if (!strcmp(type, "d"))
+			BOTH(atoi(val));
+		else if (!strcmp(type, "ll"))
+			BOTH(strtoll(val, NULL, 0));
+		else if (!strcmp(type, "ull"))
+			BOTH(strtoull(val, NULL, 0));
+		else if (!strcmp(type, "u"))
+			BOTH((unsigned)strtoul(val, NULL, 0));
+		else if (!strcmp(type, "s"))
+			BOTH(val);
+		else if (!strcmp(type, "c"))
+			BOTH(val[0]);
+		else if (!strcmp(type, "p"))
+			BOTH((void *)(uintptr_t)strtoull(val, NULL, 0));
+		else if (!strcmp(type, "star"))   /* width or precision from an argument, then a string */
+			BOTH(atoi(val), "abcdef");
+		else
+			BOTH(0);
+		printf("%s\t%s\t%d\t%d\n", ours, host, ret, hret);
 	}
 }
 

@@ -1,20 +1,30 @@
-// The kernel's pure parts, run on the host: the printf formatter (against the C library's
-// snprintf), kernel option parsing, the page allocator over a fake memory map, and the font.
+// The kernel's pure parts, run on the host: the printf formatter it shares with the loader
+// (common/fmt.c, against the C library's snprintf), kernel option parsing, the page allocator
+// over a fake memory map, and the font.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { scratch, tool } from '../helpers/tools.js';
-import { compileHost } from './kernel-tools.js';
+import { join } from 'node:path';
+import { mustRun, repoRoot, scratch, tool } from '../helpers/tools.js';
 
-let exe: string;
-let cleanup: () => Promise<void>;
+/** test/kernel/host.c around the units under test. Those, and common/bfstring.c under them, get
+ * their libc names renamed, so that they run our memcpy and strlen rather than the C library's. */
+async function compileHost(dir: string): Promise<string> {
+  const rename = ['memcpy', 'memmove', 'memset', 'memcmp', 'strlen', 'strcmp'].map((f) => `-D${f}=k${f}`);
+  const flags = ['-std=c11', '-O2', '-g', '-Wall', '-Wextra', '-Werror'];
+  const units = ['kernel/libc.c', 'kernel/cmdline.c', 'kernel/mem.c', 'kernel/font.c', 'common/fmt.c', 'common/bfstring.c'];
+  const objects = units.map((u) => join(dir, `${u.replace(/[/.]/g, '_')}.o`));
+  await Promise.all(units.map((u, i) =>
+    mustRun('clang', [...flags, '-ffreestanding', '-fno-builtin', ...rename, '-c', join(repoRoot, u), '-o', objects[i]!])));
+  const exe = join(dir, 'host');
+  await mustRun('clang', [...flags, '-D_GNU_SOURCE', '-o', exe, join(repoRoot, 'test/kernel/host.c'), ...objects]);
+  return exe;
+}
 
-test.before(async () => {
-  const s = await scratch('bankforge-khost-');
-  cleanup = s.cleanup;
-  exe = await compileHost(s.dir);
-});
-test.after(async () => cleanup());
+// At the top level, not in before(): uvu reports nothing when a before hook throws.
+const { dir, cleanup } = await scratch('bankforge-khost-');
+const exe = await compileHost(dir);
+test.after(cleanup);
 
 const FORMATS: Array<[string, string, string]> = [
   ['%d', 'd', '0'], ['%d', 'd', '-42'], ['%i', 'd', '2147483647'], ['%d', 'd', '-2147483648'],
@@ -28,22 +38,25 @@ const FORMATS: Array<[string, string, string]> = [
   ['[%5.2s]', 's', 'abc'], ['%s', 's', ''], ['[%c]', 'c', 'A'], ['[%3c]', 'c', 'B'], ['[%-3c]', 'c', 'C'],
   ['100%%', 'none', ''], ['a%%b%%c', 'none', ''], ['[%*s]', 'star', '8'], ['[%-*s]', 'star', '8'], ['[%*s]', 'star', '-8'],
   ['[%.*s]', 'star', '3'], ['no conversions', 'none', ''],
+  // As the loader and the kernel write them.
+  ['%02x', 'u', '7'], ['%04x', 'u', '0xbeef'], ['%016lx', 'ull', '0xabc'], ['%04lx', 'ull', '0x1f'], ['%llX', 'ull', '0xabcdef'],
+  ['[%-8u]', 'u', '42'], ['%zd', 'll', '-4096'], ['%zx', 'ull', '0xfff'],
 ];
 
-test('kvsnprintf formats like the C library', async () => {
+test('bf_fmt (common/fmt.c) formats like the C library', async () => {
   const input = FORMATS.map(([f, t, v]) => `${f}\t${t}\t${v}`).join('\n') + '\n';
   const r = await tool(exe, ['fmt'], input);
   assert.is(r.exitCode, 0, r.all);
   const lines = r.stdout.trimEnd().split('\n');
   assert.is(lines.length, FORMATS.length);
   lines.forEach((line, i) => {
-    const [k, h, kr, hr] = line.split('\t');
-    assert.is(k, h, `format ${JSON.stringify(FORMATS[i])}`);
-    assert.is(kr, hr, `return value of ${JSON.stringify(FORMATS[i])}`);
+    const [ours, host, ret, hret] = line.split('\t');
+    assert.is(ours, host, `format ${JSON.stringify(FORMATS[i])}`);
+    assert.is(ret, hret, `return value of ${JSON.stringify(FORMATS[i])}`);
   });
 });
 
-test('kvsnprintf truncates like snprintf: NUL-terminated, returns the full length, size 0 writes nothing', async () => {
+test('ksnprintf (bf_vfmt under the kernel\'s name) truncates like snprintf: NUL-terminated, returns the full length, size 0 writes nothing', async () => {
   const r = await tool(exe, ['trunc']);
   assert.is(r.exitCode, 0, r.all);
   const rows = r.stdout.trimEnd().split('\n').map((l) => l.split('\t'));
