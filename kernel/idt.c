@@ -1,6 +1,6 @@
 /* idt.c: the interrupt descriptor table for the CPU exceptions (vectors 0-31) and the one
- * thing the kernel does with them: report and panic. The kernel runs with interrupts off and
- * polls its devices, so no other vectors are installed. Gate format: SDM vol. 3, 6.14.1. */
+ * thing the kernel does with them: report, write a core dump with the registers, and panic.
+ * The kernel runs with interrupts off and polls its devices, so no other vectors are installed. Gate format: SDM vol. 3, 6.14.1. */
 #include "defs.h"
 #include "x86.h"
 
@@ -62,5 +62,6 @@ NORETURN void trap(struct trapframe *tf)
 	kprintf("rip %016lx rflags %016lx cr2 %016lx cs %04lx ss %04lx\n", tf->rip, tf->rflags,
 		read_cr2(), tf->cs, tf->ss);
 	backtrace(tf->rip, tf->rbp);
+	coredump_trap(tf, tf->vector < 32 ? names[tf->vector] : "?");
 	panic_end();
 }

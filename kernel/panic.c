@@ -1,14 +1,13 @@
 /* panic.c: the end of the road. panic() and fatal traps print the cause and a frame-pointer
- * backtrace on both consoles (and so into the kernel log), wait `panic.delay=N` seconds
- * (default 5) so a person can read the screen, and reset the machine: the loader then spends
- * the bank's next try or rolls back. `panic.wait=1` waits forever instead, for debugging.
+ * backtrace on both consoles (and so into the kernel log), write a core dump (coredump.c),
+ * wait `panic.delay=N` seconds (default 5) so a person can read the screen, and reset the
+ * machine: the loader then spends the bank's next try or rolls back. `panic.wait=1` waits
+ * forever instead, for debugging.
  *
- * The backtrace prints return addresses only; `llvm-symbolizer -e kernel.elf ADDR` (or
- * addr2line) turns them into functions and lines on the host. */
+ * The backtrace prints return addresses only; `bankforge coredump` (or `llvm-symbolizer -e
+ * kernel.elf ADDR`) turns them into functions and lines on the host. */
 #include "defs.h"
 #include "x86.h"
-
-#define BACKTRACE_DEPTH 32
 
 static uint64_t panic_delay = 5;
 static int panic_wait;
@@ -60,24 +59,36 @@ void panic_begin(void)
 
 /* A frame is a saved frame pointer followed by a return address. The chain ends at entry.S's
  * zero; stop early on anything that cannot be a frame: the only stack the kernel runs on is
- * entry.S's, inside the image, and it grows down, so callers' frames lie higher. */
-void backtrace(uint64_t rip, uint64_t rbp)
+ * entry.S's, inside the image, and it grows down, so callers' frames lie higher. Fills `pcs`
+ * with `rip` (when not 0) and the return addresses, at most `max`; returns how many. */
+int backtrace_pcs(uint64_t rip, uint64_t rbp, uint64_t *pcs, int max)
 {
-	kprintf("backtrace:\n");
-	if (rip)
-		kprintf("  %016lx\n", rip);
-	for (int i = 0; i < BACKTRACE_DEPTH && rbp % 8 == 0 && rbp >= (uint64_t)__kernel_start &&
-			 rbp + 16 <= (uint64_t)__kernel_end; i++) {
+	int n = 0;
+
+	if (rip && n < max)
+		pcs[n++] = rip;
+	while (n < max && rbp % 8 == 0 && rbp >= (uint64_t)__kernel_start && rbp + 16 <= (uint64_t)__kernel_end) {
 		uint64_t *frame = (uint64_t *)(uintptr_t)rbp;
 		uint64_t ret = frame[1];
 
 		if (ret < (uint64_t)__kernel_start || ret >= (uint64_t)__kernel_end)
 			break;
-		kprintf("  %016lx\n", ret);
+		pcs[n++] = ret;
 		if (frame[0] <= rbp)
 			break;
 		rbp = frame[0];
 	}
+	return n;
+}
+
+void backtrace(uint64_t rip, uint64_t rbp)
+{
+	uint64_t pcs[BACKTRACE_MAX];
+	int n = backtrace_pcs(rip, rbp, pcs, BACKTRACE_MAX);
+
+	kprintf("backtrace:\n");
+	for (int i = 0; i < n; i++)
+		kprintf("  %016lx\n", pcs[i]);
 }
 
 NORETURN void panic_end(void)
@@ -103,5 +114,8 @@ NORETURN void panic(const char *fmt, ...)
 	va_end(ap);
 	kprintf("\n");
 	backtrace(0, (uint64_t)(uintptr_t)__builtin_frame_address(0));
+	va_start(ap, fmt);
+	coredump_panic((uint64_t)(uintptr_t)__builtin_frame_address(0), fmt, ap);
+	va_end(ap);
 	panic_end();
 }

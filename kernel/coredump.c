@@ -1,0 +1,460 @@
+/* coredump.c: the evidence of a crash, kept across the reset (docs/coredump.md; the format is
+ * common/coredump.h). At boot, coredump_init finds the core-dump partition on the boot disk,
+ * works out where the next dump goes, and reports the dumps that are waiting to be read. When
+ * the kernel dies, panic() and trap() call coredump_panic / coredump_trap, which write the
+ * registers, the backtrace, the kernel log and the boot info into the next slot.
+ *
+ * The panic path runs with interrupts off (panic_begin), on whatever stack the panic came on,
+ * with the rest of the kernel possibly broken: it allocates nothing (a static block buffer
+ * stages every write), uses the polled virtio-blk driver, first waits out any request a
+ * panic inside the driver left in flight, and gives up with a message on the first failure.
+ * A fault in here is a fault while panicking, which panic_begin turns into a plain reset.
+ *
+ * Write order: a header in state WRITING, the body, a flush, the header in state COMPLETE with
+ * the body's CRC, a flush. A dump cut short therefore never has a COMPLETE header with a body
+ * that matches it: readers call it incomplete instead of decoding garbage.
+ *
+ * Time: there is no RTC driver, so the dump records the CMOS RTC read directly (UTC, as QEMU
+ * and most firmware keep it) and the TSC time since the loader started. */
+#include "defs.h"
+#include "x86.h"
+#include "../common/coredump.h"
+
+extern char __kernel_start[], __kernel_end[];
+
+/* kernelopt test.coredump_slow=1: pause after every 512 bytes of body, so a test can cut the
+ * power while the dump is being written. */
+#define SLOW_MS_PER_512 25
+
+/* The log is taken up to where it stands when the header is made, but this file prints a line
+ * while the body is written; leaving out the oldest LOG_SLACK bytes of a full ring keeps that
+ * line from overwriting text that is still to be copied. */
+#define LOG_SLACK 256
+
+/* klog (console.c) starts with a header that lets anything find and read the ring without
+ * symbols: magic "BFKLOG01", the ring size, the count of bytes ever written, then the ring. */
+enum { KLOG_MAGIC = 0, KLOG_SIZE = 8, KLOG_WRITTEN = 16, KLOG_BUF = 24 };
+
+static struct {
+	int ready;                      /* coredump_init found a partition and a disk to write */
+	struct vblk *disk;
+	uint64_t first_lba;             /* of the partition, in disk blocks */
+	struct bf_cd_geometry geo;
+	uint64_t next_seq;
+	int slow;
+	struct bf_boot_info bi;         /* a copy: the loader's memory may be reused */
+} cd;
+
+/* Why coredump_init left cd.ready 0, for the panic path to repeat. */
+static const char *not_ready = "the panic came before the disk was set up";
+
+/* Every transfer goes through this block: DMA from a known, identity-mapped buffer. */
+static uint8_t block[BF_CD_BLOCK] __attribute__((aligned(4096)));
+
+static uint64_t lba_of(uint64_t part_offset)
+{
+	return cd.first_lba + part_offset / cd.disk->block_size;
+}
+
+static int read_block(uint64_t part_offset)
+{
+	return vblk_read(cd.disk, lba_of(part_offset), BF_CD_BLOCK / cd.disk->block_size, block);
+}
+
+/* Writes `block` at `part_offset`; a body block slowly, a device block at a time, under
+ * test.coredump_slow (headers are not slowed: the test cuts the power after the first). */
+static int write_block(uint64_t part_offset, int body)
+{
+	uint32_t bs = cd.disk->block_size;
+
+	if (!cd.slow || !body)
+		return vblk_write(cd.disk, lba_of(part_offset), BF_CD_BLOCK / bs, block);
+	for (uint32_t done = 0; done < BF_CD_BLOCK; done += bs) {
+		if (vblk_write(cd.disk, lba_of(part_offset + done), 1, block + done) < 0)
+			return -1;
+		delay_ms(SLOW_MS_PER_512 * (bs / 512));
+	}
+	return 0;
+}
+
+/* The GPT header at LBA 1 names the disk (UEFI 2.10, 5.3.2: signature at 0, disk GUID at 56). */
+static int carries_guid(struct vblk *d, const uint8_t guid[16])
+{
+	return vblk_read(d, 1, 1, block) == 0 && memcmp(block, "EFI PART", 8) == 0 && memcmp(block + 56, guid, 16) == 0;
+}
+
+/* Reads a slot's header. Returns 1 and fills `h` when the slot holds a dump (complete or
+ * not), 0 when it holds none, -1 on a read error. */
+static int read_header(uint32_t slot, struct bf_cd_header *h)
+{
+	if (read_block(bf_cd_slot_offset(&cd.geo, slot)) < 0)
+		return -1;
+	return bf_cd_header_valid(block, &cd.geo, slot, h);
+}
+
+/* Does the body of the COMPLETE dump in `slot` match its CRC? */
+static int body_intact(uint32_t slot, const struct bf_cd_header *h)
+{
+	uint64_t at = bf_cd_slot_offset(&cd.geo, slot) + BF_CD_BLOCK;
+	uint32_t crc = 0;
+
+	for (uint32_t done = 0; done < h->body_size; done += BF_CD_BLOCK, at += BF_CD_BLOCK) {
+		uint32_t n = h->body_size - done < BF_CD_BLOCK ? h->body_size - done : BF_CD_BLOCK;
+		if (read_block(at) < 0)
+			return 0;
+		crc = bf_crc32(crc, block, n);
+	}
+	return crc == h->body_crc;
+}
+
+/* Reports the dumps newer than the last clear, and sets next_seq above every dump on disk
+ * (cleared ones too, so sequence numbers never repeat). */
+static void scan(void)
+{
+	struct bf_cd_header h, newest;
+	uint64_t max_seq = cd.geo.cleared_seq;
+	uint32_t waiting = 0, incomplete = 0;
+	int newest_ok = 0;
+
+	memset(&newest, 0, sizeof newest);
+	for (uint32_t i = 0; i < cd.geo.slot_count; i++) {
+		int r = read_header(i, &h);
+		if (r < 0) {
+			kprintf("coredump: reading slot %u failed; dumps cannot be written\n", i);
+			not_ready = "the partition could not be read at boot";
+			return;
+		}
+		if (r == 0)
+			continue;
+		if (h.seq > max_seq)
+			max_seq = h.seq;
+		if (h.seq <= cd.geo.cleared_seq)
+			continue;
+		waiting++;
+		int ok = h.state == BF_CD_COMPLETE && body_intact(i, &h);
+		incomplete += !ok;
+		if (h.seq > newest.seq) {
+			newest = h;
+			newest_ok = ok;
+		}
+	}
+	cd.next_seq = max_seq + 1;
+	cd.ready = 1;
+	if (waiting == 0) {
+		kprintf("coredump: %u slots of %u KiB, no dumps waiting\n", cd.geo.slot_count, cd.geo.slot_size / 1024);
+		return;
+	}
+	/* The same words on both consoles, as ESXi announces a waiting dump. */
+	kprintf("coredump: %u dump(s) waiting", waiting);
+	if (incomplete)
+		kprintf(" (%u incomplete)", incomplete);
+	kprintf(", newest seq %lu (%s%.192s) - read with bankforge coredump\n", newest.seq,
+		newest_ok ? "" : "incomplete: ", newest.reason);
+}
+
+void coredump_init(const struct bf_boot_info *bi)
+{
+	const struct bf_partition_ref *p = &bi->coredump;
+	uint64_t part_bytes;
+
+	memcpy(&cd.bi, bi, sizeof cd.bi);
+	cd.slow = cmdline_uint("test.coredump_slow", 0) != 0;
+	if (p->first_lba == 0 || p->last_lba < p->first_lba) {
+		not_ready = "the boot disk has no core-dump partition";
+		kprintf("coredump: no core-dump partition; dumps cannot be written\n");
+		return;
+	}
+	if (bi->disk_transport == BF_DISK_VIRTIO)
+		for (int i = 0; i < nvblks && !cd.disk; i++)
+			if (carries_guid(&vblks[i], bi->disk_guid))
+				cd.disk = &vblks[i];
+	if (!cd.disk) {
+		not_ready = "no driver for the boot disk";
+		kprintf("coredump: no driver for the boot disk; dumps cannot be written or reported\n");
+		return;
+	}
+	if (cd.disk->block_size != bi->disk_sector_size || p->last_lba >= cd.disk->blocks) {
+		not_ready = "the core-dump partition does not fit the disk";
+		kprintf("coredump: partition LBA %lu-%lu does not fit the disk (%lu blocks of %u bytes)\n", p->first_lba,
+			p->last_lba, cd.disk->blocks, cd.disk->block_size);
+		return;
+	}
+	cd.first_lba = p->first_lba;
+	part_bytes = (p->last_lba - p->first_lba + 1) * cd.disk->block_size;
+	if (read_block(0) < 0) {
+		not_ready = "the partition could not be read at boot";
+		kprintf("coredump: reading the partition header failed; dumps cannot be written\n");
+		return;
+	}
+	if (bf_cd_geometry(block, part_bytes, &cd.geo) < 0) {
+		not_ready = "the core-dump partition is too small";
+		kprintf("coredump: the partition (%lu KiB) is too small for a dump\n", part_bytes / 1024);
+		return;
+	}
+	scan();
+}
+
+/* CMOS RTC (MC146818, as every PC chipset keeps it): register index out to port 0x70 (bit 7
+ * set keeps NMIs masked while we talk to it), value in from 0x71. */
+static uint8_t cmos(uint8_t reg)
+{
+	outb(0x70, 0x80 | reg);
+	return inb(0x71);
+}
+
+static uint64_t from_bcd(uint8_t v, int bcd)
+{
+	return bcd ? (uint64_t)(v >> 4) * 10 + (v & 15) : v;
+}
+
+/* Seconds since 1970 from the RTC, or 0 when it does not answer sensibly. The registers change
+ * during an update, so read them after the update-in-progress flag (A bit 7) clears, and again
+ * until two readings agree. Status B bit 2: binary (else BCD); bit 1: 24-hour (else 12-hour
+ * with bit 7 of the hour meaning PM). The century register (0x32) is not in every RTC, so
+ * two-digit years are taken as 20xx. */
+static uint64_t rtc_time(void)
+{
+	uint8_t r[6], again[6], b;
+	uint64_t sec, min, hour, day, mon, year, days;
+	int tries = 0, bcd;
+
+	do {
+		for (int i = 0; i < 100000 && (cmos(0x0A) & 0x80); i++)
+			pause();
+		r[0] = cmos(0x00), r[1] = cmos(0x02), r[2] = cmos(0x04), r[3] = cmos(0x07), r[4] = cmos(0x08), r[5] = cmos(0x09);
+		for (int i = 0; i < 100000 && (cmos(0x0A) & 0x80); i++)
+			pause();
+		again[0] = cmos(0x00), again[1] = cmos(0x02), again[2] = cmos(0x04), again[3] = cmos(0x07),
+		again[4] = cmos(0x08), again[5] = cmos(0x09);
+	} while (memcmp(r, again, sizeof r) != 0 && ++tries < 5);
+	b = cmos(0x0B);
+	bcd = !(b & 0x04);
+	sec = from_bcd(r[0], bcd);
+	min = from_bcd(r[1], bcd);
+	hour = from_bcd(r[2] & 0x7F, bcd);
+	if (!(b & 0x02) && (r[2] & 0x80))
+		hour = hour % 12 + 12;
+	else if (!(b & 0x02) && hour == 12)
+		hour = 0;
+	day = from_bcd(r[3], bcd);
+	mon = from_bcd(r[4], bcd);
+	year = 2000 + from_bcd(r[5], bcd);
+	if (sec > 59 || min > 59 || hour > 23 || day < 1 || day > 31 || mon < 1 || mon > 12 || year > 2099)
+		return 0;
+	/* Days from 1970-01-01 to the date (the civil-from-days inverse, years starting in March). */
+	year -= mon <= 2;
+	days = year * 365 + year / 4 - year / 100 + year / 400 + (153 * (mon > 2 ? mon - 3 : mon + 9) + 2) / 5 + day - 1 -
+	       719468;
+	return days * 86400 + hour * 3600 + min * 60 + sec;
+}
+
+static uint64_t read_cr0(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static uint64_t read_cr3(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
+	return v;
+}
+
+static uint64_t read_rflags(void)
+{
+	uint64_t v;
+	__asm__ volatile("pushfq; popq %0" : "=r"(v));
+	return v;
+}
+
+/* A panic inside the driver can leave requests published in the available ring that the
+ * driver never collected from the used ring. Wait (bounded) for the device to finish them all,
+ * then take the queue over as idle. The rings' layout is the virtio spec's (2.6.6, 2.6.8:
+ * flags then idx, 16 bits each), so idx is read through it. */
+static int quiesce(struct vblk *d)
+{
+	volatile uint16_t *avail_idx = (volatile uint16_t *)d->avail + 1;
+	volatile uint16_t *used_idx = (volatile uint16_t *)d->used + 1;
+	uint64_t start = rdtsc();
+
+	while (*used_idx != *avail_idx) {
+		if (tsc_ms(start, rdtsc()) > 5000)
+			return -1;
+		pause();
+	}
+	if (d->last_used != *used_idx)
+		kprintf("coredump: the disk driver was in the middle of a request; taking the queue over\n");
+	d->last_used = *used_idx;
+	return 0;
+}
+
+/* The body, written through `block` as it is produced, its CRC kept on the way. */
+struct body {
+	uint64_t at;     /* partition offset of the next block */
+	uint32_t fill;   /* bytes in block */
+	uint32_t crc;
+	int err;
+};
+
+static void body_flush(struct body *o)
+{
+	if (o->fill == 0 || o->err)
+		return;
+	memset(block + o->fill, 0, BF_CD_BLOCK - o->fill);
+	o->err = write_block(o->at, 1) < 0;
+	o->at += BF_CD_BLOCK;
+	o->fill = 0;
+}
+
+static void body_put(struct body *o, const void *src, uint32_t n)
+{
+	const uint8_t *p = src;
+
+	o->crc = bf_crc32(o->crc, p, n);
+	while (n && !o->err) {
+		uint32_t k = BF_CD_BLOCK - o->fill < n ? BF_CD_BLOCK - o->fill : n;
+		memcpy(block + o->fill, p, k);
+		o->fill += k;
+		p += k;
+		n -= k;
+		if (o->fill == BF_CD_BLOCK)
+			body_flush(o);
+	}
+}
+
+static int write_header(const struct bf_cd_header *h, uint32_t slot)
+{
+	memset(block, 0, sizeof block);
+	memcpy(block, h, sizeof *h);
+	return write_block(bf_cd_slot_offset(&cd.geo, slot), 0) < 0 || vblk_flush(cd.disk) < 0 ? -1 : 0;
+}
+
+static void write_dump(struct bf_cd_header *h, const struct bf_cd_regs *regs, uint64_t rip, uint64_t rbp)
+{
+	uint64_t pcs[BACKTRACE_MAX];
+	const uint8_t *klog_bytes = (const uint8_t *)&klog;
+	uint64_t klog_size, written, log_len;
+	uint32_t slot, n;
+	struct body o = { 0, 0, 0, 0 };
+
+	if (!cd.ready) {
+		kprintf("coredump: not written (%s)\n", not_ready);
+		return;
+	}
+	if (quiesce(cd.disk) < 0) {
+		kprintf("coredump: not written (the disk did not finish the request in flight)\n");
+		return;
+	}
+	slot = bf_cd_slot_of(&cd.geo, cd.next_seq);
+	n = (uint32_t)backtrace_pcs(rip, rbp, pcs, BACKTRACE_MAX);
+	/* The log as it stands now, this dump's messages included; console_init may not have run. */
+	memcpy(&klog_size, klog_bytes + KLOG_SIZE, 8);
+	memcpy(&written, klog_bytes + KLOG_WRITTEN, 8);
+	if (memcmp(klog_bytes + KLOG_MAGIC, "BFKLOG01", 8) != 0 || klog_size == 0 || klog_size & (klog_size - 1))
+		klog_size = written = 0;
+	log_len = klog_size <= LOG_SLACK ? 0 : written < klog_size - LOG_SLACK ? written : klog_size - LOG_SLACK;
+
+	memcpy(h->magic, BF_CD_DUMP_MAGIC, 8);
+	h->version = BF_CD_VERSION;
+	h->header_size = sizeof *h;
+	h->seq = cd.next_seq;
+	h->slot = slot;
+	h->state = BF_CD_WRITING;
+	h->rtc_time = rtc_time();
+	h->tsc = rdtsc();
+	h->tsc_hz = tsc_hz;
+	h->uptime_ms = tsc_ms(cd.bi.tsc_loader_entry, h->tsc);
+	h->bank = cd.bi.bank;
+	h->bootstate = cd.bi.bank_bootstate;
+	memcpy(h->build, cd.bi.bank_version, sizeof h->build);
+	h->kernel_start = (uint64_t)(uintptr_t)__kernel_start;
+	h->kernel_end = (uint64_t)(uintptr_t)__kernel_end;
+	h->panic_addr = (uint64_t)(uintptr_t)panic;
+	h->sections[BF_CD_SEC_REGS] = (struct bf_cd_section){ 0, sizeof *regs };
+	h->sections[BF_CD_SEC_BACKTRACE] = (struct bf_cd_section){ sizeof *regs, n * 8 };
+	h->sections[BF_CD_SEC_LOG] = (struct bf_cd_section){ sizeof *regs + n * 8, (uint32_t)log_len };
+	h->sections[BF_CD_SEC_BOOTINFO] = (struct bf_cd_section){ sizeof *regs + n * 8 + (uint32_t)log_len, sizeof cd.bi };
+	h->log_written = written;
+	h->body_size = h->sections[BF_CD_SEC_BOOTINFO].offset + sizeof cd.bi;
+	if (h->body_size > cd.geo.slot_size - BF_CD_BLOCK) {
+		kprintf("coredump: not written (%u bytes do not fit a %u-byte slot)\n", h->body_size, cd.geo.slot_size);
+		return;
+	}
+	bf_cd_seal(h);
+	/* From here on the slot's previous dump is gone: a WRITING header says so at once. */
+	if (write_header(h, slot) < 0)
+		goto fail;
+	kprintf("coredump: writing slot %u (seq %lu, %u bytes)\n", slot, h->seq, h->body_size + BF_CD_BLOCK);
+
+	o.at = bf_cd_slot_offset(&cd.geo, slot) + BF_CD_BLOCK;
+	body_put(&o, regs, sizeof *regs);
+	body_put(&o, pcs, n * 8);
+	/* The ring from its oldest byte: the `log_len` bytes before `written`. */
+	for (uint64_t i = written - log_len; i < written && !o.err;) {
+		uint64_t at = i & (klog_size - 1), k = klog_size - at < written - i ? klog_size - at : written - i;
+		body_put(&o, klog_bytes + KLOG_BUF + at, (uint32_t)k);
+		i += k;
+	}
+	body_put(&o, &cd.bi, sizeof cd.bi);
+	body_flush(&o);
+	if (o.err || vblk_flush(cd.disk) < 0)
+		goto fail;
+
+	h->state = BF_CD_COMPLETE;
+	h->body_crc = o.crc;
+	bf_cd_seal(h);
+	if (write_header(h, slot) < 0)
+		goto fail;
+	cd.next_seq++;
+	kprintf("coredump: written to slot %u (seq %lu, %u bytes)\n", slot, h->seq, h->body_size + BF_CD_BLOCK);
+	return;
+fail:
+	kprintf("coredump: not written (disk error in slot %u; what reached the disk reads as incomplete)\n", slot);
+}
+
+void coredump_panic(uint64_t rbp, const char *fmt, va_list ap)
+{
+	struct bf_cd_header h;
+	struct bf_cd_regs regs;
+	const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
+
+	memset(&h, 0, sizeof h);
+	memset(&regs, 0, sizeof regs);
+	h.cause = BF_CD_PANIC;
+	bf_vfmt(h.reason, sizeof h.reason, fmt, ap);
+	/* `rbp` is panic()'s frame: the caller's rip is its return address, the caller's frame
+	 * pointer the saved one, and its stack pointer what it was before the call. */
+	regs.rip = frame[1];
+	regs.rbp = frame[0];
+	regs.rsp = rbp + 16;
+	regs.rflags = read_rflags();
+	regs.cs = KERNEL_CS;
+	regs.ss = KERNEL_DS;
+	regs.cr0 = read_cr0();
+	regs.cr2 = read_cr2();
+	regs.cr3 = read_cr3();
+	regs.cr4 = read_cr4();
+	write_dump(&h, &regs, 0, rbp);
+}
+
+void coredump_trap(const struct trapframe *tf, const char *name)
+{
+	struct bf_cd_header h;
+	struct bf_cd_regs regs = {
+		tf->rax, tf->rbx, tf->rcx, tf->rdx, tf->rsi, tf->rdi, tf->rbp, tf->rsp,
+		tf->r8, tf->r9, tf->r10, tf->r11, tf->r12, tf->r13, tf->r14, tf->r15,
+		tf->rip, tf->rflags, tf->cs, tf->ss,
+		read_cr0(), read_cr2(), read_cr3(), read_cr4(),
+		BF_CD_REGS_ALL, 0,
+	};
+
+	memset(&h, 0, sizeof h);
+	h.cause = BF_CD_EXCEPTION;
+	h.vector = (uint32_t)tf->vector;
+	h.error_code = tf->error;
+	h.fault_addr = tf->vector == 14 ? regs.cr2 : 0;
+	ksnprintf(h.reason, sizeof h.reason, "exception %lu: %s, error code 0x%lx", tf->vector, name, tf->error);
+	write_dump(&h, &regs, tf->rip, tf->rbp);
+}
