@@ -11,14 +11,16 @@ import { loadLayout } from './layout/load.js';
 import { placeLayout, type PlacedLayout, type PlacedPartition } from './layout/place.js';
 import { manifestPathFor, writeManifest, MANIFEST_FORMAT, type Manifest } from './manifest.js';
 import { toolVersion } from './package-info.js';
+import { checkVersion } from './version.js';
 import { pipelineArtifacts, type Artifacts } from './pipeline/artifacts.js';
 import type { Progress } from './progress.js';
-import { SparseImageFile } from './image/sparse-file.js';
+import { SparseImageFile, type Range } from './image/sparse-file.js';
 import { hashImage } from './image/hash.js';
 import { FatError, planFatVolume, writeFatVolume, type FatPlan, type FatTree } from '../partitions/fat/index.js';
 import { writeGpt } from '../partitions/gpt.js';
 import { Bank, BootState, encodeState, newState, pushEvent, Reason, slotOffsets, StateEvent, STATE, type BankState } from '../partitions/bankstate.js';
 import { gptTypeName } from '../partitions/gpt-types.js';
+import { CONFIG, configAreaMarker, holdsConfig } from './config/record.js';
 import { deriveU32 } from '../partitions/guid.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
 
@@ -43,24 +45,25 @@ export interface BuildOptions {
   progress?: Progress;
 }
 
-export interface BuildResult { image: string; manifestPath: string; manifest: Manifest }
+export interface BuildResult {
+  image: string;
+  manifestPath: string;
+  manifest: Manifest;
+  /** Where the image holds data (sorted, merged); everything else is a hole. For the .bmap output. */
+  dataRanges: Range[];
+}
 
 type PartitionPlan =
-  | { placed: PlacedPartition; kind: 'fat'; plan: FatPlan; tree: FatTree; bankState: BankState | undefined }
+  | { placed: PlacedPartition; kind: 'fat'; plan: FatPlan; tree: FatTree; bankState: BankState | undefined; configArea?: boolean }
   | { placed: PlacedPartition; kind: 'raw'; file: { path: string; size: Bytes } | undefined };
-
-/** Versions go into 32-byte fields (bank state, boot info) and into boot.cfg lines. */
-const VERSION = /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,30}$/;
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const progress = opts.progress;
-  if (!VERSION.test(opts.version)) {
-    throw new BankforgeError(`version ${JSON.stringify(opts.version)}: expected 1 to 31 characters of A-Z a-z 0-9 . _ + ~ - (starting with a letter or digit)`);
-  }
+  checkVersion(opts.version);
   const layout = await loadLayout(opts.layout);
   const placed = placeLayout(layout, { ...(opts.sectorSize ? { sectorSize: opts.sectorSize } : {}), ...(opts.seed ? { seed: opts.seed } : {}) });
   const epoch = opts.epoch ?? DEFAULT_EPOCH;
-  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, kernelopt: opts.kernelopt ?? '' });
+  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, kernelopt: opts.kernelopt ?? '', epoch });
 
   progress?.step(`planning ${layout.name} (${placed.partitions.length} partitions, ${placed.sectorSize}-byte sectors)`);
   const plans: PartitionPlan[] = [];
@@ -78,7 +81,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       const sink = img.region(plan.placed.offset, plan.placed.size);
       if (plan.kind === 'fat') {
         await writeFatVolume(plan.plan, sink);
-        if (plan.bankState) await sink.write(slotOffsets(plan.placed.size)[0], encodeState(plan.bankState));
+        // Both slots: a fresh record has no older copy, and one damaged sector must not lose the bank.
+        if (plan.bankState) for (const at of slotOffsets(plan.placed.size)) await sink.write(at, encodeState(plan.bankState));
+        if (plan.configArea) await sink.write(plan.placed.size - CONFIG.areaSize, configAreaMarker(placed.sectorSize));
       } else if (plan.file) await sink.copyFile(0, plan.file.path, plan.file.size);
     }
     await img.close();
@@ -89,7 +94,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     await rename(tmp, opts.out);
     await writeManifest(manifestPath, manifest);
     progress?.done(`built ${opts.out} (${placed.diskSize} bytes, sha256 ${hashes.image.slice(0, 16)}…)`);
-    return { image: opts.out, manifestPath, manifest };
+    return { image: opts.out, manifestPath, manifest, dataRanges: img.dataRanges() };
   } catch (e) {
     await img.close().catch(() => undefined);
     await rm(tmp, { force: true });
@@ -119,20 +124,32 @@ async function planPartition(placed: PlacedLayout, p: PlacedPartition, artifacts
     if (only.size > p.size) throw new LayoutError(file, `${spec.field}.contents[0].file`, `${only.source.path} is ${only.size} bytes; the partition holds ${p.size}`);
     return { placed: p, kind: 'raw', file: { path: only.source.path, size: only.size } };
   }
-  const fatSize = spec.bank ? p.size - STATE.areaSize : p.size;
   const bankState = spec.bank ? initialBankState(spec.bank, tree, version) : undefined;
+  const type = spec.filesystem;
+  const plan = (fatSize: number) => planFatVolume({
+    type,
+    size: fatSize,
+    sectorSize: placed.sectorSize,
+    label: spec.label,
+    serial: deriveU32(placed.seed, `fat-serial:${spec.name}`),
+    timestamp: epoch,
+    hiddenSectors: p.firstLba,
+    ...(spec.clusterSize ? { clusterSize: spec.clusterSize } : {}),
+  }, tree);
+  // A bank's FAT stops short of its state area. The store's stops short of the host
+  // configuration area (docs/host.md) when the volume still fits without it; when not (16 MiB of
+  // FAT16 with 4096-byte sectors has no cluster to spare) the FAT keeps the whole partition and
+  // no area is reserved: the kernel then keeps its settings in memory only.
+  const fatSize = spec.bank ? p.size - STATE.areaSize : p.size;
   try {
-    const plan = planFatVolume({
-      type: spec.filesystem,
-      size: fatSize,
-      sectorSize: placed.sectorSize,
-      label: spec.label,
-      serial: deriveU32(placed.seed, `fat-serial:${spec.name}`),
-      timestamp: epoch,
-      hiddenSectors: p.firstLba,
-      ...(spec.clusterSize ? { clusterSize: spec.clusterSize } : {}),
-    }, tree);
-    return { placed: p, kind: 'fat', plan, tree, bankState };
+    if (holdsConfig(spec.gptName)) {
+      try {
+        return { placed: p, kind: 'fat', plan: plan(fatSize - CONFIG.areaSize), tree, bankState, configArea: true };
+      } catch (e) {
+        if (!(e instanceof FatError)) throw e;
+      }
+    }
+    return { placed: p, kind: 'fat', plan: plan(fatSize), tree, bankState };
   } catch (e) {
     if (e instanceof FatError) {
       const field = `${spec.field}.${FAT_FIELD[e.field ?? ''] ?? 'size'}`;

@@ -7,7 +7,27 @@
  * loader_ms runs from the loader's entry to just before ExitBootServices, kernel_ms from
  * there to the ready line (TSC readings from bootinfo, at bootinfo's TSC rate). */
 #include "defs.h"
+#include "system.h"
 #include "x86.h"
+
+/* The test switches' failures, each in a function of its own that is never inlined, so that a
+ * core dump's backtrace names it (test/coredump checks the name). */
+static __attribute__((noinline)) void test_fault_pagefault(void)
+{
+	/* Canonical but outside vm.c's identity map: not present. */
+	(void)*(volatile uint64_t *)0x00007ff000000000ull;
+}
+
+static __attribute__((noinline)) void test_fault_divide(void)
+{
+	/* In assembly: a C division by zero is undefined and the compiler may drop it. */
+	__asm__ volatile("xorl %%ecx, %%ecx; divl %%ecx" : : : "eax", "ecx", "edx");
+}
+
+static __attribute__((noinline)) void test_panic_before_ready(void)
+{
+	panic("test.panic=before-ready");
+}
 
 /* kernelopt test.*: make this boot fail before it is marked good, the ways real kernels do. */
 static void test_switches(void)
@@ -18,12 +38,10 @@ static void test_switches(void)
 
 	if (fault && strcmp(fault, "pagefault") == 0) {
 		kprintf("test: page fault before ready (test.fault=pagefault)\n");
-		/* Canonical but outside vm.c's identity map: not present. */
-		(void)*(volatile uint64_t *)0x00007ff000000000ull;
+		test_fault_pagefault();
 	} else if (fault && strcmp(fault, "divide") == 0) {
 		kprintf("test: divide error before ready (test.fault=divide)\n");
-		/* In assembly: a C division by zero is undefined and the compiler may drop it. */
-		__asm__ volatile("xorl %%ecx, %%ecx; divl %%ecx" : : : "eax", "ecx", "edx");
+		test_fault_divide();
 	} else if (fault) {
 		kprintf("test: unknown test.fault=%s (pagefault or divide)\n", fault);
 	}
@@ -33,7 +51,7 @@ static void test_switches(void)
 			hlt();
 	}
 	if (pan && strcmp(pan, "before-ready") == 0)
-		panic("test.panic=before-ready");
+		test_panic_before_ready();
 }
 
 NORETURN void kmain(struct bf_boot_info *bi);
@@ -61,6 +79,7 @@ NORETURN void kmain(struct bf_boot_info *bi)
 	mem_init(bi, vm_top);
 	pci_init();
 	virtio_blk_init();
+	coredump_init(bi);
 
 	test_switches();
 	bank_mark_good(bi);
@@ -69,7 +88,11 @@ NORETURN void kmain(struct bf_boot_info *bi)
 	kprintf("bankforge: ready version=%.32s bank=%c loader_ms=%lu kernel_ms=%lu\n", bi->bank_version,
 		bi->bank ? 'B' : 'A', tsc_ms(bi->tsc_loader_entry, bi->tsc_kernel_loaded),
 		tsc_ms(bi->tsc_kernel_loaded, ready));
-	/* Nothing runs after this yet: interrupts are off, so hlt stops the CPU for good. */
-	for (;;)
-		hlt();
+	/* The host system after the ready line, so it never delays it (system.h, docs/host.md). */
+	modules_load(bi);
+	config_init(bi);
+	users_init();
+	agents_start();
+	dcui_start(bi);
+	sched_run();
 }

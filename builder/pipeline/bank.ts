@@ -1,12 +1,25 @@
 // The "bank" artifact: what the pipeline puts in a boot bank: boot.cfg in ESXi's key=value form,
-// the kernel, and SHA256SUMS, against which the loader checks every file it loads
+// the kernel, the module archives the kernel unpacks into its in-memory filesystem (base.tar,
+// from base/: docs/host.md), and SHA256SUMS, against which the loader checks every file it loads
 // (docs/boot-protocol.md, "What a bank holds").
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FatTree } from '../../partitions/fat/index.js';
+import { PACKAGE_ROOT } from '../package-info.js';
+import { treeEntries, ustar } from './ustar.js';
 
 export const KERNEL_FILE = 'kernel.elf';
+
+/** The base system's module archive, made from base/ in the repository. */
+export const BASE_MODULE = 'base.tar';
+export const BASE_DIR = join(PACKAGE_ROOT, 'base');
+/** boot.cfg modules=, in load order (the kernel unpacks them in this order). */
+export const MODULES = [BASE_MODULE];
+
+/** build.ts's DEFAULT_EPOCH (2000-01-01), for callers that give no epoch. */
+const DEFAULT_ARCHIVE_EPOCH = 946684800;
 
 export interface BankInputs {
   /** The version being built: boot.cfg's build= and title, and the bank state's version. */
@@ -17,6 +30,8 @@ export interface BankInputs {
   timeout: number;
   /** The kernel command line. */
   kernelopt: string;
+  /** SOURCE_DATE_EPOCH: the mtime of every entry in the module archives. */
+  epoch?: number;
 }
 
 export function bootCfg(inputs: BankInputs): string {
@@ -27,7 +42,7 @@ export function bootCfg(inputs: BankInputs): string {
     `timeout=${inputs.timeout}`,
     `kernel=${KERNEL_FILE}`,
     `kernelopt=${inputs.kernelopt}`,
-    'modules=',
+    `modules=${MODULES.join(' --- ')}`,
     `build=${inputs.version}`,
     `updated=${inputs.updated}`,
     '',
@@ -36,13 +51,15 @@ export function bootCfg(inputs: BankInputs): string {
 
 export async function bankArtifact(inputs: BankInputs, kernelPath: string): Promise<FatTree> {
   const kernel = await readFile(kernelPath);
+  const base = ustar(await treeEntries(BASE_DIR), inputs.epoch ?? DEFAULT_ARCHIVE_EPOCH);
   const cfg = Buffer.from(bootCfg(inputs), 'utf8');
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
   // boot.cfg is listed too: it carries the kernel command line, which deserves the same check.
-  const sums = Buffer.from(`${sha(cfg)}  boot.cfg\n${sha(kernel)}  ${KERNEL_FILE}\n`, 'utf8');
+  const sums = Buffer.from(`${sha(cfg)}  boot.cfg\n${sha(kernel)}  ${KERNEL_FILE}\n${sha(base)}  ${BASE_MODULE}\n`, 'utf8');
   return new Map([
     ['boot.cfg', { kind: 'file', size: cfg.length, source: { data: cfg } }],
     ['SHA256SUMS', { kind: 'file', size: sums.length, source: { data: sums } }],
     [KERNEL_FILE, { kind: 'file', size: kernel.length, source: { data: kernel } }],
+    [BASE_MODULE, { kind: 'file', size: base.length, source: { data: base } }],
   ]);
 }

@@ -1,0 +1,100 @@
+// A deterministic POSIX ustar writer for the bank's module archives (kernel/ustar.c reads
+// them): entries sorted by path, directories before their contents, every header with uid and
+// gid 0, owner and group "root", one fixed mtime (the build's SOURCE_DATE_EPOCH), modes 0755 for
+// directories and 0644 for files, and the archive ended by two zero blocks. Same files in,
+// same bytes out, whatever the host's umask, clock or user.
+
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BankforgeError } from '../errors.js';
+
+const BLOCK = 512;
+
+export interface TarEntry { path: string; data?: Buffer }
+
+function octal(n: number, width: number): string {
+  // width - 1 digits and a NUL, as POSIX writes numeric fields.
+  const s = n.toString(8);
+  if (s.length > width - 1) throw new BankforgeError(`tar: ${n} does not fit in a ${width}-byte field`);
+  return `${s.padStart(width - 1, '0')}\0`;
+}
+
+function header(path: string, size: number, dir: boolean, mtime: number): Buffer {
+  const h = Buffer.alloc(BLOCK);
+  let name = dir ? `${path}/` : path;
+  let prefix = '';
+  if (Buffer.byteLength(name) > 100) {
+    // Split at a '/' so that the name part fits in 100 bytes and the prefix in 155.
+    const cut = name.lastIndexOf('/', name.length - 2);
+    prefix = name.slice(0, cut);
+    name = name.slice(cut + 1);
+    if (cut < 0 || Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) throw new BankforgeError(`tar: path ${path} is too long for ustar`);
+  }
+  h.write(name, 0, 'utf8');
+  h.write(octal(dir ? 0o755 : 0o644, 8), 100, 'latin1');
+  h.write(octal(0, 8), 108, 'latin1');
+  h.write(octal(0, 8), 116, 'latin1');
+  h.write(octal(size, 12), 124, 'latin1');
+  h.write(octal(mtime, 12), 136, 'latin1');
+  h.write('        ', 148, 'latin1');
+  h.write(dir ? '5' : '0', 156, 'latin1');
+  h.write('ustar\0' + '00', 257, 'latin1');
+  h.write('root', 265, 'latin1');
+  h.write('root', 297, 'latin1');
+  h.write(octal(0, 8), 329, 'latin1');
+  h.write(octal(0, 8), 337, 'latin1');
+  h.write(prefix, 345, 'utf8');
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return h;
+}
+
+/** The archive of `entries` (a directory has no data); parents are added when missing. */
+export function ustar(entries: TarEntry[], mtime: number): Buffer {
+  const all = new Map<string, TarEntry>();
+  for (const e of entries) {
+    if (!e.path || e.path.startsWith('/') || e.path.split('/').some((c) => c === '' || c === '.' || c === '..')) {
+      throw new BankforgeError(`tar: ${JSON.stringify(e.path)} is not a plain relative path`);
+    }
+    all.set(e.path, e);
+    const parts = e.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!all.has(dir)) all.set(dir, { path: dir });
+    }
+  }
+  const out: Buffer[] = [];
+  // Byte order of the paths, so a directory ("etc") sorts before its contents ("etc/passwd").
+  for (const path of [...all.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
+    const e = all.get(path)!;
+    out.push(header(path, e.data?.length ?? 0, !e.data, mtime));
+    if (e.data) {
+      out.push(e.data);
+      if (e.data.length % BLOCK) out.push(Buffer.alloc(BLOCK - (e.data.length % BLOCK)));
+    }
+  }
+  out.push(Buffer.alloc(2 * BLOCK));
+  return Buffer.concat(out);
+}
+
+/** Every file and directory under `root`, as archive entries relative to it. Files named
+ *  .keep only hold an otherwise empty directory in git: the directory is kept, not the file. */
+export async function treeEntries(root: string): Promise<TarEntry[]> {
+  const out: TarEntry[] = [];
+  async function walk(rel: string): Promise<void> {
+    for (const d of await readdir(join(root, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${d.name}` : d.name;
+      if (d.isDirectory()) {
+        out.push({ path });
+        await walk(path);
+      } else if (d.isFile()) {
+        if (d.name !== '.keep') out.push({ path, data: await readFile(join(root, path)) });
+      } else {
+        throw new BankforgeError(`${join(root, path)}: only files and directories go into a module archive`);
+      }
+    }
+  }
+  await walk('');
+  return out;
+}
