@@ -1,11 +1,14 @@
 // `bankforge build`: argument handling around builder/build.ts.
 
 import { build } from '../build.js';
+import { keepDebugKernel } from '../pipeline/debug-kernel.js';
 import { BankforgeError } from '../errors.js';
 import { makeProgress } from '../progress.js';
 import type { SectorSize } from '../../partitions/units.js';
+import { parseFormats } from '../outputs/formats.js';
+import { writeOutputs } from '../outputs/write.js';
 
-interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: number; json: boolean; quiet: boolean }
+interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: number; json: boolean; quiet: boolean; format: string[] }
 
 export async function run(a: Args): Promise<void> {
   const epochText = process.env.SOURCE_DATE_EPOCH;
@@ -20,7 +23,10 @@ export async function run(a: Args): Promise<void> {
   if (!Number.isInteger(a.bootTimeout) || a.bootTimeout < 0 || a.bootTimeout > 3600) {
     throw new BankforgeError(`--boot-timeout: expected whole seconds from 0 to 3600, got ${a.bootTimeout}`);
   }
+  // Checked before building, so a typo costs nothing.
+  const formats = parseFormats(a.format);
   const name = a.layout.replace(/^.*[/\\]/, '').replace(/\.json$/, '');
+  const progress = makeProgress({ quiet: a.quiet || a.json });
   const result = await build({
     layout: a.layout,
     out: a.out ?? `${name}.img`,
@@ -30,7 +36,10 @@ export async function run(a: Args): Promise<void> {
     ...(epoch !== undefined ? { epoch } : {}),
     kernelopt: a.kernelopt,
     bootTimeout: a.bootTimeout,
-    progress: makeProgress({ quiet: a.quiet || a.json }),
+    progress,
   });
+  const outputs = await writeOutputs({ image: result.image, size: result.manifest.diskSize, dataRanges: result.dataRanges }, formats, (m) => progress.step(m));
+  if (outputs.length) progress.done(`wrote ${outputs.join(', ')}`);
+  await keepDebugKernel(result.image, result.manifest);
   if (a.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
 }

@@ -11,6 +11,8 @@ export async function sgdiskVerify(image: string, sectorSize: 512 | 4096): Promi
     const v = await tool('sgdisk', ['-v', dev]);
     assert.is(v.exitCode, 0, `sgdisk -v ${image}:\n${v.all}`);
     assert.match(v.stdout, /No problems found/, `sgdisk -v ${image}:\n${v.all}`);
+    // sgdisk also finds "no problems" in a disk without a GPT, after inventing one in memory.
+    assert.not.match(v.all, /Creating new GPT entries/, `sgdisk -v ${image} found no GPT:\n${v.all}`);
     const p = await tool('sgdisk', ['-p', dev]);
     assert.is(p.exitCode, 0, p.all);
     return p.stdout;

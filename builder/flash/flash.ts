@@ -1,0 +1,89 @@
+// `bankforge flash` as a library function: open the image, judge the target, ask, then write
+// (writer.ts) and read back (verify.ts). Every refusal comes before the device is opened for
+// writing; the device is opened O_EXCL, so the kernel refuses it while anything has it mounted
+// or claimed, and nothing can mount it while we write.
+
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Bytes } from '../../partitions/units.js';
+import { describeDevice, type BlockDevice } from './devices.js';
+import { DirectReader } from './direct-io.js';
+import { FlashFailure, FlashInterrupted, FlashRefusal } from './errors.js';
+import { openImage, type ImageSource } from './image.js';
+import { makePlan } from './plan.js';
+import { silentProgress, type FlashProgress } from './progress.js';
+import { checkTarget } from './safety.js';
+import { verifyDevice } from './verify.js';
+import { writeDevice, type SyncMode } from './writer.js';
+
+export interface FlashOptions {
+  image: string;
+  device: string;
+  /** Read everything back after writing (default true). */
+  verify?: boolean;
+  /** Write a disk that is neither removable nor on USB. */
+  allowFixed?: boolean;
+  /** Asked once every check has passed; false refuses. Absent: no question (--yes). */
+  confirm?: (device: BlockDevice, image: ImageSource) => Promise<boolean>;
+  progress?: FlashProgress;
+  /** Aborting stops between chunks with FlashInterrupted. */
+  signal?: AbortSignal;
+  sync?: SyncMode;
+  /** Test hook: runs after the last write, before verification. */
+  afterWrite?: (device: string) => Promise<void>;
+}
+
+export interface FlashResult {
+  device: BlockDevice;
+  image: ImageSource;
+  /** Image data written, stale bytes read and cleared, bytes read back. */
+  dataBytes: Bytes;
+  staleRead: Bytes;
+  staleCleared: Bytes;
+  verifiedBytes: Bytes;
+  writeMs: number;
+  verifyMs: number;
+}
+
+export const DEFAULT_SYNC: SyncMode = 'group';
+
+export async function flash(opts: FlashOptions): Promise<FlashResult> {
+  const progress = opts.progress ?? silentProgress;
+  const image = await openImage(opts.image);
+  for (const n of image.notes) progress.note(n);
+  const device = await describeDevice(opts.device);
+  checkTarget(device, { path: image.path, size: image.size, sectorSize: image.gpt.sectorSize }, { allowFixed: opts.allowFixed ?? false });
+  if (opts.confirm && !(await opts.confirm(device, image))) throw new FlashRefusal(`not confirmed; nothing was written to ${device.path}`);
+
+  const flags = constants.O_WRONLY | constants.O_EXCL | (opts.sync === 'dsync' ? constants.O_DSYNC : 0);
+  const fh: FileHandle = await open(device.path, flags).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'EBUSY') throw new FlashRefusal(`refusing to write ${device.path}: it is in use (a partition mounted or claimed since the check, or another program holds it exclusively). Nothing was written.`);
+    throw e;
+  });
+  let direct: DirectReader | undefined;
+  let phase: 'writing' | 'verifying' = 'writing';
+  const reader = await image.openReader();
+  try {
+    direct = await DirectReader.open(device.path, device.sectorSize);
+    const plan = makePlan(image.gpt, image.size, device.size);
+    const t0 = performance.now();
+    const verify = opts.verify !== false;
+    const rec = await writeDevice(plan, image, reader, { path: device.path, fh, direct }, { sync: opts.sync ?? DEFAULT_SYNC, checkBmapNow: !verify, progress, signal: opts.signal });
+    const t1 = performance.now();
+    await opts.afterWrite?.(device.path);
+    phase = 'verifying';
+    const verifiedBytes = !verify ? 0 : await verifyDevice(plan, rec, image, direct, progress, opts.signal);
+    return { device, image, dataBytes: rec.dataBytes, staleRead: rec.staleRead, staleCleared: rec.staleCleared, verifiedBytes, writeMs: t1 - t0, verifyMs: performance.now() - t1 };
+  } catch (e) {
+    if (e instanceof FlashInterrupted || e instanceof FlashFailure) throw e;
+    // A signal also stops a decompressor, whose complaint may come first.
+    if (opts.signal?.aborted) throw new FlashInterrupted(phase);
+    // Past this point something was written: no error may claim otherwise.
+    const state = phase === 'writing' ? 'it is not bootable (its partition table is written last, and was not)' : 'it was written completely but not verified';
+    throw new FlashFailure(`${(e as Error).message}; ${device.path} was being written: ${state}`);
+  } finally {
+    await reader.close();
+    await direct?.close();
+    await fh.close();
+  }
+}

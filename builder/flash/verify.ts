@@ -1,0 +1,86 @@
+// Reads back everything a flash wrote, with O_DIRECT so the answer comes from the device and
+// not from the page cache, and holds it against the image's hashes: each .bmap range that
+// landed unchanged against the map's sha256, other data against the sha256 of what was written
+// (itself checked against the manifest when there is no map), cleared blocks as zeros, the
+// rewritten head and tail byte for byte. A mismatch names the first differing byte.
+
+import { createHash } from 'node:crypto';
+import type { Bytes } from '../../partitions/units.js';
+import { alignedBuffer, alignedZeros, type DirectReader } from './direct-io.js';
+import { FlashFailure, FlashInterrupted } from './errors.js';
+import type { ImageSource } from './image.js';
+import type { FlashPlan } from './plan.js';
+import type { FlashProgress } from './progress.js';
+import { CHUNK } from './segments.js';
+import type { Expect, WriteRecord } from './writer.js';
+
+/** Index of the first byte where `a` and `b` differ, or -1. */
+export function firstDifference(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i += 4096) {
+    const end = Math.min(i + 4096, n);
+    if (a.subarray(i, end).equals(b.subarray(i, end))) continue;
+    for (let j = i; j < end; j++) if (a[j] !== b[j]) return j;
+  }
+  return a.length === b.length ? -1 : n;
+}
+
+export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: ImageSource, direct: DirectReader, progress: FlashProgress, signal?: AbortSignal): Promise<Bytes> {
+  const items = [...rec.expect].sort((a, b) => a.offset - b.offset);
+  const total = items.reduce((n, i) => n + i.length, 0);
+  // Two buffers: the device reads the next chunk while this one is hashed.
+  const bufs = [alignedBuffer(CHUNK), alignedBuffer(CHUNK)];
+  const buf = bufs[0]!;
+  const zeros = alignedZeros(CHUNK);
+  let done = 0;
+  progress.phase('verifying', total);
+  for (const item of items) {
+    const hash = item.kind === 'data' || item.kind === 'range' ? createHash('sha256') : undefined;
+    const fetch = (at: Bytes, i: number) => {
+      const into = bufs[i % 2]!.subarray(0, Math.min(CHUNK, item.length - at));
+      const p = direct.read(item.offset + at, into).then(() => into);
+      p.catch(() => undefined); // awaited below; an early exit must not leave it unhandled
+      return p;
+    };
+    let next = fetch(0, 0);
+    for (let at = 0, i = 0; at < item.length; at += CHUNK, i++) {
+      if (signal?.aborted) throw new FlashInterrupted('verifying');
+      const seen = await next;
+      if (at + CHUNK < item.length) next = fetch(at + CHUNK, i + 1);
+      const expected = item.kind === 'bytes' ? item.bytes.subarray(at, at + seen.length) : item.kind === 'zeros' ? zeros.subarray(0, seen.length) : undefined;
+      const diff = expected ? firstDifference(seen, expected) : -1;
+      if (diff >= 0) throw mismatch(plan, direct.path, item.offset + at + diff, seen[diff]!, expected![diff]!, item.kind);
+      hash?.update(seen);
+      progress.update((done += seen.length));
+    }
+    if (hash && (item.kind === 'data' || item.kind === 'range') && hash.digest('hex') !== item.sha256) await locate(plan, item, source, direct, buf);
+  }
+  return total;
+}
+
+/** A hash did not match: find the first byte where the device and the image differ, and say so. */
+async function locate(plan: FlashPlan, item: Expect, source: ImageSource, direct: DirectReader, buf: Buffer): Promise<never> {
+  const r = await source.openReader();
+  try {
+    for (let at = 0; at < item.length; at += CHUNK) {
+      const seen = buf.subarray(0, Math.min(CHUNK, item.length - at));
+      await direct.read(item.offset + at, seen);
+      const want = Buffer.alloc(seen.length);
+      await r.read(item.offset + at, want);
+      const diff = firstDifference(seen, want);
+      if (diff >= 0) throw mismatch(plan, direct.path, item.offset + at + diff, seen[diff]!, want[diff]!, item.kind);
+    }
+  } finally {
+    await r.close();
+  }
+  if (item.kind === 'range') throw new FlashFailure(`${source.path} does not match ${source.bmap!.path}: blocks ${item.blocks} (bytes ${item.offset}..${item.offset + item.length - 1}) hash differently from what the map says, on the device and in the image alike. The device is not usable; rebuild the image and its map`);
+  throw new FlashFailure(`verify failed: ${direct.path} bytes ${item.offset}..${item.offset + item.length - 1} differ from what was written there, yet match ${source.path} now: did the image change during the flash?`);
+}
+
+function mismatch(plan: FlashPlan, device: string, at: Bytes, seen: number, want: number, kind: Expect['kind']): FlashFailure {
+  const p = plan.partitions.find((q) => at >= q.start && at < q.end);
+  const where = p ? `partition ${p.number} (${p.name}) + ${at - p.start}` : at < plan.headEnd ? 'the partition table area' : 'outside the partitions';
+  const hex = (v: number) => `0x${v.toString(16).padStart(2, '0')}`;
+  const what = kind === 'zeros' ? 'a cleared block must read 0x00' : `the image has ${hex(want)}`;
+  return new FlashFailure(`verify failed: ${device} byte ${at} (${where}) reads ${hex(seen)}, ${what}. The device is not usable; flash it again, and if that fails too, the stick is failing`);
+}

@@ -1,0 +1,154 @@
+// Puts an image on the device: the old partition table cleared first (and synced), then the
+// data in offset order with the stale regions (plan.ts) cleared on the way and the device's last
+// MiB with the relocated backup GPT (synced), then the head with the primary GPT (synced). Until that last write the device
+// holds no partition table, so an interrupted flash leaves a disk nothing boots or mounts.
+// Cleared areas are read first (O_DIRECT) and only blocks that are not already zero are
+// written, so a clean stick costs reads, not writes. What was written is recorded for verify.
+
+import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import type { Bytes } from '../../partitions/units.js';
+import { alignedBuffer, alignedZeros, type DirectReader } from './direct-io.js';
+import { FlashInterrupted } from './errors.js';
+import type { ImageSource } from './image.js';
+import { addStale, relocatedTable, staleFatMetadata, unchangedRanges, type FlashPlan, type Span } from './plan.js';
+import type { FlashProgress } from './progress.js';
+import type { ImageReader } from './reader.js';
+import { CHUNK, segmentTotal, segments } from './segments.js';
+
+/**
+ * 'group': buffered writes and fdatasync after every SYNC_EVERY bytes; 'dsync': the device opened
+ * O_DSYNC, every write waits for the device. bench/flash.ts measures both; 'group' is the default.
+ */
+export type SyncMode = 'group' | 'dsync';
+export const SYNC_EVERY: Bytes = 32 * 1024 * 1024;
+
+const BLOCK: Bytes = 4096;
+
+/** What the device must now hold where this flash wrote. */
+export type Expect =
+  /** Rewritten head and tail blocks, byte for byte. */
+  | { offset: Bytes; length: Bytes; kind: 'bytes'; bytes: Buffer }
+  /** Stale blocks that were written over. */
+  | { offset: Bytes; length: Bytes; kind: 'zeros' }
+  /** Image data, by the sha256 of what was written (at most CHUNK bytes). */
+  | { offset: Bytes; length: Bytes; kind: 'data'; sha256: string }
+  /** A whole .bmap range, by the map's own sha256. */
+  | { offset: Bytes; length: Bytes; kind: 'range'; sha256: string; blocks: string };
+
+export interface WriteRecord {
+  expect: Expect[];
+  dataBytes: Bytes;
+  /** Bytes of old data read to find what to clear, and of those written over with zeros. */
+  staleRead: Bytes;
+  staleCleared: Bytes;
+}
+
+export interface DeviceHandles { path: string; fh: FileHandle; direct: DirectReader }
+
+export interface WriteOptions { sync: SyncMode; checkBmapNow: boolean; progress: FlashProgress; signal: AbortSignal | undefined }
+
+export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: ImageReader, dev: DeviceHandles, o: WriteOptions): Promise<WriteRecord> {
+  const rec: WriteRecord = { expect: [], dataBytes: 0, staleRead: 0, staleCleared: 0 };
+  const zeros = alignedZeros(CHUNK);
+  const scratch = alignedBuffer(CHUNK);
+  let unsynced = 0;
+  const checkAbort = (): void => { if (o.signal?.aborted) throw new FlashInterrupted('writing'); };
+  const write = async (data: Buffer, at: Bytes): Promise<void> => {
+    for (let done = 0; done < data.length;) done += (await dev.fh.write(data, done, data.length - done, at + done)).bytesWritten;
+    unsynced += data.length;
+    if (o.sync === 'group' && unsynced >= SYNC_EVERY) { await dev.fh.datasync(); unsynced = 0; }
+  };
+  /** Calls `run` for each run of 4 KiB blocks of `buf` that are not zero. */
+  const nonZeroRuns = async (buf: Buffer, run: (start: number, end: number) => Promise<void>): Promise<void> => {
+    let start = -1;
+    for (let i = 0; i < buf.length + BLOCK; i += BLOCK) {
+      const dirty = i < buf.length && !buf.subarray(i, Math.min(i + BLOCK, buf.length)).equals(zeros.subarray(0, Math.min(BLOCK, buf.length - i)));
+      if (dirty && start < 0) start = i;
+      if (!dirty && start >= 0) { await run(start, Math.min(i, buf.length)); start = -1; }
+    }
+  };
+  /** Reads `span` from the device and writes zeros over every 4 KiB block of it that is not zero. */
+  const clear = async (span: Span, record = true): Promise<void> => {
+    for (let at = span.start; at < span.end; at += CHUNK) {
+      checkAbort();
+      const buf = scratch.subarray(0, Math.min(CHUNK, span.end - at));
+      await dev.direct.read(at, buf);
+      rec.staleRead += buf.length;
+      // A clean stick: one comparison settles the whole chunk.
+      if (buf.equals(zeros.subarray(0, buf.length))) continue;
+      await nonZeroRuns(buf, async (s, e) => {
+        await write(zeros.subarray(0, e - s), at + s);
+        if (record) rec.expect.push({ offset: at + s, length: e - s, kind: 'zeros' });
+        rec.staleCleared += e - s;
+      });
+    }
+  };
+  /** Head and tail: only the blocks that are not zero need writing (the rest was cleared at the start); all of it is verified. */
+  const writeWhole = async (buf: Buffer, base: Bytes): Promise<void> => {
+    checkAbort();
+    await nonZeroRuns(buf, (s, e) => write(buf.subarray(s, e), base + s));
+    rec.expect.push({ offset: base, length: buf.length, kind: 'bytes', bytes: buf });
+  };
+
+  // The old partition table goes first (both copies): an interrupted flash must not leave a
+  // table that points into half-written partitions.
+  await clear({ start: 0, end: plan.headEnd }, false);
+  await clear({ start: plan.tailStart, end: plan.deviceSize }, false);
+  await dev.fh.datasync();
+
+  const ranges = unchangedRanges(plan, source.bmap?.map);
+  if (!o.checkBmapNow) for (const r of ranges) rec.expect.push({ ...r, kind: 'range' });
+  let nextRange = 0;
+  let cursor = plan.headEnd;
+  const clearUntil = async (until: Bytes): Promise<void> => {
+    for (const s of plan.stale) {
+      const start = Math.max(s.start, cursor), end = Math.min(s.end, until);
+      if (end > start) await clear({ start, end });
+    }
+    cursor = Math.max(cursor, until);
+  };
+
+  o.progress.phase('writing', segmentTotal(source));
+  for await (const seg of segments(source, reader, o.checkBmapNow, (n) => o.progress.update(n))) {
+    checkAbort();
+    const end = seg.offset + seg.data.length;
+    for (const p of plan.partitions) {
+      if (p.start < seg.offset || p.start >= end) continue;
+      const at = p.start - seg.offset;
+      for (const s of staleFatMetadata(plan, p.start, seg.data.subarray(at, at + plan.sectorSize))) addStale(plan, s);
+    }
+    copyInto(plan.head, 0, seg, Math.min(plan.headEnd, plan.imageTableStart));
+    copyInto(plan.tail, plan.tailStart, seg, plan.imageTableStart);
+    const a = Math.max(seg.offset, plan.headEnd), b = Math.min(end, plan.tailStart, plan.imageTableStart);
+    if (b <= a) continue;
+    await clearUntil(a);
+    const piece = seg.data.subarray(a - seg.offset, b - seg.offset);
+    await write(piece, a);
+    while (nextRange < ranges.length && ranges[nextRange]!.offset + ranges[nextRange]!.length <= a) nextRange++;
+    const r = ranges[nextRange];
+    const inRange = !o.checkBmapNow && r !== undefined && r.offset <= a && b <= r.offset + r.length;
+    // Data outside a whole .bmap range (or without a map) is checked by its own hash.
+    if (!inRange) rec.expect.push({ offset: a, length: piece.length, kind: 'data', sha256: createHash('sha256').update(piece).digest('hex') });
+    rec.dataBytes += piece.length;
+    cursor = b;
+  }
+  await clearUntil(plan.tailStart);
+
+  for (const e of relocatedTable(plan, source.gpt, source.head)) {
+    if (e.offset < plan.headEnd) e.data.copy(plan.head, e.offset);
+    else e.data.copy(plan.tail, e.offset - plan.tailStart);
+  }
+  // The tail (backup GPT) may land with the data; only the head must come after everything.
+  await writeWhole(plan.tail, plan.tailStart);
+  await dev.fh.datasync();
+  await writeWhole(plan.head, 0);
+  await dev.fh.datasync();
+  return rec;
+}
+
+/** Copies the part of `seg` that falls in [base, base + buf.length) and below `limit` into `buf`. */
+function copyInto(buf: Buffer, base: Bytes, seg: { offset: Bytes; data: Buffer }, limit: Bytes): void {
+  const start = Math.max(seg.offset, base), end = Math.min(seg.offset + seg.data.length, base + buf.length, limit);
+  if (end > start) seg.data.copy(buf, start - base, start - seg.offset, end - seg.offset);
+}
