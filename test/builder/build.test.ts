@@ -129,7 +129,7 @@ test('the manifest hashes are the sha256 of the image and of each partition', as
     assert.is(m.image.sha256, (await tool('sha256sum', [out])).stdout.split(' ')[0]);
     for (const p of m.partitions) assert.is(p.sha256, await sha256File(out, p.offset, p.size), p.name);
     const bankFiles = m.partitions.find((p: { name: string }) => p.name === 'bootbank').files;
-    assert.equal(bankFiles.map((f: { path: string }) => f.path), ['boot.cfg', 'SHA256SUMS', 'kernel.elf']);
+    assert.equal(bankFiles.map((f: { path: string }) => f.path), ['boot.cfg', 'SHA256SUMS', 'kernel.elf', 'base.tar']);
     assert.is(bankFiles[0].size, Buffer.byteLength(bootCfg({ version: '3', updated: 1, timeout: DEFAULT_BOOT_TIMEOUT, kernelopt: '' })));
   } finally {
     await cleanup();
@@ -157,7 +157,7 @@ test('CLI build: --json prints the manifest, --quiet prints nothing else, defaul
     assert.is(r.stderr, '');
     const m = JSON.parse(r.stdout);
     assert.is(m.version, '9');
-    assert.equal((await readdir(dir)).sort(), ['small.img', 'small.manifest.json']);
+    assert.equal((await readdir(dir)).sort(), ['small.img', 'small.img.kernel.elf', 'small.manifest.json']);
     const q = await cli(['build', '--layout', 'small', '--quiet', '--out', join(dir, 'q.img')]);
     assert.is(q.exitCode, 0, q.stderr);
     assert.is(q.stdout + q.stderr, '');

@@ -1,0 +1,132 @@
+// Reading a bundle (docs/bundle.md, "Reading"): nothing in it is trusted until it has passed, in
+// this order, the header and size checks (a truncated or padded file is refused before its
+// manifest is parsed), the signature over header + manifest when a public key is given, the
+// manifest's shape, the payload's and every file's sha256, and the bank-content check the loader
+// would make (SHA256SUMS against boot.cfg and the kernel).
+
+import { open, stat } from 'node:fs/promises';
+import type { KeyObject } from 'node:crypto';
+import { BankforgeError } from '../errors.js';
+import { checkBankContent, sha256 } from '../upgrade/bank-files.js';
+import { BUNDLE, HDR, type BundleFile, type BundleFit, type BundleManifest } from './format.js';
+import { verifyBytes } from './keys.js';
+
+export interface Bundle {
+  manifest: BundleManifest;
+  files: Map<string, Buffer>;
+  /** Whether a signature was present and checked against the given key. */
+  signature: 'verified' | 'unchecked' | 'absent';
+}
+
+/** Bank files are plain names in the FAT root (docs/boot-protocol.md): at most 47 bytes. */
+const FILE_NAME = /^[A-Za-z0-9._+~-]{1,47}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export async function readBundle(path: string, pubkey?: KeyObject): Promise<Bundle> {
+  const size = await stat(path).then((s) => s.size, (e: NodeJS.ErrnoException) => {
+    throw new BankforgeError(`cannot read bundle ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  });
+  const fh = await open(path, 'r');
+  try {
+    const at = async (offset: number, length: number): Promise<Buffer> => {
+      const b = Buffer.alloc(length);
+      const { bytesRead } = await fh.read(b, 0, length, offset);
+      if (bytesRead !== length) throw new BankforgeError(`${path}: truncated: ${length} bytes expected at offset ${offset}, the file has ${size} bytes`);
+      return b;
+    };
+    if (size < BUNDLE.headerSize) throw new BankforgeError(`${path}: truncated: ${size} bytes, a bundle header alone is ${BUNDLE.headerSize}`);
+    const header = await at(0, BUNDLE.headerSize);
+    const magic = header.toString('latin1', HDR.magic, HDR.magic + 8);
+    if (magic !== BUNDLE.magic) throw new BankforgeError(`${path}: offset 0: expected magic ${BUNDLE.magic}, found ${JSON.stringify(magic)}: not a bankforge bundle`);
+    const format = header.readUInt32LE(HDR.format);
+    if (format !== BUNDLE.format) throw new BankforgeError(`${path}: offset ${HDR.format}: bundle format ${format}; this bankforge reads format ${BUNDLE.format}`);
+    const mlen = header.readUInt32LE(HDR.manifestLength);
+    if (mlen < 2 || mlen > BUNDLE.maxManifest) throw new BankforgeError(`${path}: offset ${HDR.manifestLength}: manifest length ${mlen}, expected 2..${BUNDLE.maxManifest}`);
+    const slen = header.readUInt32LE(HDR.signatureLength);
+    if (slen !== 0 && slen !== BUNDLE.signatureSize) throw new BankforgeError(`${path}: offset ${HDR.signatureLength}: signature length ${slen}, expected 0 or ${BUNDLE.signatureSize}`);
+    if (header.readUInt32LE(HDR.reserved) !== 0) throw new BankforgeError(`${path}: offset ${HDR.reserved}: reserved field is not zero`);
+    const payloadAt = BUNDLE.headerSize + mlen + slen;
+    if (size < payloadAt) throw new BankforgeError(`${path}: truncated: header and manifest need ${payloadAt} bytes, the file has ${size}`);
+    const json = await at(BUNDLE.headerSize, mlen);
+
+    let signature: Bundle['signature'] = slen ? 'unchecked' : 'absent';
+    if (pubkey) {
+      if (!slen) throw new BankforgeError(`${path}: not signed, but --pubkey was given: refusing an unsigned bundle`);
+      if (!verifyBytes(pubkey, Buffer.concat([header, json]), await at(BUNDLE.headerSize + mlen, slen))) {
+        throw new BankforgeError(`${path}: signature at offset ${BUNDLE.headerSize + mlen} does not verify with the given public key (tampered, or signed with another key)`);
+      }
+      signature = 'verified';
+    }
+
+    const manifest = checkManifest(parseJson(json, path), path);
+    const expected = payloadAt + manifest.payload.size;
+    if (size !== expected) {
+      throw new BankforgeError(`${path}: ${size < expected ? 'truncated' : 'trailing data'}: the manifest's files need a file of ${expected} bytes, this one has ${size}`);
+    }
+    const payload = await at(payloadAt, manifest.payload.size);
+    const payloadSha = sha256(payload);
+    if (payloadSha !== manifest.payload.sha256) throw new BankforgeError(`${path}: payload at offset ${payloadAt}: sha256 ${payloadSha}, the manifest says ${manifest.payload.sha256}`);
+    const files = new Map<string, Buffer>();
+    let off = 0;
+    for (const f of manifest.files) {
+      const data = payload.subarray(off, off + f.size);
+      const seen = sha256(data);
+      if (seen !== f.sha256) throw new BankforgeError(`${path}: ${f.name} (offset ${payloadAt + off}): sha256 ${seen}, the manifest says ${f.sha256}`);
+      files.set(f.name, data);
+      off += f.size;
+    }
+    const content = await checkBankContent(async (name) => files.get(name), `${path}`);
+    if (content.version !== manifest.version) throw new BankforgeError(`${path}: boot.cfg says build=${content.version}, the manifest says version ${manifest.version}`);
+    return { manifest, files, signature };
+  } finally {
+    await fh.close();
+  }
+}
+
+function parseJson(json: Buffer, path: string): unknown {
+  try {
+    return JSON.parse(json.toString('utf8'));
+  } catch (e) {
+    throw new BankforgeError(`${path}: manifest at offset ${BUNDLE.headerSize}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** The manifest's shape, field by field; the first wrong field is named with what was expected. */
+function checkManifest(m: unknown, path: string): BundleManifest {
+  const bad = (field: string, want: string, seen: unknown): never => {
+    throw new BankforgeError(`${path}: manifest field ${field}: expected ${want}, found ${JSON.stringify(seen)}`);
+  };
+  const obj = (v: unknown, field: string): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : bad(field, 'an object', v));
+  const str = (v: unknown, field: string, re?: RegExp): string => (typeof v === 'string' && (!re || re.test(v)) ? v : bad(field, re ? `a string matching ${re}` : 'a string', v));
+  const int = (v: unknown, field: string, min: number, max: number): number => (Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max ? v as number : bad(field, `an integer ${min}..${max}`, v));
+  const arr = (v: unknown, field: string): unknown[] => (Array.isArray(v) && v.length > 0 ? v : bad(field, 'a non-empty array', v));
+
+  const root = obj(m, '(root)');
+  if (root.format !== 1) bad('format', '1', root.format);
+  const b = obj(root.build, 'build');
+  const build = {
+    tool: str(b.tool, 'build.tool'), layout: str(b.layout, 'build.layout'), layoutSha256: str(b.layoutSha256, 'build.layoutSha256', HEX64),
+    kernelopt: str(b.kernelopt, 'build.kernelopt'), bootTimeout: int(b.bootTimeout, 'build.bootTimeout', 0, 3600),
+    sourceDateEpoch: int(b.sourceDateEpoch, 'build.sourceDateEpoch', 315532800, 4102444799),
+  };
+  const fits: BundleFit[] = arr(root.fits, 'fits').map((v, i) => {
+    const f = obj(v, `fits[${i}]`);
+    const sectorSize = int(f.sectorSize, `fits[${i}].sectorSize`, 512, 4096);
+    if (sectorSize !== 512 && sectorSize !== 4096) bad(`fits[${i}].sectorSize`, '512 or 4096', sectorSize);
+    const filesystem = str(f.filesystem, `fits[${i}].filesystem`, /^fat(12|16|32)$/) as BundleFit['filesystem'];
+    return { partitionSize: int(f.partitionSize, `fits[${i}].partitionSize`, 1, Number.MAX_SAFE_INTEGER), sectorSize: sectorSize as 512 | 4096, filesystem };
+  });
+  const names = new Set<string>();
+  const files: BundleFile[] = arr(root.files, 'files').map((v, i) => {
+    const f = obj(v, `files[${i}]`);
+    const name = str(f.name, `files[${i}].name`, FILE_NAME);
+    if (names.has(name.toUpperCase())) bad(`files[${i}].name`, 'a name not already listed (FAT names are case-insensitive)', name);
+    names.add(name.toUpperCase());
+    return { name, size: int(f.size, `files[${i}].size`, 0, 0xffffffff), sha256: str(f.sha256, `files[${i}].sha256`, HEX64) };
+  });
+  const p = obj(root.payload, 'payload');
+  const payload = { size: int(p.size, 'payload.size', 0, Number.MAX_SAFE_INTEGER), sha256: str(p.sha256, 'payload.sha256', HEX64) };
+  const sum = files.reduce((n, f) => n + f.size, 0);
+  if (sum !== payload.size) bad('payload.size', `the sum of the files' sizes (${sum})`, payload.size);
+  return { format: 1, version: str(root.version, 'version', /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,30}$/), build, fits, files, payload };
+}
