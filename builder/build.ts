@@ -20,7 +20,8 @@ import { FatError, planFatVolume, writeFatVolume, type FatPlan, type FatTree } f
 import { writeGpt } from '../partitions/gpt.js';
 import { Bank, BootState, encodeState, newState, pushEvent, Reason, slotOffsets, StateEvent, STATE, type BankState } from '../partitions/bankstate.js';
 import { gptTypeName } from '../partitions/gpt-types.js';
-import { CONFIG, configAreaMarker, holdsConfig } from './config/record.js';
+import { CONFIG, configAreaMarker, encodeRecord, holdsConfig } from './config/record.js';
+import { hostArchiveEntries, hostSettings } from './host-files.js';
 import { deriveU32 } from '../partitions/guid.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
 
@@ -63,11 +64,16 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const layout = await loadLayout(opts.layout);
   const placed = placeLayout(layout, { ...(opts.sectorSize ? { sectorSize: opts.sectorSize } : {}), ...(opts.seed ? { seed: opts.seed } : {}) });
   const epoch = opts.epoch ?? DEFAULT_EPOCH;
-  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, kernelopt: opts.kernelopt ?? '', epoch });
+  const settings = hostSettings(layout);
+  const hostFiles = await hostArchiveEntries(layout);
+  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, kernelopt: opts.kernelopt ?? '', epoch, hostFiles });
 
   progress?.step(`planning ${layout.name} (${placed.partitions.length} partitions, ${placed.sectorSize}-byte sectors)`);
   const plans: PartitionPlan[] = [];
   for (const p of placed.partitions) plans.push(await planPartition(placed, p, artifacts, epoch, opts.version));
+  if (settings && !plans.some((p) => p.kind === 'fat' && p.configArea)) {
+    throw new LayoutError(layout.file, 'host.settings', `no partition named "${CONFIG.partition}" keeps the ${CONFIG.areaSize}-byte configuration area at its end (is its FAT too tight for it?)`);
+  }
   await checkOutput(opts.out);
 
   const tmp = `${opts.out}.partial-${process.pid}`;
@@ -83,7 +89,12 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         await writeFatVolume(plan.plan, sink);
         // Both slots: a fresh record has no older copy, and one damaged sector must not lose the bank.
         if (plan.bankState) for (const at of slotOffsets(plan.placed.size)) await sink.write(at, encodeState(plan.bankState));
-        if (plan.configArea) await sink.write(plan.placed.size - CONFIG.areaSize, configAreaMarker(placed.sectorSize));
+        if (plan.configArea) {
+          const area = plan.placed.size - CONFIG.areaSize;
+          await sink.write(area, configAreaMarker(placed.sectorSize));
+          // The layout's settings as the first record (slot 0, seq 1), as `bankforge config set` would write it.
+          if (settings) await sink.write(area + CONFIG.markerSize, encodeRecord({ seq: 1, settings }));
+        }
       } else if (plan.file) await sink.copyFile(0, plan.file.path, plan.file.size);
     }
     await img.close();

@@ -9,6 +9,7 @@ import { loadLayout } from '../layout/load.js';
 import { pipelineArtifacts } from '../pipeline/artifacts.js';
 import { toolVersion } from '../package-info.js';
 import { checkVersion } from '../version.js';
+import { hostArchiveEntries } from '../host-files.js';
 import { sha256 } from '../upgrade/bank-files.js';
 import { BUNDLE, encodeHeader, type BundleManifest } from './format.js';
 import { bundleFits } from './fits.js';
@@ -30,7 +31,8 @@ export async function createBundle(opts: BundleOptions): Promise<BundleManifest>
   const key = opts.signKey ? await loadPrivateKey(opts.signKey) : undefined;
   const layout = await loadLayout(opts.layout);
   // boot.cfg's updated= is informational (the state record decides) and unknown until install.
-  const tree = await pipelineArtifacts({ version: opts.version, updated: 0, timeout: opts.bootTimeout, kernelopt: opts.kernelopt, epoch: opts.epoch })('bank');
+  const hostFiles = await hostArchiveEntries(layout);
+  const tree = await pipelineArtifacts({ version: opts.version, updated: 0, timeout: opts.bootTimeout, kernelopt: opts.kernelopt, epoch: opts.epoch, hostFiles })('bank');
   const fits = bundleFits(layout, tree, opts.epoch);
   if (fits.length === 0) throw new BankforgeError(`${layout.file}: no bank partition (a partition with "bank": "A" or "B") can hold this bank's files`);
 

@@ -9,9 +9,10 @@ import { isGuid, normalizeGuid } from '../../partitions/guid.js';
 import { GPT } from '../../partitions/gpt.js';
 import { isSectorSize } from '../../partitions/units.js';
 import { parseSize } from './size.js';
-import { ARTIFACTS, type ArtifactName, type ContentSource, type Filesystem, type LayoutSpec, type PartitionSpec } from './types.js';
+import { ARTIFACTS, type ArtifactName, type ContentSource, type Filesystem, type HostSpec, type LayoutSpec, type PartitionSpec } from './types.js';
 
-export const LAYOUT_FIELDS = ['$schema', 'description', 'sectorSize', 'alignment', 'diskSize', 'seed', 'diskGuid', 'partitions'] as const;
+export const LAYOUT_FIELDS = ['$schema', 'description', 'sectorSize', 'alignment', 'diskSize', 'seed', 'diskGuid', 'host', 'partitions'] as const;
+export const HOST_FIELDS = ['settings', 'files'] as const;
 export const PARTITION_FIELDS = ['name', 'type', 'gptName', 'filesystem', 'label', 'size', 'start', 'guid', 'attributes', 'clusterSize', 'bank', 'contents'] as const;
 export const CONTENT_FIELDS = ['dir', 'file', 'artifact', 'to'] as const;
 const FILESYSTEMS: readonly Filesystem[] = ['fat12', 'fat16', 'fat32', 'raw'];
@@ -76,6 +77,7 @@ export function parseLayout(json: unknown, file: string, name: string): LayoutSp
   }
   const description = o.description === undefined ? '' : c.string(o.description, 'description');
 
+  const host = o.host === undefined ? undefined : parseHost(c, o.host, base);
   const list = o.partitions;
   if (!Array.isArray(list) || list.length === 0) c.fail('partitions', `expected a non-empty array, got ${show(list)}`);
   if (list.length > GPT.entryCount) c.fail('partitions', `${list.length} partitions; a GPT holds at most ${GPT.entryCount}`);
@@ -102,7 +104,27 @@ export function parseLayout(json: unknown, file: string, name: string): LayoutSp
       seen.set(`guid:${p.guid}`, p.field);
     }
   }
-  return { file, name, description, sectorSize, alignment, diskSize, seed, diskGuid, partitions };
+  return { file, name, description, sectorSize, alignment, diskSize, seed, diskGuid, host, partitions };
+}
+
+function parseHost(c: Checker, v: unknown, base: string): HostSpec {
+  const o = c.object(v, 'host');
+  c.onlyKnown(o, HOST_FIELDS, 'host');
+  const settings: Record<string, string> = {};
+  if (o.settings !== undefined) {
+    const s = c.object(o.settings, 'host.settings');
+    for (const [k, val] of Object.entries(s)) settings[k] = c.string(val, `host.settings.${k}`);
+  }
+  const files: ContentSource[] = [];
+  if (o.files !== undefined) {
+    if (!Array.isArray(o.files)) c.fail('host.files', `expected an array, got ${show(o.files)}`);
+    o.files.forEach((item, i) => {
+      const src = parseContent(c, item, `host.files[${i}]`, base);
+      if (src.kind === 'artifact') c.fail(`host.files[${i}].artifact`, 'the base system takes host files and directories, not pipeline artifacts');
+      files.push(src);
+    });
+  }
+  return { settings, files };
 }
 
 function parsePartition(c: Checker, v: unknown, field: string, base: string, isLast: boolean): PartitionSpec {

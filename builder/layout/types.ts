@@ -33,6 +33,14 @@ export interface PartitionSpec {
   contents: ContentSource[];
 }
 
+/** What the layout adds to the host the kernel runs (docs/host.md). */
+export interface HostSpec {
+  /** Initial configuration ("hostname": "esx01"), written into the store's configuration area. */
+  settings: Record<string, string>;
+  /** Files added to (or replacing files of) the base system archive the kernel unpacks. */
+  files: ContentSource[];
+}
+
 export interface LayoutSpec {
   /** The file it was read from, as given (for messages). */
   file: string;
@@ -43,5 +51,6 @@ export interface LayoutSpec {
   diskSize: Bytes | 'fit';
   seed: string;
   diskGuid: string | undefined;
+  host: HostSpec | undefined;
   partitions: PartitionSpec[];
 }

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FatTree } from '../../partitions/fat/index.js';
 import { PACKAGE_ROOT } from '../package-info.js';
-import { treeEntries, ustar } from './ustar.js';
+import { treeEntries, ustar, type TarEntry } from './ustar.js';
 
 export const KERNEL_FILE = 'kernel.elf';
 
@@ -32,6 +32,8 @@ export interface BankInputs {
   kernelopt: string;
   /** SOURCE_DATE_EPOCH: the mtime of every entry in the module archives. */
   epoch?: number;
+  /** Files the layout adds to base.tar (after base/, so they replace its files). */
+  hostFiles?: TarEntry[];
 }
 
 export function bootCfg(inputs: BankInputs): string {
@@ -51,7 +53,7 @@ export function bootCfg(inputs: BankInputs): string {
 
 export async function bankArtifact(inputs: BankInputs, kernelPath: string): Promise<FatTree> {
   const kernel = await readFile(kernelPath);
-  const base = ustar(await treeEntries(BASE_DIR), inputs.epoch ?? DEFAULT_ARCHIVE_EPOCH);
+  const base = ustar([...await treeEntries(BASE_DIR), ...(inputs.hostFiles ?? [])], inputs.epoch ?? DEFAULT_ARCHIVE_EPOCH);
   const cfg = Buffer.from(bootCfg(inputs), 'utf8');
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
   // boot.cfg is listed too: it carries the kernel command line, which deserves the same check.
