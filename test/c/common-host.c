@@ -10,28 +10,7 @@
 #include "bankstate.h"
 #include "crc32.h"
 #include "sha256.h"
-
-static size_t unhex(const char *s, uint8_t *out, size_t max)
-{
-	size_t n = 0;
-	if (strcmp(s, "-") == 0)
-		return 0;
-	for (; s[0] && s[1] && n < max; s += 2) {
-		unsigned v;
-		if (sscanf(s, "%2x", &v) != 1) {
-			fprintf(stderr, "bad hex\n");
-			exit(2);
-		}
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
-static void hex(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
-}
+#include "hexio.h"
 
 static void record(const char *s, uint8_t rec[BF_STATE_RECORD_SIZE])
 {

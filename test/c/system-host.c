@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../kernel/system.h"
+#include "hexio.h"
 
 static char logbuf[65536];
 static size_t loglen;
@@ -89,29 +90,6 @@ int vblk_flush(struct vblk *d)
 {
 	(void)d;
 	return -1;
-}
-
-static size_t unhex(const char *s, uint8_t *out, size_t max)
-{
-	size_t n = 0;
-
-	if (strcmp(s, "-") == 0)
-		return 0;
-	for (; s[0] && s[1] && n < max; s += 2) {
-		unsigned v;
-		if (sscanf(s, "%2x", &v) != 1) {
-			fprintf(stderr, "bad hex\n");
-			exit(2);
-		}
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
-static void hex(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
 }
 
 static void jstr(const char *s, size_t n)

@@ -1,0 +1,34 @@
+/* hexio.h: hex arguments in, hex answers out, for the host test programs the TypeScript tests
+ * drive line by line (see test/helpers/c-host.ts). Host-only; included by one .c each. */
+#ifndef BF_TEST_HEXIO_H
+#define BF_TEST_HEXIO_H
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Decode `s` ("-" for empty) into at most `max` bytes; exits 2 on a non-hex digit. */
+static size_t unhex(const char *s, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	if (strcmp(s, "-") == 0)
+		return 0;
+	for (; s[0] && s[1] && n < max; s += 2) {
+		unsigned v;
+		if (sscanf(s, "%2x", &v) != 1) {
+			fprintf(stderr, "bad hex\n");
+			exit(2);
+		}
+		out[n++] = (uint8_t)v;
+	}
+	return n;
+}
+
+static void hex(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", p[i]);
+}
+
+#endif
