@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Machine } from '../../qemu/index.js';
 import { Bank } from '../../partitions/bankstate.js';
+import { limiter } from '../helpers/limit.js';
 import { scratch } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
 import { changeBank } from '../helpers/images.js';
@@ -64,18 +65,7 @@ async function crash(name: string, kernelopt: string): Promise<{ img: string; wr
 }
 
 /** At most two QEMUs at once (two cores). */
-let active = 0;
-const queue: (() => void)[] = [];
-async function slot<T>(f: () => Promise<T>): Promise<T> {
-  if (active >= 2) await new Promise<void>((r) => queue.push(r));
-  active++;
-  try {
-    return await f();
-  } finally {
-    active--;
-    queue.shift()?.();
-  }
-}
+const slot = limiter(2);
 
 type Scenario = ReturnType<typeof start>;
 let runs: Scenario;

@@ -15,6 +15,7 @@ import { cli } from '../helpers/cli.js';
 import { BootState, StateEvent, encodeState, nextState, readState, STATE, type BankView } from '../../partitions/bankstate.js';
 import { readPng } from './png.js';
 import { boot, type BootOptions, type BootResult } from './qemu-boot.js';
+import { limiter } from '../helpers/limit.js';
 
 const VERSION = '9.9.9-ktest';
 const READY = new RegExp(`^bankforge: ready version=${VERSION.replace(/\./g, '\\.')} bank=A loader_ms=\\d+ kernel_ms=\\d+$`, 'm');
@@ -93,18 +94,7 @@ async function run(name: Name): Promise<Run> {
 /** Start every case now, at most `n` QEMUs at a time. */
 function startAll(n: number): Record<Name, Promise<Run>> {
   const names = Object.keys(CASES) as Name[];
-  let active = 0;
-  const queue: Array<() => void> = [];
-  const slot = async <T>(f: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((r) => queue.push(r));
-    active++;
-    try {
-      return await f();
-    } finally {
-      active--;
-      queue.shift()?.();
-    }
-  };
+  const slot = limiter(n);
   const out = {} as Record<Name, Promise<Run>>;
   for (const name of names) {
     out[name] = slot(() => run(name));
