@@ -66,8 +66,11 @@ function lookup(symbols: ElfSymbol[], addr: bigint): Frame[] {
 
 const hex = (n: bigint) => `0x${n.toString(16)}`;
 
-/** Where a source path came from the build: shown relative to the package, as the sources are laid out. */
-const shortPath = (p: string) => (p.startsWith(`${PACKAGE_ROOT}/`) ? p.slice(PACKAGE_ROOT.length + 1) : p);
+/** Source paths as the repository names them: the kernel is compiled with its root mapped to ".". */
+const shortPath = (p: string) => {
+  const rel = p.startsWith(`${PACKAGE_ROOT}/`) ? p.slice(PACKAGE_ROOT.length + 1) : p;
+  return rel.replace(/^(\.\/)+/, '');
+};
 
 /**
  * Frames (innermost inlined function first) for each address, and which tool gave them.

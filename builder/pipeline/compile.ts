@@ -117,7 +117,9 @@ export async function buildKernel(dir: string, files?: string[]): Promise<string
   const worker = async () => {
     while (next < units.length) {
       const i = next++;
-      messages[i] = await run(`the kernel (${units[i]})`, 'clang', [...KERNEL_FLAGS, '-Icommon', '-Ikernel', '-c', units[i]!, '-o', objects[i]!]);
+      // Debug info names sources relative to the package, so the ELF (cached by content, shared by
+      // every checkout) does not depend on where this checkout happens to live.
+      messages[i] = await run(`the kernel (${units[i]})`, 'clang', [...KERNEL_FLAGS, `-fdebug-prefix-map=${PACKAGE_ROOT}=.`, '-Icommon', '-Ikernel', '-c', units[i]!, '-o', objects[i]!]);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, cpus().length) }, worker));
