@@ -1,6 +1,7 @@
 // The files the pipeline makes for layouts' {"artifact": NAME} contents, made only when a
 // layout asks for them and at most once per build.
 
+import { stat } from 'node:fs/promises';
 import { compileKernel, compileLoader } from './compile.js';
 import { bankArtifact, type BankInputs } from './bank.js';
 import type { FatTree } from '../../partitions/fat/index.js';
@@ -14,7 +15,7 @@ export function pipelineArtifacts(bank: BankInputs): Artifacts {
     bank: async () => bankArtifact(bank, (await compileKernel()).path),
     loader: async () => {
       const efi = (await compileLoader()).path;
-      const { size } = await import('node:fs/promises').then((fs) => fs.stat(efi));
+      const { size } = await stat(efi);
       return new Map([['BOOTX64.EFI', { kind: 'file', size, source: { path: efi } }]]);
     },
   };
