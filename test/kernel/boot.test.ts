@@ -151,7 +151,8 @@ test('the framebuffer console shows the kernel text (QMP screendump)', async () 
       else if (r || g || b) other++;
     }
   }
-  assert.ok(text > 5000, `only ${text} text pixels`);
+  // A few lines of text at least: the DCUI menu alone is ~4800 pixels, the boot log far more.
+  assert.ok(text > 1500, `only ${text} text pixels`);
   assert.is(other, 0, 'only text and background colours');
 });
 
