@@ -6,7 +6,6 @@ import { BankforgeError } from '../errors.js';
 import { makeProgress } from '../progress.js';
 import type { SectorSize } from '../../partitions/units.js';
 import { parseFormats } from '../outputs/formats.js';
-import { writeOutputs } from '../outputs/write.js';
 
 interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: number; json: boolean; quiet: boolean; format: string[] }
 
@@ -38,7 +37,10 @@ export async function run(a: Args): Promise<void> {
     bootTimeout: a.bootTimeout,
     progress,
   });
-  const outputs = await writeOutputs({ image: result.image, size: result.manifest.diskSize, dataRanges: result.dataRanges }, formats, (m) => progress.step(m));
+  // Loaded only when asked for: the writers pull in execa, which costs start-up on every build.
+  const outputs = formats.some((f) => f !== 'raw')
+    ? await (await import('../outputs/write.js')).writeOutputs({ image: result.image, size: result.manifest.diskSize, dataRanges: result.dataRanges }, formats, (m) => progress.step(m))
+    : [];
   if (outputs.length) progress.done(`wrote ${outputs.join(', ')}`);
   await keepDebugKernel(result.image, result.manifest);
   if (a.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);

@@ -1,13 +1,12 @@
 // Compiles our two C programs with clang and lld: the UEFI loader (bootloader/ + common/, a
 // PE32+ EFI application) and the kernel (kernel/ + common/, a freestanding ELF64). Warnings are
 // errors; the compiler's output is shown when it fails. Results are cached by a hash of the
-// sources, the flags and the compiler's version, so an unchanged tree is never recompiled.
+// sources, the flags and the compiler binaries, so an unchanged tree is never recompiled.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { homedir, cpus } from 'node:os';
-import { join } from 'node:path';
-import { execa } from 'execa';
+import { delimiter, join } from 'node:path';
 import { BankforgeError } from '../errors.js';
 import { PACKAGE_ROOT } from '../package-info.js';
 
@@ -39,14 +38,23 @@ async function sourcesOf(dirs: string[]): Promise<string[]> {
   return out;
 }
 
+/**
+ * Which `name` on the PATH compiles, as part of the cache key: its real path, size and mtime.
+ * A stat instead of `name --version`, so a cache hit spawns no process at all (a build that
+ * finds everything cached should not pay for four compiler start-ups).
+ */
 async function tool(name: string, pkg: string): Promise<string> {
-  try {
-    const r = await execa(name, ['--version']);
-    return r.stdout.split('\n')[0] ?? name;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BankforgeError(`${name} not found: install the Debian package ${pkg} (sh scripts/setup.sh does)`);
-    throw e;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      const real = await realpath(join(dir, name));
+      const st = await stat(real);
+      if (st.isFile() && (st.mode & 0o111) !== 0) return `${real} ${st.size} ${st.mtimeMs}`;
+    } catch {
+      // not in this directory
+    }
   }
+  throw new BankforgeError(`${name} not found: install the Debian package ${pkg} (sh scripts/setup.sh does)`);
 }
 
 async function keyOf(kind: string, files: string[], flags: string[], versions: string[]): Promise<string> {
@@ -79,6 +87,8 @@ async function cached(kind: string, key: string, output: string, produce: (dir: 
 
 /** Resolves with the command's messages (none, when all is well). */
 async function run(what: string, cmd: string, args: string[]): Promise<string> {
+  // execa only when something is compiled: loading it is a noticeable part of a cached build.
+  const { execa } = await import('execa');
   const r = await execa(cmd, args, { cwd: PACKAGE_ROOT, reject: false, all: true });
   if (r.exitCode !== 0) throw new BankforgeError(`compiling ${what} failed (${cmd} exited ${r.exitCode}):\n${r.all}`);
   return r.all ?? '';
