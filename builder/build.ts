@@ -24,6 +24,7 @@ import { CONFIG, configAreaMarker, encodeRecord, holdsConfig } from './config/re
 import { hostArchiveEntries, hostSettings } from './host-files.js';
 import { deriveU32 } from '../partitions/guid.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
+import { partialPath } from './temp-path.js';
 
 /** The loader's menu wait when not given: short, since every boot in CI pays it. */
 export const DEFAULT_BOOT_TIMEOUT = 3;
@@ -76,7 +77,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   }
   await checkOutput(opts.out);
 
-  const tmp = `${opts.out}.partial-${process.pid}`;
+  const tmp = partialPath(opts.out);
   const img = await SparseImageFile.create(tmp, placed.diskSize);
   try {
     for (const e of writeGpt({ sectorSize: placed.sectorSize, sectorCount: placed.sectorCount, diskGuid: placed.diskGuid, partitions: placed.partitions.map(gptEntry) })) {

@@ -3,6 +3,7 @@
 
 import { writeFile, rename } from 'node:fs/promises';
 import type { Bytes, Lba, SectorSize } from '../partitions/units.js';
+import { partialPath } from './temp-path.js';
 
 export const MANIFEST_FORMAT = 1;
 
@@ -45,7 +46,7 @@ export function manifestPathFor(image: string): string {
 }
 
 export async function writeManifest(path: string, m: Manifest): Promise<void> {
-  const tmp = `${path}.partial-${process.pid}`;
+  const tmp = partialPath(path);
   await writeFile(tmp, `${JSON.stringify(m, null, 2)}\n`);
   await rename(tmp, path);
 }

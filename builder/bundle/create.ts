@@ -14,6 +14,7 @@ import { sha256 } from '../upgrade/bank-files.js';
 import { BUNDLE, encodeHeader, type BundleManifest } from './format.js';
 import { bundleFits } from './fits.js';
 import { signBytes, loadPrivateKey } from './keys.js';
+import { partialPath } from '../temp-path.js';
 
 export interface BundleOptions {
   version: string;
@@ -53,7 +54,7 @@ export async function createBundle(opts: BundleOptions): Promise<BundleManifest>
   const signed = Buffer.concat([encodeHeader(json.length, key ? BUNDLE.signatureSize : 0), json]);
   const signature = key ? signBytes(key, signed) : Buffer.alloc(0);
 
-  const tmp = `${opts.out}.partial-${process.pid}`;
+  const tmp = partialPath(opts.out);
   try {
     await writeFile(tmp, Buffer.concat([signed, signature, payload]));
     await rename(tmp, opts.out);

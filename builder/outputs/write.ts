@@ -13,6 +13,7 @@ import type { Range } from '../image/sparse-file.js';
 import type { Bytes } from '../../partitions/units.js';
 import { encodeBmap, makeBmap } from './bmap.js';
 import { outputPath, type OutputFormat } from './formats.js';
+import { partialPath } from '../temp-path.js';
 
 export interface BuiltImage { image: string; size: Bytes; dataRanges: readonly Range[] }
 
@@ -23,7 +24,7 @@ export async function writeOutputs(built: BuiltImage, formats: readonly OutputFo
     if (format === 'raw') continue;
     const out = outputPath(built.image, format);
     step(`writing ${out}`);
-    const tmp = `${out}.partial-${process.pid}`;
+    const tmp = partialPath(out);
     try {
       await WRITERS[format](built, tmp);
       await rename(tmp, out);

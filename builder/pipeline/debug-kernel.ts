@@ -7,6 +7,7 @@ import { copyFile, rename } from 'node:fs/promises';
 import { compileKernel } from './compile.js';
 import { KERNEL_FILE } from './bank.js';
 import type { Manifest } from '../manifest.js';
+import { partialPath } from '../temp-path.js';
 
 export const debugKernelPath = (image: string): string => `${image}.kernel.elf`;
 
@@ -16,7 +17,7 @@ export async function keepDebugKernel(image: string, manifest: Manifest): Promis
   // compileKernel() is cached by the sources' hash: this is the ELF the build just put in the banks.
   const elf = (await compileKernel()).path;
   const out = debugKernelPath(image);
-  const tmp = `${out}.partial-${process.pid}`;
+  const tmp = partialPath(out);
   await copyFile(elf, tmp);
   await rename(tmp, out);
   return out;
