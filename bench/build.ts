@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { timeCommand, ratioLine } from './timing.js';
-import { PACKAGE_ROOT } from '../builder/package-info.js';
+import { PACKAGE_ROOT } from '../support/package-info.js';
 
 const MiB = 1024 * 1024;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);

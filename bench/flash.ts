@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { build } from '../builder/build.js';
-import { flash } from '../builder/flash/flash.js';
-import type { SyncMode } from '../builder/flash/writer.js';
+import { flash } from '../disk/flash/flash.js';
+import type { SyncMode } from '../disk/flash/writer.js';
 import { writeOutputs } from '../builder/outputs/write.js';
-import { PACKAGE_ROOT } from '../builder/package-info.js';
+import { PACKAGE_ROOT } from '../support/package-info.js';
 import { ratioLine, timeCommand } from './timing.js';
 
 const MiB = 1024 * 1024;

@@ -7,8 +7,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killTest } from '../test/upgrade/powercut-kill.js';
-import { storeLayout } from '../test/upgrade/fixtures.js';
+import { killTest } from '../test/disk/upgrade/powercut-kill.js';
+import { storeLayout } from '../test/disk/upgrade/fixtures.js';
 
 const rounds = Number(process.argv[2] ?? 25);
 const lanes = Number(process.argv[3] ?? 2);

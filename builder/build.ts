@@ -5,26 +5,26 @@
 
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { BankforgeError, LayoutError } from './errors.js';
+import { BankforgeError, LayoutError } from '../support/errors.js';
 import { resolveContents } from './contents.js';
 import { loadLayout } from './layout/load.js';
 import { placeLayout, type PlacedLayout, type PlacedPartition } from './layout/place.js';
 import { manifestPathFor, writeManifest, MANIFEST_FORMAT, type Manifest } from './manifest.js';
-import { toolVersion } from './package-info.js';
+import { toolVersion } from '../support/package-info.js';
 import { checkVersion } from './version.js';
 import { pipelineArtifacts, type Artifacts } from './pipeline/artifacts.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../support/progress.js';
 import { SparseImageFile, type Range } from './image/sparse-file.js';
 import { hashImage } from './image/hash.js';
 import { FatError, planFatVolume, writeFatVolume, type FatPlan, type FatTree } from '../partitions/fat/index.js';
 import { writeGpt } from '../partitions/gpt.js';
 import { Bank, BootState, encodeState, newState, pushEvent, Reason, slotOffsets, StateEvent, STATE, type BankState } from '../partitions/bankstate.js';
 import { gptTypeName } from '../partitions/gpt-types.js';
-import { CONFIG, configAreaMarker, encodeRecord, holdsConfig } from './config/record.js';
+import { CONFIG, configAreaMarker, encodeRecord, holdsConfig } from '../partitions/config-record.js';
 import { hostArchiveEntries, hostSettings } from './host-files.js';
 import { deriveU32 } from '../partitions/guid.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
-import { partialPath } from './temp-path.js';
+import { partialPath } from '../support/temp-path.js';
 
 /** The loader's menu wait when not given: short, since every boot in CI pays it. */
 export const DEFAULT_BOOT_TIMEOUT = 3;

@@ -4,7 +4,7 @@
 
 import { readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { LayoutError } from './errors.js';
+import { LayoutError } from '../support/errors.js';
 import type { FatTree, FatTreeEntry } from '../partitions/fat/index.js';
 import type { ContentSource } from './layout/types.js';
 import type { Artifacts } from './pipeline/artifacts.js';

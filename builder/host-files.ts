@@ -2,9 +2,9 @@
 // the kernel unpacks at boot, and the initial host configuration (docs/host.md).
 
 import { readFile } from 'node:fs/promises';
-import { LayoutError } from './errors.js';
+import { LayoutError } from '../support/errors.js';
 import { resolveContents } from './contents.js';
-import { checkSetting, DEFAULTS, type Settings } from './config/record.js';
+import { checkSetting, DEFAULTS, type Settings } from '../partitions/config-record.js';
 import type { TarEntry } from './pipeline/ustar.js';
 import type { LayoutSpec } from './layout/types.js';
 

@@ -3,7 +3,7 @@
 
 import { writeFile, rename } from 'node:fs/promises';
 import type { Bytes, Lba, SectorSize } from '../partitions/units.js';
-import { partialPath } from './temp-path.js';
+import { partialPath } from '../support/temp-path.js';
 
 export const MANIFEST_FORMAT = 1;
 

@@ -1,7 +1,7 @@
 // The versions a build or a bundle may carry: they land in 32-byte NUL-padded fields (bank state
 // record, boot info) and in boot.cfg lines, so they are short and plain.
 
-import { BankforgeError } from './errors.js';
+import { BankforgeError } from '../support/errors.js';
 import { STATE } from '../partitions/bankstate.js';
 
 const VERSION_CHARS = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;

@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { access, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BankforgeError } from '../builder/errors.js';
+import { BankforgeError } from '../support/errors.js';
 import { optionValue } from './args.js';
 import { forget, isRunning, launch } from './launch.js';
 import { privateVars, type OvmfFiles } from './ovmf.js';

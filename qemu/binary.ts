@@ -3,7 +3,7 @@
 
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { BankforgeError } from '../builder/errors.js';
+import { BankforgeError } from '../support/errors.js';
 
 export function which(program: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

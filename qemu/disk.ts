@@ -3,7 +3,7 @@
 // 512-byte-sector disk, byte 4096 on a 4Kn disk).
 
 import { open } from 'node:fs/promises';
-import { BankforgeError } from '../builder/errors.js';
+import { BankforgeError } from '../support/errors.js';
 import type { SectorSize } from '../partitions/units.js';
 
 export type DiskFormat = 'raw' | 'qcow2';

@@ -6,7 +6,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
-import { BankforgeError } from '../builder/errors.js';
+import { BankforgeError } from '../support/errors.js';
 import type { SectorSize } from '../partitions/units.js';
 import { chooseAccel, type AccelChoice } from './accel.js';
 import { machineArgs } from './args.js';

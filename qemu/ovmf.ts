@@ -5,7 +5,7 @@
 import { copyFile, access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { BankforgeError } from '../builder/errors.js';
+import { BankforgeError } from '../support/errors.js';
 
 /** Debian's ovmf package; BANKFORGE_OVMF_DIR points elsewhere (other distributions, own builds). */
 export const DEFAULT_OVMF_DIR = '/usr/share/OVMF';

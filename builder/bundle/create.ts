@@ -4,17 +4,17 @@
 
 import { rename, rm } from 'node:fs/promises';
 import { writeFile } from 'node:fs/promises';
-import { BankforgeError } from '../errors.js';
+import { BankforgeError } from '../../support/errors.js';
 import { loadLayout } from '../layout/load.js';
 import { pipelineArtifacts } from '../pipeline/artifacts.js';
-import { toolVersion } from '../package-info.js';
+import { toolVersion } from '../../support/package-info.js';
 import { checkVersion } from '../version.js';
 import { hostArchiveEntries } from '../host-files.js';
-import { sha256 } from '../upgrade/bank-files.js';
+import { sha256 } from '../../partitions/bank-files.js';
 import { BUNDLE, encodeHeader, type BundleManifest } from './format.js';
 import { bundleFits } from './fits.js';
 import { signBytes, loadPrivateKey } from './keys.js';
-import { partialPath } from '../temp-path.js';
+import { partialPath } from '../../support/temp-path.js';
 
 export interface BundleOptions {
   version: string;

@@ -2,7 +2,7 @@
 // its bank partitions whose FAT volume (the partition minus the 8 KiB state area) can hold the
 // files. Recorded in the manifest; upgrade installs only into a bank that matches an entry.
 
-import { LayoutError } from '../errors.js';
+import { LayoutError } from '../../support/errors.js';
 import { placeLayout } from '../layout/place.js';
 import type { LayoutSpec } from '../layout/types.js';
 import { FatError, planFatVolume, type FatTree } from '../../partitions/fat/index.js';

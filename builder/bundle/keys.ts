@@ -3,7 +3,7 @@
 
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { BankforgeError } from '../errors.js';
+import { BankforgeError } from '../../support/errors.js';
 
 async function pem(path: string, what: string): Promise<string> {
   try {

@@ -6,8 +6,8 @@
 
 import { open, stat } from 'node:fs/promises';
 import type { KeyObject } from 'node:crypto';
-import { BankforgeError } from '../errors.js';
-import { checkBankContent, sha256 } from '../upgrade/bank-files.js';
+import { BankforgeError } from '../../support/errors.js';
+import { checkBankContent, sha256 } from '../../partitions/bank-files.js';
 import { BUNDLE, HDR, type BundleFile, type BundleFit, type BundleManifest } from './format.js';
 import { verifyBytes } from './keys.js';
 

@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { PACKAGE_ROOT } from '../package-info.js';
-import { BankforgeError, LayoutError } from '../errors.js';
+import { PACKAGE_ROOT } from '../../support/package-info.js';
+import { BankforgeError, LayoutError } from '../../support/errors.js';
 import { parseLayout } from './parse.js';
 import type { LayoutSpec } from './types.js';
 

@@ -3,7 +3,7 @@
 // Schema in layouts/schema.json describes the same fields for editors; a test keeps them in step.
 
 import { isAbsolute, resolve, dirname, posix } from 'node:path';
-import { LayoutError } from '../errors.js';
+import { LayoutError } from '../../support/errors.js';
 import { GPT_ATTRIBUTE_BITS, resolveGptType } from '../../partitions/gpt-types.js';
 import { isGuid, normalizeGuid } from '../../partitions/guid.js';
 import { GPT } from '../../partitions/gpt.js';

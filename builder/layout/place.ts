@@ -2,7 +2,7 @@
 // wrong with the geometry (misaligned or overlapping partitions, a disk too small, sizes that
 // are not whole sectors) is found here, before anything is written.
 
-import { LayoutError } from '../errors.js';
+import { LayoutError } from '../../support/errors.js';
 import { deriveGuid } from '../../partitions/guid.js';
 import { entryArraySectors, usableRange } from '../../partitions/gpt.js';
 import { alignUp, type Bytes, type Lba, type SectorSize, type Sectors } from '../../partitions/units.js';

@@ -2,7 +2,7 @@
 // The raw image is always written: the manifest and the .bmap describe its bytes, and every
 // other format is that image compressed or converted.
 
-import { BankforgeError, EXIT } from '../errors.js';
+import { BankforgeError, EXIT } from '../../support/errors.js';
 import { bmapPathFor } from './bmap.js';
 
 export const FORMATS = ['raw', 'gz', 'xz', 'qcow2', 'vmdk', 'bmap'] as const;

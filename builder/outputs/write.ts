@@ -8,12 +8,12 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { execa } from 'execa';
-import { BankforgeError } from '../errors.js';
+import { BankforgeError } from '../../support/errors.js';
 import type { Range } from '../image/sparse-file.js';
 import type { Bytes } from '../../partitions/units.js';
 import { encodeBmap, makeBmap } from './bmap.js';
 import { outputPath, type OutputFormat } from './formats.js';
-import { partialPath } from '../temp-path.js';
+import { partialPath } from '../../support/temp-path.js';
 
 export interface BuiltImage { image: string; size: Bytes; dataRanges: readonly Range[] }
 

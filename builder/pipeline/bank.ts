@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FatTree } from '../../partitions/fat/index.js';
-import { PACKAGE_ROOT } from '../package-info.js';
+import { PACKAGE_ROOT } from '../../support/package-info.js';
 import { treeEntries, ustar, type TarEntry } from './ustar.js';
 
 export const KERNEL_FILE = 'kernel.elf';

@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { homedir, cpus } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { BankforgeError } from '../errors.js';
-import { PACKAGE_ROOT } from '../package-info.js';
+import { BankforgeError } from '../../support/errors.js';
+import { PACKAGE_ROOT } from '../../support/package-info.js';
 
 const COMMON = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-ffreestanding', '-fno-stack-protector'];
 

@@ -7,7 +7,7 @@ import { copyFile, rename } from 'node:fs/promises';
 import { compileKernel } from './compile.js';
 import { KERNEL_FILE } from './bank.js';
 import type { Manifest } from '../manifest.js';
-import { partialPath } from '../temp-path.js';
+import { partialPath } from '../../support/temp-path.js';
 
 export const debugKernelPath = (image: string): string => `${image}.kernel.elf`;
 

@@ -6,7 +6,7 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BankforgeError } from '../errors.js';
+import { BankforgeError } from '../../support/errors.js';
 
 const BLOCK = 512;
 

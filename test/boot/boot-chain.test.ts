@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { Machine } from '../../qemu/index.js';
 import { Bank, BootState } from '../../partitions/bankstate.js';
-import { readBanks } from '../../builder/banks.js';
+import { readBanks } from '../../disk/bank-state.js';
 import { text } from '../../partitions/bankstate.js';
 import { scratch } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';

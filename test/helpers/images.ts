@@ -3,7 +3,7 @@
 
 import { open } from 'node:fs/promises';
 import { build, type BuildOptions } from '../../builder/build.js';
-import { readBanks, writeBankState } from '../../builder/banks.js';
+import { readBanks, writeBankState } from '../../disk/bank-state.js';
 import { Bank, nextState, pushEvent, StateEvent, type BankState } from '../../partitions/bankstate.js';
 import { FatVolume, fileSectorDevice } from '../../partitions/fat/index.js';
 

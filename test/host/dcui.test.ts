@@ -14,7 +14,7 @@ import { Machine } from '../../qemu/index.js';
 import { scratch, tool } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
 import { buildQuiet } from '../helpers/images.js';
-import { readConfigArea } from '../../builder/config/store.js';
+import { readConfigArea } from '../../disk/config.js';
 
 const BOOT_MS = 180_000;
 const STEP_MS = 90_000;   // a crypt under TCG and a config save take seconds; other helpers share the CPU

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Machine } from '../../qemu/index.js';
-import { readBanks } from '../../builder/banks.js';
+import { readBanks } from '../../disk/bank-state.js';
 import { Bank } from '../../partitions/bankstate.js';
 import { FatVolume, fileSectorDevice } from '../../partitions/fat/index.js';
 import { LAYOUTS_DIR } from '../../builder/layout/load.js';

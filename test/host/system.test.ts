@@ -12,7 +12,7 @@ import { compileHost, HostProgram } from '../helpers/c-host.js';
 import { mustRun, scratch, tool } from '../helpers/tools.js';
 import { treeEntries, ustar } from '../../builder/pipeline/ustar.js';
 import { BASE_DIR } from '../../builder/pipeline/bank.js';
-import { decodeRecord, encodeRecord, DEFAULTS, readSlots } from '../../builder/config/record.js';
+import { decodeRecord, encodeRecord, DEFAULTS, readSlots } from '../../partitions/config-record.js';
 
 const { dir, cleanup } = await scratch('bankforge-host-');
 const host = new HostProgram(await compileHost(join(dir, 'system-host'), [

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import CRC32 from 'crc-32';
-import { BankforgeError } from '../../builder/errors.js';
+import { BankforgeError } from '../../support/errors.js';
 import { Machine, SerialTimeoutError, type MachineOptions } from '../../qemu/index.js';
 import { HELLO, helloImage } from '../fixtures/efi-hello/image.js';
 

@@ -1,0 +1,47 @@
+// `bankforge build`: argument handling around builder/build.ts.
+
+import { build } from '../../builder/build.js';
+import { keepDebugKernel } from '../../builder/pipeline/debug-kernel.js';
+import { BankforgeError } from '../../support/errors.js';
+import { makeProgress } from '../../support/progress.js';
+import type { SectorSize } from '../../partitions/units.js';
+import { parseFormats } from '../../builder/outputs/formats.js';
+
+interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: number; json: boolean; quiet: boolean; format: string[] }
+
+export async function run(a: Args): Promise<void> {
+  const epochText = process.env.SOURCE_DATE_EPOCH;
+  let epoch: number | undefined;
+  if (epochText !== undefined && epochText !== '') {
+    epoch = Number(epochText);
+    if (!Number.isSafeInteger(epoch) || epoch < 315532800) {
+      throw new BankforgeError(`SOURCE_DATE_EPOCH=${epochText}: expected whole seconds since 1970, at least 315532800 (1980-01-01, where FAT dates begin)`);
+    }
+  }
+  if (/[\r\n]/.test(a.kernelopt)) throw new BankforgeError('--kernelopt: must be one line (it becomes boot.cfg\'s kernelopt=)');
+  if (!Number.isInteger(a.bootTimeout) || a.bootTimeout < 0 || a.bootTimeout > 3600) {
+    throw new BankforgeError(`--boot-timeout: expected whole seconds from 0 to 3600, got ${a.bootTimeout}`);
+  }
+  // Checked before building, so a typo costs nothing.
+  const formats = parseFormats(a.format);
+  const name = a.layout.replace(/^.*[/\\]/, '').replace(/\.json$/, '');
+  const progress = makeProgress({ quiet: a.quiet || a.json });
+  const result = await build({
+    layout: a.layout,
+    out: a.out ?? `${name}.img`,
+    version: a.version,
+    ...(a.sectorSize ? { sectorSize: a.sectorSize as SectorSize } : {}),
+    ...(a.seed ? { seed: a.seed } : {}),
+    ...(epoch !== undefined ? { epoch } : {}),
+    kernelopt: a.kernelopt,
+    bootTimeout: a.bootTimeout,
+    progress,
+  });
+  // Loaded only when asked for: the writers pull in execa, which costs start-up on every build.
+  const outputs = formats.some((f) => f !== 'raw')
+    ? await (await import('../../builder/outputs/write.js')).writeOutputs({ image: result.image, size: result.manifest.diskSize, dataRanges: result.dataRanges }, formats, (m) => progress.step(m))
+    : [];
+  if (outputs.length) progress.done(`wrote ${outputs.join(', ')}`);
+  await keepDebugKernel(result.image, result.manifest);
+  if (a.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
+}

@@ -1,0 +1,67 @@
+// `bankforge flash IMAGE DEVICE`: argument handling, the confirmation question, Ctrl-C, and the
+// exit code for each way it can end (disk/flash/errors.ts) around disk/flash/flash.ts.
+
+import { createInterface } from 'node:readline/promises';
+import type { BlockDevice } from '../../disk/flash/devices.js';
+import { FLASH_EXIT, FlashFailure, FlashInterrupted, FlashRefusal } from '../../disk/flash/errors.js';
+import { flash } from '../../disk/flash/flash.js';
+import type { ImageSource } from '../../disk/flash/image.js';
+import { formatBytes, makeFlashProgress } from '../../disk/flash/progress.js';
+
+interface Args { image: string; device: string; yes: boolean; verify: boolean; allowFixed: boolean; quiet: boolean }
+
+export async function run(a: Args): Promise<void> {
+  const progress = makeFlashProgress({ quiet: a.quiet });
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const r = await flash({
+      image: a.image,
+      device: a.device,
+      verify: a.verify,
+      allowFixed: a.allowFixed,
+      ...(a.yes ? {} : { confirm: (d: BlockDevice, img: ImageSource) => confirm(d, img, abort.signal) }),
+      progress,
+      signal: abort.signal,
+    });
+    const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    progress.note(`flashed ${a.image} to ${r.device.path}: ${formatBytes(r.dataBytes)} of data written, ${formatBytes(r.staleCleared)} of old data cleared, in ${secs(r.writeMs)}`
+      + (a.verify ? `; verified ${formatBytes(r.verifiedBytes)} read back from the device in ${secs(r.verifyMs)}` : '; not verified (--no-verify)'));
+  } catch (e) {
+    process.exitCode = outcome(e, a.device);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function outcome(e: unknown, device: string): number {
+  const say = (msg: string): void => { process.stderr.write(`\nbankforge: ${msg}\n`); };
+  if (e instanceof FlashRefusal) { say(e.message); return FLASH_EXIT.refused; }
+  if (e instanceof FlashInterrupted) {
+    if (e.message === 'verifying') say(`interrupted while verifying: ${device} was written completely but is not verified; run bankforge flash again to be sure`);
+    else say(`interrupted: ${device} is not bootable (its partition table is written last, and was not); run bankforge flash again`);
+    return FLASH_EXIT.interrupted;
+  }
+  if (e instanceof FlashFailure) { say(e.message); return FLASH_EXIT.failed; }
+  throw e;
+}
+
+async function confirm(d: BlockDevice, img: ImageSource, signal: AbortSignal): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    throw new FlashRefusal(`refusing to write ${d.path} without confirmation: there is no terminal to ask on. Pass --yes to write it without asking. Nothing was written.`);
+  }
+  const what = [d.vendor, d.model].filter(Boolean).join(' ') || 'no model name';
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`Write ${img.path} (${formatBytes(img.size)}) to ${d.path}: ${what}, ${d.transport}, ${formatBytes(d.size)}?\n`
+      + `Everything on ${d.path} will be lost. Type "yes" to go on: `, { signal });
+    return /^y(es)?$/i.test(answer.trim());
+  } catch {
+    return false;
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,11 @@
+// `bankforge rollback`: argument handling around disk/rollback.ts.
+
+import { makeProgress } from '../../support/progress.js';
+import { rollback } from '../../disk/rollback.js';
+
+interface Args { target: string; quiet: boolean }
+
+export async function run(a: Args): Promise<void> {
+  const r = await rollback(a.target);
+  makeProgress({ quiet: a.quiet }).done(`rolled back: bank ${r.to} (${r.version}) boots next instead of bank ${r.from} (updated ${r.updated})`);
+}

@@ -1,0 +1,156 @@
+// The bankforge command line: yargs for parsing and help, one module per command under
+// commands/, each loaded only when its command runs so start-up stays lean.
+
+import yargs, { type Argv } from 'yargs';
+import { BankforgeError, EXIT } from '../support/errors.js';
+
+export interface GlobalOptions { quiet: boolean; debug: boolean }
+
+function commands(y: Argv): Argv {
+  return y
+    .scriptName('bankforge')
+    .usage('$0 <command> [options]\n\nBuild, inspect, boot, flash and upgrade ESXi-style A/B disk images.')
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors and requested data' })
+    .option('debug', { type: 'boolean', default: false, describe: 'Show stack traces and tool output on errors' })
+    .command('build', 'Build a disk image from a layout', (c) => c
+      .option('layout', { alias: 'l', type: 'string', default: 'esxi', describe: 'Layout name from layouts/ or a path to a layout JSON file' })
+      .option('out', { alias: 'o', type: 'string', describe: 'Image file to write (default: <layout>.img); the manifest goes beside it' })
+      .option('version', { alias: 'V', type: 'string', default: '0.0.0-dev', describe: 'Version recorded in the banks and the manifest' })
+      .option('sector-size', { type: 'number', choices: [512, 4096], describe: "Sector size (default: the layout's)" })
+      .option('seed', { type: 'string', describe: "Seed for GUIDs and FAT serials (default: the layout's)" })
+      .option('kernelopt', { type: 'string', default: '', describe: "The kernel command line (boot.cfg kernelopt), e.g. 'panic.delay=3'" })
+      .option('boot-timeout', { type: 'number', default: 3, describe: "Seconds the loader's menu waits (boot.cfg timeout); 0 = no menu" })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the manifest as JSON on stdout' })
+      .option('format', { alias: 'f', type: 'string', array: true, default: ['raw'], describe: 'Outputs beside the raw image, comma-separated: raw, gz, xz, qcow2, vmdk, bmap (bmaptool 2.0 map). The raw image is always written' })
+      .example('$0 build', 'Build the default (ESXi) layout into esxi.img')
+      .example('$0 build --format raw,xz,bmap', 'Also write esxi.img.xz and esxi.img.bmap (for bankforge flash or bmaptool copy)')
+      .example('$0 build --layout small --out stick.img --version 1.2.0', 'Build the small layout as version 1.2.0')
+      .example('SOURCE_DATE_EPOCH=1700000000 $0 build --sector-size 4096', 'Build for a 4Kn disk with fixed timestamps'),
+    async (a) => (await import('./commands/build.js')).run(a))
+    .command('inspect <image>', 'Show the partition table, filesystems and files of an image', (c) => c
+      .positional('image', { type: 'string', demandOption: true, describe: 'Image file or block device' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
+      .option('sector-size', { type: 'number', choices: [512, 4096], describe: 'Sector size when the primary GPT is gone (default: detected)' })
+      .example('$0 inspect esxi.img', 'List partitions, FAT volumes and their files')
+      .example('$0 inspect esxi.img --json | jq .warnings', 'Only the warnings'),
+    async (a) => (await import('./commands/inspect.js')).run(a))
+    .command('run <image>', 'Boot an image in QEMU (UEFI, q35) with its serial console on this terminal', (c) => c
+      .positional('image', { type: 'string', demandOption: true, describe: 'Disk image (raw or qcow2) to boot' })
+      .option('snapshot', { type: 'boolean', default: false, describe: "Discard the guest's writes; the image is not changed" })
+      .option('timeout', { type: 'number', describe: 'Stop QEMU after this many seconds and exit 5' })
+      .option('expect', { type: 'string', describe: 'Stop QEMU and exit 0 as soon as a serial line matches this regular expression' })
+      .option('gui', { type: 'boolean', default: false, describe: 'Show the screen in a window (default: headless)' })
+      .option('usb', { type: 'boolean', default: false, describe: 'Attach the image as a USB stick instead of a virtio disk' })
+      .option('mem', { type: 'number', default: 256, describe: 'Guest memory in MiB' })
+      .option('sector-size', { type: 'number', choices: [512, 4096], describe: "Disk sector size (default: detected from the image's GPT)" })
+      .example('$0 run esxi.img --snapshot', 'Boot and use the serial console here; Ctrl-] or Ctrl-C quits')
+      .example("$0 run esxi.img --snapshot --expect 'kernel: ready' --timeout 60", 'Smoke test: exit 0 on the line, 5 if it has not come within 60 s')
+      .epilogue('Exit codes: 0 matched (or QEMU exited by itself with 0), 3 bad input (image unreadable or refused by QEMU, QEMU or OVMF missing), 5 --timeout passed, 6 QEMU exited before a match or failed, 130 interrupted (Ctrl-C, Ctrl-], SIGINT, SIGTERM).'),
+    async (a) => (await import('./commands/run.js')).run(a))
+    .command('bundle', "Pack one bank's content for a version (boot.cfg, kernel, SHA256SUMS) with a manifest and an optional signature", (c) => c
+      .option('version', { alias: 'V', type: 'string', demandOption: true, describe: 'Version of the bank (boot.cfg build=, the bank state version)' })
+      .option('layout', { alias: 'l', type: 'string', default: 'esxi', describe: 'Layout whose bank partitions the bundle must fit' })
+      .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Bundle file to write' })
+      .option('sign', { type: 'string', describe: 'Ed25519 private key (PEM) to sign the bundle with' })
+      .option('kernelopt', { type: 'string', default: '', describe: "The kernel command line (boot.cfg kernelopt)" })
+      .option('boot-timeout', { type: 'number', default: 3, describe: "Seconds the loader's menu waits (boot.cfg timeout); 0 = no menu" })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the manifest as JSON' })
+      .example('$0 bundle --version 1.3.0 -o 1.3.0.bfb', 'Bundle version 1.3.0 for the default layout')
+      .example('openssl genpkey -algorithm ed25519 -out key.pem && $0 bundle -V 1.3.0 --sign key.pem -o 1.3.0.bfb', 'Signed')
+      .epilogue('Format: docs/bundle.md.'),
+    async (a) => (await import('./commands/bundle.js')).run(a))
+    .command('upgrade <target> <bundle>', 'Install a bundle into the inactive bank of an image or device; it boots next, on trial', (c) => c
+      .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
+      .positional('bundle', { type: 'string', demandOption: true, describe: 'Bundle file (bankforge bundle)' })
+      .option('pubkey', { type: 'string', describe: 'Ed25519 public key (PEM): refuse a bundle not signed by it' })
+      .option('tries', { type: 'number', default: 3, describe: 'Trial boots before the loader rolls back (1-15)' })
+      .option('force', { type: 'boolean', default: false, describe: 'Install even the version already booting, or while the booting bank is still on trial' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
+      .example('$0 upgrade /dev/sdb 1.3.0.bfb --pubkey pub.pem', 'Upgrade a stick, checking the signature')
+      .epilogue('Procedure and power-cut safety: docs/upgrade.md. Nothing is written unless the bundle verifies and fits.'),
+    async (a) => (await import('./commands/upgrade.js')).run(a))
+    .command('status <target>', 'Which bank boots next, and each bank\'s version, state, tries left, last failure and history', (c) => c
+      .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
+      .example('$0 status /dev/sdb', 'Why did it roll back?'),
+    async (a) => (await import('./commands/status.js')).run(a))
+    .command('rollback <target>', 'Make the other bank (which must be valid) the one that boots', (c) => c
+      .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
+      .example('$0 rollback /dev/sdb', 'Go back to the previous version'),
+    async (a) => (await import('./commands/rollback.js')).run(a))
+    .command('mark-good <target>', 'Mark the bank that boots next good (what a healthy kernel does), when it is new or on trial', (c) => c
+      .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
+      .example('$0 mark-good /dev/sdb', 'Keep the version on trial'),
+    async (a) => (await import('./commands/mark-good.js')).run(a))
+    .command('coredump <target>', "List the kernel's crash dumps in the core-dump partition and show the newest (registers, backtrace with functions, log)", (c) => c
+      .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
+      .option('seq', { type: 'number', describe: 'Show (or extract) only the dump with this sequence number' })
+      .option('all', { type: 'boolean', default: false, describe: 'Include dumps cleared by --clear' })
+      .option('kernel', { type: 'string', describe: 'Kernel ELF with debug info for the backtrace (default: <target>.kernel.elf, else kernel.elf in the bank that crashed)' })
+      .option('log-lines', { type: 'number', default: 25, describe: 'Lines of the kernel log to show' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the dumps as JSON' })
+      .option('extract', { type: 'string', describe: 'Write each dump to DIR/seq-N/: header.json, registers.txt, backtrace.txt, log.txt, body.bin' })
+      .option('clear', { type: 'boolean', default: false, describe: 'Free every slot (writes the partition header only); the next boot reports no dumps' })
+      .example('$0 coredump esxi.img', 'List the dumps and show the newest')
+      .example('$0 coredump /dev/sdb --extract crash/', 'Save every waiting dump as files')
+      .example('$0 coredump esxi.img --clear', 'Mark every dump read'),
+    async (a) => (await import('./commands/coredump.js')).run(a))
+    .command('config <target> <action> [settings..]', "Read (get [KEY...]) or preseed (set KEY=VALUE...) the host configuration the kernel keeps on the store partition", (c) => c
+      .positional('target', { type: 'string', demandOption: true, describe: 'Image file or device' })
+      .positional('action', { type: 'string', choices: ['get', 'set'], demandOption: true, describe: 'get: print settings; set: write them for the next boot' })
+      .positional('settings', { type: 'string', array: true, describe: 'get: KEY...; set: KEY=VALUE...' })
+      .option('json', { type: 'boolean', default: false, describe: 'get: print JSON (with the record seq and slot)' })
+      .example('$0 config esxi.img get', 'Print every setting (hostname, net.*, root.password)')
+      .example('$0 config esxi.img set hostname=esx01 net.mode=static net.address=10.0.0.5 net.netmask=255.255.255.0', 'Preseed the management network')
+      .example("$0 config esxi.img set root.password=\"$(openssl passwd -6 'secret')\"", 'Preseed the root password'),
+    async (a) => (await import('./commands/config.js')).run(a))
+    .command('devices', 'List the disks flash could write: size, model, transport, removable, mounted, system disk', (c) => c
+      .option('json', { type: 'boolean', default: false, describe: 'Print the list as JSON' })
+      .example('$0 devices', 'Which disk is the USB stick?')
+      .example('$0 devices --json | jq \'.[] | select(.transport == "usb")\'', 'Only USB disks'),
+    async (a) => (await import('./commands/devices.js')).run(a))
+    .command('flash <image> <device>', 'Write an image to a USB stick or SD card: refuses system, mounted and fixed disks, writes only data, verifies by reading back', (c) => c
+      .positional('image', { type: 'string', demandOption: true, describe: 'Raw image, or .gz / .xz / .zst of one; a .bmap and manifest beside it are used' })
+      .positional('device', { type: 'string', demandOption: true, describe: 'The whole disk, e.g. /dev/sdb (see bankforge devices)' })
+      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation (required without a terminal)' })
+      .option('verify', { type: 'boolean', default: true, describe: 'Read everything back from the device after writing (--no-verify skips it)' })
+      .option('allow-fixed', { type: 'boolean', default: false, describe: 'Also write disks that are neither removable nor on USB (internal disks)' })
+      .example('$0 flash esxi.img /dev/sdb', 'Asks, writes, verifies')
+      .example('$0 flash esxi.img.xz /dev/sdb --yes', 'Decompresses on the fly; no question')
+      .epilogue('Linux only. Exit codes: 0 written and verified, 2 usage, 3 image unreadable or not a raw GPT disk image (nothing written), 7 refused: system, mounted, in-use, fixed, read-only or too-small disk, or not confirmed (nothing written), 8 write or verify failed, or the image does not match its .bmap/manifest (the device is not usable), 130 interrupted (the device is not bootable). Loop devices count as removable test targets.'),
+    async (a) => (await import('./commands/flash.js')).run(a))
+    .demandCommand(1, 'Give a command; see bankforge --help')
+    .strict()
+    .version(false)
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .epilogue('Exit codes: 0 ok, 1 internal error, 2 usage error, 3 bad input (nothing written), 4 inspect found inconsistencies; run: 5 timeout, 6 QEMU exited first; flash: 7 refused (nothing written), 8 write or verify failed; 130 interrupted.');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes('--debug');
+  try {
+    await commands(yargs(argv))
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw new BankforgeError(`${msg}\n(see bankforge --help)`, EXIT.usage);
+      })
+      .parseAsync();
+  } catch (e) {
+    process.exitCode = report(e, debug);
+  }
+}
+
+function report(e: unknown, debug: boolean): number {
+  if (e instanceof BankforgeError) {
+    process.stderr.write(`bankforge: ${e.message}\n`);
+    if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  process.stderr.write(`bankforge: internal error: ${err?.message ?? String(e)}\n`);
+  if (debug) process.stderr.write(`${err?.stack ?? ''}\n`);
+  else process.stderr.write('(run again with --debug for the stack trace, and please report it)\n');
+  return EXIT.internal;
+}

@@ -1,0 +1,62 @@
+// Reading and writing the host configuration record of an image or device, where the kernel
+// keeps it (record.ts): found through the GPT, by the store partition's name. A write puts the
+// next copy (seq + 1) into the slot that does not hold the current one and syncs, as the
+// kernel does, so an interrupted write leaves the previous copy.
+
+import { open } from 'node:fs/promises';
+import { BankforgeError } from '../support/errors.js';
+import { openFileSource } from './file-source.js';
+import { readGpt } from '../partitions/gpt.js';
+import type { SectorSize } from '../partitions/units.js';
+import { AREA_MAGIC, CONFIG, DEFAULTS, encodeRecord, holdsConfig, readSlots, type ConfigView, type Settings } from '../partitions/config-record.js';
+
+export interface ConfigArea {
+  /** Byte offsets of the two slots in the image. */
+  slots: [number, number];
+  sectorSize: SectorSize;
+  view: ConfigView;
+}
+
+export async function readConfigArea(path: string): Promise<ConfigArea> {
+  const src = await openFileSource(path);
+  try {
+    const gpt = await readGpt(src);
+    const p = gpt.partitions.find((q) => holdsConfig(q.name));
+    if (!p) throw new BankforgeError(`${path}: no partition named "${CONFIG.partition}" holds a host configuration`);
+    const end = (p.lastLba + 1) * gpt.sectorSize;
+    const size = end - p.firstLba * gpt.sectorSize;
+    if (size < 2 * CONFIG.areaSize || end > src.size) throw new BankforgeError(`${path}: the ${CONFIG.partition} partition is too small for a configuration area`);
+    const area = end - CONFIG.areaSize;
+    if (!(await src.read(area, AREA_MAGIC.length)).equals(AREA_MAGIC)) {
+      throw new BankforgeError(`${path}: the ${CONFIG.partition} partition has no configuration area (its FAT fills it: the image was built without room for one)`);
+    }
+    const slots: [number, number] = [area + CONFIG.markerSize, area + CONFIG.markerSize + CONFIG.slotSize];
+    const view = readSlots(await src.read(slots[0], CONFIG.slotSize), await src.read(slots[1], CONFIG.slotSize));
+    return { slots, sectorSize: gpt.sectorSize, view };
+  } finally {
+    await src.close();
+  }
+}
+
+/** The settings in effect: the current record's, or the defaults when there is none. */
+export function settingsOf(area: ConfigArea): Settings {
+  return { ...DEFAULTS, ...(area.view.record?.settings ?? {}) };
+}
+
+/** Write `settings` as the next copy; returns the slot and seq written. */
+export async function writeConfig(path: string, area: ConfigArea, settings: Settings): Promise<{ slot: 0 | 1; seq: number }> {
+  const slot = area.view.current === undefined ? 0 : ((area.view.current ^ 1) as 0 | 1);
+  const seq = ((area.view.record?.seq ?? 0) + 1) >>> 0;
+  const rec = encodeRecord({ seq, settings });
+  // Whole sectors, as the kernel writes them.
+  const buf = Buffer.alloc(Math.ceil(rec.length / area.sectorSize) * area.sectorSize);
+  rec.copy(buf);
+  const fh = await open(path, 'r+');
+  try {
+    await fh.write(buf, 0, buf.length, area.slots[slot]);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { slot, seq };
+}

@@ -1,0 +1,248 @@
+// `bankforge coredump`'s work: find the core-dump partition of an image or device, read its
+// dumps (partitions/coredump.ts), resolve their backtraces against the kernel that wrote them,
+// and render them as text or JSON; extract them to files; clear the partition.
+
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BankforgeError } from '../../support/errors.js';
+import { openFileSource } from '../file-source.js';
+import { readGpt, GptError } from '../../partitions/gpt.js';
+import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
+import { BOOTSTATE_TEXT } from '../../partitions/bankstate.js';
+import { Cause, clearHeader, COREDUMP, readDumps, REGISTERS, type Dump, type Geometry } from '../../partitions/coredump.js';
+import { FatVolume, fileSectorDevice } from '../../partitions/fat/index.js';
+import type { ByteSource } from '../../partitions/sink.js';
+import type { Bytes, SectorSize } from '../../partitions/units.js';
+import { elfSymbols, ElfError, matchesDump, symbolize, type ElfSymbol, type Frame } from './symbols.js';
+
+export interface CoredumpPartition { number: number; name: string; offset: Bytes; size: Bytes; sectorSize: SectorSize }
+
+export interface Disk { target: string; partition: CoredumpPartition; geometry: Geometry; dumps: Dump[] }
+
+/** The first partition of type vmkDiagnostic, and its dumps. */
+export async function readDisk(target: string): Promise<Disk> {
+  const src = await openFileSource(target);
+  try {
+    let gpt;
+    try {
+      gpt = await readGpt(src);
+    } catch (e) {
+      if (e instanceof GptError) throw new BankforgeError(`${target}: ${e.message}`);
+      throw e;
+    }
+    const p = [...gpt.partitions].sort((a, b) => a.index - b.index).find((x) => x.typeGuid.toUpperCase() === GPT_TYPE_ALIASES.vmkdiagnostic);
+    if (!p) throw new BankforgeError(`${target}: no core-dump partition (GPT type vmkdiagnostic, ${GPT_TYPE_ALIASES.vmkdiagnostic})`);
+    const partition = { number: p.index + 1, name: p.name, offset: p.firstLba * gpt.sectorSize, size: (p.lastLba - p.firstLba + 1) * gpt.sectorSize, sectorSize: gpt.sectorSize };
+    if (partition.offset + partition.size > src.size) {
+      throw new BankforgeError(`${target}: the core-dump partition (bytes ${partition.offset}-${partition.offset + partition.size - 1}) runs past the end (${src.size} bytes)`);
+    }
+    const region: ByteSource = { size: partition.size, read: (o, l) => src.read(partition.offset + o, l) };
+    try {
+      return { target, partition, ...(await readDumps(region)) };
+    } catch (e) {
+      throw new BankforgeError(`${target}: partition ${partition.number}: ${(e as Error).message}`);
+    }
+  } finally {
+    await src.close();
+  }
+}
+
+/** Writes a partition header that frees every slot; touches only the partition's first block. */
+export async function clearDumps(disk: Disk): Promise<number> {
+  const header = clearHeader(disk.geometry, disk.dumps);
+  const fh = await open(disk.target, 'r+').catch((e: NodeJS.ErrnoException) => {
+    throw new BankforgeError(`cannot open ${disk.target} for writing: ${e.code === 'EACCES' ? 'permission denied' : e.message}`);
+  });
+  try {
+    await fh.write(header, 0, COREDUMP.block, disk.partition.offset);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return disk.dumps.reduce((m, d) => Math.max(m, d.header.seq), disk.geometry.clearedSeq);
+}
+
+export interface ResolvedFrame { address: string; frames: Frame[] }
+export interface Symbols { elf: string; tool: string; warning?: string }
+
+/**
+ * The kernel ELF that wrote `d`: --kernel, else `<target>.kernel.elf` (what `bankforge build`
+ * leaves beside an image), else kernel.elf in the bank that was running; the first whose symbols
+ * match the dump (an explicit --kernel is used even when not, with a warning).
+ */
+async function findKernel(disk: Disk, d: Dump & { status: 'complete' }, explicit: string | undefined): Promise<{ path: string; symbols: ElfSymbol[]; warning?: string; temporary?: boolean } | { tried: string[] }> {
+  const tried: string[] = [];
+  const check = async (path: string, data: Buffer | undefined, forced: boolean) => {
+    let symbols: ElfSymbol[];
+    try {
+      symbols = elfSymbols(data ?? await readFile(path));
+    } catch (e) {
+      if (!(e instanceof ElfError) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (forced) throw new BankforgeError(`--kernel ${path}: ${e instanceof ElfError ? e.message : 'no such file'}`);
+      return undefined;
+    }
+    const m = matchesDump(symbols, d.header.kernelEnd, d.header.panicAddr);
+    if (m.ok) return { path, symbols };
+    tried.push(`${path}: ${m.why}`);
+    return forced ? { path, symbols, warning: `${path} does not match the dump: ${m.why}` } : undefined;
+  };
+  if (explicit) return (await check(explicit, undefined, true))!;
+  const beside = await check(`${disk.target}.kernel.elf`, undefined, false);
+  if (beside) return beside;
+  const bank = d.body.bootInfo?.banks[d.header.bank];
+  if (bank && bank.lastLba > bank.firstLba) {
+    const ss = disk.partition.sectorSize;
+    const data = await bankKernel(disk.target, bank.firstLba * ss, (bank.lastLba - bank.firstLba + 1) * ss, ss);
+    if (data) {
+      // llvm-symbolizer reads a file: the bank's copy goes in a temporary one, removed after use.
+      const path = join(tmpdir(), `bankforge-kernel-${process.pid}-${d.header.bank}.elf`);
+      await writeFile(path, data);
+      const found = await check(path, data, false);
+      if (found) return { ...found, temporary: true };
+      await rm(path, { force: true });
+    }
+  }
+  return { tried };
+}
+
+async function bankKernel(target: string, offset: Bytes, size: Bytes, ss: SectorSize): Promise<Buffer | undefined> {
+  const dev = await fileSectorDevice(target, offset, size, ss, false).catch(() => undefined);
+  if (!dev) return undefined;
+  try {
+    const vol = await FatVolume.open(dev, { readOnly: true });
+    try {
+      return await vol.readFile('kernel.elf');
+    } finally {
+      await vol.close();
+    }
+  } catch {
+    return undefined;
+  } finally {
+    await dev.close();
+  }
+}
+
+/** The backtrace with functions; return addresses are looked up one byte back, inside their call instruction. */
+export async function resolveBacktrace(disk: Disk, d: Dump & { status: 'complete' }, kernel: string | undefined): Promise<{ frames: ResolvedFrame[]; symbols?: Symbols; note?: string }> {
+  const bt = d.body.backtrace;
+  const bare = bt.map((a) => ({ address: hex64(a), frames: [] }));
+  if (bt.length === 0) return { frames: bare };
+  const k = await findKernel(disk, d, kernel);
+  if ('tried' in k) {
+    return { frames: bare, note: `no kernel ELF matching this dump${k.tried.length ? ` (tried ${k.tried.join('; ')})` : ''}; give one with --kernel` };
+  }
+  const exact = d.header.cause === Cause.Exception;
+  const lookups = bt.map((a, i) => (i === 0 && exact ? a : a - 1n));
+  const r = await symbolize(k.path, k.symbols, lookups).finally(() => (k.temporary ? rm(k.path, { force: true }) : undefined));
+  return {
+    frames: bt.map((a, i) => ({ address: hex64(a), frames: r.frames[i] ?? [] })),
+    symbols: { elf: k.temporary ? `kernel.elf in bank ${bankName(d.header.bank)}` : k.path, tool: r.tool, ...(k.warning ? { warning: k.warning } : {}) },
+  };
+}
+
+export const hex64 = (n: bigint) => n.toString(16).padStart(16, '0');
+
+export function when(rtcTime: number): string {
+  return rtcTime ? `${new Date(rtcTime * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} UTC` : 'unknown (RTC unreadable)';
+}
+
+export function bankName(bank: number): string {
+  return bank === 0 ? 'A' : bank === 1 ? 'B' : `? (${bank})`;
+}
+
+/** SDM vol. 3, 4.7: the page-fault error code's bits. */
+export function pageFaultText(d: Dump): string | undefined {
+  const h = d.header;
+  if (h.cause !== Cause.Exception || h.vector !== 14) return undefined;
+  const e = h.errorCode;
+  return `page fault at ${hex64(h.faultAddr)}: ${e & 1n ? 'protection violation' : 'page not present'}, ${e & 2n ? 'write' : e & 16n ? 'instruction fetch' : 'read'}, ${e & 4n ? 'user mode' : 'kernel mode'}`;
+}
+
+export function listLine(d: Dump): string {
+  const h = d.header;
+  const state = d.status === 'complete' ? 'complete' : 'incomplete';
+  return `${String(h.seq).padStart(5)} ${String(d.slot).padStart(5)}  ${when(h.rtcTime).padEnd(24)} ${bankName(h.bank).padEnd(5)} ${h.build.padEnd(14)} ${state.padEnd(11)} ${h.reason}${d.cleared ? ' (cleared)' : ''}`;
+}
+
+/** The full text of one dump. */
+export async function renderDump(disk: Disk, d: Dump, kernel: string | undefined, logLines: number): Promise<string> {
+  const h = d.header;
+  const out: string[] = [];
+  const size = d.status === 'complete' ? `, ${COREDUMP.block + h.bodySize} bytes` : '';
+  out.push(`dump seq ${h.seq} in slot ${d.slot}: ${d.status === 'complete' ? 'complete' : `INCOMPLETE: ${d.problem}`}${size}`);
+  out.push(`  when    ${when(h.rtcTime)}, ${(h.uptimeMs / 1000).toFixed(1)} s after the loader started`);
+  out.push(`  kernel  bank ${bankName(h.bank)} (${BOOTSTATE_TEXT[h.bootstate] ?? h.bootstate}), build ${h.build || '?'}`);
+  out.push(`  reason  ${h.cause === Cause.Panic ? 'panic: ' : ''}${h.reason}`);
+  const pf = pageFaultText(d);
+  if (pf) out.push(`          ${pf}`);
+  if (d.status !== 'complete') {
+    out.push('  (the body is not shown: it was not completely written, and what is there cannot be trusted)');
+    return out.join('\n');
+  }
+  const r = d.body.regs;
+  const shown = d.body.allRegisters ? REGISTERS : (['rip', 'rsp', 'rbp', 'rflags', 'cs', 'ss', 'cr0', 'cr2', 'cr3', 'cr4'] as const);
+  out.push(d.body.allRegisters ? 'registers:' : 'registers (a panic: where panic() was called from, and the control registers):');
+  for (let i = 0; i < shown.length; i += 4) {
+    out.push(`  ${shown.slice(i, i + 4).map((n) => `${n.padEnd(6)} ${hex64(r[n])}`).join('  ')}`);
+  }
+  const bt = await resolveBacktrace(disk, d, kernel);
+  out.push(bt.symbols ? `backtrace (${bt.symbols.elf}, ${bt.symbols.tool}):` : 'backtrace:');
+  if (bt.symbols?.warning) out.push(`  warning: ${bt.symbols.warning}`);
+  if (bt.note) out.push(`  (${bt.note})`);
+  bt.frames.forEach((f, i) => {
+    const [first, ...inlined] = f.frames;
+    const at = (fr: Frame) => `${fr.function}${fr.location ? ` at ${fr.location}` : ''}`;
+    out.push(`  #${String(i).padEnd(2)} ${f.address}${first ? `  ${at(first)}` : ''}`);
+    for (const fr of inlined) out.push(`      ${' '.repeat(16)}  inlined into ${at(fr)}`);
+  });
+  const lines = d.body.log.replace(/\n$/, '').split('\n');
+  const lost = h.logWritten > d.body.log.length ? `, the first ${h.logWritten - d.body.log.length} bytes were overwritten` : '';
+  out.push(`log (last ${Math.min(logLines, lines.length)} of ${lines.length} lines${lost}):`);
+  for (const l of lines.slice(-logLines)) out.push(`  | ${l}`);
+  return out.join('\n');
+}
+
+/** JSON-safe form of one dump (64-bit values as hex strings). */
+export async function dumpJson(disk: Disk, d: Dump, kernel: string | undefined): Promise<Record<string, unknown>> {
+  const h = d.header;
+  const header = {
+    seq: h.seq, slot: h.slot, state: h.state === 1 ? 'writing' : 'complete', time: h.rtcTime ? new Date(h.rtcTime * 1000).toISOString() : null,
+    rtcTime: h.rtcTime, uptimeMs: h.uptimeMs, tsc: h.tsc.toString(), tscHz: h.tscHz, bank: bankName(h.bank),
+    bootstate: BOOTSTATE_TEXT[h.bootstate] ?? h.bootstate, build: h.build, cause: h.cause === Cause.Panic ? 'panic' : 'exception',
+    vector: h.vector, errorCode: `0x${h.errorCode.toString(16)}`, faultAddress: hex64(h.faultAddr), reason: h.reason,
+    kernelStart: hex64(h.kernelStart), kernelEnd: hex64(h.kernelEnd), panicAddress: hex64(h.panicAddr),
+    logWritten: h.logWritten, bodySize: h.bodySize, bodyCrc: `0x${h.bodyCrc.toString(16).padStart(8, '0')}`,
+  };
+  const base = { seq: h.seq, slot: d.slot, status: d.status, cleared: d.cleared, header };
+  if (d.status !== 'complete') return { ...base, problem: d.problem };
+  const bt = await resolveBacktrace(disk, d, kernel);
+  return {
+    ...base,
+    registers: Object.fromEntries(REGISTERS.map((n) => [n, hex64(d.body.regs[n])])),
+    allRegisters: d.body.allRegisters,
+    backtrace: bt.frames,
+    ...(bt.symbols ? { symbols: bt.symbols } : {}),
+    ...(bt.note ? { symbolsNote: bt.note } : {}),
+    bootInfo: d.body.bootInfo ?? null,
+    log: d.body.log,
+  };
+}
+
+/** DIR/seq-N/: header.json, and for a complete dump registers.txt, backtrace.txt, log.txt, body.bin. */
+export async function extractDump(disk: Disk, d: Dump, dir: string, kernel: string | undefined): Promise<string> {
+  const out = join(dir, `seq-${d.header.seq}`);
+  await mkdir(out, { recursive: true });
+  const json = await dumpJson(disk, d, kernel);
+  const { log: _log, ...headerJson } = json;
+  await writeFile(join(out, 'header.json'), `${JSON.stringify(headerJson, null, 2)}\n`);
+  if (d.status === 'complete') {
+    const r = d.body.regs;
+    await writeFile(join(out, 'registers.txt'), REGISTERS.map((n) => `${n} ${hex64(r[n])}\n`).join(''));
+    const bt = json.backtrace as ResolvedFrame[];
+    await writeFile(join(out, 'backtrace.txt'), bt.map((f) => `${f.address}${f.frames.map((fr) => ` ${fr.function}${fr.location ? ` ${fr.location}` : ''}`).join(' <')}\n`).join(''));
+    await writeFile(join(out, 'log.txt'), d.body.log);
+    await writeFile(join(out, 'body.bin'), d.raw);
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+// The block-device layer every state-changing command (upgrade, rollback, mark-good) writes
+// through: an image file or a block device, addressed in bytes, with explicit flushes. It is an
+// interface so that the power-cut harness can wrap it with a recorder (recording.ts) and replay
+// every prefix of the writes; nothing above this layer touches a file handle.
+
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { BankforgeError } from '../support/errors.js';
+import { openFileSource } from './file-source.js';
+import type { ByteSource } from '../partitions/sink.js';
+import type { Bytes } from '../partitions/units.js';
+
+export interface BlockDevice extends ByteSource {
+  /** What to call it in messages: the path given by the user. */
+  readonly name: string;
+  /** Writes whole sectors: `offset` and `data.length` are multiples of the write unit given at open. */
+  write(offset: Bytes, data: Uint8Array): Promise<void>;
+  /** Returns once everything written so far is on stable storage (fsync): the ordering barrier. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `path` for reading and writing. A block device is opened O_EXCL, which Linux refuses
+ * with EBUSY while the device (or a partition of it) is mounted: we never write under a mounted
+ * filesystem. `unit` is the sector size; unaligned writes are a bug and throw.
+ */
+export async function openBlockDevice(path: string, unit: Bytes): Promise<BlockDevice> {
+  const src = await openFileSource(path);
+  const size = src.size;
+  await src.close();
+  let fh: FileHandle;
+  try {
+    const probe = await open(path, 'r');
+    const isDev = (await probe.stat()).isBlockDevice();
+    await probe.close();
+    fh = await open(path, constants.O_RDWR | (isDev ? constants.O_EXCL : 0));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'EBUSY' ? 'it is in use (mounted?); unmount it first' : err.code === 'EACCES' || err.code === 'EROFS' ? 'not writable (run as root, or check the write-protect switch)' : err.message;
+    throw new BankforgeError(`cannot open ${path} for writing: ${why}`);
+  }
+  return new FileBlockDevice(path, fh, size, unit);
+}
+
+class FileBlockDevice implements BlockDevice {
+  constructor(readonly name: string, private readonly fh: FileHandle, readonly size: Bytes, private readonly unit: Bytes) {}
+
+  async read(offset: Bytes, length: Bytes): Promise<Buffer> {
+    const buf = Buffer.alloc(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) break; // a sparse image shorter than its table reads as zeros
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  async write(offset: Bytes, data: Uint8Array): Promise<void> {
+    if (offset % this.unit !== 0 || data.length % this.unit !== 0) {
+      throw new Error(`${this.name}: write of ${data.length} bytes at byte ${offset} is not whole ${this.unit}-byte sectors`);
+    }
+    if (offset + data.length > this.size) throw new Error(`${this.name}: write of ${data.length} bytes at byte ${offset} is past the end (${this.size} bytes)`);
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
+      done += bytesWritten;
+    }
+  }
+
+  flush(): Promise<void> {
+    return this.fh.sync();
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}

@@ -1,0 +1,289 @@
+// `bankforge flash` onto loop devices (as root), judged by outside oracles: sgdisk -v, fsck.fat -n
+// on every FAT partition, a QEMU boot of the device, bmaptool, and sha256 of the device before
+// and after a refusal. Sticks start full of 0xAA so that anything left stale shows.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, open, rename, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build } from '../../../builder/build.js';
+import { openFileSource } from '../../../disk/file-source.js';
+import { FlashFailure, FlashInterrupted, FLASH_EXIT } from '../../../disk/flash/errors.js';
+import { flash } from '../../../disk/flash/flash.js';
+import { writeOutputs } from '../../../builder/outputs/write.js';
+import { readGpt } from '../../../partitions/gpt.js';
+import { Machine } from '../../../qemu/index.js';
+import { cli } from '../../helpers/cli.js';
+import { quiet } from '../../helpers/images.js';
+import { withLoop } from '../../helpers/loop.js';
+import { fsckPartition, sgdiskVerify } from '../../helpers/oracles.js';
+import { mustRun, scratch, tool } from '../../helpers/tools.js';
+
+const MiB = 1024 * 1024;
+const { dir, cleanup } = await scratch('bankforge-flash-');
+
+interface Built { image: string; size: number; sha256: string; partitions: { name: string; filesystem: string; offset: number; size: number }[] }
+
+async function buildImage(name: string, layout: string, sectorSize: 512 | 4096 = 512): Promise<Built> {
+  const image = join(dir, `${name}.img`);
+  const r = await build({ layout, out: image, version: '1.0.0', sectorSize, bootTimeout: 0, progress: quiet });
+  await writeOutputs({ image, size: r.manifest.diskSize, dataRanges: r.dataRanges }, ['bmap'], () => undefined);
+  return { image, size: r.manifest.diskSize, sha256: r.manifest.image.sha256, partitions: r.manifest.partitions };
+}
+
+const small = await buildImage('small', 'small');
+// The small layout's 16 MiB FAT16 store cannot be built with 4096-byte sectors; the ESXi layout can.
+const esxi4k = await buildImage('esxi4k', 'esxi', 4096);
+
+/**
+ * A stick's backing file of `size` bytes, every byte `fill` (0 leaves it a hole); with `dirtyTo`,
+ * only the first `dirtyTo` bytes and the last 16 MiB are filled (big sticks stay cheap).
+ */
+async function stick(name: string, size: number, fill: number, dirtyTo = size): Promise<string> {
+  const path = join(dir, `${name}.stick`);
+  await writeFile(path, '');
+  await truncate(path, size);
+  if (fill !== 0) {
+    const fh = await open(path, 'r+');
+    const buf = Buffer.alloc(4 * MiB, fill);
+    const fillRange = async (from: number, to: number) => {
+      for (let at = from; at < to; at += buf.length) await fh.write(buf, 0, Math.min(buf.length, to - at), at);
+    };
+    await fillRange(0, dirtyTo);
+    if (dirtyTo < size) await fillRange(Math.max(dirtyTo, size - 16 * MiB), size);
+    await fh.close();
+  }
+  return path;
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** The oracles: sgdisk -v, backup GPT at the device's last LBA, fsck.fat -n on every FAT. */
+async function judge(dev: string, img: Built, ss: 512 | 4096): Promise<void> {
+  await sgdiskVerify(dev, ss);
+  const src = await openFileSource(dev);
+  try {
+    const gpt = await readGpt(src, ss);
+    assert.equal(gpt.warnings, [], `readGpt ${dev}`);
+    assert.is(gpt.backup?.myLba, src.size / ss - 1, 'backup GPT header in the last sector of the device');
+  } finally {
+    await src.close();
+  }
+  for (const p of img.partitions) if (p.filesystem !== 'raw') await fsckPartition(dev, ss, p.offset, p.size);
+}
+
+test('onto a stick full of old data: sgdisk -v, fsck.fat -n on every FAT and a QEMU boot of the device all pass', async () => {
+  await withLoop(await stick('dirty', small.size + 24 * MiB, 0xaa), 512, async (dev) => {
+    const r = await cli(['flash', small.image, dev, '--yes']);
+    assert.is(r.exitCode, 0, r.stderr);
+    assert.match(r.stderr, /flashed .* verified .* read back from the device/);
+    await judge(dev, small, 512);
+    const m = await Machine.start({ image: dev, snapshot: true });
+    try {
+      await m.waitFor(/^bankforge: ready /, { timeoutMs: 120_000 });
+    } finally {
+      await m.stop();
+    }
+  });
+});
+
+test('bmaptool copy onto the same old data leaves FATs that fsck.fat rejects (what the clearing is for)', async () => {
+  await withLoop(await stick('dirty-bmaptool', small.size + 24 * MiB, 0xaa), 512, async (dev) => {
+    await mustRun('bmaptool', ['-q', 'copy', '--bmap', `${small.image}.bmap`, small.image, dev]);
+    const bank = small.partitions.find((p) => p.name === 'bootbank')!;
+    const r = await withLoop(dev, 512, (part) => tool('fsck.fat', ['-n', part]), { readOnly: true, offset: bank.offset, sizeLimit: bank.size });
+    assert.ok(r.exitCode !== 0 || r.all.trim().split('\n').length > 2, `fsck.fat should complain:\n${r.all}`);
+  });
+});
+
+test('4096-byte sectors: a 4Kn image onto a 4Kn stick passes sgdisk -v and fsck.fat; onto a 512-byte stick it is refused', async () => {
+  // Old data over the first 160 MiB (ESP, both banks, the store's FATs) and the last 16 MiB.
+  await withLoop(await stick('dirty4k', esxi4k.size + 24 * MiB, 0xaa, 160 * MiB), 4096, async (dev) => {
+    const r = await cli(['flash', esxi4k.image, dev, '--yes']);
+    assert.is(r.exitCode, 0, r.stderr);
+    await judge(dev, esxi4k, 4096);
+  });
+  await withLoop(await stick('512for4k', esxi4k.size + 24 * MiB, 0xaa, 4 * MiB), 512, async (dev) => {
+    const before = await sha256Of(dev);
+    const r = await cli(['flash', esxi4k.image, dev, '--yes']);
+    assert.is(r.exitCode, FLASH_EXIT.refused, r.stderr);
+    assert.match(r.stderr, /logical sectors are 512 bytes and the image was built for 4096-byte sectors/);
+    assert.is(await sha256Of(dev), before);
+  });
+});
+
+test('a byte changed on the device between write and verify is caught by a read that bypasses the page cache, and named', async () => {
+  const file = await stick('corrupt', small.size + 8 * MiB, 0);
+  const bank = small.partitions.find((p) => p.name === 'bootbank')!;
+  const victim = bank.offset + 512; // the bank's first FAT: always written
+  await withLoop(file, 512, async (dev) => {
+    // Written behind the loop device's back, into its backing file: /dev/loopN's page cache
+    // still holds the good byte, so only a read that goes to the device sees the change.
+    const corrupt = async (): Promise<void> => {
+      const fh = await open(file, 'r+');
+      const b = Buffer.alloc(1);
+      await fh.read(b, 0, 1, victim);
+      await fh.write(Buffer.from([b[0]! ^ 0x5a]), 0, 1, victim);
+      await fh.close();
+    };
+    const err = await flash({ image: small.image, device: dev, afterWrite: corrupt }).then(() => undefined, (e: Error) => e);
+    assert.instance(err, FlashFailure);
+    assert.match(err!.message, new RegExp(`verify failed: ${dev} byte ${victim} \\(partition 2 \\(bootbank\\) \\+ 512\\) reads 0x[0-9a-f]{2}, the image has 0x[0-9a-f]{2}`));
+  });
+});
+
+test('refusals write nothing: the root disk, a mounted device, a device too small, a qcow2 source, no terminal and no --yes', async () => {
+  const root = (await mustRun('findmnt', ['-n', '-o', 'SOURCE', '/'])).trim();
+  const rootDisk = `/dev/${(await mustRun('lsblk', ['-n', '-d', '-o', 'PKNAME', root])).trim() || root.replace('/dev/', '')}`;
+  // The sandbox here refuses even to open the root disk for reading (EPERM), so it cannot be
+  // hashed; flash judges it from sysfs and /proc alone and never opens it.
+  const r1 = await cli(['flash', small.image, rootDisk, '--yes']);
+  assert.is(r1.exitCode, FLASH_EXIT.refused, r1.stderr);
+  assert.match(r1.stderr, /holds the running system \(.* on \/\)/);
+
+  // The kernel here has no vfat driver, so the mounted filesystem is ext4, read-only, on the whole device.
+  await withLoop(await stick('mounted', small.size + 8 * MiB, 0), 512, async (dev) => {
+    await mustRun('mkfs.ext4', ['-q', '-F', dev]);
+    const mnt = join(dir, 'mnt');
+    await mustRun('mkdir', ['-p', mnt]);
+    await mustRun('mount', ['-o', 'ro', dev, mnt]);
+    try {
+      const before = await sha256Of(dev);
+      const r = await cli(['flash', small.image, dev, '--yes']);
+      assert.is(r.exitCode, FLASH_EXIT.refused, r.stderr);
+      assert.match(r.stderr, new RegExp(`it has mounted filesystems \\(${dev} on ${mnt}\\)`));
+      assert.is(await sha256Of(dev), before);
+    } finally {
+      await mustRun('umount', [mnt]);
+    }
+  });
+
+  await withLoop(await stick('tiny', small.size - MiB, 0xaa), 512, async (dev) => {
+    const before = await sha256Of(dev);
+    const r = await cli(['flash', small.image, dev, '--yes']);
+    assert.is(r.exitCode, FLASH_EXIT.refused, r.stderr);
+    assert.match(r.stderr, new RegExp(`too small: .*\\(${small.size - MiB} bytes\\), the image needs .*\\(${small.size} bytes\\)`));
+    assert.is(await sha256Of(dev), before);
+  });
+
+  const qcow2 = join(dir, 'small.qcow2');
+  await mustRun('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', small.image, qcow2]);
+  await withLoop(await stick('victim', small.size + 8 * MiB, 0xaa), 512, async (dev) => {
+    const before = await sha256Of(dev);
+    const r = await cli(['flash', qcow2, dev, '--yes']);
+    assert.is(r.exitCode, 3, r.stderr);
+    assert.match(r.stderr, /is not a raw disk image: it is a qcow2 VM disk/);
+    const r2 = await cli(['flash', small.image, dev]);
+    assert.is(r2.exitCode, FLASH_EXIT.refused, r2.stderr);
+    assert.match(r2.stderr, /without confirmation: there is no terminal to ask on\. Pass --yes/);
+    assert.is(await sha256Of(dev), before);
+  });
+});
+
+test('bmaptool copy with our .bmap gives the image byte for byte, as does bankforge flash onto a stick of the same size', async () => {
+  for (const how of ['bmaptool', 'bankforge'] as const) {
+    await withLoop(await stick(`exact-${how}`, small.size, 0), 512, async (dev) => {
+      const r = how === 'bmaptool'
+        ? await tool('bmaptool', ['copy', '--bmap', `${small.image}.bmap`, small.image, dev])
+        : await cli(['flash', small.image, dev, '--yes', '--quiet']);
+      assert.is(r.exitCode, 0, r.stderr);
+      assert.is(await sha256Of(dev), small.sha256, `${how}: device sha256 vs the manifest's image sha256`);
+    });
+  }
+});
+
+test('gz, xz and zst images are decompressed on the fly, with the .bmap and without it (zero detection, checked against the manifest)', async () => {
+  const gz = `${small.image}.gz`, xz = `${small.image}.xz`, zst = `${small.image}.zst`;
+  await mustRun('sh', ['-c', `gzip -c ${small.image} > ${gz} && xz -T0 -c ${small.image} > ${xz} && zstd -q -c ${small.image} > ${zst}`]);
+  for (const withBmap of [true, false]) {
+    if (!withBmap) await rename(`${small.image}.bmap`, `${small.image}.bmap.away`);
+    try {
+      for (const image of [gz, xz, zst]) {
+        await withLoop(await stick('compressed', small.size, 0xaa), 512, async (dev) => {
+          const r = await cli(['flash', image, dev, '--yes']);
+          assert.is(r.exitCode, 0, `${image} (bmap: ${withBmap}): ${r.stderr}`);
+          // Holes are not written, so compare where the image has data: the FAT oracles and the partition table.
+          await judge(dev, small, 512);
+        });
+      }
+    } finally {
+      if (!withBmap) await rename(`${small.image}.bmap.away`, `${small.image}.bmap`);
+    }
+  }
+});
+
+test('an image that does not match its manifest is caught while flashing, and the device is said to be unusable', async () => {
+  const other = join(dir, 'tampered.img');
+  await copyFile(small.image, other);
+  await copyFile(small.image.replace(/\.img$/, '.manifest.json'), other.replace(/\.img$/, '.manifest.json'));
+  const manifest = JSON.parse(await (await import('node:fs/promises')).readFile(other.replace(/\.img$/, '.manifest.json'), 'utf8'));
+  manifest.image.file = 'tampered.img';
+  await writeFile(other.replace(/\.img$/, '.manifest.json'), JSON.stringify(manifest));
+  const fh = await open(other, 'r+');
+  await fh.write(Buffer.from('X'), 0, 1, small.partitions[3]!.offset + 3 * MiB);
+  await fh.close();
+  await withLoop(await stick('tampered', small.size + 8 * MiB, 0), 512, async (dev) => {
+    const r = await cli(['flash', other, dev, '--yes']);
+    assert.is(r.exitCode, FLASH_EXIT.failed, r.stderr);
+    assert.match(r.stderr, /tampered\.img does not match .*tampered\.manifest\.json: the image hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
+  });
+});
+
+test('interrupted while writing: FlashInterrupted, and the device has no partition table (nothing boots a half-written stick)', async () => {
+  await withLoop(await stick('interrupted', small.size + 8 * MiB, 0), 512, async (dev) => {
+    await cli(['flash', small.image, dev, '--yes', '--quiet']);
+    const abort = new AbortController();
+    const progress = { phase() {}, note() {}, update(done: number) { if (done > 0) abort.abort(); } };
+    const err = await flash({ image: small.image, device: dev, progress, signal: abort.signal }).then(() => undefined, (e: Error) => e);
+    assert.instance(err, FlashInterrupted);
+    const v = await tool('sgdisk', ['-v', dev]);
+    assert.match(v.stdout, /Creating new GPT entries in memory/, `sgdisk found a table after the interruption:\n${v.all}`);
+    const src = await openFileSource(dev);
+    try {
+      await readGpt(src, 512).then(() => assert.unreachable('readGpt found a GPT'), (e: Error) => assert.match(e.message, /no valid GPT/));
+    } finally {
+      await src.close();
+    }
+  });
+});
+
+test('Ctrl-C on the CLI: exit 130 and a message that the stick is not bootable', async () => {
+  // The default layout without its .bmap: zero detection reads all 752 MiB, long enough to interrupt.
+  const image = join(dir, 'esxi.img');
+  await build({ out: image, version: '1.0.0', bootTimeout: 0, progress: quiet });
+  await withLoop(await stick('ctrl-c', 800 * MiB, 0), 512, async (dev) => {
+    const { execa } = await import('execa');
+    const { BIN } = await import('../../helpers/cli.js');
+    const p = execa(process.execPath, [BIN, 'flash', image, dev, '--yes'], { reject: false, all: true, encoding: 'utf8' });
+    p.stderr!.once('data', () => p.kill('SIGINT'));
+    const r = await p;
+    assert.is(r.exitCode, FLASH_EXIT.interrupted, r.all);
+    assert.match(r.all!, new RegExp(`interrupted: ${dev} is not bootable \\(its partition table is written last, and was not\\); run bankforge flash again`));
+  });
+});
+
+test('devices --json: an attached loop device with its size and backing file, and the root disk marked as the system', async () => {
+  await withLoop(await stick('listed', 40 * MiB, 0), 512, async (dev) => {
+    const r = await cli(['devices', '--json']);
+    assert.is(r.exitCode, 0, r.stderr);
+    const list = JSON.parse(r.stdout) as { path: string; size: number; transport: string; backingFile?: string; system: boolean; flash: string }[];
+    const loop = list.find((d) => d.path === dev);
+    assert.ok(loop, `${dev} missing from ${r.stdout}`);
+    assert.is(loop!.size, Number(await mustRun('blockdev', ['--getsize64', dev])));
+    assert.is(loop!.transport, 'loop');
+    assert.is(loop!.backingFile, join(dir, 'listed.stick'));
+    assert.is(loop!.flash, 'ok');
+    const root = (await mustRun('findmnt', ['-n', '-o', 'SOURCE', '/'])).trim();
+    const rootDisk = `/dev/${(await mustRun('lsblk', ['-n', '-d', '-o', 'PKNAME', root])).trim() || root.replace('/dev/', '')}`;
+    assert.equal(list.filter((d) => d.system).map((d) => [d.path, d.flash]), [[rootDisk, 'system disk']]);
+  });
+});
+
+test.after(cleanup);
+test.run();
