@@ -3,6 +3,7 @@
 
 import yargs, { type Argv } from 'yargs';
 import { BankforgeError, EXIT } from '../support/errors.js';
+import { exitCodesEpilogue } from '../support/exit-codes.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
 
@@ -45,7 +46,7 @@ function commands(y: Argv): Argv {
       .option('sector-size', { type: 'number', choices: [512, 4096], describe: "Disk sector size (default: detected from the image's GPT)" })
       .example('$0 run esxi.img --snapshot', 'Boot and use the serial console here; Ctrl-] or Ctrl-C quits')
       .example("$0 run esxi.img --snapshot --expect 'kernel: ready' --timeout 60", 'Smoke test: exit 0 on the line, 5 if it has not come within 60 s')
-      .epilogue('Exit codes: 0 matched (or QEMU exited by itself with 0), 3 bad input (image unreadable or refused by QEMU, QEMU or OVMF missing), 5 --timeout passed, 6 QEMU exited before a match or failed, 130 interrupted (Ctrl-C, Ctrl-], SIGINT, SIGTERM).'),
+      .epilogue(`${exitCodesEpilogue('run')} 0 is also QEMU exiting by itself with status 0; 3 includes an image QEMU refuses and QEMU or OVMF missing.`),
     async (a) => (await import('./commands/run.js')).run(a))
     .command('bundle', "Pack one bank's content for a version (boot.cfg, kernel, SHA256SUMS) with a manifest and an optional signature", (c) => c
       .option('version', { alias: 'V', type: 'string', demandOption: true, describe: 'Version of the bank (boot.cfg build=, the bank state version)' })
@@ -117,7 +118,7 @@ function commands(y: Argv): Argv {
       .option('allow-fixed', { type: 'boolean', default: false, describe: 'Also write disks that are neither removable nor on USB (internal disks)' })
       .example('$0 flash esxi.img /dev/sdb', 'Asks, writes, verifies')
       .example('$0 flash esxi.img.xz /dev/sdb --yes', 'Decompresses on the fly; no question')
-      .epilogue('Linux only. Exit codes: 0 written and verified, 2 usage, 3 image unreadable or not a raw GPT disk image (nothing written), 7 refused: system, mounted, in-use, fixed, read-only or too-small disk, or not confirmed (nothing written), 8 write or verify failed, or the image does not match its .bmap/manifest (the device is not usable), 130 interrupted (the device is not bootable). Loop devices count as removable test targets.'),
+      .epilogue(`Linux only. Loop devices count as removable test targets. ${exitCodesEpilogue('flash')} After a failed write or verify the device is not usable; after an interruption it is not bootable.`),
     async (a) => (await import('./commands/flash.js')).run(a))
     .demandCommand(1, 'Give a command; see bankforge --help')
     .strict()
@@ -125,7 +126,7 @@ function commands(y: Argv): Argv {
     .help()
     .alias('help', 'h')
     .wrap(Math.min(110, process.stdout.columns || 110))
-    .epilogue('Exit codes: 0 ok, 1 internal error, 2 usage error, 3 bad input (nothing written), 4 inspect found inconsistencies; run: 5 timeout, 6 QEMU exited first; flash: 7 refused (nothing written), 8 write or verify failed; 130 interrupted.');
+    .epilogue(exitCodesEpilogue());
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -143,7 +144,7 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 function report(e: unknown, debug: boolean): number {
-  if (e instanceof BankforgeError) {
+  if (e instanceof BankforgeError && e.exitCode !== EXIT.internal) {
     process.stderr.write(`bankforge: ${e.message}\n`);
     if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
     return e.exitCode;

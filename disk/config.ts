@@ -1,14 +1,15 @@
 // Reading and writing the host configuration record of an image or device, where the kernel
-// keeps it (record.ts): found through the GPT, by the store partition's name. A write puts the
+// keeps it (partitions/config-record.ts): found through the GPT, by the store partition's name. A write puts the
 // next copy (seq + 1) into the slot that does not hold the current one and syncs, as the
-// kernel does, so an interrupted write leaves the previous copy.
+// kernel does, so an interrupted write leaves the previous copy. Writes go through the block-device
+// layer (device.ts), which refuses a mounted device.
 
-import { open } from 'node:fs/promises';
-import { BankforgeError } from '../support/errors.js';
+import { BankforgeError, EXIT } from '../support/errors.js';
+import { openBlockDevice } from './device.js';
 import { openFileSource } from './file-source.js';
 import { readGpt } from '../partitions/gpt.js';
 import type { SectorSize } from '../partitions/units.js';
-import { AREA_MAGIC, CONFIG, DEFAULTS, encodeRecord, holdsConfig, readSlots, type ConfigView, type Settings } from '../partitions/config-record.js';
+import { AREA_MAGIC, checkSetting, CONFIG, DEFAULTS, encodeRecord, holdsConfig, readSlots, type ConfigView, type Settings } from '../partitions/config-record.js';
 
 export interface ConfigArea {
   /** Byte offsets of the two slots in the image. */
@@ -51,12 +52,41 @@ export async function writeConfig(path: string, area: ConfigArea, settings: Sett
   // Whole sectors, as the kernel writes them.
   const buf = Buffer.alloc(Math.ceil(rec.length / area.sectorSize) * area.sectorSize);
   rec.copy(buf);
-  const fh = await open(path, 'r+');
+  const dev = await openBlockDevice(path, area.sectorSize);
   try {
-    await fh.write(buf, 0, buf.length, area.slots[slot]);
-    await fh.sync();
+    await dev.write(area.slots[slot], buf);
+    await dev.flush();
   } finally {
-    await fh.close();
+    await dev.close();
   }
   return { slot, seq };
+}
+
+export interface ConfigReport {
+  /** Whether a record is on the disk; without one these are the defaults the first boot writes. */
+  saved: boolean;
+  seq: number | null;
+  slot: 0 | 1 | null;
+  settings: Settings;
+}
+
+/** The settings in effect on a disk: `keys` of them, or all. An unknown key is a usage error. */
+export async function getConfig(path: string, keys: readonly string[] = []): Promise<ConfigReport> {
+  const area = await readConfigArea(path);
+  const settings = settingsOf(area);
+  for (const k of keys) if (!(k in settings)) throw new BankforgeError(`unknown setting ${k} (known: ${Object.keys(settings).join(', ')})`, EXIT.usage);
+  const rec = area.view.record;
+  const shown = keys.length ? keys : Object.keys(settings);
+  return { saved: !!rec, seq: rec?.seq ?? null, slot: area.view.current ?? null, settings: Object.fromEntries(shown.map((k) => [k, settings[k]!])) };
+}
+
+/** Checks every change as the kernel would, then writes them all as the next record. */
+export async function setConfig(path: string, changes: Settings): Promise<{ slot: 0 | 1; seq: number }> {
+  if (!Object.keys(changes).length) throw new BankforgeError('config set: give KEY=VALUE settings', EXIT.usage);
+  for (const [key, value] of Object.entries(changes)) {
+    const err = checkSetting(key, value);
+    if (err) throw new BankforgeError(`config set: ${err}`, EXIT.usage);
+  }
+  const area = await readConfigArea(path);
+  return writeConfig(path, area, { ...settingsOf(area), ...changes });
 }

@@ -6,6 +6,7 @@
 import CRC32 from 'crc-32';
 import { KiB, MiB, type Bytes } from './units.js';
 import type { ByteSource } from './sink.js';
+import { BankforgeError } from '../support/errors.js';
 
 export const COREDUMP = {
   partMagic: 'BFCDPART',
@@ -56,7 +57,7 @@ export enum Cause { Panic = 1, Exception = 2 }
 export enum Section { Regs = 0, Backtrace = 1, Log = 2, BootInfo = 3 }
 const SECTIONS = 4;
 
-export class CoredumpError extends Error {}
+export class CoredumpError extends BankforgeError {}
 
 export interface Geometry {
   slotSize: Bytes;

@@ -7,6 +7,7 @@ import { guidFromBytes, guidToBytes } from './guid.js';
 import { parseMbr, writeProtectiveMbr, MBR } from './mbr.js';
 import type { ByteSource } from './sink.js';
 import type { Bytes, Lba, SectorSize, Sectors } from './units.js';
+import { BankforgeError } from '../support/errors.js';
 
 export const GPT = {
   signature: 'EFI PART',
@@ -143,7 +144,8 @@ export interface GptReadResult extends GptDisk {
   warnings: string[];
 }
 
-export class GptError extends Error {}
+/** The table cannot be read: the image is bad input. */
+export class GptError extends BankforgeError {}
 
 function parseHeader(sector: Buffer, expectLba: Lba, ss: SectorSize, where: string): GptHeader | string {
   const at = `${where} GPT header at byte ${expectLba * ss}`;

@@ -4,14 +4,15 @@
 // come in between and are not needed here.
 
 import type { Duplex } from 'node:stream';
+import { BankforgeError, EXIT } from '../support/errors.js';
 
 export interface QmpGreeting { QMP: { version: { qemu: { major: number; minor: number; micro: number }; package: string }; capabilities: string[] } }
 
 /** QEMU refused a command: `errorClass` and `desc` are QEMU's own. */
-export class QmpError extends Error {
+/** QEMU refused a command we sent: our bug or QEMU's, not the user's input. */
+export class QmpError extends BankforgeError {
   constructor(readonly command: string, readonly errorClass: string, readonly desc: string) {
-    super(`QMP ${command} failed: ${errorClass}: ${desc}`);
-    this.name = 'QmpError';
+    super(`QMP ${command} failed: ${errorClass}: ${desc}`, EXIT.internal);
   }
 }
 

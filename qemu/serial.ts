@@ -3,6 +3,8 @@
 // every wait consumes the lines up to and including its match, so waiting twice for the same
 // pattern finds its next occurrence, and a line printed before the wait began is not missed.
 
+import { BankforgeError, EXIT } from '../support/errors.js';
+
 /** How many lines a failed wait shows. */
 export const TAIL_LINES = 20;
 
@@ -16,18 +18,16 @@ export interface WaitOptions {
 export const DEFAULT_WAIT_MS = 60_000;
 
 /** The pattern did not appear in time. */
-export class SerialTimeoutError extends Error {
+export class SerialTimeoutError extends BankforgeError {
   constructor(readonly pattern: RegExp, readonly elapsedMs: number, readonly lastLines: readonly string[], who: string) {
-    super(`timed out after ${(elapsedMs / 1000).toFixed(1)} s waiting for ${pattern} on the serial console of ${who}${tail(lastLines)}`);
-    this.name = 'SerialTimeoutError';
+    super(`timed out after ${(elapsedMs / 1000).toFixed(1)} s waiting for ${pattern} on the serial console of ${who}${tail(lastLines)}`, EXIT.timeout);
   }
 }
 
 /** The console closed (QEMU exited) before the pattern appeared. */
-export class SerialClosedError extends Error {
+export class SerialClosedError extends BankforgeError {
   constructor(readonly pattern: RegExp, readonly elapsedMs: number, readonly lastLines: readonly string[], who: string, why: string) {
-    super(`${why} after ${(elapsedMs / 1000).toFixed(1)} s, while waiting for ${pattern} on the serial console of ${who}${tail(lastLines)}`);
-    this.name = 'SerialClosedError';
+    super(`${why} after ${(elapsedMs / 1000).toFixed(1)} s, while waiting for ${pattern} on the serial console of ${who}${tail(lastLines)}`, EXIT.qemuExited);
   }
 }
 

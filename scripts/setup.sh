@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what bankforge needs on a fresh Debian machine, and only what is missing:
 # host tools through apt-get, npm packages through npm ci, then compiles the TypeScript.
-# Safe to run again and again; a second run does nothing but the compile check.
+# Safe to run again and again; a second run does nothing but the compile.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -34,4 +34,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
+# A fresh dist/: files moved or removed in the sources must not linger as stale compiled modules.
+rm -rf dist
 npx tsc -p tsconfig.json

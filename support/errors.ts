@@ -1,24 +1,15 @@
-// Errors the CLI reports as one clear line and an exit code, and the exit codes themselves.
-// Anything else that escapes is a bug: the CLI prints it with its stack under --debug.
+// The one base of every error the CLI reports as one clear line and a documented exit code
+// (support/exit-codes.ts). Anything else that escapes is a bug: the CLI prints it with its stack
+// under --debug and exits 1.
 
-export const EXIT = {
-  ok: 0,
-  /** A bug or an unexpected system error. */
-  internal: 1,
-  /** The command line is wrong (unknown option, missing argument). */
-  usage: 2,
-  /** An input is wrong: layout rejected, file missing, image unreadable. Nothing was written. */
-  input: 3,
-  /** `inspect`: the image was read but something in it is inconsistent (see the warnings). */
-  warnings: 4,
-} as const;
+import { EXIT, type ExitCode } from './exit-codes.js';
 
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+export { EXIT, type ExitCode } from './exit-codes.js';
 
 export class BankforgeError extends Error {
   constructor(message: string, readonly exitCode: ExitCode = EXIT.input) {
     super(message);
-    this.name = 'BankforgeError';
+    this.name = new.target.name;
   }
 }
 
@@ -26,6 +17,5 @@ export class BankforgeError extends Error {
 export class LayoutError extends BankforgeError {
   constructor(readonly file: string, readonly field: string, detail: string) {
     super(`${file}: ${field ? `${field}: ` : ''}${detail}`, EXIT.input);
-    this.name = 'LayoutError';
   }
 }

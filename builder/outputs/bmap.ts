@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Range } from '../image/sparse-file.js';
 import type { Bytes } from '../../partitions/units.js';
+import { BankforgeError } from '../../support/errors.js';
 
 export const BMAP_BLOCK_SIZE: Bytes = 4096;
 const CHECKSUM_ZEROS = '0'.repeat(64);
@@ -94,7 +95,7 @@ export function encodeBmap(b: Bmap): string {
   return text.replace(CHECKSUM_ZEROS, createHash('sha256').update(text).digest('hex'));
 }
 
-export class BmapError extends Error {}
+export class BmapError extends BankforgeError {}
 
 /** Parses and checks a bmap file (version 2.x, sha256); `file` names it in errors. */
 export function parseBmap(text: string, file: string): Bmap {

@@ -1,14 +1,14 @@
 // `bankforge devices`: the disks `bankforge flash` could write, what is on them, and whether it
 // would write them as they are (disk/flash/safety.ts has the rules).
 
-import { listDevices, type BlockDevice } from '../../disk/flash/devices.js';
+import { listDevices, type DeviceInfo } from '../../disk/flash/devices.js';
 import { formatBytes } from '../../disk/flash/progress.js';
 import { isFlashableWithoutOverride } from '../../disk/flash/safety.js';
 
 interface Args { json: boolean }
 
 /** Why flash would refuse the disk before even looking at an image; empty when it would not. */
-function verdict(d: BlockDevice): string {
+function verdict(d: DeviceInfo): string {
   if (d.system) return 'system disk';
   if (d.mounted.length) return 'mounted';
   if (d.holders.length) return 'in use';

@@ -1,9 +1,10 @@
 // `bankforge flash IMAGE DEVICE`: argument handling, the confirmation question, Ctrl-C, and the
-// exit code for each way it can end (disk/flash/errors.ts) around disk/flash/flash.ts.
+// message for each way it can end (disk/flash/errors.ts) around disk/flash/flash.ts.
 
 import { createInterface } from 'node:readline/promises';
-import type { BlockDevice } from '../../disk/flash/devices.js';
-import { FLASH_EXIT, FlashFailure, FlashInterrupted, FlashRefusal } from '../../disk/flash/errors.js';
+import type { DeviceInfo } from '../../disk/flash/devices.js';
+import { FlashInterrupted, FlashRefusal } from '../../disk/flash/errors.js';
+import { BankforgeError } from '../../support/errors.js';
 import { flash } from '../../disk/flash/flash.js';
 import type { ImageSource } from '../../disk/flash/image.js';
 import { formatBytes, makeFlashProgress } from '../../disk/flash/progress.js';
@@ -22,7 +23,7 @@ export async function run(a: Args): Promise<void> {
       device: a.device,
       verify: a.verify,
       allowFixed: a.allowFixed,
-      ...(a.yes ? {} : { confirm: (d: BlockDevice, img: ImageSource) => confirm(d, img, abort.signal) }),
+      ...(a.yes ? {} : { confirm: (d: DeviceInfo, img: ImageSource) => confirm(d, img, abort.signal) }),
       progress,
       signal: abort.signal,
     });
@@ -37,19 +38,20 @@ export async function run(a: Args): Promise<void> {
   }
 }
 
+/** Flash errors print after a blank line (a progress line may be showing) and say what state the device is in. */
 function outcome(e: unknown, device: string): number {
-  const say = (msg: string): void => { process.stderr.write(`\nbankforge: ${msg}\n`); };
-  if (e instanceof FlashRefusal) { say(e.message); return FLASH_EXIT.refused; }
+  if (!(e instanceof BankforgeError)) throw e;
+  let msg = e.message;
   if (e instanceof FlashInterrupted) {
-    if (e.message === 'verifying') say(`interrupted while verifying: ${device} was written completely but is not verified; run bankforge flash again to be sure`);
-    else say(`interrupted: ${device} is not bootable (its partition table is written last, and was not); run bankforge flash again`);
-    return FLASH_EXIT.interrupted;
+    msg = e.message === 'verifying'
+      ? `interrupted while verifying: ${device} was written completely but is not verified; run bankforge flash again to be sure`
+      : `interrupted: ${device} is not bootable (its partition table is written last, and was not); run bankforge flash again`;
   }
-  if (e instanceof FlashFailure) { say(e.message); return FLASH_EXIT.failed; }
-  throw e;
+  process.stderr.write(`\nbankforge: ${msg}\n`);
+  return e.exitCode;
 }
 
-async function confirm(d: BlockDevice, img: ImageSource, signal: AbortSignal): Promise<boolean> {
+async function confirm(d: DeviceInfo, img: ImageSource, signal: AbortSignal): Promise<boolean> {
   if (!process.stdin.isTTY) {
     throw new FlashRefusal(`refusing to write ${d.path} without confirmation: there is no terminal to ask on. Pass --yes to write it without asking. Nothing was written.`);
   }

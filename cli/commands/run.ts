@@ -18,16 +18,6 @@ interface Args {
   quiet: boolean;
 }
 
-/** Exit codes of `run` beyond the CLI's own (builder/errors.ts). */
-export const RUN_EXIT = {
-  /** --timeout passed (with --expect: before any line matched). QEMU was stopped. */
-  timeout: 5,
-  /** QEMU exited by itself before --expect matched, or with a non-zero status. */
-  qemuExited: 6,
-  /** Ctrl-C, Ctrl-], SIGINT or SIGTERM. QEMU was stopped. */
-  interrupted: 130,
-} as const;
-
 /** Ctrl-] (telnet's and virsh console's escape) and Ctrl-C, as bytes in raw mode. */
 const QUIT_KEYS = [0x1d, 0x03];
 
@@ -108,15 +98,15 @@ export async function run(a: Args): Promise<void> {
         break;
       case 'timeout':
         process.stderr.write(`bankforge: ${outcome.message}\n`);
-        process.exitCode = RUN_EXIT.timeout;
+        process.exitCode = EXIT.timeout;
         break;
       case 'exited':
         if (!outcome.clean) process.stderr.write(`bankforge: ${outcome.message}\n`);
-        process.exitCode = outcome.clean ? EXIT.ok : RUN_EXIT.qemuExited;
+        process.exitCode = outcome.clean ? EXIT.ok : EXIT.qemuExited;
         break;
       case 'interrupted':
         note(`${outcome.why}: stopping QEMU`);
-        process.exitCode = RUN_EXIT.interrupted;
+        process.exitCode = EXIT.interrupted;
         break;
     }
   } finally {

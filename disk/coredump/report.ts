@@ -2,10 +2,11 @@
 // dumps (partitions/coredump.ts), resolve their backtraces against the kernel that wrote them,
 // and render them as text or JSON; extract them to files; clear the partition.
 
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
+import { openBlockDevice } from '../device.js';
 import { openFileSource } from '../file-source.js';
 import { readGpt, GptError } from '../../partitions/gpt.js';
 import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
@@ -51,14 +52,12 @@ export async function readDisk(target: string): Promise<Disk> {
 /** Writes a partition header that frees every slot; touches only the partition's first block. */
 export async function clearDumps(disk: Disk): Promise<number> {
   const header = clearHeader(disk.geometry, disk.dumps);
-  const fh = await open(disk.target, 'r+').catch((e: NodeJS.ErrnoException) => {
-    throw new BankforgeError(`cannot open ${disk.target} for writing: ${e.code === 'EACCES' ? 'permission denied' : e.message}`);
-  });
+  const dev = await openBlockDevice(disk.target, disk.partition.sectorSize);
   try {
-    await fh.write(header, 0, COREDUMP.block, disk.partition.offset);
-    await fh.sync();
+    await dev.write(disk.partition.offset, header.subarray(0, COREDUMP.block));
+    await dev.flush();
   } finally {
-    await fh.close();
+    await dev.close();
   }
   return disk.dumps.reduce((m, d) => Math.max(m, d.header.seq), disk.geometry.clearedSeq);
 }

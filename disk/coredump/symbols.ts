@@ -4,6 +4,7 @@
 
 import { execa } from 'execa';
 import { PACKAGE_ROOT } from '../../support/package-info.js';
+import { BankforgeError } from '../../support/errors.js';
 
 /** ELF64 little-endian offsets (System V gABI, "ELF Header", "Sections", "Symbol Table"). */
 const EH = { class: 4, data: 5, shoff: 0x28, shentsize: 0x3a, shnum: 0x3c } as const;
@@ -14,7 +15,7 @@ const STT_FUNC = 2;
 
 export interface ElfSymbol { name: string; value: bigint; size: bigint; func: boolean }
 
-export class ElfError extends Error {}
+export class ElfError extends BankforgeError {}
 
 /** Every named symbol of `.symtab`. */
 export function elfSymbols(elf: Buffer): ElfSymbol[] {

@@ -11,7 +11,7 @@ import { usesByDevice, type DeviceUse } from './mounts.js';
 
 export type Transport = 'usb' | 'sata' | 'ata' | 'nvme' | 'scsi' | 'mmc' | 'virtio' | 'loop' | 'unknown' | (string & {});
 
-export interface BlockDevice {
+export interface DeviceInfo {
   /** The kernel's name, e.g. sdb. */
   name: string;
   path: string;
@@ -98,7 +98,7 @@ async function loopsOver(names: string[]): Promise<string[]> {
   return out;
 }
 
-async function describe(name: string, row: LsblkRow | undefined, uses: Map<string, DeviceUse[]>): Promise<BlockDevice> {
+async function describe(name: string, row: LsblkRow | undefined, uses: Map<string, DeviceUse[]>): Promise<DeviceInfo> {
   const dir = `${SYS}/${name}`;
   const partitions = await partitionsOf(name);
   const stacked = await loopsOver([name, ...partitions]);
@@ -125,7 +125,7 @@ async function describe(name: string, row: LsblkRow | undefined, uses: Map<strin
 }
 
 /** Every disk that could be a target (loop devices only while attached), system disks included and marked. */
-export async function listDevices(): Promise<BlockDevice[]> {
+export async function listDevices(): Promise<DeviceInfo[]> {
   const names = (await readdir('/sys/block')).filter((n) => !NOT_DISKS.test(n));
   const [rows, uses] = await Promise.all([lsblk(), usesByDevice()]);
   const all = await Promise.all(names.sort().map((n) => describe(n, rows.get(n), uses)));
@@ -133,7 +133,7 @@ export async function listDevices(): Promise<BlockDevice[]> {
 }
 
 /** The disk at `path` (a /dev node or a symlink such as /dev/disk/by-id/…). Throws when it is not a whole disk. */
-export async function describeDevice(path: string): Promise<BlockDevice> {
+export async function describeDevice(path: string): Promise<DeviceInfo> {
   const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
     throw new BankforgeError(`${path}: ${e.code === 'ENOENT' ? 'no such device' : e.message}`);
   });

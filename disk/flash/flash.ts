@@ -6,7 +6,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Bytes } from '../../partitions/units.js';
-import { describeDevice, type BlockDevice } from './devices.js';
+import { describeDevice, type DeviceInfo } from './devices.js';
 import { DirectReader } from './direct-io.js';
 import { FlashFailure, FlashInterrupted, FlashRefusal } from './errors.js';
 import { openImage, type ImageSource } from './image.js';
@@ -24,7 +24,7 @@ export interface FlashOptions {
   /** Write a disk that is neither removable nor on USB. */
   allowFixed?: boolean;
   /** Asked once every check has passed; false refuses. Absent: no question (--yes). */
-  confirm?: (device: BlockDevice, image: ImageSource) => Promise<boolean>;
+  confirm?: (device: DeviceInfo, image: ImageSource) => Promise<boolean>;
   progress?: FlashProgress;
   /** Aborting stops between chunks with FlashInterrupted. */
   signal?: AbortSignal;
@@ -34,7 +34,7 @@ export interface FlashOptions {
 }
 
 export interface FlashResult {
-  device: BlockDevice;
+  device: DeviceInfo;
   image: ImageSource;
   /** Image data written, stale bytes read and cleared, bytes read back. */
   dataBytes: Bytes;

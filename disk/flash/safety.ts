@@ -2,7 +2,7 @@
 // reason in words that name the device and what was seen; docs/flash.md lists them.
 
 import type { Bytes } from '../../partitions/units.js';
-import type { BlockDevice } from './devices.js';
+import type { DeviceInfo } from './devices.js';
 import { FlashRefusal } from './errors.js';
 import { formatBytes } from './progress.js';
 
@@ -17,12 +17,12 @@ export interface TargetRules {
  */
 const PLUGGABLE = new Set(['usb', 'loop']);
 
-export function isFlashableWithoutOverride(d: BlockDevice): boolean {
+export function isFlashableWithoutOverride(d: DeviceInfo): boolean {
   return d.removable || PLUGGABLE.has(d.transport);
 }
 
 /** Throws FlashRefusal with every reason that applies, or returns. */
-export function checkTarget(d: BlockDevice, image: { path: string; size: Bytes; sectorSize: number }, rules: TargetRules): void {
+export function checkTarget(d: DeviceInfo, image: { path: string; size: Bytes; sectorSize: number }, rules: TargetRules): void {
   const reasons: string[] = [];
   const mounts = d.mounted.map((m) => `${m.device} on ${m.mountpoint}`).join(', ');
   if (d.system) reasons.push(`it holds the running system (${mounts})`);

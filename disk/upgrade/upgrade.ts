@@ -10,7 +10,7 @@
 import type { KeyObject } from 'node:crypto';
 import { BankforgeError } from '../../support/errors.js';
 import { readBundle, type Bundle } from '../../builder/bundle/read.js';
-import { parseBootSector } from '../../partitions/fat/index.js';
+import { FatError, parseBootSector } from '../../partitions/fat/index.js';
 import { deriveU32 } from '../../partitions/guid.js';
 import { BootState, failState, nextState, pushEvent, Reason, StateEvent, STATE, text, type BankState } from '../../partitions/bankstate.js';
 import type { Progress } from '../../support/progress.js';
@@ -88,7 +88,7 @@ async function install(t: Target, bundle: Bundle, opts: UpgradeOptions): Promise
     throw new BankforgeError(`${where}: read-back differs from what was written at partition byte ${first}; the bank stays invalid (upgrade started) and bank ${bankLetter(active.bank)} keeps booting`);
   }
   const content = await checkBankVolume(t.dev, inactive.offset, inactive.size, t.sectorSize, where).catch((e: Error) => {
-    throw e instanceof BankforgeError ? e : new BankforgeError(`${where}: the volume read back does not open: ${e.message}`);
+    throw e instanceof BankforgeError && !(e instanceof FatError) ? e : new BankforgeError(`${where}: the volume read back does not open: ${e.message}`);
   });
   if (content.version !== m.version) throw new BankforgeError(`${where}: boot.cfg read back says build=${content.version}, expected ${m.version}`);
 

@@ -2,6 +2,7 @@
 // volume's options), what the layout computation hands back, and the one error type all of them throw.
 
 import type { Bytes, Sectors, SectorSize } from '../units.js';
+import { BankforgeError } from '../../support/errors.js';
 
 export type FatType = 'fat12' | 'fat16' | 'fat32';
 
@@ -31,11 +32,10 @@ export interface FatFormatOptions {
 }
 
 /** Everything the writer gets wrong-footed by is reported with this; `field` names the offending input. */
-export class FatError extends Error {
+export class FatError extends BankforgeError {
   field?: string;
   constructor(message: string, field?: string) {
     super(message);
-    this.name = 'FatError';
     if (field !== undefined) this.field = field;
   }
 }

@@ -47,18 +47,3 @@ export async function corruptBankFile(image: string, bank: Bank, file: string): 
     await fh.close();
   }
 }
-
-/** Replaces `bank`'s whole partition in `image` with the same partition of `donor` (same layout). */
-export async function transplantBank(image: string, donor: string, bank: Bank): Promise<void> {
-  const ref = (await readBanks(image)).banks[bank]!;
-  const src = await open(donor, 'r');
-  const dst = await open(image, 'r+');
-  try {
-    const buf = Buffer.alloc(ref.size);
-    await src.read(buf, 0, buf.length, ref.offset);
-    await dst.write(buf, 0, buf.length, ref.offset);
-  } finally {
-    await src.close();
-    await dst.close();
-  }
-}

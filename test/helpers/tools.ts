@@ -18,8 +18,8 @@ export async function scratch(prefix = 'bankforge-test-'): Promise<{ dir: string
 export interface ToolResult { exitCode: number; stdout: string; stderr: string; all: string }
 
 /** Run a tool; never throws on a non-zero exit, so the test can assert on it and print the output. */
-export async function tool(cmd: string, args: string[], input?: string | Buffer): Promise<ToolResult> {
-  const r = await execa(cmd, args, { reject: false, all: true, ...(input !== undefined ? { input } : {}), encoding: 'utf8' });
+export async function tool(cmd: string, args: string[], input?: string | Buffer, cwd?: string): Promise<ToolResult> {
+  const r = await execa(cmd, args, { reject: false, all: true, ...(input !== undefined ? { input } : {}), ...(cwd ? { cwd } : {}), encoding: 'utf8' });
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '', all: r.all ?? '' };
 }
 

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { build } from '../../../builder/build.js';
-import type { BlockDevice } from '../../../disk/flash/devices.js';
+import type { DeviceInfo } from '../../../disk/flash/devices.js';
 import { FlashRefusal } from '../../../disk/flash/errors.js';
 import { openImage } from '../../../disk/flash/image.js';
 import { parseMountinfo, parseSwaps } from '../../../disk/flash/mounts.js';
@@ -39,12 +39,12 @@ test('swaps: partitions only (a swap file lives on a filesystem that is mounted 
   assert.equal(parseSwaps(text), ['/dev/sdc2']);
 });
 
-const disk = (over: Partial<BlockDevice>): BlockDevice => ({
+const disk = (over: Partial<DeviceInfo>): DeviceInfo => ({
   name: 'sdb', path: '/dev/sdb', size: 16 * 1024 * MiB, sectorSize: 512, model: 'Cruzer Blade', vendor: 'SanDisk',
   transport: 'usb', removable: true, readOnly: false, partitions: [], mounted: [], holders: [], system: false, ...over,
 });
 const img = { path: 'esxi.img', size: 752 * MiB, sectorSize: 512 };
-const refusal = (d: BlockDevice, allowFixed = false): string => {
+const refusal = (d: DeviceInfo, allowFixed = false): string => {
   try { checkTarget(d, img, { allowFixed }); return ''; } catch (e) { assert.instance(e, FlashRefusal); return (e as Error).message; }
 };
 

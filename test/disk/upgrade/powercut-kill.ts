@@ -14,8 +14,8 @@ import { upgrade } from '../../../disk/upgrade/upgrade.js';
 import { Bank, BootState, text } from '../../../partitions/bankstate.js';
 import { changeBank } from '../../helpers/images.js';
 import { bundle, storeFingerprint, storeImage } from './fixtures.js';
+import { BOOT_MS } from '../../helpers/machine.js';
 
-const BOOT_MS = 120_000;
 const TRIGGER = /^bank B: partition /;
 const GOOD = /^bank: B marked good/;
 const READY = /^bankforge: ready version=(\S+) bank=([AB]) /;

@@ -10,7 +10,8 @@ import { copyFile, open, rename, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from '../../../builder/build.js';
 import { openFileSource } from '../../../disk/file-source.js';
-import { FlashFailure, FlashInterrupted, FLASH_EXIT } from '../../../disk/flash/errors.js';
+import { FlashFailure, FlashInterrupted } from '../../../disk/flash/errors.js';
+import { EXIT } from '../../../support/exit-codes.js';
 import { flash } from '../../../disk/flash/flash.js';
 import { writeOutputs } from '../../../builder/outputs/write.js';
 import { readGpt } from '../../../partitions/gpt.js';
@@ -112,7 +113,7 @@ test('4096-byte sectors: a 4Kn image onto a 4Kn stick passes sgdisk -v and fsck.
   await withLoop(await stick('512for4k', esxi4k.size + 24 * MiB, 0xaa, 4 * MiB), 512, async (dev) => {
     const before = await sha256Of(dev);
     const r = await cli(['flash', esxi4k.image, dev, '--yes']);
-    assert.is(r.exitCode, FLASH_EXIT.refused, r.stderr);
+    assert.is(r.exitCode, EXIT.refused, r.stderr);
     assert.match(r.stderr, /logical sectors are 512 bytes and the image was built for 4096-byte sectors/);
     assert.is(await sha256Of(dev), before);
   });
@@ -144,7 +145,7 @@ test('refusals write nothing: the root disk, a mounted device, a device too smal
   // The sandbox here refuses even to open the root disk for reading (EPERM), so it cannot be
   // hashed; flash judges it from sysfs and /proc alone and never opens it.
   const r1 = await cli(['flash', small.image, rootDisk, '--yes']);
-  assert.is(r1.exitCode, FLASH_EXIT.refused, r1.stderr);
+  assert.is(r1.exitCode, EXIT.refused, r1.stderr);
   assert.match(r1.stderr, /holds the running system \(.* on \/\)/);
 
   // The kernel here has no vfat driver, so the mounted filesystem is ext4, read-only, on the whole device.
@@ -156,7 +157,7 @@ test('refusals write nothing: the root disk, a mounted device, a device too smal
     try {
       const before = await sha256Of(dev);
       const r = await cli(['flash', small.image, dev, '--yes']);
-      assert.is(r.exitCode, FLASH_EXIT.refused, r.stderr);
+      assert.is(r.exitCode, EXIT.refused, r.stderr);
       assert.match(r.stderr, new RegExp(`it has mounted filesystems \\(${dev} on ${mnt}\\)`));
       assert.is(await sha256Of(dev), before);
     } finally {
@@ -167,7 +168,7 @@ test('refusals write nothing: the root disk, a mounted device, a device too smal
   await withLoop(await stick('tiny', small.size - MiB, 0xaa), 512, async (dev) => {
     const before = await sha256Of(dev);
     const r = await cli(['flash', small.image, dev, '--yes']);
-    assert.is(r.exitCode, FLASH_EXIT.refused, r.stderr);
+    assert.is(r.exitCode, EXIT.refused, r.stderr);
     assert.match(r.stderr, new RegExp(`too small: .*\\(${small.size - MiB} bytes\\), the image needs .*\\(${small.size} bytes\\)`));
     assert.is(await sha256Of(dev), before);
   });
@@ -180,7 +181,7 @@ test('refusals write nothing: the root disk, a mounted device, a device too smal
     assert.is(r.exitCode, 3, r.stderr);
     assert.match(r.stderr, /is not a raw disk image: it is a qcow2 VM disk/);
     const r2 = await cli(['flash', small.image, dev]);
-    assert.is(r2.exitCode, FLASH_EXIT.refused, r2.stderr);
+    assert.is(r2.exitCode, EXIT.refused, r2.stderr);
     assert.match(r2.stderr, /without confirmation: there is no terminal to ask on\. Pass --yes/);
     assert.is(await sha256Of(dev), before);
   });
@@ -230,7 +231,7 @@ test('an image that does not match its manifest is caught while flashing, and th
   await fh.close();
   await withLoop(await stick('tampered', small.size + 8 * MiB, 0), 512, async (dev) => {
     const r = await cli(['flash', other, dev, '--yes']);
-    assert.is(r.exitCode, FLASH_EXIT.failed, r.stderr);
+    assert.is(r.exitCode, EXIT.failed, r.stderr);
     assert.match(r.stderr, /tampered\.img does not match .*tampered\.manifest\.json: the image hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
   });
 });
@@ -263,7 +264,7 @@ test('Ctrl-C on the CLI: exit 130 and a message that the stick is not bootable',
     const p = execa(process.execPath, [BIN, 'flash', image, dev, '--yes'], { reject: false, all: true, encoding: 'utf8' });
     p.stderr!.once('data', () => p.kill('SIGINT'));
     const r = await p;
-    assert.is(r.exitCode, FLASH_EXIT.interrupted, r.all);
+    assert.is(r.exitCode, EXIT.interrupted, r.all);
     assert.match(r.all!, new RegExp(`interrupted: ${dev} is not bootable \\(its partition table is written last, and was not\\); run bankforge flash again`));
   });
 });

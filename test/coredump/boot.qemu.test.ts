@@ -9,14 +9,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Machine } from '../../qemu/index.js';
 import { Bank } from '../../partitions/bankstate.js';
 import { limiter } from '../helpers/limit.js';
 import { scratch } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
 import { changeBank } from '../helpers/images.js';
+import { BOOT_MS, withMachine } from '../helpers/machine.js';
 
-const BOOT_MS = 120_000;
 /** The boot-time report, whole (waitFor also matches a line still being printed). */
 const REPORT = /^coredump: .*(read with bankforge coredump|no dumps waiting)$/;
 const WRITTEN = /^coredump: written to slot (\d+) \(seq (\d+), (\d+) bytes\)$/;
@@ -40,17 +39,6 @@ async function image(name: string, kernelopt: string, version = '1.0.0'): Promis
   return out;
 }
 
-/** Boot, run `fn`, and always kill: a panicking kernel resets and would write dump after dump. */
-async function boot<T>(img: string, fn: (m: Machine) => Promise<T>, opts: { snapshot?: boolean; usb?: boolean } = {}): Promise<T> {
-  const m = await Machine.start({ image: img, ...opts });
-  try {
-    return await fn(m);
-  } finally {
-    await m.kill();
-    await m.stop();
-  }
-}
-
 async function dumps(img: string, ...extra: string[]): Promise<JsonDump[]> {
   const r = await cli(['coredump', img, '--json', ...extra]);
   assert.is(r.exitCode, 0, r.stderr);
@@ -60,7 +48,7 @@ async function dumps(img: string, ...extra: string[]): Promise<JsonDump[]> {
 /** One failure, one boot: the kernel writes the dump and says where; then the power goes. */
 async function crash(name: string, kernelopt: string): Promise<{ img: string; written: string }> {
   const img = await image(name, kernelopt);
-  const written = await boot(img, async (m) => (await m.waitFor(WRITTEN, { timeoutMs: BOOT_MS }))[0]);
+  const written = await withMachine({ image: img }, async (m) => (await m.waitFor(WRITTEN, { timeoutMs: BOOT_MS }))[0], 'kill');
   return { img, written };
 }
 
@@ -78,29 +66,29 @@ function start() {
     // A slow dump, and the power cut as soon as it has begun.
     cut: slot(async () => {
       const img = await image('cut', 'test.panic=before-ready test.coredump_slow=1 panic.delay=0');
-      await boot(img, async (m) => {
+      await withMachine({ image: img }, async (m) => {
         await m.waitFor(/^coredump: writing slot 0 \(seq 1, \d+ bytes\)$/, { timeoutMs: BOOT_MS });
-      });
+      }, 'kill');
       return img;
     }),
     usb: slot(async () => {
       const img = await image('usb', 'test.panic=before-ready panic.wait=1');
-      return boot(img, async (m) => (await m.waitFor(/^coredump: not written \(.*\)$/, { timeoutMs: BOOT_MS }))[0], { snapshot: true, usb: true });
+      return withMachine({ image: img, snapshot: true, usb: true }, async (m) => (await m.waitFor(/^coredump: not written \(.*\)$/, { timeoutMs: BOOT_MS }))[0], 'kill');
     }),
     // Bank A dies, then bank B (upgraded: a higher `updated`) boots, hears of A's dump, and dies too.
     banks: slot(async () => {
       const img = await image('banks', 'test.panic=before-ready panic.delay=0', '3.0.0');
-      await boot(img, (m) => m.waitFor(WRITTEN, { timeoutMs: BOOT_MS }));
+      await withMachine({ image: img }, (m) => m.waitFor(WRITTEN, { timeoutMs: BOOT_MS }), 'kill');
       await changeBank(img, Bank.B, (s) => { s.updated = 2; });
-      const second = await boot(img, async (m) => {
+      const second = await withMachine({ image: img }, async (m) => {
         await m.waitFor(/^booting bank B /, { timeoutMs: BOOT_MS });
         const waiting = (await m.waitFor(REPORT, { timeoutMs: BOOT_MS }))[0];
         await m.waitFor(WRITTEN, { timeoutMs: BOOT_MS });
         return waiting;
-      });
+      }, 'kill');
       const before = await dumps(img);
       const cleared = await cli(['coredump', img, '--clear']);
-      const after = await boot(img, async (m) => (await m.waitFor(REPORT, { timeoutMs: BOOT_MS }))[0], { snapshot: true });
+      const after = await withMachine({ image: img, snapshot: true }, async (m) => (await m.waitFor(REPORT, { timeoutMs: BOOT_MS }))[0], 'kill');
       return { img, second, before, cleared, after };
     }),
   };

@@ -4,25 +4,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { Machine } from '../../qemu/index.js';
 import { Bank, BootState } from '../../partitions/bankstate.js';
 import { readBanks } from '../../disk/bank-state.js';
-import { text } from '../../partitions/bankstate.js';
 import { scratch } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
-import { buildQuiet, changeBank, corruptBankFile, transplantBank } from '../helpers/images.js';
+import { buildQuiet, changeBank, corruptBankFile } from '../helpers/images.js';
+import { BOOT_MS, withMachine } from '../helpers/machine.js';
 
-const BOOT_MS = 120_000;
 const { dir, cleanup } = await scratch('bankforge-boot-');
-
-async function boot<T>(image: string, fn: (m: Machine) => Promise<T>, opts: { usb?: boolean; snapshot?: boolean } = {}): Promise<T> {
-  const m = await Machine.start({ image, ...opts });
-  try {
-    return await fn(m);
-  } finally {
-    await m.stop();
-  }
-}
 
 async function image(name: string, opts: { layout?: string; version?: string; kernelopt?: string; bootTimeout?: number } = {}): Promise<string> {
   const out = join(dir, `${name}.img`);
@@ -33,15 +22,15 @@ async function image(name: string, opts: { layout?: string; version?: string; ke
 test('the default image boots bank A to the ready line; the same image boots as a USB stick', async () => {
   const img = await image('default', { layout: 'esxi', version: '2.3.4', bootTimeout: 3 });
   await Promise.all([
-    boot(img, async (m) => {
+    withMachine({ image: img, snapshot: true }, async (m) => {
       await m.waitFor(/^booting bank A \(valid, updated 1, build 2\.3\.4\)$/, { timeoutMs: BOOT_MS });
       await m.waitFor(/^bankforge: ready version=2\.3\.4 bank=A loader_ms=\d+ kernel_ms=\d+$/, { timeoutMs: BOOT_MS });
-    }, { snapshot: true }),
-    boot(img, async (m) => {
+    }),
+    withMachine({ image: img, snapshot: true, usb: true }, async (m) => {
       await m.waitFor(/^disk: usb, 512-byte sectors/, { timeoutMs: BOOT_MS });
       await m.waitFor(/^bankforge: no driver for the boot disk \(usb\); bank state is not updated$/, { timeoutMs: BOOT_MS });
       await m.waitFor(/^bankforge: ready version=2\.3\.4 bank=A /, { timeoutMs: BOOT_MS });
-    }, { snapshot: true, usb: true }),
+    }),
   ]);
 });
 
@@ -51,11 +40,11 @@ test("the kernel's mark-good is on the disk afterwards; a corrupt kernel in bank
   const corrupt = await image('corrupt', { version: '5.0.0' });
   await corruptBankFile(corrupt, Bank.A, 'kernel.elf');
   await Promise.all([
-    boot(trial, async (m) => {
+    withMachine({ image: trial }, async (m) => {
       await m.waitFor(/^bank A: on trial, try 1 of 3$/, { timeoutMs: BOOT_MS });
       await m.waitFor(/^bankforge: ready version=1\.0\.0 bank=A /, { timeoutMs: BOOT_MS });
     }),
-    boot(corrupt, async (m) => {
+    withMachine({ image: corrupt }, async (m) => {
       await m.waitFor(/^bank A: kernel\.elf: sha256 mismatch \(verification failed\), marked invalid$/, { timeoutMs: BOOT_MS });
       await m.waitFor(/^booting bank B /, { timeoutMs: BOOT_MS });
       await m.waitFor(/^bankforge: ready version=5\.0\.0 bank=B /, { timeoutMs: BOOT_MS });
@@ -76,38 +65,20 @@ test('both banks broken: the loader says so and waits; the menu boots the other 
   await corruptBankFile(broken, Bank.B, 'kernel.elf');
   const menu = await image('menu', { bootTimeout: 20 });
   await Promise.all([
-    boot(broken, async (m) => {
+    withMachine({ image: broken }, async (m) => {
       await m.waitFor(/^bankforge: no bootable bank \(A: invalid: kernel\.elf: sha256 mismatch; B: invalid: kernel\.elf: sha256 mismatch\)$/, { timeoutMs: BOOT_MS });
       // Waiting, not rebooting or jumping: nothing more is printed.
       const seen = m.lines.length;
       await new Promise((r) => setTimeout(r, 3000));
       assert.is(m.lines.length, seen, m.lastLines().join('\n'));
     }),
-    boot(menu, async (m) => {
+    withMachine({ image: menu, snapshot: true }, async (m) => {
       await m.waitFor(/Press Enter to boot bank A now, 'o' \(or Shift\+R\) to boot the other bank/, { timeoutMs: BOOT_MS });
       await m.sendText('o');
       await m.waitFor(/^booting bank B /, { timeoutMs: 30_000 });
       await m.waitFor(/^bankforge: ready version=1\.0\.0 bank=B /, { timeoutMs: BOOT_MS });
-    }, { snapshot: true }),
+    }),
   ]);
-});
-
-test('a bank whose kernel panics before ready is tried `tries` times, then the other bank boots', async () => {
-  const img = await image('panicky-host', { version: '1.0.0' });
-  const bad = await image('panicky', { version: '2.0.0', kernelopt: 'test.panic=before-ready panic.delay=0' });
-  await transplantBank(img, bad, Bank.B);
-  await changeBank(img, Bank.B, (s) => { s.bootstate = BootState.New; s.updated = 2; s.triesLeft = 3; s.triesMax = 3; });
-  await boot(img, async (m) => {
-    for (let i = 1; i <= 3; i++) {
-      await m.waitFor(new RegExp(`^bank B: on trial, try ${i} of 3$`), { timeoutMs: BOOT_MS });
-      await m.waitFor(/panic: test\.panic=before-ready/, { timeoutMs: BOOT_MS });
-    }
-    await m.waitFor(/^bank B: tries exhausted, marked invalid$/, { timeoutMs: BOOT_MS });
-    await m.waitFor(/^bankforge: ready version=1\.0\.0 bank=A /, { timeoutMs: BOOT_MS });
-  });
-  const b = (await readBanks(img)).banks[Bank.B]!.view.state;
-  assert.is(b.bootstate, BootState.Invalid);
-  assert.is(text(b.detail), 'no tries left: never marked good');
 });
 
 test.after(cleanup);

@@ -15,9 +15,8 @@ import { scratch, tool } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
 import { buildQuiet } from '../helpers/images.js';
 import { readConfigArea } from '../../disk/config.js';
+import { BOOT_MS, STEP_MS } from '../helpers/machine.js';
 
-const BOOT_MS = 180_000;
-const STEP_MS = 90_000;   // a crypt under TCG and a config save take seconds; other helpers share the CPU
 const { dir, cleanup } = await scratch('bankforge-dcui-');
 
 async function image(name: string): Promise<string> {

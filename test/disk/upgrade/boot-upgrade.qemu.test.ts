@@ -5,24 +5,14 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Machine } from '../../../qemu/index.js';
 import type { StatusReport } from '../../../disk/status.js';
 import { cli } from '../../helpers/cli.js';
 import { scratch } from '../../helpers/tools.js';
 import { bundle, storeFingerprint, storeImage, storeLayout } from './fixtures.js';
+import { BOOT_MS, withMachine } from '../../helpers/machine.js';
 
-const BOOT_MS = 120_000;
 const { dir, cleanup } = await scratch('bankforge-upgrade-boot-');
 const layout = await storeLayout(dir);
-
-async function boot(image: string, fn: (m: Machine) => Promise<void>): Promise<void> {
-  const m = await Machine.start({ image });
-  try {
-    await fn(m);
-  } finally {
-    await m.stop();
-  }
-}
 
 async function ok(args: string[]): Promise<string> {
   const r = await cli(args);
@@ -41,7 +31,7 @@ async function forwardAndBack(): Promise<string[]> {
   const keep = async (step: string) => { assert.equal(await storeFingerprint(img), store, `store after ${step}`); steps.push(step); };
 
   await ok(['upgrade', img, await bundle(dir, '2.0.0', layout), '--quiet']);
-  await boot(img, async (m) => {
+  await withMachine({ image: img }, async (m) => {
     await m.waitFor(/^bank B: on trial, try 1 of 3$/, { timeoutMs: BOOT_MS });
     await m.waitFor(/^bank: B marked good/, { timeoutMs: BOOT_MS });
     await m.waitFor(/^bankforge: ready version=2\.0\.0 bank=B /, { timeoutMs: BOOT_MS });
@@ -57,7 +47,7 @@ async function forwardAndBack(): Promise<string[]> {
 
   await ok(['upgrade', img, await bundle(dir, '3.0.0', layout), '--quiet']);
   assert.is(bankOf(await status(img), 'A').version, '3.0.0', 'the next upgrade goes into A');
-  await boot(img, async (m) => {
+  await withMachine({ image: img }, async (m) => {
     await m.waitFor(/^bank A: on trial, try 1 of 3$/, { timeoutMs: BOOT_MS });
     await m.waitFor(/^bankforge: ready version=3\.0\.0 bank=A /, { timeoutMs: BOOT_MS });
   });
@@ -68,7 +58,7 @@ async function forwardAndBack(): Promise<string[]> {
   s = await status(img);
   assert.is(s.next, 'B');
   assert.is(bankOf(s, 'B').reason, 'rolled back');
-  await boot(img, async (m) => {
+  await withMachine({ image: img }, async (m) => {
     await m.waitFor(/^booting bank B \(valid, updated 4, build 2\.0\.0\)$/, { timeoutMs: BOOT_MS });
     await m.waitFor(/^bankforge: ready version=2\.0\.0 bank=B /, { timeoutMs: BOOT_MS });
   });
@@ -81,7 +71,7 @@ async function failingTrials(): Promise<void> {
   const panicky = await storeImage(dir, 'panicky', layout);
   const store = await storeFingerprint(panicky);
   await ok(['upgrade', panicky, await bundle(dir, '2.0.0', layout, 'test.panic=before-ready panic.delay=0'), '--quiet']);
-  await boot(panicky, async (m) => {
+  await withMachine({ image: panicky }, async (m) => {
     for (let i = 1; i <= 3; i++) {
       await m.waitFor(new RegExp(`^bank B: on trial, try ${i} of 3$`), { timeoutMs: BOOT_MS });
       await m.waitFor(/panic: test\.panic=before-ready/, { timeoutMs: BOOT_MS });
@@ -98,7 +88,7 @@ async function failingTrials(): Promise<void> {
 
   const hangs = await storeImage(dir, 'hangs', layout);
   await ok(['upgrade', hangs, await bundle(dir, '2.0.0', layout, 'test.hang=before-ready'), '--tries', '2', '--quiet']);
-  await boot(hangs, async (m) => {
+  await withMachine({ image: hangs }, async (m) => {
     for (let i = 1; i <= 2; i++) {
       await m.waitFor(new RegExp(`^bank B: on trial, try ${i} of 2$`), { timeoutMs: BOOT_MS });
       await m.waitFor(/^test: hanging before ready/, { timeoutMs: BOOT_MS });

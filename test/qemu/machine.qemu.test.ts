@@ -14,9 +14,9 @@ import CRC32 from 'crc-32';
 import { BankforgeError } from '../../support/errors.js';
 import { Machine, SerialTimeoutError, type MachineOptions } from '../../qemu/index.js';
 import { HELLO, helloImage } from '../fixtures/efi-hello/image.js';
+import { BOOT_MS } from '../helpers/machine.js';
 
 /** Generous for TCG: one boot is ~4-5 s alone, several at once share 2 cores. */
-const BOOT_MS = 60_000;
 
 /** A machine at efi-hello's prompt, and how long it took from QEMU's start to get there. */
 interface Booted { m: Machine; helloMs: number }
