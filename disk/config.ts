@@ -5,7 +5,7 @@
 // layer (device.ts), which refuses a mounted device.
 
 import { BankforgeError, EXIT } from '../support/errors.js';
-import { openBlockDevice } from './device.js';
+import { openBlockDevice, type BlockDevice } from './device.js';
 import { openFileSource } from './file-source.js';
 import { readGpt } from '../partitions/gpt.js';
 import type { SectorSize } from '../partitions/units.js';
@@ -46,19 +46,24 @@ export function settingsOf(area: ConfigArea): Settings {
 
 /** Write `settings` as the next copy; returns the slot and seq written. */
 export async function writeConfig(path: string, area: ConfigArea, settings: Settings): Promise<{ slot: 0 | 1; seq: number }> {
+  const dev = await openBlockDevice(path, area.sectorSize);
+  try {
+    return await writeConfigTo(dev, area, settings);
+  } finally {
+    await dev.close();
+  }
+}
+
+/** The same on an open device (the power-cut harness passes a recorder). */
+export async function writeConfigTo(dev: BlockDevice, area: ConfigArea, settings: Settings): Promise<{ slot: 0 | 1; seq: number }> {
   const slot = area.view.current === undefined ? 0 : ((area.view.current ^ 1) as 0 | 1);
   const seq = ((area.view.record?.seq ?? 0) + 1) >>> 0;
   const rec = encodeRecord({ seq, settings });
   // Whole sectors, as the kernel writes them.
   const buf = Buffer.alloc(Math.ceil(rec.length / area.sectorSize) * area.sectorSize);
   rec.copy(buf);
-  const dev = await openBlockDevice(path, area.sectorSize);
-  try {
-    await dev.write(area.slots[slot], buf);
-    await dev.flush();
-  } finally {
-    await dev.close();
-  }
+  await dev.write(area.slots[slot], buf);
+  await dev.flush();
   return { slot, seq };
 }
 
