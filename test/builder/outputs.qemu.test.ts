@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BmapError, parseBmap } from '../../builder/outputs/bmap.js';
-import { Machine } from '../../qemu/index.js';
 import { cli } from '../helpers/cli.js';
 import { mustRun, scratch, tool } from '../helpers/tools.js';
+import { BOOT_MS, withMachine } from '../helpers/machine.js';
 
 const { dir, cleanup } = await scratch('bankforge-outputs-');
 const image = join(dir, 'small.img');
@@ -43,12 +43,7 @@ test('the qcow2 and the vmdk boot to the ready line', async () => {
   const overlay = join(dir, 'vmdk-overlay.qcow2');
   await mustRun('qemu-img', ['create', '-f', 'qcow2', '-F', 'vmdk', '-b', join(dir, 'small.vmdk'), overlay]);
   await Promise.all([join(dir, 'small.qcow2'), overlay].map(async (disk) => {
-    const m = await Machine.start({ image: disk, snapshot: true });
-    try {
-      await m.waitFor(/^bankforge: ready /, { timeoutMs: 120_000 });
-    } finally {
-      await m.stop();
-    }
+    await withMachine({ image: disk, snapshot: true }, (m) => m.waitFor(/^bankforge: ready /, { timeoutMs: BOOT_MS }));
   }));
 });
 

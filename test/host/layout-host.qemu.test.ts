@@ -5,7 +5,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Machine } from '../../qemu/index.js';
 import { readBanks } from '../../disk/bank-state.js';
 import { Bank } from '../../partitions/bankstate.js';
 import { FatVolume, fileSectorDevice } from '../../partitions/fat/index.js';
@@ -13,6 +12,7 @@ import { LAYOUTS_DIR } from '../../builder/layout/load.js';
 import { cli } from '../helpers/cli.js';
 import { buildQuiet } from '../helpers/images.js';
 import { mustRun, scratch } from '../helpers/tools.js';
+import { BOOT_MS, withMachine } from '../helpers/machine.js';
 
 async function layoutWithHost(dir: string, host: unknown): Promise<string> {
   const l = JSON.parse(await readFile(join(LAYOUTS_DIR, 'small.json'), 'utf8'));
@@ -52,12 +52,7 @@ test('settings preseed the configuration, files go into base.tar, and the guest 
     assert.is(await mustRun('tar', ['-xOf', join(dir, 'base.tar'), 'etc/motd']), 'Welcome to lab 7');
     assert.match(await mustRun('tar', ['-tf', join(dir, 'base.tar')]), /^etc\/passwd$/m, 'base/ is still there');
 
-    const m = await Machine.start({ image: img, snapshot: true });
-    try {
-      await m.waitFor(/hostd: started .*hostname preseeded, management network static 10\.1\.2\.3/, { timeoutMs: 180_000 });
-    } finally {
-      await m.stop();
-    }
+    await withMachine({ image: img, snapshot: true }, (m) => m.waitFor(/hostd: started .*hostname preseeded, management network static 10\.1\.2\.3/, { timeoutMs: BOOT_MS }));
   } finally {
     await cleanup();
   }

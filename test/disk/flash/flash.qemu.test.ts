@@ -15,12 +15,12 @@ import { EXIT } from '../../../support/exit-codes.js';
 import { flash } from '../../../disk/flash/flash.js';
 import { writeOutputs } from '../../../builder/outputs/write.js';
 import { readGpt } from '../../../partitions/gpt.js';
-import { Machine } from '../../../qemu/index.js';
 import { cli } from '../../helpers/cli.js';
 import { quiet } from '../../helpers/images.js';
 import { withLoop } from '../../helpers/loop.js';
 import { fsckPartition, sgdiskVerify } from '../../helpers/oracles.js';
 import { mustRun, scratch, tool } from '../../helpers/tools.js';
+import { BOOT_MS, withMachine } from '../../helpers/machine.js';
 
 const MiB = 1024 * 1024;
 const { dir, cleanup } = await scratch('bankforge-flash-');
@@ -85,12 +85,7 @@ test('onto a stick full of old data: sgdisk -v, fsck.fat -n on every FAT and a Q
     assert.is(r.exitCode, 0, r.stderr);
     assert.match(r.stderr, /flashed .* verified .* read back from the device/);
     await judge(dev, small, 512);
-    const m = await Machine.start({ image: dev, snapshot: true });
-    try {
-      await m.waitFor(/^bankforge: ready /, { timeoutMs: 120_000 });
-    } finally {
-      await m.stop();
-    }
+    await withMachine({ image: dev, snapshot: true }, (m) => m.waitFor(/^bankforge: ready /, { timeoutMs: BOOT_MS }));
   });
 });
 
