@@ -3,9 +3,9 @@
 // from base/: docs/host.md), and SHA256SUMS, against which the loader checks every file it loads
 // (docs/boot-protocol.md, "What a bank holds").
 
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeBootCfg, writeSums } from '../../partitions/bank-files.js';
 import type { FatTree } from '../../partitions/fat/index.js';
 import { PACKAGE_ROOT } from '../../support/package-info.js';
 import { treeEntries, ustar, type TarEntry } from './ustar.js';
@@ -36,28 +36,19 @@ export interface BankInputs {
   hostFiles?: TarEntry[];
 }
 
-export function bootCfg(inputs: BankInputs): string {
-  // A fixed key order keeps images reproducible; ESXi's loader ignores order and unknown keys.
-  return [
-    'bootstate=0',
-    `title=bankforge ${inputs.version}`,
-    `timeout=${inputs.timeout}`,
-    `kernel=${KERNEL_FILE}`,
-    `kernelopt=${inputs.kernelopt}`,
-    `modules=${MODULES.join(' --- ')}`,
-    `build=${inputs.version}`,
-    `updated=${inputs.updated}`,
-    '',
-  ].join('\n');
+export function bootCfg(inputs: BankInputs): Buffer {
+  return writeBootCfg({
+    bootstate: 0, title: `bankforge ${inputs.version}`, timeout: inputs.timeout, kernel: KERNEL_FILE,
+    kernelopt: inputs.kernelopt, modules: MODULES, build: inputs.version, updated: inputs.updated,
+  });
 }
 
 export async function bankArtifact(inputs: BankInputs, kernelPath: string): Promise<FatTree> {
   const kernel = await readFile(kernelPath);
   const base = ustar([...await treeEntries(BASE_DIR), ...(inputs.hostFiles ?? [])], inputs.epoch ?? DEFAULT_ARCHIVE_EPOCH);
-  const cfg = Buffer.from(bootCfg(inputs), 'utf8');
-  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const cfg = bootCfg(inputs);
   // boot.cfg is listed too: it carries the kernel command line, which deserves the same check.
-  const sums = Buffer.from(`${sha(cfg)}  boot.cfg\n${sha(kernel)}  ${KERNEL_FILE}\n${sha(base)}  ${BASE_MODULE}\n`, 'utf8');
+  const sums = writeSums([['boot.cfg', cfg], [KERNEL_FILE, kernel], [BASE_MODULE, base]]);
   return new Map([
     ['boot.cfg', { kind: 'file', size: cfg.length, source: { data: cfg } }],
     ['SHA256SUMS', { kind: 'file', size: sums.length, source: { data: sums } }],
