@@ -9,7 +9,7 @@ import { openBlockDevice, type BlockDevice } from './device.js';
 import { openFileSource } from './file-source.js';
 import { readGpt } from '../partitions/gpt.js';
 import type { SectorSize } from '../partitions/units.js';
-import { AREA_MAGIC, checkSetting, CONFIG, DEFAULTS, encodeRecord, holdsConfig, readSlots, type ConfigView, type Settings } from '../partitions/config-record.js';
+import { AREA_MAGIC, checkSetting, CONFIG, defaults, encodeRecord, holdsConfig, isSetting, KEYS, readSlots, type ConfigView, type Settings } from '../partitions/config-record.js';
 
 export interface ConfigArea {
   /** Byte offsets of the two slots in the image. */
@@ -41,7 +41,7 @@ export async function readConfigArea(path: string): Promise<ConfigArea> {
 
 /** The settings in effect: the current record's, or the defaults when there is none. */
 export function settingsOf(area: ConfigArea): Settings {
-  return { ...DEFAULTS, ...(area.view.record?.settings ?? {}) };
+  return Object.assign(defaults(), area.view.record?.settings);
 }
 
 /** Write `settings` as the next copy; returns the slot and seq written. */
@@ -79,9 +79,9 @@ export interface ConfigReport {
 export async function getConfig(path: string, keys: readonly string[] = []): Promise<ConfigReport> {
   const area = await readConfigArea(path);
   const settings = settingsOf(area);
-  for (const k of keys) if (!(k in settings)) throw new BankforgeError(`unknown setting ${k} (known: ${Object.keys(settings).join(', ')})`, EXIT.usage);
+  for (const k of keys) if (!isSetting(k)) throw new BankforgeError(`unknown setting ${k} (known: ${KEYS.map((x) => x.name).join(', ')})`, EXIT.usage);
   const rec = area.view.record;
-  const shown = keys.length ? keys : Object.keys(settings);
+  const shown = keys.length ? keys : KEYS.map((x) => x.name);
   return { saved: !!rec, seq: rec?.seq ?? null, slot: area.view.current ?? null, settings: Object.fromEntries(shown.map((k) => [k, settings[k]!])) };
 }
 
@@ -93,5 +93,5 @@ export async function setConfig(path: string, changes: Settings): Promise<{ slot
     if (err) throw new BankforgeError(`config set: ${err}`, EXIT.usage);
   }
   const area = await readConfigArea(path);
-  return writeConfig(path, area, { ...settingsOf(area), ...changes });
+  return writeConfig(path, area, Object.assign(settingsOf(area), changes));
 }

@@ -22,7 +22,7 @@ export async function run(a: Args): Promise<void> {
     return;
   }
   if (a.action !== 'set') throw new BankforgeError(`config: action ${a.action}: expected get or set`, EXIT.usage);
-  const changes: Settings = {};
+  const changes: Settings = Object.create(null) as Settings; // user keys: no prototype to collide with
   for (const kv of args) {
     const eq = kv.indexOf('=');
     if (eq <= 0) throw new BankforgeError(`config set: ${kv}: expected KEY=VALUE`, EXIT.usage);
