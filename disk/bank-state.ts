@@ -4,9 +4,9 @@
 // does not hold the current copy, then the device is flushed.
 
 import { BankforgeError } from '../support/errors.js';
-import { openFileSource } from './file-source.js';
+import { openFileSource, readTargetGpt } from './file-source.js';
 import { openBlockDevice, type BlockDevice } from './device.js';
-import { GptError, readGpt, type GptPartition } from '../partitions/gpt.js';
+import type { GptPartition } from '../partitions/gpt.js';
 import { Bank, encodeState, readState, slotOffsets, STATE, type BankState, type BankView } from '../partitions/bankstate.js';
 import type { ByteSource } from '../partitions/sink.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
@@ -33,13 +33,7 @@ export async function readBanks(path: string): Promise<DiskBanks> {
 
 /** The banks of an already open image or device; `name` is for messages. */
 export async function readBanksFrom(src: ByteSource, name: string): Promise<DiskBanks> {
-  let gpt;
-  try {
-    gpt = await readGpt(src);
-  } catch (e) {
-    if (e instanceof GptError) throw new BankforgeError(`${name}: ${e.message}`);
-    throw e;
-  }
+  const gpt = await readTargetGpt(src, name);
   const banks: [BankRef | undefined, BankRef | undefined] = [undefined, undefined];
   for (const p of gpt.partitions) {
     const offset = p.firstLba * gpt.sectorSize;

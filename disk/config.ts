@@ -6,8 +6,7 @@
 
 import { BankforgeError, EXIT } from '../support/errors.js';
 import { openBlockDevice, type BlockDevice } from './device.js';
-import { openFileSource } from './file-source.js';
-import { readGpt } from '../partitions/gpt.js';
+import { openFileSource, readTargetGpt } from './file-source.js';
 import type { SectorSize } from '../partitions/units.js';
 import { AREA_MAGIC, checkSetting, CONFIG, defaults, encodeRecord, holdsConfig, isSetting, KEYS, readSlots, type ConfigView, type Settings } from '../partitions/config-record.js';
 
@@ -21,7 +20,7 @@ export interface ConfigArea {
 export async function readConfigArea(path: string): Promise<ConfigArea> {
   const src = await openFileSource(path);
   try {
-    const gpt = await readGpt(src);
+    const gpt = await readTargetGpt(src, path);
     const p = gpt.partitions.find((q) => holdsConfig(q.name));
     if (!p) throw new BankforgeError(`${path}: no partition named "${CONFIG.partition}" holds a host configuration`);
     const end = (p.lastLba + 1) * gpt.sectorSize;

@@ -1,10 +1,11 @@
-// Random-access reads of an image file (or a block device) as a ByteSource.
+// Random-access reads of an image file (or a block device) as a ByteSource, and its GPT.
 
 import { open, readFile, realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BankforgeError } from '../support/errors.js';
+import { GptError, readGpt, type GptReadResult } from '../partitions/gpt.js';
 import type { ByteSource } from '../partitions/sink.js';
-import type { Bytes } from '../partitions/units.js';
+import type { Bytes, SectorSize } from '../partitions/units.js';
 
 export async function openFileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
   const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
@@ -34,4 +35,13 @@ async function blockDeviceSize(path: string): Promise<Bytes> {
   const name = basename(await realpath(path));
   const sectors = Number((await readFile(`/sys/class/block/${name}/size`, 'utf8')).trim());
   return sectors * 512;
+}
+
+/** The GPT of a target; a damaged or missing table is bad input whose message names the target. */
+export async function readTargetGpt(src: ByteSource, name: string, sectorSize?: SectorSize): Promise<GptReadResult> {
+  try {
+    return await readGpt(src, sectorSize);
+  } catch (e) {
+    throw e instanceof GptError ? new GptError(`${name}: ${e.message}`) : e;
+  }
 }

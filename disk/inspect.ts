@@ -2,9 +2,8 @@
 // both copies checked, and each partition's filesystem with its files and free space. It only
 // reads, and it reports every inconsistency it sees as a warning instead of stopping at the first.
 
-import { openFileSource } from './file-source.js';
-import { BankforgeError } from '../support/errors.js';
-import { readGpt, GptError, type GptReadResult } from '../partitions/gpt.js';
+import { openFileSource, readTargetGpt } from './file-source.js';
+import type { GptReadResult } from '../partitions/gpt.js';
 import { gptTypeName } from '../partitions/gpt-types.js';
 import { BOOTSTATE_TEXT, EVENT_TEXT, readState, REASON_TEXT, slotOffsets, STATE, text } from '../partitions/bankstate.js';
 import { FatVolume, fileSectorDevice, type FatType } from '../partitions/fat/index.js';
@@ -68,10 +67,7 @@ export async function inspect(path: string, opts: { sectorSize?: SectorSize } = 
   const src = await openFileSource(path);
   let gpt: GptReadResult;
   try {
-    gpt = await readGpt(src, opts.sectorSize);
-  } catch (e) {
-    if (e instanceof GptError) throw new BankforgeError(`${path}: ${e.message}`);
-    throw e;
+    gpt = await readTargetGpt(src, path, opts.sectorSize);
   } finally {
     await src.close();
   }

@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
 import { openBlockDevice } from '../device.js';
-import { openFileSource } from '../file-source.js';
-import { readGpt, GptError } from '../../partitions/gpt.js';
+import { openFileSource, readTargetGpt } from '../file-source.js';
 import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
 import { BOOTSTATE_TEXT } from '../../partitions/bankstate.js';
 import { Cause, clearHeader, COREDUMP, readDumps, REGISTERS, type Dump, type Geometry } from '../../partitions/coredump.js';
@@ -25,13 +24,7 @@ export interface Disk { target: string; partition: CoredumpPartition; geometry: 
 export async function readDisk(target: string): Promise<Disk> {
   const src = await openFileSource(target);
   try {
-    let gpt;
-    try {
-      gpt = await readGpt(src);
-    } catch (e) {
-      if (e instanceof GptError) throw new BankforgeError(`${target}: ${e.message}`);
-      throw e;
-    }
+    const gpt = await readTargetGpt(src, target);
     const p = [...gpt.partitions].sort((a, b) => a.index - b.index).find((x) => x.typeGuid.toUpperCase() === GPT_TYPE_ALIASES.vmkdiagnostic);
     if (!p) throw new BankforgeError(`${target}: no core-dump partition (GPT type vmkdiagnostic, ${GPT_TYPE_ALIASES.vmkdiagnostic})`);
     const partition = { number: p.index + 1, name: p.name, offset: p.firstLba * gpt.sectorSize, size: (p.lastLba - p.firstLba + 1) * gpt.sectorSize, sectorSize: gpt.sectorSize };

@@ -5,12 +5,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openBlockDevice } from '../../disk/device.js';
 import { readConfigArea, settingsOf, writeConfigTo } from '../../disk/config.js';
 import { RecordingDevice } from '../../disk/recording.js';
 import { CONFIG, readSlots } from '../../partitions/config-record.js';
+import { readRange } from '../helpers/fat-sink.js';
 import { buildQuiet } from '../helpers/images.js';
 import { scratch } from '../helpers/tools.js';
 
@@ -24,7 +24,7 @@ test('every cut point of three saves leaves the previous or the new configuratio
   for (const hostname of ['esx-a', 'esx-b', 'esx-c']) {
     const area = await readConfigArea(img);
     const before = area.view.record;
-    const slots = await Promise.all(area.slots.map((at) => readAt(img, at, CONFIG.slotSize)));
+    const slots = await Promise.all(area.slots.map((at) => readRange(img, at, CONFIG.slotSize)));
     const dev = new RecordingDevice(await openBlockDevice(img, area.sectorSize), area.sectorSize, 'config');
     const w = await writeConfigTo(dev, area, { ...settingsOf(area), hostname }).finally(() => dev.close());
     const writes = dev.log.flatMap((op) => (op.kind === 'write' ? [op] : []));
@@ -57,17 +57,6 @@ test('every cut point of three saves leaves the previous or the new configuratio
   }
   assert.ok(points >= 3 * 3, `only ${points} cut points`);
 });
-
-async function readAt(path: string, offset: number, length: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(length);
-    await fh.read(b, 0, length, offset);
-    return b;
-  } finally {
-    await fh.close();
-  }
-}
 
 test.after(cleanup);
 test.run();
