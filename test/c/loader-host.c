@@ -15,6 +15,7 @@
 #include "bankstate.h"
 #include "bootcfg.h"
 #include "bootinfo.h"
+#include "byteorder.h"
 #include "crc32.h"
 #include "elf64.h"
 #include "gpt.h"
@@ -221,9 +222,6 @@ static size_t mutate(uint8_t *buf, size_t len, size_t cap)
 	return len;
 }
 
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-
 /* Damage the primary header and entry array, then (every other time) recompute their CRCs from
  * the damaged fields, so that the checks behind the CRCs are reached too; every other time the
  * backup header is wiped, so the damaged primary is all there is. */
@@ -240,14 +238,12 @@ static void mutate_gpt(uint8_t *img, size_t len, uint32_t ss)
 	uint8_t *h = img + ss;
 	uint64_t elba = get64(h + 72), bytes = (uint64_t)get32(h + 80) * get32(h + 84);
 	if (bytes <= GPT_MAX_ENTRY_BYTES && elba < len / ss && bytes <= len - elba * ss) {
-		uint32_t c = bf_crc32(0, img + elba * ss, bytes);
-		memcpy(h + 88, &c, 4);
+		put32(h + 88, bf_crc32(0, img + elba * ss, bytes));
 	}
 	uint32_t hsize = get32(h + 12);
 	if (hsize >= 92 && hsize <= ss) {
 		memset(h + 16, 0, 4);
-		uint32_t c = bf_crc32(0, h, hsize);
-		memcpy(h + 16, &c, 4);
+		put32(h + 16, bf_crc32(0, h, hsize));
 	}
 }
 
