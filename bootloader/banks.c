@@ -6,10 +6,6 @@
 #include "fmt.h"
 #include "bfstring.h"
 
-/* 9D275380-40AD-11DB-BF97-000C2911D1B8 (vmkDiagnostic), in on-disk byte order. */
-static const uint8_t coredump_type[16] = { 0x80, 0x53, 0x27, 0x9d, 0xad, 0x40, 0xdb, 0x11,
-					   0xbf, 0x97, 0x00, 0x0c, 0x29, 0x11, 0xd1, 0xb8 };
-
 static int gpt_read_cb(void *ctx, uint64_t lba, uint32_t count, void *buf)
 {
 	return EFI_IS_ERROR(disk_read(ctx, lba, count, buf)) ? -1 : 0;
@@ -43,13 +39,15 @@ efi_status banks_find(struct disk *d, struct layout *l)
 
 	/* The 8 KiB area is a whole number of sectors for 512- and 4096-byte sectors alike. */
 	uint64_t area_sectors = BF_STATE_AREA_SIZE / d->sector_size;
+	const struct gpt_part *cd = gpt_find_type(&l->gpt, gpt_type_vmkdiagnostic);
+	if (cd) {
+		l->has_coredump = 1;
+		l->coredump = *cd;
+	}
 	for (uint32_t i = 0; i < l->gpt.nparts; i++) {
 		const struct gpt_part *p = &l->gpt.parts[i];
-		if (memcmp(p->type_guid, coredump_type, 16) == 0 && !l->has_coredump) {
-			l->has_coredump = 1;
-			l->coredump = *p;
+		if (p == cd)
 			continue;
-		}
 		if (p->last_lba - p->first_lba + 1 < 2 * area_sectors)
 			continue;
 		struct bf_bank_view v;

@@ -5,12 +5,13 @@
  * the same image). The same path tells the transport and, through PCI IO, the controller. */
 #include "loader.h"
 #include "bfstring.h"
+#include "byteorder.h"
 
 #define VIRTIO_PCI_VENDOR 0x1af4
 
 uint64_t dp_node_len(const efi_device_path *n)
 {
-	return (uint64_t)n->length[0] | (uint64_t)n->length[1] << 8;
+	return get16(n->length);
 }
 
 const efi_device_path *dp_next(const efi_device_path *n)

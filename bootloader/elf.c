@@ -5,6 +5,7 @@
 #include "elf64.h"
 #include "fmt.h"
 #include "bfstring.h"
+#include "byteorder.h"
 
 #define PT_LOAD 1
 #define PF_X 1
@@ -14,35 +15,31 @@
 #define PHDR_SIZE 56
 #define PAGE 4096ull
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
-
 int elf_check(const uint8_t *f, size_t len, uint64_t base, struct elf_image *out, char *err, size_t errlen)
 {
 	if (len < EHDR_SIZE || memcmp(f, "\x7f" "ELF", 4))
 		return bf_fmt(err, errlen, "not an ELF file"), -1;
 	if (f[4] != 2 || f[5] != 1 || f[6] != 1)
 		return bf_fmt(err, errlen, "not a little-endian ELF64 file"), -1;
-	if (rd16(f + 16) != ET_EXEC || rd16(f + 18) != EM_X86_64)
-		return bf_fmt(err, errlen, "not an x86-64 executable (type %u, machine %u)", rd16(f + 16), rd16(f + 18)), -1;
-	uint64_t phoff = rd64(f + 32);
-	uint16_t phentsize = rd16(f + 54), phnum = rd16(f + 56);
+	if (get16(f + 16) != ET_EXEC || get16(f + 18) != EM_X86_64)
+		return bf_fmt(err, errlen, "not an x86-64 executable (type %u, machine %u)", get16(f + 16), get16(f + 18)), -1;
+	uint64_t phoff = get64(f + 32);
+	uint16_t phentsize = get16(f + 54), phnum = get16(f + 56);
 	if (phentsize != PHDR_SIZE || phnum == 0 || phoff > len || (uint64_t)phnum * PHDR_SIZE > len - phoff)
 		return bf_fmt(err, errlen, "program headers outside the file"), -1;
 
-	out->entry = rd64(f + 24);
+	out->entry = get64(f + 24);
 	out->nsegments = 0;
 	out->lo = UINT64_MAX;
 	out->hi = 0;
 	int entry_ok = 0;
 	for (uint16_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = f + phoff + (uint64_t)i * PHDR_SIZE;
-		if (rd32(ph) != PT_LOAD)
+		if (get32(ph) != PT_LOAD)
 			continue;
-		uint32_t flags = rd32(ph + 4);
-		uint64_t off = rd64(ph + 8), vaddr = rd64(ph + 16), paddr = rd64(ph + 24);
-		uint64_t filesz = rd64(ph + 32), memsz = rd64(ph + 40);
+		uint32_t flags = get32(ph + 4);
+		uint64_t off = get64(ph + 8), vaddr = get64(ph + 16), paddr = get64(ph + 24);
+		uint64_t filesz = get64(ph + 32), memsz = get64(ph + 40);
 		if (memsz == 0)
 			continue;
 		if (paddr != vaddr)

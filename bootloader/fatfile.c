@@ -4,6 +4,7 @@
 #include "loader.h"
 #include "fmt.h"
 #include "bfstring.h"
+#include "byteorder.h"
 
 static const efi_guid bio_guid = EFI_BLOCK_IO_PROTOCOL_GUID, dp_guid = EFI_DEVICE_PATH_PROTOCOL_GUID,
 	sfs_guid = EFI_SIMPLE_FILE_SYSTEM_PROTOCOL_GUID, info_guid = EFI_FILE_INFO_GUID;
@@ -16,9 +17,7 @@ static int is_partition_of(const struct disk *d, const struct gpt_part *p, const
 	if (hd->type != DP_MEDIA || hd->subtype != DP_MEDIA_HARDDRIVE || dp_node_len(hd) < DP_HD_LENGTH)
 		return 0;
 	const uint8_t *raw = (const uint8_t *)hd;
-	uint32_t number;
-	memcpy(&number, raw + DP_HD_PARTITION_NUMBER, 4);
-	return number == p->index + 1 && memcmp(raw + DP_HD_SIGNATURE, p->guid, 16) == 0 &&
+	return get32(raw + DP_HD_PARTITION_NUMBER) == p->index + 1 && memcmp(raw + DP_HD_SIGNATURE, p->guid, 16) == 0 &&
 	       dp_next(hd)->type == DP_END;
 }
 

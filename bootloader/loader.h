@@ -1,5 +1,5 @@
 /* loader.h: what the loader's firmware-facing files share (the plain-C parsers have headers of
- * their own: gpt.h, bootcfg.h, elf64.h, fmt.h). */
+ * their own: common/gpt.h, common/bootcfg.h, elf64.h, common/fmt.h). */
 #ifndef BF_LOADER_H
 #define BF_LOADER_H
 #include "efi.h"

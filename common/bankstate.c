@@ -3,6 +3,7 @@
  * host tests hold the two to the same bytes and the same decisions. */
 #include "bankstate.h"
 #include "bfstring.h"
+#include "byteorder.h"
 #include "crc32.h"
 
 /* Record field offsets (docs/boot-state.md, "The record"). */
@@ -11,11 +12,6 @@ enum {
 	OFF_TRIES_LEFT = 18, OFF_TRIES_MAX = 19, OFF_UPDATED = 20, OFF_REASON = 24, OFF_VERSION = 32,
 	OFF_DETAIL = 64, OFF_HISTORY = 128, HISTORY_ENTRY = 8, OFF_CRC = 508,
 };
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
 
 int bf_state_decode(const uint8_t rec[BF_STATE_RECORD_SIZE], struct bf_bank_state *out)
 {

@@ -11,38 +11,24 @@
 #define HOSTDLOG "/var/log/vmware/hostd.log"
 #define HEARTBEAT_MS 10000
 
-/* console.c's ring, by its public layout (docs/host.md): magic, size, bytes ever written, bytes.
- * console.c keeps the definition; checked against the magic before use. */
-struct klog {
-	char magic[8];
-	uint64_t size;
-	uint64_t written;
-	char buf[];
-};
-extern struct klog klog;
-
 static struct task *agents[2];
-static uint64_t synced;          /* klog.written up to which vmkernel.log is complete */
+static uint64_t synced;          /* klog_written() up to which vmkernel.log is complete */
 
 /* Append what the kernel logged since the last sync. When the ring overtook us (more than its
  * size since), the file gets a marker and the oldest bytes the ring still has. */
 void log_sync(void)
 {
-	uint64_t w = klog.written, from = synced;
+	uint64_t w = klog_written(), from = synced, n;
 
-	if (memcmp(klog.magic, "BFKLOG01", 8) != 0 || klog.size == 0 || (klog.size & (klog.size - 1)))
-		panic("agents: the kernel log ring is not where or what it should be");
-	if (w - from > klog.size) {
+	if (w - from > KLOG_SIZE) {
 		static const char gap[] = "[vmsyslogd: older lines were lost]\n";
 		fs_append_file(VMKLOG, gap, sizeof gap - 1);
-		from = w - klog.size;
+		from = w - KLOG_SIZE;
 	}
 	while (from < w) {
-		uint64_t at = from & (klog.size - 1), n = w - from;
+		const char *piece = klog_piece(from, w, &n);
 
-		if (n > klog.size - at)
-			n = klog.size - at;
-		if (fs_append_file(VMKLOG, klog.buf + at, n) < 0)
+		if (fs_append_file(VMKLOG, piece, n) < 0)
 			break;
 		from += n;
 	}

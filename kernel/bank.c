@@ -1,15 +1,14 @@
 /* bank.c: marking the booted bank good (docs/boot-state.md, "Marking good"). Once the kernel is
- * initialised it finds the boot disk among the disks it drives (the one whose GPT header
- * carries bootinfo's disk GUID), reads its own bank's two state slots from the last 8 KiB of
- * the bank partition, and, when the bank is new or on trial, writes the valid record with
- * seq + 1 into the slot that does not hold the current copy, as a whole sector, then flushes
- * and reads it back. A failed write panics: a kernel that cannot record its health is not
- * healthy, and the reset spends the next try as a hang would. Without a driver for the boot
- * disk the kernel says so and writes nothing; the trial then runs out and the bank rolls back,
- * which is the safe outcome. */
+ * initialised it takes the boot disk (bootdisk.c: the disk whose GPT carries bootinfo's disk
+ * GUID), checks that the loader's bank partition is one of its GPT's partitions, reads its own
+ * bank's two state slots from the last 8 KiB of the bank partition, and, when the bank is new or
+ * on trial, writes the valid record with seq + 1 into the slot that does not hold the current
+ * copy, as a whole sector, then flushes and reads it back. A failed write panics: a kernel that
+ * cannot record its health is not healthy, and the reset spends the next try as a hang would.
+ * Without a driver for the boot disk the kernel says so and writes nothing; the trial then runs
+ * out and the bank rolls back, which is the safe outcome. */
 #include "defs.h"
 #include "../common/bankstate.h"
-#include "../common/crc32.h"
 
 static const char *const transports[] = { "unknown", "virtio", "usb", "sata", "nvme", "scsi" };
 static const char *const states[] = { "valid", "new", "trying", "invalid" };
@@ -17,22 +16,6 @@ static const char *const states[] = { "valid", "new", "trying", "invalid" };
 static const char *state_name(uint8_t s)
 {
 	return s < 4 ? states[s] : "corrupt";
-}
-
-/* Does LBA 1 of `d` hold a GPT header (signature and header CRC, UEFI 2.10, 5.3.2) with
- * this disk GUID? `buf` holds one block. */
-static int is_boot_disk(struct vblk *d, const uint8_t guid[16], uint8_t *buf)
-{
-	uint32_t hsize, crc;
-
-	if (vblk_read(d, 1, 1, buf) < 0 || memcmp(buf, "EFI PART", 8) != 0)
-		return 0;
-	memcpy(&hsize, buf + 12, 4);
-	memcpy(&crc, buf + 16, 4);
-	if (hsize < 92 || hsize > d->block_size)
-		return 0;
-	memset(buf + 16, 0, 4);
-	return bf_crc32(0, buf, hsize) == crc && memcmp(buf + 56, guid, 16) == 0;
 }
 
 static NORETURN void fail(const char *what, char bank)
@@ -45,7 +28,7 @@ void bank_mark_good(const struct bf_boot_info *bi)
 	const char *tname = bi->disk_transport < 6 ? transports[bi->disk_transport] : "unknown";
 	const struct bf_partition_ref *part = &bi->banks[bi->bank];
 	char letter = bi->bank ? 'B' : 'A';
-	struct vblk *d = NULL;
+	struct vblk *d = bootdisk();
 	struct bf_bank_view view;
 	struct bf_bank_state next, check;
 	uint8_t *slot[2];
@@ -53,34 +36,24 @@ void bank_mark_good(const struct bf_boot_info *bi)
 	uint32_t bs;
 	int target;
 
-	/* Two pages: a block for each slot (blocks are at most a page). */
+	if (!d) {
+		kprintf("bankforge: no driver for the boot disk (%s); bank state is not updated\n", tname);
+		return;
+	}
+	bs = d->block_size;
+	/* Two pages: a block for each slot (bootdisk.c takes no disk with blocks over a page). */
 	slot[0] = page_alloc(2);
 	if (!slot[0])
 		panic("bank: out of memory");
 	slot[1] = slot[0] + PAGE_SIZE;
 
-	if (bi->disk_transport == BF_DISK_VIRTIO)
-		for (int i = 0; i < nvblks && !d; i++)
-			if (is_boot_disk(&vblks[i], bi->disk_guid, slot[0]))
-				d = &vblks[i];
-	if (!d) {
-		if (bi->disk_transport == BF_DISK_VIRTIO)
-			kprintf("bank: no virtio disk carries the boot disk's GPT disk GUID\n");
-		kprintf("bankforge: no driver for the boot disk (%s); bank state is not updated\n", tname);
-		page_free(slot[0], 2);
-		return;
-	}
-	bs = d->block_size;
-	kprintf("bank: boot disk is virtio-blk %02x:%02x.%x\n", d->pci->bus, d->pci->slot, d->pci->fn);
-	if (bs != bi->disk_sector_size)
-		panic("bank: the boot disk has %u-byte blocks but the loader saw %u-byte sectors", bs,
-		      bi->disk_sector_size);
-
-	/* The state area is the partition's last 8 KiB; each slot starts a 4 KiB half of it. */
+	/* The state area is the partition's last 8 KiB; each slot starts a 4 KiB half of it. The
+	 * GPT reader has checked every partition against the disk's usable range. */
+	if (!gpt_find_range(bootdisk_gpt(), part->first_lba, part->last_lba) ||
+	    part->last_lba - part->first_lba + 1 <= BF_STATE_AREA_SIZE / bs)
+		panic("bank: bank %c's LBA %lu-%lu is not a boot disk partition with a state area", letter,
+		      part->first_lba, part->last_lba);
 	area = part->last_lba + 1 - BF_STATE_AREA_SIZE / bs;
-	if (part->last_lba == 0 || part->last_lba >= d->blocks || area <= part->first_lba)
-		panic("bank: bank %c's partition (LBA %lu-%lu) has no state area", letter, part->first_lba,
-		      part->last_lba);
 	for (int i = 0; i < 2; i++) {
 		slot_lba[i] = area + (uint64_t)i * BF_STATE_SLOT_SIZE / bs;
 		if (vblk_read(d, slot_lba[i], 1, slot[i]) < 0)

@@ -1,25 +1,38 @@
 /* console.c: kprintf, which writes every message to the serial port and the framebuffer
- * console, and keeps a copy in the kernel log: a ring buffer in memory that a core dump takes
- * with it, so a crash report carries what the kernel said before it. Finding the ring in a raw
- * memory image needs no symbols: it starts with the magic "BFKLOG01". */
+ * console, and keeps a copy in the kernel log: a ring buffer in memory that vmsyslogd copies
+ * into vmkernel.log (agents.c) and a core dump takes with it (coredump.c), both through
+ * klog_piece, so a crash report carries what the kernel said before it. Finding the ring in a
+ * raw memory image needs no symbols: it starts with the magic "BFKLOG01". */
 #include "defs.h"
 
-#define KLOG_SIZE 65536   /* a power of two, so the ring index is a mask */
-
-struct klog {
+/* In .bss, not .data: an initialised ring would add 64 KiB to the kernel file. */
+static struct {
 	char magic[8];
 	uint64_t size;        /* KLOG_SIZE */
 	uint64_t written;     /* bytes ever written; the newest byte is buf[(written - 1) % size] */
 	char buf[KLOG_SIZE];
-};
-
-/* In .bss, not .data: an initialised ring would add 64 KiB to the kernel file. */
-struct klog klog;
+} klog;
 
 void console_init(void)
 {
 	memcpy(klog.magic, "BFKLOG01", 8);
 	klog.size = KLOG_SIZE;
+}
+
+uint64_t klog_written(void)
+{
+	return klog.written;
+}
+
+const char *klog_piece(uint64_t from, uint64_t to, uint64_t *n)
+{
+	uint64_t at = from & (KLOG_SIZE - 1);
+
+	if (from > to || to > klog.written || klog.written - from > KLOG_SIZE)
+		panic("console: log bytes %lu-%lu asked for, the ring holds %lu-%lu", from, to,
+		      klog.written > KLOG_SIZE ? klog.written - KLOG_SIZE : 0, klog.written);
+	*n = to - from < KLOG_SIZE - at ? to - from : KLOG_SIZE - at;
+	return klog.buf + at;
 }
 
 static void putc_all(char c)

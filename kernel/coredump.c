@@ -14,8 +14,8 @@
  * the body's CRC, a flush. A dump cut short therefore never has a COMPLETE header with a body
  * that matches it: readers call it incomplete instead of decoding garbage.
  *
- * Time: there is no RTC driver, so the dump records the CMOS RTC read directly (UTC, as QEMU
- * and most firmware keep it) and the TSC time since the loader started. */
+ * Time: the dump records the CMOS clock (time.c's rtc_seconds) and the TSC time since the loader
+ * started. */
 #include "defs.h"
 #include "x86.h"
 #include "../common/coredump.h"
@@ -30,10 +30,6 @@ extern char __kernel_start[], __kernel_end[];
  * while the body is written; leaving out the oldest LOG_SLACK bytes of a full ring keeps that
  * line from overwriting text that is still to be copied. */
 #define LOG_SLACK 256
-
-/* klog (console.c) starts with a header that lets anything find and read the ring without
- * symbols: magic "BFKLOG01", the ring size, the count of bytes ever written, then the ring. */
-enum { KLOG_MAGIC = 0, KLOG_SIZE = 8, KLOG_WRITTEN = 16, KLOG_BUF = 24 };
 
 static struct {
 	int ready;                      /* coredump_init found a partition and a disk to write */
@@ -75,12 +71,6 @@ static int write_block(uint64_t part_offset, int body)
 		delay_ms(SLOW_MS_PER_512 * (bs / 512));
 	}
 	return 0;
-}
-
-/* The GPT header at LBA 1 names the disk (UEFI 2.10, 5.3.2: signature at 0, disk GUID at 56). */
-static int carries_guid(struct vblk *d, const uint8_t guid[16])
-{
-	return vblk_read(d, 1, 1, block) == 0 && memcmp(block, "EFI PART", 8) == 0 && memcmp(block + 56, guid, 16) == 0;
 }
 
 /* Reads a slot's header. Returns 1 and fills `h` when the slot holds a dump (complete or
@@ -154,29 +144,21 @@ static void scan(void)
 
 void coredump_init(const struct bf_boot_info *bi)
 {
-	const struct bf_partition_ref *p = &bi->coredump;
+	const struct gpt_part *p;
 	uint64_t part_bytes;
 
 	memcpy(&cd.bi, bi, sizeof cd.bi);
 	cd.slow = cmdline_uint("test.coredump_slow", 0) != 0;
-	if (p->first_lba == 0 || p->last_lba < p->first_lba) {
-		not_ready = "the boot disk has no core-dump partition";
-		kprintf("coredump: no core-dump partition; dumps cannot be written\n");
-		return;
-	}
-	if (bi->disk_transport == BF_DISK_VIRTIO)
-		for (int i = 0; i < nvblks && !cd.disk; i++)
-			if (carries_guid(&vblks[i], bi->disk_guid))
-				cd.disk = &vblks[i];
-	if (!cd.disk) {
+	if (!(cd.disk = bootdisk())) {
 		not_ready = "no driver for the boot disk";
 		kprintf("coredump: no driver for the boot disk; dumps cannot be written or reported\n");
 		return;
 	}
-	if (cd.disk->block_size != bi->disk_sector_size || p->last_lba >= cd.disk->blocks) {
-		not_ready = "the core-dump partition does not fit the disk";
-		kprintf("coredump: partition LBA %lu-%lu does not fit the disk (%lu blocks of %u bytes)\n", p->first_lba,
-			p->last_lba, cd.disk->blocks, cd.disk->block_size);
+	/* The loader's rule (its bootinfo coredump is the same partition): the first of its type. */
+	if (!(p = gpt_find_type(bootdisk_gpt(), gpt_type_vmkdiagnostic))) {
+		cd.disk = NULL;
+		not_ready = "the boot disk has no core-dump partition";
+		kprintf("coredump: no core-dump partition; dumps cannot be written\n");
 		return;
 	}
 	cd.first_lba = p->first_lba;
@@ -192,81 +174,6 @@ void coredump_init(const struct bf_boot_info *bi)
 		return;
 	}
 	scan();
-}
-
-/* CMOS RTC (MC146818, as every PC chipset keeps it): register index out to port 0x70 (bit 7
- * set keeps NMIs masked while we talk to it), value in from 0x71. */
-static uint8_t cmos(uint8_t reg)
-{
-	outb(0x70, 0x80 | reg);
-	return inb(0x71);
-}
-
-static uint64_t from_bcd(uint8_t v, int bcd)
-{
-	return bcd ? (uint64_t)(v >> 4) * 10 + (v & 15) : v;
-}
-
-/* Seconds since 1970 from the RTC, or 0 when it does not answer sensibly. The registers change
- * during an update, so read them after the update-in-progress flag (A bit 7) clears, and again
- * until two readings agree. Status B bit 2: binary (else BCD); bit 1: 24-hour (else 12-hour
- * with bit 7 of the hour meaning PM). The century register (0x32) is not in every RTC, so
- * two-digit years are taken as 20xx. */
-static uint64_t rtc_time(void)
-{
-	uint8_t r[6], again[6], b;
-	uint64_t sec, min, hour, day, mon, year, days;
-	int tries = 0, bcd;
-
-	do {
-		for (int i = 0; i < 100000 && (cmos(0x0A) & 0x80); i++)
-			pause();
-		r[0] = cmos(0x00), r[1] = cmos(0x02), r[2] = cmos(0x04), r[3] = cmos(0x07), r[4] = cmos(0x08), r[5] = cmos(0x09);
-		for (int i = 0; i < 100000 && (cmos(0x0A) & 0x80); i++)
-			pause();
-		again[0] = cmos(0x00), again[1] = cmos(0x02), again[2] = cmos(0x04), again[3] = cmos(0x07),
-		again[4] = cmos(0x08), again[5] = cmos(0x09);
-	} while (memcmp(r, again, sizeof r) != 0 && ++tries < 5);
-	b = cmos(0x0B);
-	bcd = !(b & 0x04);
-	sec = from_bcd(r[0], bcd);
-	min = from_bcd(r[1], bcd);
-	hour = from_bcd(r[2] & 0x7F, bcd);
-	if (!(b & 0x02) && (r[2] & 0x80))
-		hour = hour % 12 + 12;
-	else if (!(b & 0x02) && hour == 12)
-		hour = 0;
-	day = from_bcd(r[3], bcd);
-	mon = from_bcd(r[4], bcd);
-	year = 2000 + from_bcd(r[5], bcd);
-	if (sec > 59 || min > 59 || hour > 23 || day < 1 || day > 31 || mon < 1 || mon > 12 || year > 2099)
-		return 0;
-	/* Days from 1970-01-01 to the date (the civil-from-days inverse, years starting in March). */
-	year -= mon <= 2;
-	days = year * 365 + year / 4 - year / 100 + year / 400 + (153 * (mon > 2 ? mon - 3 : mon + 9) + 2) / 5 + day - 1 -
-	       719468;
-	return days * 86400 + hour * 3600 + min * 60 + sec;
-}
-
-static uint64_t read_cr0(void)
-{
-	uint64_t v;
-	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
-	return v;
-}
-
-static uint64_t read_cr3(void)
-{
-	uint64_t v;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	return v;
-}
-
-static uint64_t read_rflags(void)
-{
-	uint64_t v;
-	__asm__ volatile("pushfq; popq %0" : "=r"(v));
-	return v;
 }
 
 /* A panic inside the driver can leave requests published in the available ring that the
@@ -334,8 +241,7 @@ static int write_header(const struct bf_cd_header *h, uint32_t slot)
 static void write_dump(struct bf_cd_header *h, const struct bf_cd_regs *regs, uint64_t rip, uint64_t rbp)
 {
 	uint64_t pcs[BACKTRACE_MAX];
-	const uint8_t *klog_bytes = (const uint8_t *)&klog;
-	uint64_t klog_size, written, log_len;
+	uint64_t written, log_len;
 	uint32_t slot, n;
 	struct body o = { 0, 0, 0, 0 };
 
@@ -349,12 +255,9 @@ static void write_dump(struct bf_cd_header *h, const struct bf_cd_regs *regs, ui
 	}
 	slot = bf_cd_slot_of(&cd.geo, cd.next_seq);
 	n = (uint32_t)backtrace_pcs(rip, rbp, pcs, BACKTRACE_MAX);
-	/* The log as it stands now, this dump's messages included; console_init may not have run. */
-	memcpy(&klog_size, klog_bytes + KLOG_SIZE, 8);
-	memcpy(&written, klog_bytes + KLOG_WRITTEN, 8);
-	if (memcmp(klog_bytes + KLOG_MAGIC, "BFKLOG01", 8) != 0 || klog_size == 0 || klog_size & (klog_size - 1))
-		klog_size = written = 0;
-	log_len = klog_size <= LOG_SLACK ? 0 : written < klog_size - LOG_SLACK ? written : klog_size - LOG_SLACK;
+	/* The log as it stands now, this dump's messages included. */
+	written = klog_written();
+	log_len = written < KLOG_SIZE - LOG_SLACK ? written : KLOG_SIZE - LOG_SLACK;
 
 	memcpy(h->magic, BF_CD_DUMP_MAGIC, 8);
 	h->version = BF_CD_VERSION;
@@ -362,7 +265,7 @@ static void write_dump(struct bf_cd_header *h, const struct bf_cd_regs *regs, ui
 	h->seq = cd.next_seq;
 	h->slot = slot;
 	h->state = BF_CD_WRITING;
-	h->rtc_time = rtc_time();
+	h->rtc_time = rtc_seconds();
 	h->tsc = rdtsc();
 	h->tsc_hz = tsc_hz;
 	h->uptime_ms = tsc_ms(cd.bi.tsc_loader_entry, h->tsc);
@@ -392,10 +295,10 @@ static void write_dump(struct bf_cd_header *h, const struct bf_cd_regs *regs, ui
 	body_put(&o, regs, sizeof *regs);
 	body_put(&o, pcs, n * 8);
 	/* The ring from its oldest byte: the `log_len` bytes before `written`. */
-	for (uint64_t i = written - log_len; i < written && !o.err;) {
-		uint64_t at = i & (klog_size - 1), k = klog_size - at < written - i ? klog_size - at : written - i;
-		body_put(&o, klog_bytes + KLOG_BUF + at, (uint32_t)k);
-		i += k;
+	for (uint64_t i = written - log_len, k; i < written && !o.err; i += k) {
+		const char *piece = klog_piece(i, written, &k);
+
+		body_put(&o, piece, (uint32_t)k);
 	}
 	body_put(&o, &cd.bi, sizeof cd.bi);
 	body_flush(&o);

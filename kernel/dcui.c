@@ -7,7 +7,6 @@
  * agents, reset the configuration to its defaults (after typing "yes"), reboot, log out.
  * Every change is saved in the configuration record (config.c) before it is reported done. */
 #include "system.h"
-#include "x86.h"
 
 #define LINE_MAX 128
 #define PAGE_LINES 20
@@ -144,46 +143,6 @@ static int yes(const char *question)
 	return readline(a, sizeof a, 0) > 0 && (a[0] == 'y' || a[0] == 'Y');
 }
 
-/* Dotted-quad IPv4; the address as a number in *v. */
-static int ipv4(const char *s, uint32_t *v)
-{
-	uint32_t a = 0;
-
-	for (int part = 0; part < 4; part++) {
-		uint32_t x = 0;
-		int digits = 0;
-
-		for (; *s >= '0' && *s <= '9' && digits < 4; s++, digits++)
-			x = x * 10 + (uint32_t)(*s - '0');
-		if (!digits || digits > 3 || x > 255 || (part < 3 && *s++ != '.'))
-			return 0;
-		a = a << 8 | x;
-	}
-	*v = a;
-	return *s == 0;
-}
-
-static int netmask(const char *s)
-{
-	uint32_t m;
-
-	/* Contiguous ones from the top: ~m + 1 is then a power of two. */
-	return ipv4(s, &m) && m != 0 && ((~m + 1) & ~m) == 0;
-}
-
-static int hostname_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63 || s[0] == '-' || s[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '-' || s[i] == '.'))
-			return 0;
-	return 1;
-}
-
 static void banner(void)
 {
 	const char *mode = config_get("net.mode");
@@ -249,24 +208,19 @@ static void login(void)
 	}
 }
 
-/* Ask until the answer passes `ok` (or is empty when `optional`); -1 on Esc. */
-static int ask_valid(const char *prompt, const char *cur, char *out, int (*ok)(const char *), int optional,
-		     const char *what)
+/* Ask for `key` until the answer passes its rule (common/hostcfg.c, the rule a saved record is
+ * read with) and, when `required`, is not empty; -1 on Esc. */
+static int ask_valid(const char *prompt, const char *key, char *out, int required, const char *what)
 {
+	char err[160];
+
 	for (;;) {
-		if (ask(prompt, cur, out) < 0)
+		if (ask(prompt, config_get(key), out) < 0)
 			return -1;
-		if ((optional && !out[0]) || ok(out))
+		if ((out[0] || !required) && hostcfg_check(key, out, err, sizeof err) == 0)
 			return 0;
 		say("DCUI: not %s: %s\n", what, out);
 	}
-}
-
-static int address_ok(const char *s)
-{
-	uint32_t v;
-
-	return ipv4(s, &v);
 }
 
 static void network(void)
@@ -275,9 +229,11 @@ static void network(void)
 
 	say("Configure Management Network (Esc cancels)\n");
 	for (;;) {
+		char err[160];
+
 		if (ask("IPv4 configuration, dhcp or static", config_get("net.mode"), mode) < 0)
 			return;
-		if (strcmp(mode, "dhcp") == 0 || strcmp(mode, "static") == 0)
+		if (hostcfg_check("net.mode", mode, err, sizeof err) == 0)
 			break;
 		say("DCUI: answer dhcp or static\n");
 	}
@@ -285,12 +241,12 @@ static void network(void)
 	ksnprintf(mask, sizeof mask, "%s", config_get("net.netmask"));
 	ksnprintf(gw, sizeof gw, "%s", config_get("net.gateway"));
 	if (strcmp(mode, "static") == 0 &&
-	    (ask_valid("IPv4 address", config_get("net.address"), addr, address_ok, 0, "an IPv4 address") < 0 ||
-	     ask_valid("Subnet mask", config_get("net.netmask"), mask, netmask, 0, "a subnet mask") < 0 ||
-	     ask_valid("Default gateway", config_get("net.gateway"), gw, address_ok, 1, "an IPv4 address") < 0))
+	    (ask_valid("IPv4 address", "net.address", addr, 1, "an IPv4 address") < 0 ||
+	     ask_valid("Subnet mask", "net.netmask", mask, 1, "a subnet mask") < 0 ||
+	     ask_valid("Default gateway", "net.gateway", gw, 0, "an IPv4 address") < 0))
 		return;
-	if (ask_valid("DNS server", config_get("net.dns"), dns, address_ok, 1, "an IPv4 address") < 0 ||
-	    ask_valid("Hostname", config_get("hostname"), host, hostname_ok, 0, "a host name") < 0)
+	if (ask_valid("DNS server", "net.dns", dns, 0, "an IPv4 address") < 0 ||
+	    ask_valid("Hostname", "hostname", host, 1, "a host name") < 0)
 		return;
 	config_set("net.mode", mode);
 	config_set("net.address", addr);
@@ -373,18 +329,6 @@ static void reset_config(void)
 	agents_restart();
 }
 
-NORETURN void machine_reboot(void)
-{
-	/* The reset control register (0xCF9, PIIX and ICH chipsets, QEMU's q35): a full reset. */
-	outb(0xCF9, 0x02);
-	outb(0xCF9, 0x06);
-	delay_ms(100);
-	/* Else pulse the reset line through the keyboard controller. */
-	outb(0x64, 0xFE);
-	for (;;)
-		hlt();
-}
-
 /* The menu until the user logs out. */
 static void menu(void)
 {
@@ -428,7 +372,7 @@ static void menu(void)
 			if (yes("Reboot the host?")) {
 				say("DCUI: rebooting\n");
 				kprintf("dcui: reboot requested\n");
-				machine_reboot();
+				machine_reset();
 			}
 			break;
 		case '0':

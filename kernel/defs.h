@@ -6,6 +6,7 @@
 #include "../common/bfstring.h"
 #include "../common/bootinfo.h"
 #include "../common/fmt.h"
+#include "../common/gpt.h"
 
 #define PAGE_SIZE ((uint64_t)4096)
 #define NORETURN __attribute__((noreturn))
@@ -36,8 +37,13 @@ void fbcon_putc(char c);
 void console_init(void);
 void kprintf(const char *fmt, ...) PRINTF(1, 2);
 void kvprintf(const char *fmt, va_list ap);
-struct klog;
-extern struct klog klog;   /* the log ring; its header is documented in console.c */
+/* The kernel log: a ring of the last KLOG_SIZE bytes kprintf wrote (a power of two). */
+#define KLOG_SIZE 65536
+uint64_t klog_written(void);   /* bytes ever written */
+/* Where the log's bytes from..to-1 (counted as klog_written counts; the ring must still hold
+ * them) start in the ring, and in *n how many of them are contiguous there: the ring wraps,
+ * so a span comes in one or two pieces. */
+const char *klog_piece(uint64_t from, uint64_t to, uint64_t *n);
 
 /* cmdline.c */
 void cmdline_init(const char *s);
@@ -49,6 +55,7 @@ extern uint64_t tsc_hz;
 void time_init(uint64_t hz);
 uint64_t tsc_ms(uint64_t from, uint64_t to);
 void delay_ms(uint64_t ms);
+uint64_t rtc_seconds(void);   /* seconds since 1970 from the CMOS clock, 0 when it makes no sense */
 
 /* panic.c */
 void panic_init(void);
@@ -58,6 +65,9 @@ NORETURN void panic(const char *fmt, ...) PRINTF(1, 2);
 #define BACKTRACE_MAX 33   /* the faulting rip and 32 return addresses */
 void backtrace(uint64_t rip, uint64_t rbp);
 int backtrace_pcs(uint64_t rip, uint64_t rbp, uint64_t *pcs, int max);
+
+/* power.c */
+NORETURN void machine_reset(void);   /* port 0xCF9, else the i8042, else a triple fault */
 
 /* idt.c */
 void idt_init(void);
@@ -107,6 +117,11 @@ void virtio_blk_init(void);
 int vblk_read(struct vblk *d, uint64_t lba, uint32_t count, void *buf);
 int vblk_write(struct vblk *d, uint64_t lba, uint32_t count, const void *buf);
 int vblk_flush(struct vblk *d);
+
+/* bootdisk.c: the disk the loader booted from (bootinfo's disk GUID) and its GPT. */
+void bootdisk_init(const struct bf_boot_info *bi);
+struct vblk *bootdisk(void);                  /* NULL: no driver for the boot disk */
+const struct gpt_disk *bootdisk_gpt(void);    /* NULL likewise */
 
 /* coredump.c */
 void coredump_init(const struct bf_boot_info *bi);

@@ -79,6 +79,7 @@ NORETURN void kmain(struct bf_boot_info *bi)
 	mem_init(bi, vm_top);
 	pci_init();
 	virtio_blk_init();
+	bootdisk_init(bi);
 	coredump_init(bi);
 
 	test_switches();
@@ -90,7 +91,7 @@ NORETURN void kmain(struct bf_boot_info *bi)
 		tsc_ms(bi->tsc_kernel_loaded, ready));
 	/* The host system after the ready line, so it never delays it (system.h, docs/host.md). */
 	modules_load(bi);
-	config_init(bi);
+	config_init();
 	users_init();
 	agents_start();
 	dcui_start(bi);

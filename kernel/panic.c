@@ -22,26 +22,6 @@ void panic_init(void)
 	panic_wait = cmdline_uint("panic.wait", 0) != 0;
 }
 
-static NORETURN void reset(void)
-{
-	static const struct dtr no_idt = { 0, 0 };
-
-	/* Pulse the reset line through the keyboard controller (command 0xFE): wait until its
-	 * input buffer is empty (status bit 1) so the command is taken, then give the board a
-	 * moment to act on it. */
-	for (int i = 0; i < 100000 && (inb(0x64) & 0x02); i++)
-		pause();
-	outb(0x64, 0xFE);
-	delay_ms(100);
-
-	/* No controller, or it did nothing: with an empty IDT the next exception cannot be
-	 * delivered, nor can the double fault that follows, and the CPU shuts down (a triple
-	 * fault), which resets a PC. */
-	__asm__ volatile("lidt %0; int3" : : "m"(no_idt));
-	for (;;)
-		hlt();
-}
-
 /* Disables interrupts and marks the panic. A fault while a panic is being reported would
  * report again and again; print one line on the serial port (the least likely part to be
  * broken) and reset. */
@@ -53,7 +33,7 @@ void panic_begin(void)
 	if (panicking++) {
 		while (*msg)
 			serial_putc(*msg++);
-		reset();
+		machine_reset();
 	}
 }
 
@@ -100,7 +80,7 @@ NORETURN void panic_end(void)
 	}
 	kprintf("panic: resetting in %lu s\n", panic_delay);
 	delay_ms(panic_delay * 1000);
-	reset();
+	machine_reset();
 }
 
 NORETURN void panic(const char *fmt, ...)

@@ -5,6 +5,7 @@
 #ifndef KERNEL_SYSTEM_H
 #define KERNEL_SYSTEM_H
 #include "defs.h"
+#include "../common/hostcfg.h"
 
 /* sha512.c */
 struct sha512 {
@@ -67,17 +68,13 @@ int fs_append_file(const char *path, const void *buf, uint64_t n);
 /* modules.c */
 void modules_load(const struct bf_boot_info *bi);
 
-/* config.c: the persistent configuration (docs/host.md, "Configuration"). */
-#define CONFIG_VAL_MAX 128     /* bytes of a value, NUL included */
-void config_init(const struct bf_boot_info *bi);
+/* config.c: the persistent configuration (docs/host.md, "Configuration"); the settings' rules
+ * and the record are common/hostcfg.h's. */
+void config_init(void);
 const char *config_get(const char *key);
 int config_set(const char *key, const char *value);
 void config_defaults(void);
 int config_save(void);
-int config_parse(const char *text, uint64_t len);
-int config_format(char *out, uint64_t max);
-int config_decode(const uint8_t *rec, uint64_t len, uint32_t *seq, const char **text, uint32_t *textlen);
-uint64_t config_encode(uint32_t seq, const char *text, uint32_t textlen, uint8_t *rec, uint64_t max);
 
 /* users.c */
 void users_init(void);
@@ -110,8 +107,5 @@ int kbd_getc(void);
 
 /* dcui.c */
 void dcui_start(const struct bf_boot_info *bi);
-
-/* Rebooting on request (dcui.c): through the reset control register, else the i8042. */
-NORETURN void machine_reboot(void);
 
 #endif

@@ -138,7 +138,7 @@ int users_set_password(const char *user, const char *password)
 	if (crypt_sha512(password, setting, hash) < 0)
 		panic("users: crypt refused its own setting %s", setting);
 	if (strcmp(user, "root") == 0) {
-		char old[CONFIG_VAL_MAX];
+		char old[HOSTCFG_VALUE_MAX];
 
 		ksnprintf(old, sizeof old, "%s", config_get("root.password"));
 		if (config_set("root.password", hash) < 0 || config_save() < 0) {

@@ -1,13 +1,25 @@
-/* loader-host.c: the loader's plain-C parsers (bootloader/gpt.c, bootcfg.c, elf.c, with
- * common/fmt.c for their messages) built for the host, for the tests in test/bootloader. Each command prints its result as one JSON
- * object on stdout, or {"error": "..."} with the parser's own message; "fuzz" feeds a parser
- * random mutations of a valid input and must end without a crash (it runs under ASan/UBSan).
+/* loader-host.c: the plain-C formats of common/ (gpt.c, bootcfg.c, hostcfg.c, bankstate.c, with
+ * fmt.c for their messages) and the loader's elf.c, built for the host, for the tests in
+ * test/bootloader and for the shared vectors in test/vectors (bootcfg.json, sha256sums.json,
+ * host-settings.json, config-record.json), which the TypeScript twins must pass too. Each
+ * command prints its result as one JSON object on stdout, or {"error": "..."} with the C's own
+ * message; "fuzz" feeds a parser random mutations of a valid input and must end without a crash
+ * (it runs under ASan/UBSan). Strings in answers are bytes, one char per byte (latin1): bytes
+ * below 0x20 and from 0x7f up as \u00XX.
  *
  *   loader-host gpt IMAGE SECTOR_SIZE
- *   loader-host bootcfg FILE | sums FILE | elf FILE
+ *   loader-host bootcfg FILE       {"title","build","kernel","kernelopt","timeout","modules":[...]}
+ *   loader-host sums FILE [NAME...]
+ *               {"count":lines,"files":{name:sha256 a lookup gives},"lookup":{NAME:sha256|null}}
+ *   loader-host elf FILE
+ *   loader-host setting KEY VALUE  {"ok":true}
+ *   loader-host record-decode FILE {"seq","text","settings":{every key},"skipped":[{"line","why"}]}
+ *                                  (FILE: the record's bytes, exactly: no padding is assumed)
+ *   loader-host record-encode SEQ TEXTFILE   {"hex":record} for the text as it is
+ *   loader-host slots FILE FILE    {"current":0|1|null,"seq","settings"} (each FILE one slot)
  *   loader-host state OUT BANK BOOTSTATE TRIES_LEFT TRIES_MAX UPDATED VERSION   (a test record)
  *   loader-host readstate IMAGE BYTE_OFFSET    (the state area at that offset, both slots)
- *   loader-host fuzz gpt|bootcfg|sums|elf FILE ITERATIONS SEED [SECTOR_SIZE]
+ *   loader-host fuzz gpt|bootcfg|sums|elf|record FILE ITERATIONS SEED [SECTOR_SIZE]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +27,11 @@
 #include "bankstate.h"
 #include "bootcfg.h"
 #include "bootinfo.h"
+#include "byteorder.h"
 #include "crc32.h"
 #include "elf64.h"
 #include "gpt.h"
+#include "hostcfg.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -38,18 +52,25 @@ static uint8_t *slurp(const char *path, size_t *len)
 	return p;
 }
 
-static void json_str(const char *s)
+/* n bytes as a JSON string, one char per byte. */
+static void json_bytes(const char *s, size_t n)
 {
 	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
 		else
-			putchar(*s);
+			putchar(c);
 	}
 	putchar('"');
+}
+
+static void json_str(const char *s)
+{
+	json_bytes(s, strlen(s));
 }
 
 static void hex(const uint8_t *p, size_t n)
@@ -144,21 +165,132 @@ static int run_bootcfg(const uint8_t *data, size_t len, int print)
 	return 0;
 }
 
-static int run_sums(const uint8_t *data, size_t len, int print)
+/* A hash as a lookup gives it, or null. */
+static void lookup(const struct sums *s, const char *name)
+{
+	const uint8_t *h = sums_find(s, name);
+	if (h)
+		hex(h, 32);
+	else
+		printf("null");
+}
+
+static int run_sums(const uint8_t *data, size_t len, int print, char **names, int nnames)
 {
 	static struct sums s;
 	char err[160];
 	int r = sums_parse((const char *)data, len, &s, err, sizeof err);
 	if (!result_follows(r, print, err))
 		return r;
-	printf("{\"files\":{");
-	for (uint32_t i = 0; i < s.n; i++) {
-		printf(i ? "," : "");
+	printf("{\"count\":%u,\"files\":{", s.n);
+	/* Each name once, at its first line, with what a lookup gives (its last line's hash). */
+	for (uint32_t i = 0, first = 1; i < s.n; i++) {
+		uint32_t j = 0;
+		while (strcmp(s.e[j].name, s.e[i].name) != 0)
+			j++;
+		if (j < i)
+			continue;
+		printf(first ? "" : ",");
+		first = 0;
 		json_str(s.e[i].name);
 		putchar(':');
-		hex(sums_find(&s, s.e[i].name), 32);
+		lookup(&s, s.e[i].name);
+	}
+	printf("},\"lookup\":{");
+	for (int i = 0; i < nnames; i++) {
+		printf(i ? "," : "");
+		json_str(names[i]);
+		putchar(':');
+		lookup(&s, names[i]);
 	}
 	printf("}}\n");
+	return 0;
+}
+
+/* ---- the host configuration (common/hostcfg.c) ---- */
+static int run_setting(const char *key, const char *value)
+{
+	char err[160];
+	int r = hostcfg_check(key, value, err, sizeof err);
+	if (result_follows(r, 1, err))
+		printf("{\"ok\":true}\n");
+	return 0;
+}
+
+static void settings_json(const struct hostcfg *c)
+{
+	printf("{");
+	for (int i = 0; i < HOSTCFG_NKEYS; i++) {
+		str_field(i ? "," : "", hostcfg_keys[i].name, c->val[i]);
+	}
+	printf("}");
+}
+
+/* What hostcfg_parse skipped, as JSON array elements. */
+static void print_skip(void *ctx, unsigned line, const char *why)
+{
+	int *n = ctx;
+	printf("%s{\"line\":%u,\"why\":", (*n)++ ? "," : "", line);
+	json_str(why);
+	printf("}");
+}
+
+static int run_record(const uint8_t *data, size_t len, int print)
+{
+	static struct hostcfg c;
+	char err[160];
+	uint32_t seq, n;
+	const char *text;
+	int r = hostcfg_decode(data, len, &seq, &text, &n, err, sizeof err);
+	if (!result_follows(r, print, err)) {
+		if (r == 0 && hostcfg_parse(&c, text, n, NULL, NULL, err, sizeof err) < 0)
+			abort();   /* hostcfg_decode accepted lines hostcfg_parse refuses */
+		return r;
+	}
+	printf("{\"seq\":%u,\"text\":", seq);
+	json_bytes(text, n);
+	printf(",\"skipped\":[");
+	int skipped = 0;
+	if (hostcfg_parse(&c, text, n, print_skip, &skipped, err, sizeof err) < 0)
+		abort();
+	printf("],\"settings\":");
+	settings_json(&c);
+	printf("}\n");
+	return 0;
+}
+
+static int run_encode(uint32_t seq, const uint8_t *text, size_t len)
+{
+	static uint8_t rec[HOSTCFG_SLOT_SIZE];
+	size_t n = len > HOSTCFG_TEXT_MAX ? 0 : hostcfg_encode(seq, (const char *)text, (uint32_t)len, rec, sizeof rec);
+	if (!n) {
+		printf("{\"error\":\"config record: text of %zu bytes, at most %u\"}\n", len, HOSTCFG_TEXT_MAX);
+		return 0;
+	}
+	printf("{\"hex\":");
+	hex(rec, n);
+	printf("}\n");
+	return 0;
+}
+
+static int run_slots(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	static struct hostcfg c;
+	char err[160];
+	uint32_t seq[2] = { 0, 0 }, n[2];
+	const char *text[2];
+	int ok0 = hostcfg_decode(a, alen, &seq[0], &text[0], &n[0], err, sizeof err) == 0;
+	int ok1 = hostcfg_decode(b, blen, &seq[1], &text[1], &n[1], err, sizeof err) == 0;
+	int cur = hostcfg_current(ok0, seq[0], ok1, seq[1]);
+	if (cur < 0) {
+		printf("{\"current\":null}\n");
+		return 0;
+	}
+	if (hostcfg_parse(&c, text[cur], n[cur], NULL, NULL, err, sizeof err) < 0)
+		abort();
+	printf("{\"current\":%d,\"seq\":%u,\"settings\":", cur, seq[cur]);
+	settings_json(&c);
+	printf("}\n");
 	return 0;
 }
 
@@ -221,9 +353,6 @@ static size_t mutate(uint8_t *buf, size_t len, size_t cap)
 	return len;
 }
 
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-
 /* Damage the primary header and entry array, then (every other time) recompute their CRCs from
  * the damaged fields, so that the checks behind the CRCs are reached too; every other time the
  * backup header is wiped, so the damaged primary is all there is. */
@@ -240,15 +369,25 @@ static void mutate_gpt(uint8_t *img, size_t len, uint32_t ss)
 	uint8_t *h = img + ss;
 	uint64_t elba = get64(h + 72), bytes = (uint64_t)get32(h + 80) * get32(h + 84);
 	if (bytes <= GPT_MAX_ENTRY_BYTES && elba < len / ss && bytes <= len - elba * ss) {
-		uint32_t c = bf_crc32(0, img + elba * ss, bytes);
-		memcpy(h + 88, &c, 4);
+		put32(h + 88, bf_crc32(0, img + elba * ss, bytes));
 	}
 	uint32_t hsize = get32(h + 12);
 	if (hsize >= 92 && hsize <= ss) {
 		memset(h + 16, 0, 4);
-		uint32_t c = bf_crc32(0, h, hsize);
-		memcpy(h + 16, &c, 4);
+		put32(h + 16, bf_crc32(0, h, hsize));
 	}
+}
+
+/* Damage a configuration record, then (every other time) make its length and CRC agree with the
+ * damage, so that the text rules behind the CRC are reached too. */
+static size_t mutate_record(uint8_t *buf, size_t len, size_t cap)
+{
+	len = mutate(buf, len, cap);
+	if (len >= HOSTCFG_HEADER_SIZE && len - HOSTCFG_HEADER_SIZE <= HOSTCFG_TEXT_MAX && rnd() % 2) {
+		put32(buf + 16, (uint32_t)(len - HOSTCFG_HEADER_SIZE));
+		put32(buf + 20, bf_crc32(bf_crc32(0, buf, 20), buf + HOSTCFG_HEADER_SIZE, len - HOSTCFG_HEADER_SIZE));
+	}
+	return len;
 }
 
 static int fuzz(const char *kind, const uint8_t *seed, size_t len, long iters, uint32_t ss)
@@ -262,6 +401,8 @@ static int fuzz(const char *kind, const uint8_t *seed, size_t len, long iters, u
 		size_t n = len;
 		if (gpt)
 			mutate_gpt(buf, len, ss);
+		else if (!strcmp(kind, "record"))
+			n = mutate_record(buf, len, cap);
 		else
 			n = mutate(buf, len, cap);
 		/* Shrink the allocation to the exact size so ASan sees any read past the end. */
@@ -273,7 +414,9 @@ static int fuzz(const char *kind, const uint8_t *seed, size_t len, long iters, u
 		else if (!strcmp(kind, "bootcfg"))
 			r = run_bootcfg(exact, n, 0);
 		else if (!strcmp(kind, "sums"))
-			r = run_sums(exact, n, 0);
+			r = run_sums(exact, n, 0, NULL, 0);
+		else if (!strcmp(kind, "record"))
+			r = run_record(exact, n, 0);
 		else
 			r = run_elf(exact, n, 0);
 		accepted += r == 0;
@@ -345,13 +488,28 @@ int main(int argc, char **argv)
 		free(seed);
 		return r;
 	}
+	if (!strcmp(argv[1], "setting") && argc == 4)
+		return run_setting(argv[2], argv[3]);
+	if (!strcmp(argv[1], "record-encode") && argc == 4) {
+		uint8_t *text = slurp(argv[3], &len);
+		run_encode((uint32_t)strtoul(argv[2], NULL, 0), text, len);
+		free(text);
+		return 0;
+	}
 	uint8_t *data = slurp(argv[2], &len);
-	if (!strcmp(argv[1], "gpt") && argc == 4)
+	if (!strcmp(argv[1], "slots") && argc == 4) {
+		size_t blen;
+		uint8_t *b = slurp(argv[3], &blen);
+		run_slots(data, len, b, blen);
+		free(b);
+	} else if (!strcmp(argv[1], "gpt") && argc == 4)
 		run_gpt(data, len, (uint32_t)atoi(argv[3]), 1);
 	else if (!strcmp(argv[1], "bootcfg"))
 		run_bootcfg(data, len, 1);
 	else if (!strcmp(argv[1], "sums"))
-		run_sums(data, len, 1);
+		run_sums(data, len, 1, argv + 3, argc - 3);
+	else if (!strcmp(argv[1], "record-decode"))
+		run_record(data, len, 1);
 	else if (!strcmp(argv[1], "elf"))
 		run_elf(data, len, 1);
 	else

@@ -1,5 +1,5 @@
 /* system-host.c: the host system's pure parts (kernel/sha512.c, crypt.c, ustar.c, ramfs.c,
- * config.c's record code) built for the host with ASan and UBSan and driven line by line from
+ * and the configuration record, common/hostcfg.c) built for the host with ASan and UBSan and driven line by line from
  * test/host/system.test.ts, which compares the answers with node:crypto, openssl passwd -6, tar
  * and builder/config/record.ts. One command per line, one JSON answer per line:
  *   sha512 HEX                 {"sha512":HEX}
@@ -9,7 +9,7 @@
  *   fuzz SEED N HEX             N mutations of the archive through ustar and the loader:
  *                               {"runs":N,"refused":K}; memory errors abort under ASan
  *   cfgenc SEQ TEXTHEX          {"rec":HEX}      cfgdec HEX   {"seq":N,"text":HEX} or {"valid":0}
- *   cfgparse TEXTHEX            {"applied":N,"text":S} (config_format after config_parse) */
+ *   cfgparse TEXTHEX            {"applied":N,"text":S} (hostcfg_format after hostcfg_parse) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,17 @@ static size_t loglen;
 size_t bf_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	return (size_t)vsnprintf(buf, size, fmt, ap);
+}
+
+size_t bf_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = bf_vfmt(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
 }
 
 int ksnprintf(char *buf, size_t size, const char *fmt, ...)
@@ -71,25 +82,6 @@ void page_free(void *p, size_t n)
 {
 	(void)n;
 	free(p);
-}
-
-/* config.c's disk side is exercised in QEMU; here there are no disks. */
-struct vblk vblks[1];
-int nvblks;
-int vblk_read(struct vblk *d, uint64_t lba, uint32_t count, void *buf)
-{
-	(void)d, (void)lba, (void)count, (void)buf;
-	return -1;
-}
-int vblk_write(struct vblk *d, uint64_t lba, uint32_t count, const void *buf)
-{
-	(void)d, (void)lba, (void)count, (void)buf;
-	return -1;
-}
-int vblk_flush(struct vblk *d)
-{
-	(void)d;
-	return -1;
 }
 
 static void jstr(const char *s, size_t n)
@@ -258,7 +250,7 @@ int main(void)
 			printf("{\"runs\":%ld,\"refused\":%ld}\n", runs, refused);
 		} else if (!strcmp(cmd, "cfgenc") && a1 && a2) {
 			size_t n = unhex(a2, buf, sizeof buf);
-			uint64_t len = config_encode((uint32_t)strtoul(a1, NULL, 10), (const char *)buf, (uint32_t)n, work, 4096);
+			size_t len = hostcfg_encode((uint32_t)strtoul(a1, NULL, 10), (const char *)buf, (uint32_t)n, work, 4096);
 			printf("{\"rec\":\"");
 			hex(work, len);
 			printf("\"}\n");
@@ -268,7 +260,8 @@ int main(void)
 			const char *text;
 			uint8_t *exact = malloc(n ? n : 1);
 			memcpy(exact, buf, n);
-			if (config_decode(exact, n, &seq, &text, &tl) < 0) {
+			char err[160];
+			if (hostcfg_decode(exact, n, &seq, &text, &tl, err, sizeof err) < 0) {
 				printf("{\"valid\":0}\n");
 			} else {
 				printf("{\"valid\":1,\"seq\":%u,\"text\":\"", seq);
@@ -279,7 +272,10 @@ int main(void)
 		} else if (!strcmp(cmd, "cfgparse") && a1) {
 			size_t n = unhex(a1, buf, sizeof buf);
 			char out[32768];
-			int r = config_parse((const char *)buf, n), f = config_format(out, sizeof out);
+			static struct hostcfg c;
+			char err[160];
+			int r = hostcfg_parse(&c, (const char *)buf, n, NULL, NULL, err, sizeof err);
+			int f = hostcfg_format(&c, out, sizeof out);
 			printf("{\"applied\":%d,\"text\":", r);
 			jstr(out, f < 0 ? 0 : (size_t)f);
 			printf("}\n");

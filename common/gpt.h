@@ -1,5 +1,6 @@
-/* gpt.h: the GUID Partition Table reader (UEFI 2.10, 5.3), plain C. The caller supplies a
- * sector reader, so the same code runs on the firmware's Block IO and on a host image file. */
+/* gpt.h: the GUID Partition Table reader (UEFI 2.10, 5.3), plain C, the one both the loader and
+ * the kernel use. The caller supplies a sector reader, so the same code runs on the firmware's
+ * Block IO, on the kernel's disk drivers and on a host image file. */
 #ifndef BF_GPT_H
 #define BF_GPT_H
 #include "bftypes.h"
@@ -13,6 +14,7 @@ struct gpt_part {
 	uint8_t type_guid[16];   /* on-disk byte order */
 	uint8_t guid[16];
 	uint64_t first_lba, last_lba;   /* inclusive */
+	uint16_t name[36];       /* UTF-16LE code units, NUL-padded */
 };
 
 struct gpt_disk {
@@ -32,5 +34,16 @@ typedef int (*gpt_read_fn)(void *ctx, uint64_t lba, uint32_t count, void *buf);
  * with a one-line reason in err. */
 int gpt_read(gpt_read_fn read, void *ctx, uint32_t sector_size, uint64_t last_lba, uint8_t *scratch,
 	     struct gpt_disk *out, char *err, size_t errlen);
+
+/* 9D275380-40AD-11DB-BF97-000C2911D1B8 (ESXi's vmkDiagnostic: the core-dump partition), in
+ * on-disk byte order. */
+extern const uint8_t gpt_type_vmkdiagnostic[16];
+
+/* The first partition of this type, or NULL. */
+const struct gpt_part *gpt_find_type(const struct gpt_disk *g, const uint8_t type_guid[16]);
+/* The partition whose GPT name is exactly the ASCII string `name`, or NULL. */
+const struct gpt_part *gpt_find_name(const struct gpt_disk *g, const char *name);
+/* The partition spanning exactly first..last, or NULL. */
+const struct gpt_part *gpt_find_range(const struct gpt_disk *g, uint64_t first_lba, uint64_t last_lba);
 
 #endif
