@@ -1,6 +1,6 @@
 /* hostcfg.h: the host configuration (docs/host.md, "Configuration"), plain C: the settings, the
  * rule each value must pass, and the record that keeps them in the store partition. The kernel
- * (config.c, and the DCUI through it) applies these rules; builder/config/record.ts is the
+ * (config.c, and the DCUI through it) applies these rules; partitions/config-record.ts is the
  * TypeScript twin, held to the same answers by test/vectors/host-settings.json and
  * config-record.json. */
 #ifndef BF_HOSTCFG_H

@@ -8,7 +8,7 @@
  * sector each on a 4Kn disk); a save writes the record with seq + 1 into the slot that does not
  * hold the current copy, flushes and reads it back, so a power cut during a save leaves the
  * previous copy intact (the bank-state discipline of docs/boot-state.md). The first boot finds
- * no valid copy and writes the defaults; `bankforge config` (builder/config/) reads and preseeds
+ * no valid copy and writes the defaults; `bankforge config` (disk/config.ts) reads and preseeds
  * the same record. Without a driver for the boot disk the settings live in memory until the
  * next reboot. */
 #include "system.h"

@@ -203,7 +203,8 @@ export function decodeRecordBytes(bytes: Uint8Array): DecodedRecord {
   text.split('\n').slice(0, -1).forEach((line, i) => {
     const eq = line.indexOf('=');
     const key = line.slice(0, eq);
-    const why = isSetting(key) ? rule(key, line.slice(eq + 1)) : `unknown setting ${key.slice(0, 40)}`;
+    // The C names the key with %.*s: at most 40 bytes, and up to a NUL.
+    const why = isSetting(key) ? rule(key, line.slice(eq + 1)) : `unknown setting ${key.slice(0, 40).split('\0')[0]}`;
     if (why === undefined) settings[key] = line.slice(eq + 1);
     else skipped.push({ line: i + 1, why });
   });

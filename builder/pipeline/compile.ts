@@ -9,6 +9,7 @@ import { homedir, cpus } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
 import { PACKAGE_ROOT } from '../../support/package-info.js';
+import { partialPath } from '../../support/temp-path.js';
 
 const COMMON = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-ffreestanding', '-fno-stack-protector'];
 
@@ -68,8 +69,8 @@ async function cached(kind: string, key: string, output: string, produce: (dir: 
   const dir = join(cacheDir(), `${kind}-${key}`);
   const path = join(dir, output);
   if (await stat(path).then(() => true, () => false)) return { path, cached: true };
-  const tmp = `${dir}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
+  // One directory per call: two builds of one uncached program in one process must not share it.
+  const tmp = partialPath(dir);
   await mkdir(tmp, { recursive: true });
   try {
     await produce(tmp);

@@ -11,6 +11,7 @@ import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
 import { deriveGuid, guidToBytes } from '../../partitions/guid.js';
 import { scratch, mustRun, tool } from '../helpers/tools.js';
 import { buildHost, buildTestKernel, host } from './build.js';
+import { encodeRecord } from '../../partitions/config-record.js';
 
 const KiB = 1024;
 const { dir, cleanup } = await scratch('bankforge-loader-');
@@ -207,7 +208,8 @@ test('ELF: overlapping segments are refused', async () => {
   assert.match((await host(bin, ['elf', p])).error, /overlaps another/);
 });
 
-for (const [kind, seed] of [['bootcfg', CFG], ['elf', ''], ['sums', `${'ab'.repeat(32)}  kernel.elf\n${'01'.repeat(32)} *m.tgz\n`]] as const) {
+const RECORD = encodeRecord({ seq: 7, settings: { hostname: 'esx01', 'net.mode': 'static', 'net.address': '10.0.0.5', 'net.netmask': '255.255.255.0' } });
+for (const [kind, seed] of [['bootcfg', CFG], ['elf', ''], ['sums', `${'ab'.repeat(32)}  kernel.elf\n${'01'.repeat(32)} *m.tgz\n`], ['record', RECORD]] as const) {
   test(`fuzz: ${kind} never crashes on mutated input`, async () => {
     const input = kind === 'elf' ? kernel : await file(seed);
     const r = await host(bin, ['fuzz', kind, input, '20000', '0xb00f']);
@@ -215,11 +217,11 @@ for (const [kind, seed] of [['bootcfg', CFG], ['elf', ''], ['sums', `${'ab'.repe
   });
 }
 
-test('fuzz: random bytes as boot.cfg, SHA256SUMS and ELF', async () => {
+test('fuzz: random bytes as boot.cfg, SHA256SUMS, ELF and a configuration record', async () => {
   const rnd = Buffer.alloc(4 * KiB);
   for (let i = 0; i < rnd.length; i++) rnd[i] = (i * 2654435761) >>> 24;
   const p = await file(rnd);
-  for (const kind of ['bootcfg', 'sums', 'elf']) {
+  for (const kind of ['bootcfg', 'sums', 'elf', 'record']) {
     const r = await tool(bin, ['fuzz', kind, p, '2000', '7']);
     assert.is(r.exitCode, 0, r.all);
   }

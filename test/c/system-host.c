@@ -1,7 +1,7 @@
 /* system-host.c: the host system's pure parts (kernel/sha512.c, crypt.c, ustar.c, ramfs.c,
  * and the configuration record, common/hostcfg.c) built for the host with ASan and UBSan and driven line by line from
  * test/host/system.test.ts, which compares the answers with node:crypto, openssl passwd -6, tar
- * and builder/config/record.ts. One command per line, one JSON answer per line:
+ * and partitions/config-record.ts. One command per line, one JSON answer per line:
  *   sha512 HEX                 {"sha512":HEX}
  *   crypt KEYHEX SETTING        {"hash":S} or {"error":1}
  *   load HEX                    a fresh filesystem, the archive loaded: {"ok":0|1,"log":S}
