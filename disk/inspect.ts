@@ -6,7 +6,7 @@ import { openFileSource, readTargetGpt } from './file-source.js';
 import type { GptReadResult } from '../partitions/gpt.js';
 import { gptTypeName } from '../partitions/gpt-types.js';
 import { BOOTSTATE_TEXT, EVENT_TEXT, readState, REASON_TEXT, slotOffsets, STATE, text } from '../partitions/bankstate.js';
-import { FatVolume, fileSectorDevice, type FatType } from '../partitions/fat/index.js';
+import { FatError, FatVolume, fileSectorDevice, type FatType } from '../partitions/fat/index.js';
 import type { Bytes, Lba, SectorSize } from '../partitions/units.js';
 
 export interface InspectedFile { path: string; size: Bytes; isDir: boolean }
@@ -102,8 +102,15 @@ async function inspectFat(path: string, offset: Bytes, size: Bytes, ss: SectorSi
       return undefined;
     }
     const info = vol.info();
-    for (const w of await vol.checkConsistency()) warnings.push(`${what}: ${w}`);
-    const files = await vol.walk();
+    try {
+      for (const w of await vol.checkConsistency()) warnings.push(`${what}: ${w}`);
+    } catch (e) {
+      if (!(e instanceof FatError)) throw e;
+      warnings.push(`${what}: ${e.message}`);
+    }
+    const problems: string[] = [];
+    const files = await vol.walk(problems);
+    for (const w of problems) warnings.push(`${what}: ${w}`);
     await vol.close();
     return {
       type: info.type, label: info.label, serial: info.serial.toString(16).toUpperCase().padStart(8, '0').replace(/^(....)/, '$1-'),

@@ -108,17 +108,44 @@ export class FatVolume {
     return data;
   }
 
-  /** The whole tree, directories included, sorted bytewise by path. */
-  async walk(): Promise<{ path: string; size: number; isDir: boolean }[]> {
+  /**
+   * The whole tree, directories included, sorted bytewise by path. It goes by cluster with a set
+   * of the directories already listed, so a hostile volume cannot make it loop: a directory entry
+   * that points back at the root or at an ancestor, and a directory whose cluster chain is broken,
+   * are left out and told to `problems` (without it, they throw FatError).
+   */
+  async walk(problems?: string[]): Promise<{ path: string; size: number; isDir: boolean }[]> {
     const out: { path: string; size: number; isDir: boolean }[] = [];
-    const visit = async (dir: string): Promise<void> => {
-      for (const e of await this.readdir(dir)) {
+    const problem = (what: string): void => {
+      if (!problems) throw new FatError(what);
+      problems.push(what);
+    };
+    const root = this.raw.layout.type === 'fat32' ? this.raw.layout.rootCluster : 0;
+    const listed = new Map<number, string>([[0, '/'], [root, '/']]);
+    const visit = async (dir: string, cluster: number): Promise<void> => {
+      let entries;
+      try {
+        entries = (await this.raw.readDirectory(cluster)).entries;
+      } catch (e) {
+        if (!(e instanceof FatError)) throw e;
+        return problem(`directory ${dir || '/'}: ${e.message}`);
+      }
+      for (const e of entries) {
+        if (e.name === '.' || e.name === '..') continue;
         const path = dir ? `${dir}/${e.name}` : e.name;
-        out.push({ path, size: e.isDir ? 0 : e.size, isDir: e.isDir });
-        if (e.isDir) await visit(path);
+        const isDir = (e.entry.attr & ATTR.directory) !== 0;
+        out.push({ path, size: isDir ? 0 : e.entry.size, isDir });
+        if (!isDir) continue;
+        const again = listed.get(e.entry.cluster);
+        if (again !== undefined) {
+          problem(`directory ${path} points at cluster ${e.entry.cluster}, which is ${again === '/' ? 'the root directory' : `directory ${again}`}; not listed again`);
+          continue;
+        }
+        listed.set(e.entry.cluster, path);
+        await visit(path, e.entry.cluster);
       }
     };
-    await visit('');
+    await visit('', 0);
     return out.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   }
 

@@ -9,6 +9,8 @@ import type { Manifest } from '../../builder/manifest.js';
 import { scratch } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
 import { bootCfg } from '../../builder/pipeline/bank.js';
+import { fileSectorDevice } from '../../partitions/fat/index.js';
+import { RawVolume } from '../../partitions/fat/raw.js';
 
 const quiet = { step() {}, done() {} };
 
@@ -119,6 +121,49 @@ test('not an image: a clear error and exit 3', async () => {
   } finally {
     await cleanup();
   }
+});
+
+test('a directory entry that points back at an ancestor: listed once, a warning, exit 4, no hang', async () => {
+  await withImage(512, async (img, m) => {
+    const esp = m.partitions[0]!;
+    const dev = await fileSectorDevice(img, esp.offset, esp.size, 512, false);
+    const raw = await RawVolume.open(dev);
+    const efi = (await raw.lookup('EFI'))!;
+    const boot = (await raw.lookup('EFI/BOOT'))!;
+    const at = esp.offset + boot.parent!.volumeOffset(boot.entry!.offset);
+    await dev.close();
+    // EFI/BOOT's first cluster becomes EFI's own: EFI -> BOOT -> EFI -> ...
+    const fh = await open(img, 'r+');
+    const link = Buffer.alloc(2);
+    link.writeUInt16LE(efi.dirCluster);
+    await fh.write(link, 0, 2, at + 26);
+    await fh.close();
+    const r = await cli(['inspect', img, '--json']);
+    assert.is(r.exitCode, 4, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.ok(j.warnings.some((w: string) => /^partition 1 \(bootloader\): directory EFI\/BOOT points at cluster \d+, which is directory EFI; not listed again$/.test(w)), j.warnings.join('\n'));
+    assert.equal(j.partitions[0].fat.files.map((f: { path: string }) => f.path), ['EFI', 'EFI/BOOT']);
+  });
+});
+
+test('a directory whose cluster chain is broken: a warning and exit 4, not an error', async () => {
+  await withImage(512, async (img, m) => {
+    const esp = m.partitions[0]!;
+    const dev = await fileSectorDevice(img, esp.offset, esp.size, 512, false);
+    const raw = await RawVolume.open(dev);
+    const boot = (await raw.lookup('EFI/BOOT'))!;
+    const at = esp.offset + boot.parent!.volumeOffset(boot.entry!.offset);
+    await dev.close();
+    const fh = await open(img, 'r+');
+    const link = Buffer.alloc(2);
+    link.writeUInt16LE(0xfff); // past the last cluster of a 4 MiB FAT12 volume
+    await fh.write(link, 0, 2, at + 26);
+    await fh.close();
+    const r = await cli(['inspect', img, '--json']);
+    assert.is(r.exitCode, 4, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.ok(j.warnings.some((w: string) => /^partition 1 \(bootloader\): directory EFI\/BOOT: cluster chain from 4095 reaches cluster 4095, outside/.test(w)), j.warnings.join('\n'));
+  });
 });
 
 test.run();
