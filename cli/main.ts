@@ -143,13 +143,28 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** The reasons of the system errors a user's path or disk can cause: bad input, not a bug. */
+const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory', ENOTDIR: 'a part of the path is not a directory', EISDIR: 'is a directory',
+  ENAMETOOLONG: 'name too long', ELOOP: 'too many symbolic links', EACCES: 'permission denied', EPERM: 'operation not permitted',
+  EROFS: 'read-only file system', ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for the file system',
+  EEXIST: 'already exists', EIO: 'input/output error', ENXIO: 'no such device', ENODEV: 'no such device', EBUSY: 'in use',
+};
+
 function report(e: unknown, debug: boolean): number {
   if (e instanceof BankforgeError && e.exitCode !== EXIT.internal) {
     process.stderr.write(`bankforge: ${e.message}\n`);
     if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
     return e.exitCode;
   }
-  const err = e as Error;
+  const err = e as NodeJS.ErrnoException;
+  const why = typeof err?.code === 'string' && Object.hasOwn(SYSTEM_ERRORS, err.code) ? SYSTEM_ERRORS[err.code] : undefined;
+  if (why && typeof err.path === 'string') {
+    // A path the user gave, or the disk it is on, said no: say which and what, as bad input.
+    process.stderr.write(`bankforge: ${err.syscall ?? 'access'} ${JSON.stringify(err.path.length > 200 ? `${err.path.slice(0, 200)}...` : err.path)}: ${why}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return EXIT.input;
+  }
   process.stderr.write(`bankforge: internal error: ${err?.message ?? String(e)}\n`);
   if (debug) process.stderr.write(`${err?.stack ?? ''}\n`);
   else process.stderr.write('(run again with --debug for the stack trace, and please report it)\n');

@@ -12,6 +12,9 @@ import { parseBootCfg, parseSums } from '../../partitions/bank-files.js';
 import { checkSetting, decodeRecordBytes, encodeRecordText, readSlots, recordText, CONFIG } from '../../partitions/config-record.js';
 import { buildHost, buildPlainHost, host as askHost } from '../bootloader/build.js';
 import { limiter } from '../helpers/limit.js';
+import { FUZZ_SEED as SEED, fuzzRounds, mutate, rng } from '../helpers/fuzz.js';
+
+const ROUNDS = fuzzRounds(150);
 import { repoRoot, scratch } from '../helpers/tools.js';
 
 const { dir, cleanup } = await scratch('bankforge-vectors-');
@@ -100,31 +103,6 @@ test('configuration record: decode, encode and the current slot agree in C and T
     assert.equal(v.current === undefined ? { current: null } : { current: v.current, seq: v.record!.seq, hostname: v.record!.settings.hostname }, want, `TypeScript slots: ${c.name}`);
   }));
 });
-
-/** A small deterministic generator (xorshift32): the same cases on every run; BANKFORGE_FUZZ_SEED replays others. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
-}
-const SEED = Number(process.env.BANKFORGE_FUZZ_SEED ?? 0x1cf9);
-const ROUNDS = Number(process.env.BANKFORGE_FUZZ_ROUNDS ?? 150);
-const SPICE = [...'=\n\r \t#-./\\*0aA9$'].map((c) => c.charCodeAt(0)).concat([0x00, 0x7f, 0x80, 0xff]);
-
-/** One to three edits: overwrite, insert or delete a byte, or repeat a piece. */
-function mutate(b: Buffer, next: () => number, allowNul = true): Buffer {
-  let out = Buffer.from(b);
-  for (let n = 1 + (next() % 3); n > 0; n--) {
-    const at = out.length ? next() % out.length : 0;
-    const byte = (): number => { const v = next() % 3 ? SPICE[next() % SPICE.length]! : next() & 0xff; return !allowNul && v === 0 ? 0x20 : v; };
-    switch (next() % 4) {
-      case 0: if (out.length) out[at] = byte(); break;
-      case 1: out = Buffer.concat([out.subarray(0, at), Buffer.from([byte()]), out.subarray(at)]); break;
-      case 2: out = Buffer.concat([out.subarray(0, at), out.subarray(at + 1)]); break;
-      default: out = Buffer.concat([out.subarray(0, at), out.subarray(at, at + 1 + (next() % 80)), out.subarray(at)]);
-    }
-  }
-  return out;
-}
 
 test(`differential fuzz (seed ${SEED}, ${ROUNDS} rounds a format): mutated vectors get the same answer from C and TypeScript`, async () => {
   const next = rng(SEED);
