@@ -22,7 +22,7 @@ const TABLE = {
   qemuExited: { code: 6, commands: ['run'], short: 'QEMU exited first', meaning: 'QEMU exited before `--expect` matched, or with a non-zero status' },
   refused: { code: 7, commands: ['flash'], short: 'refused (nothing written)', meaning: 'refused (system, mounted, fixed, read-only or too small disk; not confirmed); nothing written' },
   failed: { code: 8, commands: ['flash'], short: 'write or verify failed', meaning: 'writing or verifying failed, or the image does not match its bmap or manifest' },
-  interrupted: { code: 130, commands: ['run', 'flash'], short: 'interrupted', meaning: 'interrupted (Ctrl-C, Ctrl-], SIGINT, SIGTERM)' },
+  interrupted: { code: 130, commands: ['run', 'flash', 'build', 'bundle', 'coredump'], short: 'interrupted', meaning: 'interrupted (Ctrl-C, Ctrl-], SIGINT, SIGTERM); a partly written output is removed' },
 } as const satisfies Record<string, ExitCodeSpec>;
 
 export type ExitName = keyof typeof TABLE;
