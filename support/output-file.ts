@@ -120,6 +120,7 @@ export async function writeOutput<T>(path: string, write: (tmp: string) => Promi
 }
 
 const FS_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
   ENOSPC: 'no space left on the device',
   EDQUOT: 'disk quota exceeded',
   EFBIG: "larger than the file system's file-size limit",
