@@ -3,8 +3,7 @@
 // so a rejected build writes nothing; the image is written under a temporary name and renamed
 // into place only when complete, so a failed build never leaves a half image behind.
 
-import { rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { basename } from 'node:path';
 import { BankforgeError, LayoutError } from '../support/errors.js';
 import { resolveContents } from './contents.js';
 import { loadLayout } from './layout/load.js';
@@ -24,7 +23,7 @@ import { CONFIG, configAreaMarker, encodeRecord, holdsConfig } from '../partitio
 import { hostArchiveEntries, hostSettings } from './host-files.js';
 import { deriveU32 } from '../partitions/guid.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
-import { partialPath } from '../support/temp-path.js';
+import { checkOutputPaths, createOutput, outputError } from '../support/output-file.js';
 
 /** The loader's menu wait when not given: short, since every boot in CI pays it. */
 export const DEFAULT_BOOT_TIMEOUT = 3;
@@ -45,6 +44,12 @@ export interface BuildOptions {
   /** boot.cfg kernelopt: the kernel command line. */
   kernelopt?: string;
   progress?: Progress;
+  /**
+   * The files the caller writes beside the image afterwards (compressed outputs, bmap, the debug
+   * kernel): checked with the image's own paths, so that one that cannot be written refuses the
+   * build before the image lands.
+   */
+  sideOutputs?: readonly string[];
 }
 
 export interface BuildResult {
@@ -75,11 +80,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   if (settings && !plans.some((p) => p.kind === 'fat' && p.configArea)) {
     throw new LayoutError(layout.file, 'host.settings', `no partition named "${CONFIG.partition}" keeps the ${CONFIG.areaSize}-byte configuration area at its end (is its FAT too tight for it?)`);
   }
-  await checkOutput(opts.out);
+  const manifestPath = manifestPathFor(opts.out);
+  await checkOutputPaths([opts.out, manifestPath, ...(opts.sideOutputs ?? [])]);
 
-  const tmp = partialPath(opts.out);
-  const img = await SparseImageFile.create(tmp, placed.diskSize);
+  const out = await createOutput(opts.out);
+  const tmp = out.tmp;
+  let img: SparseImageFile | undefined;
   try {
+    img = await SparseImageFile.create(tmp, placed.diskSize);
     for (const e of writeGpt({ sectorSize: placed.sectorSize, sectorCount: placed.sectorCount, diskGuid: placed.diskGuid, partitions: placed.partitions.map(gptEntry) })) {
       await img.write(e.offset, e.data);
     }
@@ -100,17 +108,24 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     }
     await img.close();
     progress?.step('hashing');
-    const hashes = await hashImage(tmp, placed.diskSize, img.dataRanges(), placed.partitions.map((p) => ({ name: p.spec.name, offset: p.offset, size: p.size })));
+    let shown = Date.now();
+    const hashes = await hashImage(tmp, placed.diskSize, img.dataRanges(), placed.partitions.map((p) => ({ name: p.spec.name, offset: p.offset, size: p.size })), (done, total) => {
+      if (Date.now() - shown < 1000) return;
+      shown = Date.now();
+      progress?.step(`hashing: ${Math.floor((done / total) * 100)}% of ${total} bytes`);
+    });
     const manifest = makeManifest(opts, layout.sha256, placed, plans, epoch, hashes);
-    const manifestPath = manifestPathFor(opts.out);
-    await rename(tmp, opts.out);
+    await out.commit();
     await writeManifest(manifestPath, manifest);
     progress?.done(`built ${opts.out} (${placed.diskSize} bytes, sha256 ${hashes.image.slice(0, 16)}…)`);
     return { image: opts.out, manifestPath, manifest, dataRanges: img.dataRanges() };
   } catch (e) {
-    await img.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw e;
+    await img?.close().catch(() => undefined);
+    await out.discard();
+    if ((e as NodeJS.ErrnoException).code === 'EFBIG') {
+      throw new BankforgeError(`cannot write ${opts.out}: the layout's disk is ${placed.diskSize} bytes (${(placed.diskSize / 2 ** 40).toFixed(2)} TiB), more than the file system holding it allows in one file (EFBIG); nothing was left there`);
+    }
+    throw outputError(opts.out, e);
   }
 }
 
@@ -176,14 +191,6 @@ const FAT_FIELD: Record<string, string> = { clusterSize: 'clusterSize', label: '
 
 function gptEntry(p: PlacedPartition) {
   return { index: p.index, typeGuid: p.spec.typeGuid, guid: p.guid, firstLba: p.firstLba, lastLba: p.lastLba, attributes: p.spec.attributes, name: p.spec.gptName };
-}
-
-async function checkOutput(out: string): Promise<void> {
-  const dir = dirname(out);
-  const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new BankforgeError(`output directory ${dir} does not exist`);
-  const o = await stat(out).catch(() => undefined);
-  if (o && !o.isFile()) throw new BankforgeError(`output ${out} exists and is not a regular file; refusing to overwrite it`);
 }
 
 function makeManifest(opts: BuildOptions, layoutSha: string, placed: PlacedLayout, plans: PartitionPlan[], epoch: number, hashes: { image: string; regions: Record<string, string> }): Manifest {

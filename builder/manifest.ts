@@ -1,9 +1,9 @@
 // The JSON manifest written beside every image: what went in (layout, version, inputs) and what
 // came out (geometry, GUIDs, sha256 of each partition and of the whole image).
 
-import { writeFile, rename } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import type { Bytes, Lba, SectorSize } from '../partitions/units.js';
-import { partialPath } from '../support/temp-path.js';
+import { writeOutput } from '../support/output-file.js';
 
 export const MANIFEST_FORMAT = 1;
 
@@ -46,7 +46,5 @@ export function manifestPathFor(image: string): string {
 }
 
 export async function writeManifest(path: string, m: Manifest): Promise<void> {
-  const tmp = partialPath(path);
-  await writeFile(tmp, `${JSON.stringify(m, null, 2)}\n`);
-  await rename(tmp, path);
+  await writeOutput(path, (tmp) => writeFile(tmp, `${JSON.stringify(m, null, 2)}\n`));
 }

@@ -43,17 +43,7 @@ export function settingsOf(area: ConfigArea): Settings {
   return Object.assign(defaults(), area.view.record?.settings);
 }
 
-/** Write `settings` as the next copy; returns the slot and seq written. */
-export async function writeConfig(path: string, area: ConfigArea, settings: Settings): Promise<{ slot: 0 | 1; seq: number }> {
-  const dev = await openBlockDevice(path, area.sectorSize);
-  try {
-    return await writeConfigTo(dev, area, settings);
-  } finally {
-    await dev.close();
-  }
-}
-
-/** The same on an open device (the power-cut harness passes a recorder). */
+/** Write `settings` as the next copy on an open device (the power-cut harness passes a recorder); returns the slot and seq written. */
 export async function writeConfigTo(dev: BlockDevice, area: ConfigArea, settings: Settings): Promise<{ slot: 0 | 1; seq: number }> {
   const slot = area.view.current === undefined ? 0 : ((area.view.current ^ 1) as 0 | 1);
   const seq = ((area.view.record?.seq ?? 0) + 1) >>> 0;
@@ -91,6 +81,12 @@ export async function setConfig(path: string, changes: Settings): Promise<{ slot
     const err = checkSetting(key, value);
     if (err) throw new BankforgeError(`config set: ${err}`, EXIT.usage);
   }
-  const area = await readConfigArea(path);
-  return writeConfig(path, area, Object.assign(settingsOf(area), changes));
+  const dev = await openBlockDevice(path, (await readConfigArea(path)).sectorSize);
+  try {
+    // Read again under the write lock: the record to follow is the one on the disk now.
+    const area = await readConfigArea(path);
+    return await writeConfigTo(dev, area, Object.assign(settingsOf(area), changes));
+  } finally {
+    await dev.close();
+  }
 }

@@ -1,5 +1,6 @@
-// The block-device layer every state-changing command (upgrade, rollback, mark-good) writes
-// through: an image file or a block device, addressed in bytes, with explicit flushes. It is an
+// The block-device layer every state-changing command (upgrade, rollback, mark-good, config set,
+// coredump --clear) writes through: an image file or a block device, addressed in bytes, with
+// explicit flushes, held under the write lock (write-lock.ts) from open to close. It is an
 // interface so that the power-cut harness can wrap it with a recorder (recording.ts) and replay
 // every prefix of the writes; nothing above this layer touches a file handle.
 
@@ -7,6 +8,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { BankforgeError } from '../support/errors.js';
 import { openFileSource } from './file-source.js';
+import { lockForWriting, type WriteLock } from './write-lock.js';
 import type { ByteSource } from '../partitions/sink.js';
 import type { Bytes } from '../partitions/units.js';
 
@@ -21,14 +23,17 @@ export interface BlockDevice extends ByteSource {
 }
 
 /**
- * Opens `path` for reading and writing. A block device is opened O_EXCL, which Linux refuses
- * with EBUSY while the device (or a partition of it) is mounted: we never write under a mounted
- * filesystem. `unit` is the sector size; unaligned writes are a bug and throw.
+ * Opens `path` for reading and writing. The write lock comes first: refused (exit 3, naming the
+ * holder) while QEMU or another bankforge has the target; callers read what they decide on
+ * through the returned device, under the lock. A block device is opened O_EXCL, which Linux
+ * refuses with EBUSY while the device (or a partition of it) is mounted: we never write under a
+ * mounted filesystem. `unit` is the sector size; unaligned writes are a bug and throw.
  */
 export async function openBlockDevice(path: string, unit: Bytes): Promise<BlockDevice> {
   const src = await openFileSource(path);
   const size = src.size;
   await src.close();
+  const lock = await lockForWriting(path);
   let fh: FileHandle;
   try {
     const probe = await open(path, 'r');
@@ -38,13 +43,14 @@ export async function openBlockDevice(path: string, unit: Bytes): Promise<BlockD
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'EBUSY' ? 'it is in use (mounted?); unmount it first' : err.code === 'EACCES' || err.code === 'EROFS' ? 'not writable (run as root, or check the write-protect switch)' : err.message;
+    await lock.release();
     throw new BankforgeError(`cannot open ${path} for writing: ${why}`);
   }
-  return new FileBlockDevice(path, fh, size, unit);
+  return new FileBlockDevice(path, fh, size, unit, lock);
 }
 
 class FileBlockDevice implements BlockDevice {
-  constructor(readonly name: string, private readonly fh: FileHandle, readonly size: Bytes, private readonly unit: Bytes) {}
+  constructor(readonly name: string, private readonly fh: FileHandle, readonly size: Bytes, private readonly unit: Bytes, private readonly lock: WriteLock) {}
 
   async read(offset: Bytes, length: Bytes): Promise<Buffer> {
     const buf = Buffer.alloc(length);
@@ -73,7 +79,11 @@ class FileBlockDevice implements BlockDevice {
     return this.fh.sync();
   }
 
-  close(): Promise<void> {
-    return this.fh.close();
+  async close(): Promise<void> {
+    try {
+      await this.fh.close();
+    } finally {
+      await this.lock.release();
+    }
   }
 }

@@ -16,13 +16,13 @@ const TABLE = {
   ok: { code: 0, short: 'ok', meaning: 'success' },
   internal: { code: 1, short: 'internal error', meaning: 'internal error (a bug: run again with `--debug` for the stack trace)' },
   usage: { code: 2, short: 'usage error', meaning: 'usage error (unknown option, missing argument)' },
-  input: { code: 3, short: 'bad input (nothing written)', meaning: 'bad input: layout rejected, file missing, image unreadable; nothing was written' },
+  input: { code: 3, short: 'bad input (nothing written)', meaning: 'bad input: layout rejected, file missing, image unreadable, output path not a regular file, target in use by QEMU or another bankforge; nothing was written' },
   warnings: { code: 4, commands: ['inspect'], short: 'inconsistencies found', meaning: 'read the image but found inconsistencies (printed as warnings)' },
   timeout: { code: 5, commands: ['run'], short: '--timeout passed', meaning: '`--timeout` passed before `--expect` matched' },
   qemuExited: { code: 6, commands: ['run'], short: 'QEMU exited first', meaning: 'QEMU exited before `--expect` matched, or with a non-zero status' },
   refused: { code: 7, commands: ['flash'], short: 'refused (nothing written)', meaning: 'refused (system, mounted, fixed, read-only or too small disk; not confirmed); nothing written' },
   failed: { code: 8, commands: ['flash'], short: 'write or verify failed', meaning: 'writing or verifying failed, or the image does not match its bmap or manifest' },
-  interrupted: { code: 130, commands: ['run', 'flash'], short: 'interrupted', meaning: 'interrupted (Ctrl-C, Ctrl-], SIGINT, SIGTERM)' },
+  interrupted: { code: 130, commands: ['run', 'flash', 'build', 'bundle', 'coredump'], short: 'interrupted', meaning: 'interrupted (Ctrl-C, Ctrl-], SIGINT, SIGTERM); a partly written output is removed' },
 } as const satisfies Record<string, ExitCodeSpec>;
 
 export type ExitName = keyof typeof TABLE;

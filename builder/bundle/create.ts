@@ -2,7 +2,6 @@
 // kernel.elf, SHA256SUMS), its manifest and an optional Ed25519 signature, in the container of
 // docs/bundle.md. Written under a temporary name and renamed into place when complete.
 
-import { rename, rm } from 'node:fs/promises';
 import { writeFile } from 'node:fs/promises';
 import { BankforgeError } from '../../support/errors.js';
 import { loadLayout } from '../layout/load.js';
@@ -14,7 +13,7 @@ import { sha256 } from '../../partitions/bank-files.js';
 import { BUNDLE, encodeHeader, type BundleManifest } from './format.js';
 import { bundleFits } from './fits.js';
 import { signBytes, loadPrivateKey } from './keys.js';
-import { partialPath } from '../../support/temp-path.js';
+import { checkOutputPath, writeOutput } from '../../support/output-file.js';
 
 export interface BundleOptions {
   version: string;
@@ -29,6 +28,8 @@ export interface BundleOptions {
 
 export async function createBundle(opts: BundleOptions): Promise<BundleManifest> {
   checkVersion(opts.version);
+  // Before the pipeline's work, so that `-o /dev/sdb` costs nothing (and is checked again at the end).
+  await checkOutputPath(opts.out);
   const key = opts.signKey ? await loadPrivateKey(opts.signKey) : undefined;
   const layout = await loadLayout(opts.layout);
   // boot.cfg's updated= is informational (the state record decides) and unknown until install.
@@ -54,13 +55,6 @@ export async function createBundle(opts: BundleOptions): Promise<BundleManifest>
   const signed = Buffer.concat([encodeHeader(json.length, key ? BUNDLE.signatureSize : 0), json]);
   const signature = key ? signBytes(key, signed) : Buffer.alloc(0);
 
-  const tmp = partialPath(opts.out);
-  try {
-    await writeFile(tmp, Buffer.concat([signed, signature, payload]));
-    await rename(tmp, opts.out);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new BankforgeError(`cannot write ${opts.out}: ${(e as Error).message}`);
-  }
+  await writeOutput(opts.out, (tmp) => writeFile(tmp, Buffer.concat([signed, signature, payload])));
   return manifest;
 }

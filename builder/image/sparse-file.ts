@@ -16,10 +16,19 @@ export class SparseImageFile {
 
   private constructor(readonly path: string, readonly size: Bytes, private readonly fh: FileHandle) {}
 
-  /** Create (or truncate) `path` as a hole of `size` bytes. */
+  /**
+   * Create `path` (which must not exist: it is a fresh temporary name, and O_EXCL keeps a link
+   * planted there from being followed) as a hole of `size` bytes. A size past the file system's
+   * limit fails here (EFBIG), before anything is written.
+   */
   static async create(path: string, size: Bytes): Promise<SparseImageFile> {
-    const fh = await open(path, 'w+', 0o644);
-    await fh.truncate(size);
+    const fh = await open(path, 'wx+', 0o644);
+    try {
+      await fh.truncate(size);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
     return new SparseImageFile(path, size, fh);
   }
 

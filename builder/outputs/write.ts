@@ -4,7 +4,7 @@
 // and is renamed into place when complete, as the image itself is.
 
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { execa } from 'execa';
@@ -13,7 +13,7 @@ import type { Range } from '../image/sparse-file.js';
 import type { Bytes } from '../../partitions/units.js';
 import { encodeBmap, makeBmap } from './bmap.js';
 import { outputPath, type OutputFormat } from './formats.js';
-import { partialPath } from '../../support/temp-path.js';
+import { writeOutput } from '../../support/output-file.js';
 
 export interface BuiltImage { image: string; size: Bytes; dataRanges: readonly Range[] }
 
@@ -24,14 +24,7 @@ export async function writeOutputs(built: BuiltImage, formats: readonly OutputFo
     if (format === 'raw') continue;
     const out = outputPath(built.image, format);
     step(`writing ${out}`);
-    const tmp = partialPath(out);
-    try {
-      await WRITERS[format](built, tmp);
-      await rename(tmp, out);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
+    await writeOutput(out, (tmp) => WRITERS[format](built, tmp));
     written.push(out);
   }
   return written;

@@ -3,11 +3,11 @@
 // bank carries the same ELF, but a bank is rewritten by upgrades, and the image is not always
 // at hand where the dump is read.
 
-import { copyFile, rename } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { compileKernel } from './compile.js';
 import { KERNEL_FILE } from './bank.js';
 import type { Manifest } from '../manifest.js';
-import { partialPath } from '../../support/temp-path.js';
+import { writeOutput } from '../../support/output-file.js';
 
 export const debugKernelPath = (image: string): string => `${image}.kernel.elf`;
 
@@ -17,8 +17,6 @@ export async function keepDebugKernel(image: string, manifest: Manifest): Promis
   // compileKernel() is cached by the sources' hash: this is the ELF the build just put in the banks.
   const elf = (await compileKernel()).path;
   const out = debugKernelPath(image);
-  const tmp = partialPath(out);
-  await copyFile(elf, tmp);
-  await rename(tmp, out);
+  await writeOutput(out, (tmp) => copyFile(elf, tmp));
   return out;
 }

@@ -1,11 +1,11 @@
 // `bankforge build`: argument handling around builder/build.ts.
 
 import { build } from '../../builder/build.js';
-import { keepDebugKernel } from '../../builder/pipeline/debug-kernel.js';
+import { debugKernelPath, keepDebugKernel } from '../../builder/pipeline/debug-kernel.js';
 import { BankforgeError } from '../../support/errors.js';
 import { makeProgress } from '../../support/progress.js';
 import type { SectorSize } from '../../partitions/units.js';
-import { parseFormats } from '../../builder/outputs/formats.js';
+import { outputPath, parseFormats } from '../../builder/outputs/formats.js';
 
 interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: number; json: boolean; quiet: boolean; format: string[] }
 
@@ -26,9 +26,11 @@ export async function run(a: Args): Promise<void> {
   const formats = parseFormats(a.format);
   const name = a.layout.replace(/^.*[/\\]/, '').replace(/\.json$/, '');
   const progress = makeProgress({ quiet: a.quiet || a.json });
+  const out = a.out ?? `${name}.img`;
   const result = await build({
     layout: a.layout,
-    out: a.out ?? `${name}.img`,
+    out,
+    sideOutputs: [...formats.filter((f) => f !== 'raw').map((f) => outputPath(out, f)), debugKernelPath(out)],
     version: a.version,
     ...(a.sectorSize ? { sectorSize: a.sectorSize as SectorSize } : {}),
     ...(a.seed ? { seed: a.seed } : {}),

@@ -3,7 +3,7 @@
 // --clear instead print JSON, write files, or free every slot.
 
 import { BankforgeError, EXIT } from '../../support/errors.js';
-import { clearDumps, dumpJson, extractDump, listLine, readDisk, renderDump } from '../../disk/coredump/report.js';
+import { clearDumps, dumpJson, extractDump, listLine, prepareExtract, readDisk, renderDump } from '../../disk/coredump/report.js';
 
 interface Args { target: string; json: boolean; extract?: string; clear: boolean; seq?: number; all: boolean; kernel?: string; logLines: number; quiet: boolean }
 
@@ -30,7 +30,9 @@ export async function run(a: Args): Promise<void> {
     throw new BankforgeError(`${a.target}: no dump with seq ${a.seq} (dumps on disk: ${have}${a.all ? '' : '; cleared ones need --all'})`);
   }
 
-  if (a.extract) {
+  if (a.extract !== undefined) {
+    if (a.extract === '') throw new BankforgeError('--extract: give a directory', EXIT.usage);
+    await prepareExtract(a.extract, chosen);
     for (const d of chosen) say(`seq ${d.header.seq}: ${await extractDump(disk, d, a.extract, a.kernel)}`);
     if (chosen.length === 0) say('no dumps to extract');
     return;

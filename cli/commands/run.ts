@@ -4,6 +4,7 @@
 
 import { BankforgeError, EXIT } from '../../support/errors.js';
 import { Machine, SerialClosedError, SerialTimeoutError } from '../../qemu/index.js';
+import { lockForWriting } from '../../disk/write-lock.js';
 import type { SectorSize } from '../../partitions/units.js';
 
 interface Args {
@@ -37,6 +38,13 @@ export async function run(a: Args): Promise<void> {
   const show = (text: string): void => { if (text) { process.stdout.write(text); midLine = !text.endsWith('\n'); } };
   const note = (msg: string): void => { if (!a.quiet) process.stderr.write(`${midLine ? '\n' : ''}bankforge: ${msg}\n`); midLine = false; };
 
+  if (!a.snapshot) {
+    // Without --snapshot the guest writes the image: refused, naming the holder, while another
+    // bankforge writes it or a QEMU has it. While it runs, QEMU's own image lock is the write lock
+    // (disk/write-lock.ts): `config set` or `upgrade` meanwhile are refused. A writer that slips in
+    // between this check and QEMU's open makes QEMU refuse the image (exit 3).
+    await (await lockForWriting(a.image)).release();
+  }
   const m = await Machine.start({
     image: a.image,
     snapshot: a.snapshot,

@@ -2,10 +2,11 @@
 // dumps (partitions/coredump.ts), resolve their backtraces against the kernel that wrote them,
 // and render them as text or JSON; extract them to files; clear the partition.
 
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
+import { createOutputDirectory, outputError } from '../../support/output-file.js';
 import { openBlockDevice } from '../device.js';
 import { openFileSource, readTargetGpt } from '../file-source.js';
 import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
@@ -87,12 +88,13 @@ async function findKernel(disk: Disk, d: Dump & { status: 'complete' }, explicit
     const ss = disk.partition.sectorSize;
     const data = await bankKernel(disk.target, bank.firstLba * ss, (bank.lastLba - bank.firstLba + 1) * ss, ss);
     if (data) {
-      // llvm-symbolizer reads a file: the bank's copy goes in a temporary one, removed after use.
-      const path = join(tmpdir(), `bankforge-kernel-${process.pid}-${d.header.bank}.elf`);
+      // llvm-symbolizer reads a file: the bank's copy goes in a private temporary directory (not
+      // a predictable name in /tmp, where a planted link would be followed), removed after use.
+      const path = join(await mkdtemp(join(tmpdir(), 'bankforge-kernel-')), 'kernel.elf');
       await writeFile(path, data);
       const found = await check(path, data, false);
       if (found) return { ...found, temporary: true };
-      await rm(path, { force: true });
+      await rm(dirname(path), { recursive: true, force: true });
     }
   }
   return { tried };
@@ -126,7 +128,7 @@ export async function resolveBacktrace(disk: Disk, d: Dump & { status: 'complete
   }
   const exact = d.header.cause === Cause.Exception;
   const lookups = bt.map((a, i) => (i === 0 && exact ? a : a - 1n));
-  const r = await symbolize(k.path, k.symbols, lookups).finally(() => (k.temporary ? rm(k.path, { force: true }) : undefined));
+  const r = await symbolize(k.path, k.symbols, lookups).finally(() => (k.temporary ? rm(dirname(k.path), { recursive: true, force: true }) : undefined));
   return {
     frames: bt.map((a, i) => ({ address: hex64(a), frames: r.frames[i] ?? [] })),
     symbols: { elf: k.temporary ? `kernel.elf in bank ${bankName(d.header.bank)}` : k.path, tool: r.tool, ...(k.warning ? { warning: k.warning } : {}) },
@@ -221,20 +223,43 @@ export async function dumpJson(disk: Disk, d: Dump, kernel: string | undefined):
   };
 }
 
-/** DIR/seq-N/: header.json, and for a complete dump registers.txt, backtrace.txt, log.txt, body.bin. */
-export async function extractDump(disk: Disk, d: Dump, dir: string, kernel: string | undefined): Promise<string> {
-  const out = join(dir, `seq-${d.header.seq}`);
-  await mkdir(out, { recursive: true });
-  const json = await dumpJson(disk, d, kernel);
-  const { log: _log, ...headerJson } = json;
-  await writeFile(join(out, 'header.json'), `${JSON.stringify(headerJson, null, 2)}\n`);
-  if (d.status === 'complete') {
-    const r = d.body.regs;
-    await writeFile(join(out, 'registers.txt'), REGISTERS.map((n) => `${n} ${hex64(r[n])}\n`).join(''));
-    const bt = json.backtrace as ResolvedFrame[];
-    await writeFile(join(out, 'backtrace.txt'), bt.map((f) => `${f.address}${f.frames.map((fr) => ` ${fr.function}${fr.location ? ` ${fr.location}` : ''}`).join(' <')}\n`).join(''));
-    await writeFile(join(out, 'log.txt'), d.body.log);
-    await writeFile(join(out, 'body.bin'), d.raw);
+/**
+ * Where `--extract DIR` puts the dumps: DIR must be a directory or nothing (then it is created;
+ * its parent must exist, so a path like /proc/1/x fails at once instead of being retried), and no
+ * DIR/seq-N of these dumps may exist yet. Checked for all of them before the first is written.
+ */
+export async function prepareExtract(dir: string, dumps: readonly Dump[]): Promise<void> {
+  const st = await stat(dir).catch(() => undefined);
+  if (st && !st.isDirectory()) throw new BankforgeError(`--extract ${dir}: not a directory; nothing was written`);
+  for (const d of dumps) {
+    const out = join(dir, `seq-${d.header.seq}`);
+    if (await lstat(out).then(() => true, () => false)) throw new BankforgeError(`--extract ${dir}: ${out} exists (extracted before?); remove it or extract elsewhere, so nothing was written`);
   }
-  return out;
+  if (!st && dumps.length > 0) await mkdir(dir).catch((e: unknown) => { throw outputError(dir, e); });
+}
+
+/**
+ * DIR/seq-N/: header.json, and for a complete dump registers.txt, backtrace.txt, log.txt,
+ * body.bin; written into a temporary directory renamed into place, so it is whole or absent.
+ */
+export async function extractDump(disk: Disk, d: Dump, dir: string, kernel: string | undefined): Promise<string> {
+  const out = await createOutputDirectory(join(dir, `seq-${d.header.seq}`));
+  try {
+    const json = await dumpJson(disk, d, kernel);
+    const { log: _log, ...headerJson } = json;
+    await writeFile(join(out.tmp, 'header.json'), `${JSON.stringify(headerJson, null, 2)}\n`);
+    if (d.status === 'complete') {
+      const r = d.body.regs;
+      await writeFile(join(out.tmp, 'registers.txt'), REGISTERS.map((n) => `${n} ${hex64(r[n])}\n`).join(''));
+      const bt = json.backtrace as ResolvedFrame[];
+      await writeFile(join(out.tmp, 'backtrace.txt'), bt.map((f) => `${f.address}${f.frames.map((fr) => ` ${fr.function}${fr.location ? ` ${fr.location}` : ''}`).join(' <')}\n`).join(''));
+      await writeFile(join(out.tmp, 'log.txt'), d.body.log);
+      await writeFile(join(out.tmp, 'body.bin'), d.raw);
+    }
+    await out.commit();
+  } catch (e) {
+    await out.discard();
+    throw outputError(out.path, e);
+  }
+  return out.path;
 }

@@ -1,0 +1,116 @@
+// One writer at a time on an image or a device, and never while QEMU has it open: the lock that
+// openBlockDevice takes before every state-changing write (docs/architecture.md, "One writer at a
+// time"). It is QEMU's own image lock, seen from the other side. QEMU (block/file-posix.c) holds
+// an open-file-description (OFD) fcntl read lock on byte 100 + n for each permission bit n it
+// uses and on byte 200 + n for each one it does not share with other users; bit 0 is "consistent
+// read", bit 1 "write", bit 3 "resize". A guest disk opened for writing locks 100, 101 and 201;
+// read-only or with -snapshot it still locks 201 (nobody else may write under it). bankforge
+// takes an exclusive (write) OFD lock on bytes 101 and 201, which conflicts with every one of
+// those read locks, so: a bankforge write is refused while any QEMU has the image, a QEMU
+// started during a bankforge write is refused ("Failed to lock byte 101"), and two bankforge
+// writers exclude each other atomically (two write locks conflict; there is no check-then-lock
+// window).
+//
+// Node has no fcntl and no maintained npm package provides OFD locks, so a tiny Perl program
+// (perl-base is part of every Debian and Ubuntu system) opens the file, takes the lock and holds
+// it until its standard input closes: when we release it, or when this process dies in any way.
+
+import { spawn } from 'node:child_process';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { BankforgeError } from '../support/errors.js';
+
+export interface WriteLock { release(): Promise<void> }
+
+/** The helper's command line in ps and /proc, so that a refusal can name the bankforge behind it. */
+const TITLE = 'bankforge-write-lock for pid';
+
+// F_OFD_SETLK is 37 on Linux (all architectures); struct flock on 64-bit Linux is
+// { short l_type; short l_whence; off_t l_start; off_t l_len; pid_t l_pid } padded to 32 bytes.
+const HELPER = String.raw`
+use strict; use Fcntl qw(O_RDWR F_WRLCK SEEK_SET);
+$| = 1; $0 = "${TITLE} " . getppid();
+sysopen(my $fh, $ARGV[0], O_RDWR) or do { print "error $!\n"; exit 1 };
+for my $byte (101, 201) {
+  fcntl($fh, 37, pack('s s x4 q q l x4', F_WRLCK, SEEK_SET, $byte, 1, 0)) and next;
+  print $!{EAGAIN} || $!{EACCES} ? "busy\n" : "error $!\n"; exit 1;
+}
+print "locked\n";
+1 while sysread(STDIN, my $b, 4096);
+`;
+
+/** The byte ranges bankforge locks (for tests and docs): QEMU's "write" permission and "write not shared" bytes. */
+export const LOCKED_BYTES = [101, 201] as const;
+
+/**
+ * Takes the exclusive write lock on `path` (an image file or a block device), or refuses with exit
+ * 3 naming who holds it. Nothing is written either way.
+ */
+export async function lockForWriting(path: string): Promise<WriteLock> {
+  const child = spawn('perl', ['-e', HELPER, path], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+  const answer = await new Promise<string>((resolve) => {
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (s: string) => { out += s; if (out.includes('\n')) resolve(out.trim()); });
+    child.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? 'noperl' : `error ${e.message}`));
+    child.once('exit', () => resolve(out.trim() || 'error the lock helper exited'));
+  });
+  if (answer === 'locked') {
+    // Unreferenced: the lock never keeps the process alive; if we exit without releasing, the
+    // pipe closes and the helper lets go.
+    child.unref();
+    (child.stdout as unknown as { unref(): void }).unref();
+    (child.stdin as unknown as { unref(): void }).unref();
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    return {
+      async release() {
+        // Referenced again, or an otherwise idle process would exit before the helper has.
+        child.ref();
+        child.stdin.end();
+        await exited;
+      },
+    };
+  }
+  child.kill();
+  if (answer === 'busy') {
+    const who = await holders(path, child.pid);
+    throw new BankforgeError(`${path} is in use by ${who.length ? who.join(', ') : 'another process'} (it holds QEMU's image lock or bankforge's write lock); nothing was written. Stop it, or boot with --snapshot, and try again`);
+  }
+  if (answer === 'noperl') throw new BankforgeError(`cannot lock ${path} for writing: perl not found (install the Debian package perl-base); nothing was written`);
+  throw new BankforgeError(`cannot lock ${path} for writing: ${answer.replace(/^error /, '')}; nothing was written`);
+}
+
+/**
+ * Who has `path` open with a lock on it, as "pid N (command line)", from /proc (OFD locks show
+ * no owner in /proc/locks; each holder's fdinfo lists them). Best effort: unreadable entries
+ * (another user's processes without root) are skipped.
+ */
+export async function holders(path: string, exceptPid?: number): Promise<string[]> {
+  const target = await stat(path).catch(() => undefined);
+  if (!target) return [];
+  const same = (s: Awaited<ReturnType<typeof stat>>) =>
+    target.isBlockDevice() ? s.isBlockDevice() && s.rdev === target.rdev : s.dev === target.dev && s.ino === target.ino;
+  const found: string[] = [];
+  const pids = (await readdir('/proc').catch(() => [])).filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid && Number(p) !== exceptPid);
+  for (const pid of pids) {
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+    let locked = false;
+    for (const fd of fds) {
+      const st = await stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+      if (!st || !same(st)) continue;
+      const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(() => '');
+      if (/^lock:/m.test(info)) { locked = true; break; }
+    }
+    if (!locked) continue;
+    const cmd = await commandLine(pid);
+    // A bankforge's lock is held by its helper: name the bankforge.
+    const owner = cmd.startsWith(TITLE) ? cmd.slice(TITLE.length).trim() : pid;
+    found.push(owner === pid ? `pid ${pid} (${cmd})` : `pid ${owner} (${await commandLine(owner)})`);
+  }
+  return found;
+}
+
+async function commandLine(pid: string): Promise<string> {
+  const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean).join(' ')
+    || (await readlink(`/proc/${pid}/exe`).catch(() => '?'));
+  return cmd.length > 100 ? `${cmd.slice(0, 97)}...` : cmd;
+}

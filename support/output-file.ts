@@ -1,0 +1,170 @@
+// The one rule for every file bankforge writes (images, manifests, side outputs, bundles, extracted
+// dumps): the path must hold a regular file or nothing. Anything else there (a device node, a
+// FIFO, a socket, a directory, a symbolic link) is refused with exit 3 before a byte is written:
+// `bundle -o /dev/sdb` once replaced a disk's node with a regular file. The content goes to a
+// temporary name in the same directory (so the final rename is atomic on one filesystem), which
+// is renamed into place when complete and removed on any failure, and on SIGINT/SIGTERM before
+// the process exits 130: an interrupted build leaves no `X.img.partial-PID-N` behind.
+
+import { rmSync, type Stats } from 'node:fs';
+import { lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { BankforgeError, EXIT } from './errors.js';
+import { partialPath } from './temp-path.js';
+
+/** What a path that is not a regular file is, in words; undefined for a regular file. */
+export function notRegularFile(st: Stats): string | undefined {
+  if (st.isFile()) return undefined;
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isCharacterDevice()) return 'a character device';
+  return 'not a regular file';
+}
+
+/**
+ * Refuses `path` unless it is a regular file or nothing, and its directory exists. lstat, not
+ * stat: a symbolic link is refused for what it is, not followed to whatever it names.
+ */
+export async function checkOutputPath(path: string): Promise<void> {
+  const st = await lstat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw outputError(path, e);
+  });
+  const what = st && notRegularFile(st);
+  if (what) throw new BankforgeError(`${path} is ${what}; bankforge writes only a regular file or a new one there, so nothing was written`);
+  if (!st) {
+    const dir = dirname(path);
+    const d = await stat(dir).catch(() => undefined);
+    if (!d?.isDirectory()) throw new BankforgeError(`cannot write ${path}: directory ${dir} does not exist`);
+  }
+}
+
+/** Checks every path first, so that a bad side output is refused before the first file lands. */
+export async function checkOutputPaths(paths: readonly string[]): Promise<void> {
+  for (const p of paths) await checkOutputPath(p);
+}
+
+/** A file being written: `tmp` is where the content goes until commit() renames it to `path`. */
+export interface OutputFile {
+  readonly path: string;
+  readonly tmp: string;
+  /** Renames the temporary into place (checking `path` once more just before). */
+  commit(): Promise<void>;
+  /** Removes the temporary; safe to call after commit() or twice. */
+  discard(): Promise<void>;
+}
+
+export async function createOutput(path: string): Promise<OutputFile> {
+  await checkOutputPath(path);
+  const tmp = partialPath(path);
+  track(tmp);
+  return {
+    path,
+    tmp,
+    async commit() {
+      // The path may have changed since the first check (a long build); rename() would replace a
+      // device node or a FIFO as readily as a file.
+      await checkOutputPath(path);
+      await rename(tmp, path).catch((e: NodeJS.ErrnoException) => { throw outputError(path, e); });
+      untrack(tmp);
+    },
+    async discard() {
+      await rm(tmp, { force: true });
+      untrack(tmp);
+    },
+  };
+}
+
+/**
+ * A directory of outputs (`coredump --extract DIR` writes DIR/seq-N/): nothing may be at `path`
+ * (an existing one would end up half old, half new), and it is filled under a temporary name.
+ */
+export async function createOutputDirectory(path: string): Promise<OutputFile> {
+  await checkOutputPath(path);
+  if (await lstat(path).then(() => true, () => false)) throw new BankforgeError(`${path} exists; remove it or extract elsewhere, so nothing was written`);
+  const tmp = partialPath(path);
+  track(tmp);
+  await mkdir(tmp).catch(async (e: unknown) => { untrack(tmp); throw outputError(path, e); });
+  return {
+    path,
+    tmp,
+    async commit() {
+      await rename(tmp, path).catch((e: NodeJS.ErrnoException) => { throw outputError(path, e); });
+      untrack(tmp);
+    },
+    async discard() {
+      await rm(tmp, { force: true, recursive: true });
+      untrack(tmp);
+    },
+  };
+}
+
+/**
+ * Writes `path` through `write(tmp)`: checked, written under the temporary name, renamed into
+ * place; on any failure the temporary is removed and a file-system error (full disk, read-only,
+ * file too large) becomes exit 3 naming the path.
+ */
+export async function writeOutput<T>(path: string, write: (tmp: string) => Promise<T>): Promise<T> {
+  const out = await createOutput(path);
+  try {
+    const r = await write(out.tmp);
+    await out.commit();
+    return r;
+  } catch (e) {
+    await out.discard();
+    throw outputError(path, e);
+  }
+}
+
+const FS_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: "larger than the file system's file-size limit",
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a component of the path is not a directory',
+  ENAMETOOLONG: 'name too long',
+  EEXIST: 'something appeared there meanwhile',
+  ENOTEMPTY: 'a non-empty directory appeared there meanwhile',
+};
+
+/** A file-system error writing `path` as bad input (exit 3); anything else as it is. */
+export function outputError(path: string, e: unknown): unknown {
+  if (e instanceof BankforgeError) return e;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const why = code ? FS_ERRORS[code] : undefined;
+  return why ? new BankforgeError(`cannot write ${path}: ${why} (${code}); nothing was left there`, EXIT.input) : e;
+}
+
+// Temporaries alive in this process, removed by the signal handler. The handler is installed only
+// while one exists, so that commands with their own (run, flash) are not disturbed otherwise.
+const live = new Set<string>();
+
+function track(tmp: string): void {
+  if (live.size === 0) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  live.add(tmp);
+}
+
+function untrack(tmp: string): void {
+  if (!live.delete(tmp) || live.size > 0) return;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  // Synchronous: nothing else may run between the signal and the exit.
+  for (const tmp of live) {
+    rmSync(tmp, { force: true, recursive: true });
+  }
+  process.stderr.write(`bankforge: ${signal}: stopped; partial output removed\n`);
+  process.exit(EXIT.interrupted);
+}
