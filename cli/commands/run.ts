@@ -5,6 +5,7 @@
 import { BankforgeError, EXIT } from '../../support/errors.js';
 import { Machine, SerialClosedError, SerialTimeoutError } from '../../qemu/index.js';
 import { lockForWriting } from '../../disk/write-lock.js';
+import { probeDisk } from '../../qemu/disk.js';
 import type { SectorSize } from '../../partitions/units.js';
 
 interface Args {
@@ -38,6 +39,8 @@ export async function run(a: Args): Promise<void> {
   const show = (text: string): void => { if (text) { process.stdout.write(text); midLine = !text.endsWith('\n'); } };
   const note = (msg: string): void => { if (!a.quiet) process.stderr.write(`${midLine ? '\n' : ''}bankforge: ${msg}\n`); midLine = false; };
 
+  // An unreadable image is said as such before anything else looks at it.
+  await probeDisk(a.image);
   if (!a.snapshot) {
     // Without --snapshot the guest writes the image: refused, naming the holder, while another
     // bankforge writes it or a QEMU has it. While it runs, QEMU's own image lock is the write lock
