@@ -18,6 +18,7 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { BankforgeError } from '../support/errors.js';
+import { existsSync } from 'node:fs';
 
 export interface WriteLock { release(): Promise<void> }
 
@@ -45,8 +46,11 @@ export const LOCKED_BYTES = [101, 201] as const;
  * Takes the exclusive write lock on `path` (an image file or a block device), or refuses with exit
  * 3 naming who holds it. Nothing is written either way.
  */
+/** Debian's perl-base puts perl here; by path, so a PATH without it (a service, a test) still locks. */
+const PERL = existsSync('/usr/bin/perl') ? '/usr/bin/perl' : 'perl';
+
 export async function lockForWriting(path: string): Promise<WriteLock> {
-  const child = spawn('perl', ['-e', HELPER, path], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+  const child = spawn(PERL, ['-e', HELPER, path], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
   const answer = await new Promise<string>((resolve) => {
     let out = '';
     child.stdout.setEncoding('utf8');
