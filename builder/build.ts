@@ -164,6 +164,11 @@ async function planPartition(placed: PlacedLayout, p: PlacedPartition, artifacts
     return { placed: p, kind: 'fat', plan: plan(fatSize), tree, bankState };
   } catch (e) {
     if (e instanceof FatError) {
+      // The build's timestamp is not a layout field (the CLI checks SOURCE_DATE_EPOCH first; a library caller gets this).
+      if (e.field === 'timestamp') throw new BankforgeError(`epoch: ${e.message}`);
+      if (e.field === 'hiddenSectors') {
+        throw new LayoutError(file, `${spec.field}.start`, `the ${spec.filesystem} volume would start at byte ${p.offset}; a FAT boot sector records its start sector in 32 bits, so it must start below ${4 * placed.sectorSize} GiB (${placed.sectorSize}-byte sectors)`);
+      }
       const field = `${spec.field}.${FAT_FIELD[e.field ?? ''] ?? 'size'}`;
       throw new LayoutError(file, field, `${spec.filesystem} volume of ${fatSize} bytes (${placed.sectorSize}-byte sectors): ${e.message}`);
     }
