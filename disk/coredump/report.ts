@@ -135,8 +135,19 @@ export async function resolveBacktrace(disk: Disk, d: Dump & { status: 'complete
 
 export const hex64 = (n: bigint) => n.toString(16).padStart(16, '0');
 
+/**
+ * The dump's clock as ISO 8601; undefined when the kernel could not read the RTC (0) or the
+ * field holds more seconds than a date can (a damaged or crafted dump): the dump is still shown.
+ */
+export function rtcIso(rtcTime: number): string | undefined {
+  const ms = rtcTime * 1000;
+  return rtcTime && Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : undefined;
+}
+
 export function when(rtcTime: number): string {
-  return rtcTime ? `${new Date(rtcTime * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} UTC` : 'unknown (RTC unreadable)';
+  if (!rtcTime) return 'unknown (RTC unreadable)';
+  const iso = rtcIso(rtcTime);
+  return iso ? `${iso.replace('T', ' ').replace(/\.\d+Z$/, '')} UTC` : `invalid (clock field ${rtcTime})`;
 }
 
 export function bankName(bank: number): string {
@@ -199,7 +210,7 @@ export async function renderDump(disk: Disk, d: Dump, kernel: string | undefined
 export async function dumpJson(disk: Disk, d: Dump, kernel: string | undefined): Promise<Record<string, unknown>> {
   const h = d.header;
   const header = {
-    seq: h.seq, slot: h.slot, state: h.state === 1 ? 'writing' : 'complete', time: h.rtcTime ? new Date(h.rtcTime * 1000).toISOString() : null,
+    seq: h.seq, slot: h.slot, state: h.state === 1 ? 'writing' : 'complete', time: rtcIso(h.rtcTime) ?? null,
     rtcTime: h.rtcTime, uptimeMs: h.uptimeMs, tsc: h.tsc.toString(), tscHz: h.tscHz, bank: bankName(h.bank),
     bootstate: BOOTSTATE_TEXT[h.bootstate] ?? h.bootstate, build: h.build, cause: h.cause === Cause.Panic ? 'panic' : 'exception',
     vector: h.vector, errorCode: `0x${h.errorCode.toString(16)}`, faultAddress: hex64(h.faultAddr), reason: h.reason,
