@@ -22,6 +22,7 @@ import { Bank, BootState, encodeState, newState, pushEvent, Reason, slotOffsets,
 import { gptTypeName } from '../partitions/gpt-types.js';
 import { CONFIG, configAreaMarker, encodeRecord, holdsConfig } from '../partitions/config-record.js';
 import { hostArchiveEntries, hostSettings } from './host-files.js';
+import { checkPlannedBank } from './bank-content.js';
 import { deriveU32 } from '../partitions/guid.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
 import { partialPath } from '../support/temp-path.js';
@@ -136,6 +137,7 @@ async function planPartition(placed: PlacedLayout, p: PlacedPartition, artifacts
     if (only.size > p.size) throw new LayoutError(file, `${spec.field}.contents[0].file`, `${only.source.path} is ${only.size} bytes; the partition holds ${p.size}`);
     return { placed: p, kind: 'raw', file: { path: only.source.path, size: only.size } };
   }
+  if (spec.bank && tree.size > 0) await checkPlannedBank(tree, file, `${spec.field}.contents`, spec.bank);
   const bankState = spec.bank ? initialBankState(spec.bank, tree, version) : undefined;
   const type = spec.filesystem;
   const plan = (fatSize: number) => planFatVolume({

@@ -2,8 +2,9 @@
 // commands/, each loaded only when its command runs so start-up stays lean.
 
 import yargs, { type Argv } from 'yargs';
-import { BankforgeError, EXIT } from '../support/errors.js';
+import { BankforgeError, EXIT, environmentError } from '../support/errors.js';
 import { exitCodesEpilogue } from '../support/exit-codes.js';
+import { terminalSafe } from '../support/terminal-text.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
 
@@ -144,14 +145,17 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-function report(e: unknown, debug: boolean): number {
+function report(thrown: unknown, debug: boolean): number {
+  const e = environmentError(thrown) ?? thrown;
   if (e instanceof BankforgeError && e.exitCode !== EXIT.internal) {
-    process.stderr.write(`bankforge: ${e.message}\n`);
-    if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
+    process.stderr.write(`bankforge: ${terminalSafe(e.message)}\n`);
+    // The stack of what was thrown: for an environment error, the write that failed.
+    const stack = (thrown as Error | undefined)?.stack;
+    if (debug && stack) process.stderr.write(`${stack}\n`);
     return e.exitCode;
   }
   const err = e as Error;
-  process.stderr.write(`bankforge: internal error: ${err?.message ?? String(e)}\n`);
+  process.stderr.write(`bankforge: internal error: ${terminalSafe(err?.message ?? String(e))}\n`);
   if (debug) process.stderr.write(`${err?.stack ?? ''}\n`);
   else process.stderr.write('(run again with --debug for the stack trace, and please report it)\n');
   return EXIT.internal;

@@ -4,6 +4,7 @@ import { loadPublicKey } from '../../builder/bundle/keys.js';
 import { makeProgress } from '../../support/progress.js';
 import { upgrade } from '../../disk/upgrade/upgrade.js';
 import { BankforgeError } from '../../support/errors.js';
+import { terminalSafe } from '../../support/terminal-text.js';
 
 interface Args { target: string; bundle: string; pubkey?: string; allowUnverified: boolean; tries: string; force: boolean; json: boolean; quiet: boolean }
 
@@ -21,6 +22,6 @@ export async function run(a: Args): Promise<void> {
     ...(a.pubkey ? { pubkey: await loadPublicKey(a.pubkey) } : {}),
   });
   // Not "is signed": 64 bytes in the signature field prove nothing until a key checks them.
-  if (r.signature === 'unchecked') process.stderr.write(`warning: ${a.bundle}: its signature was not verified (--allow-unverified); the hashes catch corruption, not forgery\n`);
+  if (r.signature === 'unchecked') process.stderr.write(`warning: ${terminalSafe(a.bundle)}: its signature was not verified (--allow-unverified); the hashes catch corruption, not forgery\n`);
   if (a.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
 }

@@ -68,6 +68,7 @@ const cases: { what: string; layout: unknown; expect: RegExp; args?: string[]; r
   { what: 'a symbolic link loop in a content directory', layout: { partitions: [part({ contents: [{ dir: 'loop' }] })] }, expect: /partitions\[0\]\.contents\[0\]\.dir: .*loop\/self: a symbolic link loop/ },
   { what: 'a dangling link in a content directory', layout: { partitions: [part({ contents: [{ dir: 'dangling' }] })] }, expect: /partitions\[0\]\.contents\[0\]\.dir: .*dangling\/gone: a symbolic link to nothing/ },
   { what: 'a link back up in a content directory', layout: { partitions: [part({ contents: [{ dir: 'cycle' }] })] }, expect: /partitions\[0\]\.contents\[0\]\.dir: .*cycle\/up: a link back to a directory that contains it/ },
+  { what: 'a bank holding only an arbitrary file (it would be marked valid)', layout: { partitions: [part({ bank: 'A', contents: [{ file: 'big/blob.bin' }] })] }, expect: /partitions\[0\]\.contents: bank A: SHA256SUMS is missing: the build would mark this bank valid, but the loader would not boot it/ },
   { what: 'too many partitions', layout: { partitions: Array.from({ length: 129 }, (_, i) => part({ name: `p${i}` })) }, expect: /partitions: 129 partitions; a GPT holds at most 128/ },
 ];
 
