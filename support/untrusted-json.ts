@@ -6,9 +6,8 @@
 // the size is checked before anything is read, the nesting depth is checked on the bytes before
 // parsing, and every object comes back with a null prototype: only its own keys exist.
 
-import { open } from 'node:fs/promises';
-import { constants } from 'node:fs';
 import { BankforgeError } from './errors.js';
+import { readRegularFile } from './regular-file.js';
 
 export interface JsonLimits {
   /** Largest accepted input, in bytes. */
@@ -23,12 +22,7 @@ export interface JsonLimits {
 export const DEFAULT_JSON_LIMITS: JsonLimits = { maxBytes: 1 << 20, maxDepth: 32 };
 
 /** Bad JSON input; `name` (a file, or "file: manifest at offset 24") starts the message. */
-export class JsonInputError extends BankforgeError {
-  /** The file does not exist (callers may say where to look instead). */
-  constructor(message: string, readonly missing = false) {
-    super(message);
-  }
-}
+export class JsonInputError extends BankforgeError {}
 
 /** Parses `input` under `limits`; objects have a null prototype. `name` says what it is in messages. */
 export function parseUntrustedJson(input: Buffer | string, name: string, limits: JsonLimits = DEFAULT_JSON_LIMITS): unknown {
@@ -49,23 +43,12 @@ export function parseUntrustedJson(input: Buffer | string, name: string, limits:
 }
 
 /**
- * Reads and parses a JSON file: only a regular file, no bigger than the limit (a FIFO would
- * block, a device never end). The bytes come back too, for a caller that records their hash.
+ * Reads and parses a JSON file (a regular file within the size limit: support/regular-file.ts).
+ * The bytes come back too, for a caller that records their hash.
  */
-export async function readUntrustedJsonFile(path: string, limits: JsonLimits = DEFAULT_JSON_LIMITS): Promise<{ value: unknown; bytes: Buffer }> {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-  const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch((e: NodeJS.ErrnoException) => {
-    throw new JsonInputError(`cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, e.code === 'ENOENT');
-  });
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new JsonInputError(`cannot read ${path}: not a regular file (${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'a device or socket'})`);
-    if (st.size > limits.maxBytes) throw new JsonInputError(`${path}: ${st.size} bytes; at most ${limits.maxBytes} are accepted`);
-    const bytes = await fh.readFile();
-    return { value: parseUntrustedJson(bytes, path, limits), bytes };
-  } finally {
-    await fh.close();
-  }
+export async function readUntrustedJsonFile(path: string, limits: JsonLimits = DEFAULT_JSON_LIMITS, what = 'file'): Promise<{ value: unknown; bytes: Buffer }> {
+  const bytes = await readRegularFile(path, limits.maxBytes, what);
+  return { value: parseUntrustedJson(bytes, path, limits), bytes };
 }
 
 /** Counts '[' and '{' outside strings. UTF-8 never hides an ASCII byte inside a multi-byte character. */

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { PACKAGE_ROOT } from '../../support/package-info.js';
 import { BankforgeError } from '../../support/errors.js';
-import { JsonInputError, readUntrustedJsonFile } from '../../support/untrusted-json.js';
+import { readUntrustedJsonFile } from '../../support/untrusted-json.js';
+import { FileInputError } from '../../support/regular-file.js';
 import { parseLayout } from './parse.js';
 import type { LayoutSpec } from './types.js';
 
@@ -21,8 +22,8 @@ export type LoadedLayout = LayoutSpec & { sha256: string };
 
 export async function loadLayout(nameOrFile: string = DEFAULT_LAYOUT): Promise<LoadedLayout> {
   const file = layoutPath(nameOrFile);
-  const { value, bytes } = await readUntrustedJsonFile(file).catch((e: unknown) => {
-    if (e instanceof JsonInputError && e.missing) throw new BankforgeError(`layout not found: ${file} (give a name from ${LAYOUTS_DIR} or a path to a .json file)`);
+  const { value, bytes } = await readUntrustedJsonFile(file, undefined, 'layout').catch((e: unknown) => {
+    if (e instanceof FileInputError && e.missing) throw new BankforgeError(`layout not found: ${file} (give a name from ${LAYOUTS_DIR} or a path to a .json file)`);
     throw e;
   });
   const sha256 = createHash('sha256').update(bytes).digest('hex');

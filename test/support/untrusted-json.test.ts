@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseUntrustedJson, readUntrustedJsonFile, JsonInputError } from '../../support/untrusted-json.js';
 import { BankforgeError, EXIT } from '../../support/errors.js';
+import { FileInputError } from '../../support/regular-file.js';
 import { scratch } from '../helpers/tools.js';
 
 const throwsInput = (f: () => unknown, re: RegExp) => {
@@ -63,7 +64,7 @@ test('a file must be a regular file: a FIFO is refused at once, not waited on; a
     await readUntrustedJsonFile(join(dir, 'fifo')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /not a regular file \(a FIFO\)/));
     assert.ok(Date.now() - t0 < 2000, 'did not wait for a writer');
     await readUntrustedJsonFile(join(dir, 'sub')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /not a regular file \(a directory\)|directory/));
-    await readUntrustedJsonFile(join(dir, 'missing.json')).then(() => assert.unreachable(), (e: JsonInputError) => assert.ok(e.missing));
+    await readUntrustedJsonFile(join(dir, 'missing.json')).then(() => assert.unreachable(), (e: unknown) => assert.ok(e instanceof FileInputError && e.missing));
     const { value, bytes } = await readUntrustedJsonFile(join(dir, 'ok.json'));
     assert.equal({ ...(value as object) }, { a: 1 });
     assert.is(bytes.toString(), '{"a": 1}');

@@ -83,6 +83,11 @@ test('a FIFO or a directory given as the bundle is refused at once', async () =>
   await refused([join(dir, 'dir.bfb')], /dir\.bfb is a directory; a bundle is a file/);
 });
 
+test('a FIFO given as --pubkey is refused at once (it was read with a blocking open)', async () => {
+  execFileSync('mkfifo', [join(dir, 'key.fifo')]);
+  await refused([plain, '--pubkey', join(dir, 'key.fifo')], /cannot read public key .*key\.fifo: not a regular file \(a FIFO\)/);
+});
+
 test('a signed bundle needs --pubkey or --allow-unverified; an all-zero signature is never reported as signed', async () => {
   const { manifest, payload } = await parts(plain);
   const fake = await craft('zero-sig.bfb', manifest, payload, Buffer.alloc(BUNDLE.signatureSize));
