@@ -9,6 +9,9 @@ import { BankforgeError, LayoutError } from '../support/errors.js';
 import { checkBankContent } from '../partitions/bank-files.js';
 import type { FatTree } from '../partitions/fat/index.js';
 
+/** Far above any kernel or module archive, and below what Node reads into one Buffer. */
+const BANK_FILE_MAX = 1 << 30;
+
 /** Refuses (naming `field`) a non-empty bank tree the loader would not boot. Only root files matter to the loader. */
 export async function checkPlannedBank(tree: FatTree, file: string, field: string, bank: 'A' | 'B'): Promise<void> {
   const byName = new Map([...tree].filter(([path]) => !path.includes('/')).map(([path, e]) => [path.toUpperCase(), e] as const));
@@ -16,6 +19,8 @@ export async function checkPlannedBank(tree: FatTree, file: string, field: strin
     await checkBankContent(async (name) => {
       const e = byName.get(name.toUpperCase());
       if (!e || e.kind !== 'file') return undefined;
+      // The loader reads each file whole into memory; a file past any real kernel is refused before it is read.
+      if (e.size > BANK_FILE_MAX) throw new BankforgeError(`${name} is ${e.size} bytes; the loader loads files of at most ${BANK_FILE_MAX}`);
       return 'data' in e.source ? Buffer.from(e.source.data) : readFile(e.source.path);
     }, `bank ${bank}`);
   } catch (e) {

@@ -2,7 +2,7 @@
 // dumps (partitions/coredump.ts), resolve their backtraces against the kernel that wrote them,
 // and render them as text or JSON; extract them to files; clear the partition.
 
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
@@ -15,6 +15,7 @@ import { FatVolume, fileSectorDevice } from '../../partitions/fat/index.js';
 import type { ByteSource } from '../../partitions/sink.js';
 import type { Bytes, SectorSize } from '../../partitions/units.js';
 import { elfSymbols, ElfError, matchesDump, symbolize, type ElfSymbol, type Frame } from './symbols.js';
+import { FileInputError, readRegularFile } from '../../support/regular-file.js';
 
 export interface CoredumpPartition { number: number; name: string; offset: Bytes; size: Bytes; sectorSize: SectorSize }
 
@@ -58,6 +59,9 @@ export async function clearDumps(disk: Disk): Promise<number> {
 export interface ResolvedFrame { address: string; frames: Frame[] }
 export interface Symbols { elf: string; tool: string; warning?: string }
 
+/** Our kernel is a few hundred KiB; a debug build a few MiB. */
+const KERNEL_ELF_MAX = 256 * 1024 * 1024;
+
 /**
  * The kernel ELF that wrote `d`: --kernel, else `<target>.kernel.elf` (what `bankforge build`
  * leaves beside an image), else kernel.elf in the bank that was running; the first whose symbols
@@ -68,10 +72,11 @@ async function findKernel(disk: Disk, d: Dump & { status: 'complete' }, explicit
   const check = async (path: string, data: Buffer | undefined, forced: boolean) => {
     let symbols: ElfSymbol[];
     try {
-      symbols = elfSymbols(data ?? await readFile(path));
+      // Only a regular file of a kernel's size: a FIFO or a directory given as --kernel was a hang or an internal error.
+      symbols = elfSymbols(data ?? await readRegularFile(path, KERNEL_ELF_MAX, 'kernel ELF'));
     } catch (e) {
-      if (!(e instanceof ElfError) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      if (forced) throw new BankforgeError(`--kernel ${path}: ${e instanceof ElfError ? e.message : 'no such file'}`);
+      if (!(e instanceof ElfError) && !(e instanceof FileInputError)) throw e;
+      if (forced) throw new BankforgeError(`--kernel ${path}: ${e instanceof FileInputError && e.missing ? 'no such file' : e.message}`);
       return undefined;
     }
     const m = matchesDump(symbols, d.header.kernelEnd, d.header.panicAddr);

@@ -2,17 +2,21 @@
 // or another archive is refused), its size, its partition table, and the .bmap and manifest
 // beside it when present. Nothing here touches the target device.
 
-import { readFile, stat, open } from 'node:fs/promises';
+import { stat, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
 import { manifestPathFor } from '../../builder/manifest.js';
 import { readUntrustedJsonFile } from '../../support/untrusted-json.js';
+import { readRegularFile } from '../../support/regular-file.js';
 import { bmapPathFor, parseBmap, BmapError, type Bmap } from '../../builder/outputs/bmap.js';
 import { readGpt, GptError, type GptReadResult } from '../../partitions/gpt.js';
 import type { ByteSource } from '../../partitions/sink.js';
 import type { Bytes } from '../../partitions/units.js';
 import { openReader, streamSize, type Compression, type ImageReader } from './reader.js';
 import { CONTAINER_PROBE_BYTES, compressionBySuffix, containerOf } from '../container.js';
+
+/** A bmap lists ranges as text: tens of bytes each; a few MiB for the largest images. */
+const BMAP_MAX = 64 * 1024 * 1024;
 
 /** How much of the image is read up front: the partition table lives in it, and it is written last. */
 export const HEAD_BYTES: Bytes = 1024 * 1024;
@@ -87,7 +91,8 @@ async function containerOfFile(path: string): Promise<Compression> {
 
 async function findBmap(path: string, raw: string): Promise<{ path: string; map: Bmap } | undefined> {
   for (const candidate of new Set([bmapPathFor(path), bmapPathFor(raw)])) {
-    const text = await readFile(candidate, 'utf8').catch(() => undefined);
+    // A map is optional: one that cannot be read as a regular file (missing, a FIFO, a directory) is not used.
+    const text = await readRegularFile(candidate, BMAP_MAX, 'bmap').then((b) => b.toString('utf8'), () => undefined);
     if (text === undefined) continue;
     try {
       return { path: candidate, map: parseBmap(text, candidate) };

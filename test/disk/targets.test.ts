@@ -100,7 +100,7 @@ test('a crash dump whose clock field is past any date is shown, its time marked 
         seq: 1, rtcTime: 2 ** 53, uptimeMs: 1, tsc: 1n, tscHz: 1, bank: 0, bootstate: 0, build: '1.0.0', kernelStart: 0x1000000n, kernelEnd: 0x1050000n,
         panicAddr: 0n, cause: Cause.Panic, vector: 0, errorCode: 0n, faultAddr: 0n, reason: 'test', logWritten: 4,
       },
-      regs: {}, allRegisters: false, backtrace: [], log: Buffer.from('log\n'), bootInfo: Buffer.alloc(0),
+      regs: {}, allRegisters: false, backtrace: [0x1001234n], log: Buffer.from('log\n'), bootInfo: Buffer.alloc(0),
     }, DumpState.Complete);
     await fh.write(d.header, 0, d.header.length, offset + d.offset);
     await fh.write(d.body, 0, d.body.length, offset + d.offset + COREDUMP.block);
@@ -113,6 +113,14 @@ test('a crash dump whose clock field is past any date is shown, its time marked 
   const j = await cli(['coredump', img, '--json']);
   assert.is(j.exitCode, 0, j.stderr);
   assert.is((JSON.parse(j.stdout) as { dumps: { header: { time: unknown } }[] }).dumps[0]!.header.time, null);
+  // --kernel that is a FIFO (or a directory): refused at once, not waited on
+  execFileSync('mkfifo', [join(dir, 'kernel.fifo')]);
+  await mkdir(join(dir, 'kernel.dir'));
+  for (const k of ['kernel.fifo', 'kernel.dir']) {
+    const kr = await cli(['coredump', img, '--kernel', join(dir, k)]);
+    assert.is(kr.exitCode, 3, kr.stderr);
+    assert.match(kr.stderr, /--kernel .*: cannot read kernel ELF .*: not a regular file/);
+  }
 });
 
 test('names read from an image are printed with their escape codes shown, not sent to the terminal', async () => {
