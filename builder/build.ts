@@ -21,6 +21,7 @@ import { Bank, BootState, encodeState, newState, pushEvent, Reason, slotOffsets,
 import { gptTypeName } from '../partitions/gpt-types.js';
 import { CONFIG, configAreaMarker, encodeRecord, holdsConfig } from '../partitions/config-record.js';
 import { hostArchiveEntries, hostSettings } from './host-files.js';
+import { checkPlannedBank } from './bank-content.js';
 import { deriveU32 } from '../partitions/guid.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
 import { checkOutputPaths, createOutput, outputError } from '../support/output-file.js';
@@ -151,6 +152,7 @@ async function planPartition(placed: PlacedLayout, p: PlacedPartition, artifacts
     if (only.size > p.size) throw new LayoutError(file, `${spec.field}.contents[0].file`, `${only.source.path} is ${only.size} bytes; the partition holds ${p.size}`);
     return { placed: p, kind: 'raw', file: { path: only.source.path, size: only.size } };
   }
+  if (spec.bank && tree.size > 0) await checkPlannedBank(tree, file, `${spec.field}.contents`, spec.bank);
   const bankState = spec.bank ? initialBankState(spec.bank, tree, version) : undefined;
   const type = spec.filesystem;
   const plan = (fatSize: number) => planFatVolume({
@@ -179,6 +181,11 @@ async function planPartition(placed: PlacedLayout, p: PlacedPartition, artifacts
     return { placed: p, kind: 'fat', plan: plan(fatSize), tree, bankState };
   } catch (e) {
     if (e instanceof FatError) {
+      // The build's timestamp is not a layout field (the CLI checks SOURCE_DATE_EPOCH first; a library caller gets this).
+      if (e.field === 'timestamp') throw new BankforgeError(`epoch: ${e.message}`);
+      if (e.field === 'hiddenSectors') {
+        throw new LayoutError(file, `${spec.field}.start`, `the ${spec.filesystem} volume would start at byte ${p.offset}; a FAT boot sector records its start sector in 32 bits, so it must start below ${4 * placed.sectorSize} GiB (${placed.sectorSize}-byte sectors)`);
+      }
       const field = `${spec.field}.${FAT_FIELD[e.field ?? ''] ?? 'size'}`;
       throw new LayoutError(file, field, `${spec.filesystem} volume of ${fatSize} bytes (${placed.sectorSize}-byte sectors): ${e.message}`);
     }

@@ -9,9 +9,9 @@ import type { FatTree, FatTreeEntry } from '../partitions/fat/index.js';
 import type { ContentSource } from './layout/types.js';
 import type { Artifacts } from './pipeline/artifacts.js';
 
-export async function resolveContents(file: string, sources: ContentSource[], artifacts: Artifacts): Promise<FatTree> {
+/** `owner`, when given, is filled with the field each path came from (upper-cased path → field). */
+export async function resolveContents(file: string, sources: ContentSource[], artifacts: Artifacts, owner = new Map<string, string>()): Promise<FatTree> {
   const tree: FatTree = new Map();
-  const owner = new Map<string, string>();
   const put = (src: ContentSource, path: string, entry: FatTreeEntry) => {
     // A directory named by two sources is fine (both fill it); a file is not.
     const prev = owner.get(path.toUpperCase());
@@ -35,9 +35,9 @@ export async function resolveContents(file: string, sources: ContentSource[], ar
       const st = await statOr(file, src, src.path);
       if (!st.isDirectory()) throw new LayoutError(file, `${src.field}.dir`, `${src.path} is not a directory`);
       if (src.to) put(src, src.to, { kind: 'dir' });
-      await walk(src.path, src.to, (rel, entry) => put(src, rel, entry), (host) => {
-        throw new LayoutError(file, `${src.field}.dir`, `${host} is neither a file nor a directory; FAT cannot hold it`);
-      });
+      await walk(src.path, src.to, (rel, entry) => put(src, rel, entry), (host, why) => {
+        throw new LayoutError(file, `${src.field}.dir`, `${host}: ${why}`);
+      }, new Set([`${st.dev}:${st.ino}`]));
     }
   }
   return tree;
@@ -51,18 +51,30 @@ async function statOr(file: string, src: ContentSource, path: string) {
   }
 }
 
-/** Depth-first, names sorted, so the tree (and the image) does not depend on readdir's order. */
-async function walk(dir: string, prefix: string, put: (path: string, entry: FatTreeEntry) => void, unsupported: (host: string) => never): Promise<void> {
+/**
+ * Depth-first, names sorted, so the tree (and the image) does not depend on readdir's order.
+ * Symbolic links are followed (a link to a file copies the file); a dangling link, a link loop
+ * or a link back to a directory being walked is refused through `refuse` instead of failing
+ * deep inside the build or recursing forever. `onPath` holds the directories being walked.
+ */
+async function walk(dir: string, prefix: string, put: (path: string, entry: FatTreeEntry) => void, refuse: (host: string, why: string) => never, onPath: Set<string>): Promise<void> {
   const names = (await readdir(dir)).sort();
   for (const name of names) {
     const host = join(dir, name);
     const rel = prefix ? posix.join(prefix, name) : name;
-    const st = await stat(host);
+    const st = await stat(host).catch((e: NodeJS.ErrnoException) => {
+      const why = e.code === 'ENOENT' ? 'a symbolic link to nothing (dangling)' : e.code === 'ELOOP' ? 'a symbolic link loop' : `cannot read it: ${e.code ?? e.message}`;
+      return refuse(host, why);
+    });
     if (st.isDirectory()) {
+      const id = `${st.dev}:${st.ino}`;
+      if (onPath.has(id)) refuse(host, 'a link back to a directory that contains it (the tree would never end)');
       put(rel, { kind: 'dir' });
-      await walk(host, rel, put, unsupported);
+      onPath.add(id);
+      await walk(host, rel, put, refuse, onPath);
+      onPath.delete(id);
     } else if (st.isFile()) {
       put(rel, { kind: 'file', size: st.size, source: { path: host } });
-    } else unsupported(host);
+    } else refuse(host, 'neither a file nor a directory; FAT cannot hold it');
   }
 }

@@ -2,8 +2,9 @@
 // commands/, each loaded only when its command runs so start-up stays lean.
 
 import yargs, { type Argv } from 'yargs';
-import { BankforgeError, EXIT } from '../support/errors.js';
+import { BankforgeError, EXIT, environmentError } from '../support/errors.js';
 import { exitCodesEpilogue } from '../support/exit-codes.js';
+import { terminalSafe } from '../support/terminal-text.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
 
@@ -64,7 +65,8 @@ function commands(y: Argv): Argv {
       .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
       .positional('bundle', { type: 'string', demandOption: true, describe: 'Bundle file (bankforge bundle)' })
       .option('pubkey', { type: 'string', describe: 'Ed25519 public key (PEM): refuse a bundle not signed by it' })
-      .option('tries', { type: 'number', default: 3, describe: 'Trial boots before the loader rolls back (1-15)' })
+      .option('allow-unverified', { type: 'boolean', default: false, describe: 'Install a signed bundle without --pubkey, its signature unchecked (refused otherwise)' })
+      .option('tries', { type: 'string', default: '3', describe: 'Trial boots before the loader rolls back (1-15)' })
       .option('force', { type: 'boolean', default: false, describe: 'Install even the version already booting, or while the booting bank is still on trial' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
       .example('$0 upgrade /dev/sdb 1.3.0.bfb --pubkey pub.pem', 'Upgrade a stick, checking the signature')
@@ -143,29 +145,17 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-/** The reasons of the system errors a user's path or disk can cause: bad input, not a bug. */
-const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file or directory', ENOTDIR: 'a part of the path is not a directory', EISDIR: 'is a directory',
-  ENAMETOOLONG: 'name too long', ELOOP: 'too many symbolic links', EACCES: 'permission denied', EPERM: 'operation not permitted',
-  EROFS: 'read-only file system', ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for the file system',
-  EEXIST: 'already exists', EIO: 'input/output error', ENXIO: 'no such device', ENODEV: 'no such device', EBUSY: 'in use',
-};
-
-function report(e: unknown, debug: boolean): number {
+function report(thrown: unknown, debug: boolean): number {
+  const e = environmentError(thrown) ?? thrown;
   if (e instanceof BankforgeError && e.exitCode !== EXIT.internal) {
-    process.stderr.write(`bankforge: ${e.message}\n`);
-    if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
+    process.stderr.write(`bankforge: ${terminalSafe(e.message)}\n`);
+    // The stack of what was thrown: for an environment error, the write that failed.
+    const stack = (thrown as Error | undefined)?.stack;
+    if (debug && stack) process.stderr.write(`${stack}\n`);
     return e.exitCode;
   }
-  const err = e as NodeJS.ErrnoException;
-  const why = typeof err?.code === 'string' && Object.hasOwn(SYSTEM_ERRORS, err.code) ? SYSTEM_ERRORS[err.code] : undefined;
-  if (why && typeof err.path === 'string') {
-    // A path the user gave, or the disk it is on, said no: say which and what, as bad input.
-    process.stderr.write(`bankforge: ${err.syscall ?? 'access'} ${JSON.stringify(err.path.length > 200 ? `${err.path.slice(0, 200)}...` : err.path)}: ${why}\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
-    return EXIT.input;
-  }
-  process.stderr.write(`bankforge: internal error: ${err?.message ?? String(e)}\n`);
+  const err = e as Error;
+  process.stderr.write(`bankforge: internal error: ${terminalSafe(err?.message ?? String(e))}\n`);
   if (debug) process.stderr.write(`${err?.stack ?? ''}\n`);
   else process.stderr.write('(run again with --debug for the stack trace, and please report it)\n');
   return EXIT.internal;

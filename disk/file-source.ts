@@ -1,33 +1,56 @@
 // Random-access reads of an image file (or a block device) as a ByteSource, and its GPT.
 
-import { open, readFile, realpath } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BankforgeError } from '../support/errors.js';
+import { CONTAINER_PROBE_BYTES, containerOf } from './container.js';
 import { GptError, readGpt, type GptReadResult } from '../partitions/gpt.js';
 import type { ByteSource } from '../partitions/sink.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
 
+/**
+ * Opens a target (an image file or a block device) for reading: the one place every command that
+ * works on an existing image or device goes through (device.ts opens for writing after this).
+ * Anything else is refused for what it is, before it is opened: a directory, a FIFO (opening it
+ * would wait for a writer forever), a socket, a character device; and a compressed image or a VM
+ * disk, which would otherwise be read as a disk without a partition table.
+ */
 export async function openFileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
-  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
     throw new BankforgeError(`cannot open ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
   });
-  const st = await fh.stat();
-  // A block device reports size 0 through fstat; ask for its end instead.
-  const size: Bytes = st.isBlockDevice() ? await blockDeviceSize(path) : st.size;
-  return {
-    size,
-    async read(offset, length) {
-      const buf = Buffer.alloc(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return buf;
-    },
-    close: () => fh.close(),
+  if (!st.isFile() && !st.isBlockDevice()) throw new BankforgeError(`${path} is ${kindOf(st)}, not a disk image or a block device`);
+  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new BankforgeError(`cannot open ${path}: ${e.message}`);
+  });
+  const read = async (offset: Bytes, length: Bytes): Promise<Buffer> => {
+    const buf = Buffer.alloc(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return buf;
   };
+  try {
+    // A block device reports size 0 through fstat; ask for its end instead.
+    const size: Bytes = st.isBlockDevice() ? await blockDeviceSize(path) : st.size;
+    if (st.isFile()) {
+      const hit = containerOf(await read(0, Math.min(size, CONTAINER_PROBE_BYTES)));
+      if (hit?.compression) throw new BankforgeError(`${path} is a compressed image (${hit.compression}): decompress it first`);
+      if (hit) throw new BankforgeError(`${path} is not a raw disk image: it is ${hit.what}`);
+    }
+    return { size, read, close: () => fh.close() };
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
+
+function kindOf(st: Stats): string {
+  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : 'not a regular file';
 }
 
 async function blockDeviceSize(path: string): Promise<Bytes> {

@@ -84,6 +84,11 @@ export async function inspect(path: string, opts: { sectorSize?: SectorSize } = 
       firstLba: p.firstLba, lastLba: p.lastLba, offset, size, attributes: `0x${p.attributes.toString(16).padStart(16, '0')}`, fat, bank,
     });
   }
+  // status, upgrade and the loader refuse a disk where two partitions claim one bank: say so here too.
+  for (const letter of ['A', 'B'] as const) {
+    const claims = partitions.filter((p) => p.bank?.bank === letter);
+    if (claims.length > 1) warnings.push(`partitions ${claims.map((p) => `${p.number} (${p.name})`).join(' and ')} all claim to be bank ${letter}: status, upgrade and rollback refuse this disk`);
+  }
   return { image: path, size: gpt.sectorCount * gpt.sectorSize, sectorSize: gpt.sectorSize, diskGuid: gpt.diskGuid, gptSource: gpt.source, partitions, warnings };
 }
 

@@ -13,10 +13,13 @@ export const GPT_TYPE_ALIASES: Readonly<Record<string, string>> = {
   'bios-boot': '21686148-6449-6E6F-744E-656564454649',
 };
 
-/** The type GUID for an alias or a GUID; undefined when it is neither. */
+/** The all-zero type GUID marks an unused GPT entry: a partition of that type would vanish. */
+export const UNUSED_TYPE_GUID = '00000000-0000-0000-0000-000000000000';
+
+/** The type GUID for an alias or a GUID; undefined when it is neither. Own keys only: "constructor" is no alias. */
 export function resolveGptType(typeOrAlias: string): string | undefined {
-  const alias = GPT_TYPE_ALIASES[typeOrAlias.toLowerCase()];
-  if (alias) return alias;
+  const key = typeOrAlias.toLowerCase();
+  if (Object.hasOwn(GPT_TYPE_ALIASES, key)) return GPT_TYPE_ALIASES[key];
   return isGuid(typeOrAlias) ? normalizeGuid(typeOrAlias) : undefined;
 }
 
@@ -24,6 +27,11 @@ export function resolveGptType(typeOrAlias: string): string | undefined {
 export function gptTypeName(guid: string): string {
   const g = guid.toUpperCase();
   return Object.keys(GPT_TYPE_ALIASES).find((k) => GPT_TYPE_ALIASES[k] === g) ?? g;
+}
+
+/** The bit of an attribute name; undefined for anything else ("toString" included). */
+export function gptAttributeBit(name: string): number | undefined {
+  return Object.hasOwn(GPT_ATTRIBUTE_BITS, name) ? GPT_ATTRIBUTE_BITS[name] : undefined;
 }
 
 /** GPT partition attribute bits (UEFI spec table "Defined GPT Partition Entry - Attributes"). */

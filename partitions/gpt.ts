@@ -226,6 +226,9 @@ export async function detectSectorSize(src: ByteSource): Promise<SectorSize | un
  */
 export async function readGpt(src: ByteSource, sectorSize?: SectorSize): Promise<GptReadResult> {
   const ss = sectorSize ?? (await detectSectorSize(src)) ?? 512;
+  // The protective MBR, a header and at least one sector of entries: anything smaller holds no GPT
+  // (and an empty file would otherwise look for its backup header at byte -512).
+  if (src.size < 3 * ss) throw new GptError(`${src.size} bytes is too small for a GPT disk (at least ${3 * ss} bytes with ${ss}-byte sectors)`);
   if (src.size % ss !== 0) throw new GptError(`disk size ${src.size} is not a multiple of the ${ss}-byte sector size`);
   const sectorCount = src.size / ss;
   const lastLba = sectorCount - 1;

@@ -16,7 +16,7 @@ const TABLE = {
   ok: { code: 0, short: 'ok', meaning: 'success' },
   internal: { code: 1, short: 'internal error', meaning: 'internal error (a bug: run again with `--debug` for the stack trace)' },
   usage: { code: 2, short: 'usage error', meaning: 'usage error (unknown option, missing argument)' },
-  input: { code: 3, short: 'bad input (nothing written)', meaning: 'bad input: layout rejected, file missing, image unreadable, output path not a regular file, target in use by QEMU or another bankforge; nothing was written' },
+  input: { code: 3, short: 'bad input (nothing written)', meaning: 'bad input: layout rejected, file missing, image unreadable, target not an image, output path not a regular file, target in use by QEMU or another bankforge; also a full disk (the environment, not a bug); nothing was written' },
   warnings: { code: 4, commands: ['inspect'], short: 'inconsistencies found', meaning: 'read the image but found inconsistencies (printed as warnings)' },
   timeout: { code: 5, commands: ['run'], short: '--timeout passed', meaning: '`--timeout` passed before `--expect` matched' },
   qemuExited: { code: 6, commands: ['run'], short: 'QEMU exited first', meaning: 'QEMU exited before `--expect` matched, or with a non-zero status' },

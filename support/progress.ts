@@ -1,6 +1,8 @@
 // Progress for long commands: one line rewritten in place on a terminal, plain lines when
 // stderr is a pipe or a CI log (so logs stay readable), nothing with --quiet.
 
+import { terminalSafe } from './terminal-text.js';
+
 export interface Progress {
   step(message: string): void;
   done(message: string): void;
@@ -12,12 +14,12 @@ export function makeProgress(opts: { quiet: boolean; stream?: NodeJS.WriteStream
   if (out.isTTY) {
     let shown = false;
     return {
-      step(message) { out.write(`\r\x1b[K${message}`); shown = true; },
-      done(message) { out.write(`${shown ? '\r\x1b[K' : ''}${message}\n`); shown = false; },
+      step(message) { out.write(`\r\x1b[K${terminalSafe(message)}`); shown = true; },
+      done(message) { out.write(`${shown ? '\r\x1b[K' : ''}${terminalSafe(message)}\n`); shown = false; },
     };
   }
   return {
-    step(message) { out.write(`${message}\n`); },
-    done(message) { out.write(`${message}\n`); },
+    step(message) { out.write(`${terminalSafe(message)}\n`); },
+    done(message) { out.write(`${terminalSafe(message)}\n`); },
   };
 }

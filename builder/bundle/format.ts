@@ -12,6 +12,12 @@ export const BUNDLE = {
   /** A manifest lists a handful of files; anything bigger is not a bundle of ours. */
   maxManifest: 1 << 20,
   signatureSize: 64,
+  /**
+   * The files of one bank: a kernel and module archives (the esxi layout's banks are 48 MiB).
+   * Far above any real bundle, and far below what one read or one Buffer can take: a crafted
+   * size is refused with its offset instead of reaching an allocation.
+   */
+  maxPayload: 1 << 30,
 } as const;
 
 /** Header field offsets. */

@@ -2,15 +2,12 @@
 // (PKCS#8 private, SPKI public), through node:crypto. Anything else is refused by name.
 
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { BankforgeError } from '../../support/errors.js';
+import { readRegularFile } from '../../support/regular-file.js';
 
+/** A PEM key is a few hundred bytes; the limit keeps a wrong path (a device, a huge file) from being read whole. */
 async function pem(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new BankforgeError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
+  return (await readRegularFile(path, 64 * 1024, what)).toString('utf8');
 }
 
 function ed25519(key: KeyObject, path: string): KeyObject {

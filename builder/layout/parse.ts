@@ -4,7 +4,7 @@
 
 import { isAbsolute, resolve, dirname, posix } from 'node:path';
 import { LayoutError } from '../../support/errors.js';
-import { GPT_ATTRIBUTE_BITS, resolveGptType } from '../../partitions/gpt-types.js';
+import { GPT_ATTRIBUTE_BITS, gptAttributeBit, resolveGptType, UNUSED_TYPE_GUID } from '../../partitions/gpt-types.js';
 import { isGuid, normalizeGuid } from '../../partitions/guid.js';
 import { GPT } from '../../partitions/gpt.js';
 import { isSectorSize } from '../../partitions/units.js';
@@ -88,6 +88,10 @@ export function parseLayout(json: unknown, file: string, name: string): LayoutSp
     const prev = seen.get(`name:${p.name}`);
     if (prev) c.fail(`${p.field}.name`, `"${p.name}" is also the name of ${prev}`);
     seen.set(`name:${p.name}`, p.field);
+    // Tools find partitions by GPT name (by-partlabel links): two alike would hide one.
+    const prevGptName = seen.get(`gptName:${p.gptName}`);
+    if (prevGptName) c.fail(`${p.field}.gptName`, `"${p.gptName}" is also the GPT name of ${prevGptName}`);
+    seen.set(`gptName:${p.gptName}`, p.field);
     if (p.label) {
       const prevLabel = seen.get(`label:${p.label}`);
       if (prevLabel) c.fail(`${p.field}.label`, `"${p.label}" is also the label of ${prevLabel}`);
@@ -110,7 +114,8 @@ export function parseLayout(json: unknown, file: string, name: string): LayoutSp
 function parseHost(c: Checker, v: unknown, base: string): HostSpec {
   const o = c.object(v, 'host');
   c.onlyKnown(o, HOST_FIELDS, 'host');
-  const settings: Record<string, string> = {};
+  // Null prototype: a key such as "__proto__" stays a key (checked, and refused, in host-files.ts).
+  const settings = Object.create(null) as Record<string, string>;
   if (o.settings !== undefined) {
     const s = c.object(o.settings, 'host.settings');
     for (const [k, val] of Object.entries(s)) settings[k] = c.string(val, `host.settings.${k}`);
@@ -136,6 +141,7 @@ function parsePartition(c: Checker, v: unknown, field: string, base: string, isL
   const typeText = c.string(o.type, `${field}.type`);
   const typeGuid = resolveGptType(typeText);
   if (!typeGuid) c.fail(`${field}.type`, `unknown type ${show(typeText)}: expected a GUID or one of esp, basic-data, vmkdiagnostic, vmfs, vmware-reserved, linux-data, bios-boot`);
+  if (typeGuid === UNUSED_TYPE_GUID) c.fail(`${field}.type`, 'the all-zero GUID marks an unused GPT entry; the partition would not exist');
 
   const gptName = o.gptName === undefined ? name : c.string(o.gptName, `${field}.gptName`);
   const units = Buffer.byteLength(gptName, 'utf16le') / 2;
@@ -177,7 +183,7 @@ function parsePartition(c: Checker, v: unknown, field: string, base: string, isL
     o.attributes.forEach((a, i) => {
       const f = `${field}.attributes[${i}]`;
       let bit: number | undefined;
-      if (typeof a === 'string') bit = GPT_ATTRIBUTE_BITS[a];
+      if (typeof a === 'string') bit = gptAttributeBit(a);
       else if (typeof a === 'number' && Number.isInteger(a) && a >= 0 && a <= 63) bit = a;
       if (bit === undefined) c.fail(f, `expected a bit number 0-63 or one of ${Object.keys(GPT_ATTRIBUTE_BITS).join(', ')}, got ${show(a)}`);
       attributes |= 1n << BigInt(bit);

@@ -6,6 +6,8 @@ import { LayoutError } from '../../support/errors.js';
 import { deriveGuid } from '../../partitions/guid.js';
 import { entryArraySectors, usableRange } from '../../partitions/gpt.js';
 import { alignUp, type Bytes, type Lba, type SectorSize, type Sectors } from '../../partitions/units.js';
+import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
+import { COREDUMP } from '../../partitions/coredump.js';
 import { formatSize } from './size.js';
 import type { LayoutSpec, PartitionSpec } from './types.js';
 
@@ -68,6 +70,12 @@ export function placeLayout(spec: LayoutSpec, opts: PlaceOptions = {}): PlacedLa
     } else {
       size = p.size;
       if (size % ss !== 0) fail(`${p.field}.size`, `${size} bytes is not a whole number of ${ss}-byte sectors`);
+    }
+    // The kernel writes dumps into a vmkDiagnostic partition and `coredump` reads them: one
+    // too small for a single slot is a partition that would only ever be refused later.
+    const minDump = COREDUMP.block + COREDUMP.minSlotSize;
+    if (p.typeGuid === GPT_TYPE_ALIASES.vmkdiagnostic && size < minDump) {
+      fail(`${p.field}.size`, `${size} bytes is too small for a vmkDiagnostic (core-dump) partition: at least ${minDump} bytes (a 4 KiB header and one dump slot)`);
     }
     placed.push({ spec: p, index, firstLba: start / ss, lastLba: (start + size) / ss - 1, offset: start, size, guid: p.guid ?? deriveGuid(seed, `partition:${p.name}`) });
     cursor = alignUp(start + size, spec.alignment);

@@ -19,17 +19,26 @@ function octal(n: number, width: number): string {
   return `${s.padStart(width - 1, '0')}\0`;
 }
 
+/** Where ustar stores `path`: a name of at most 100 bytes and a prefix of at most 155, split at a '/'. */
+function splitPath(path: string, dir: boolean): { name: string; prefix: string } | undefined {
+  const full = dir ? `${path}/` : path;
+  if (Buffer.byteLength(full) <= 100) return { name: full, prefix: '' };
+  const cut = full.lastIndexOf('/', full.length - 2);
+  const name = full.slice(cut + 1);
+  const prefix = full.slice(0, cut);
+  return cut < 0 || Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155 ? undefined : { name, prefix };
+}
+
+/** Why `path` cannot be stored in a ustar archive, or undefined when it can. */
+export function ustarPathProblem(path: string, dir: boolean): string | undefined {
+  return splitPath(path, dir) ? undefined : `path "${path}" is too long for a ustar archive (a name of at most 100 bytes after a directory part of at most 155)`;
+}
+
 function header(path: string, size: number, dir: boolean, mtime: number): Buffer {
   const h = Buffer.alloc(BLOCK);
-  let name = dir ? `${path}/` : path;
-  let prefix = '';
-  if (Buffer.byteLength(name) > 100) {
-    // Split at a '/' so that the name part fits in 100 bytes and the prefix in 155.
-    const cut = name.lastIndexOf('/', name.length - 2);
-    prefix = name.slice(0, cut);
-    name = name.slice(cut + 1);
-    if (cut < 0 || Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) throw new BankforgeError(`tar: path ${path} is too long for ustar`);
-  }
+  const split = splitPath(path, dir);
+  if (!split) throw new BankforgeError(`tar: ${ustarPathProblem(path, dir)}`);
+  const { name, prefix } = split;
   h.write(name, 0, 'utf8');
   h.write(octal(dir ? 0o755 : 0o644, 8), 100, 'latin1');
   h.write(octal(0, 8), 108, 'latin1');

@@ -6,18 +6,12 @@ import { BankforgeError } from '../../support/errors.js';
 import { makeProgress } from '../../support/progress.js';
 import type { SectorSize } from '../../partitions/units.js';
 import { outputPath, parseFormats } from '../../builder/outputs/formats.js';
+import { EPOCH_MAX_FAT, sourceDateEpoch } from '../source-date-epoch.js';
 
 interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: number; json: boolean; quiet: boolean; format: string[] }
 
 export async function run(a: Args): Promise<void> {
-  const epochText = process.env.SOURCE_DATE_EPOCH;
-  let epoch: number | undefined;
-  if (epochText !== undefined && epochText !== '') {
-    epoch = Number(epochText);
-    if (!Number.isSafeInteger(epoch) || epoch < 315532800) {
-      throw new BankforgeError(`SOURCE_DATE_EPOCH=${epochText}: expected whole seconds since 1970, at least 315532800 (1980-01-01, where FAT dates begin)`);
-    }
-  }
+  const epoch = sourceDateEpoch(undefined, EPOCH_MAX_FAT, 'the last FAT date, 2107-12-31');
   if (/[\r\n]/.test(a.kernelopt)) throw new BankforgeError('--kernelopt: must be one line (it becomes boot.cfg\'s kernelopt=)');
   if (!Number.isInteger(a.bootTimeout) || a.bootTimeout < 0 || a.bootTimeout > 3600) {
     throw new BankforgeError(`--boot-timeout: expected whole seconds from 0 to 3600, got ${a.bootTimeout}`);

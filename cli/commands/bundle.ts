@@ -4,24 +4,19 @@ import { DEFAULT_EPOCH } from '../../builder/build.js';
 import { createBundle } from '../../builder/bundle/create.js';
 import { BankforgeError } from '../../support/errors.js';
 import { makeProgress } from '../../support/progress.js';
+import { sourceDateEpoch } from '../source-date-epoch.js';
 
 interface Args { version: string; layout: string; sign?: string; out: string; kernelopt: string; bootTimeout: number; json: boolean; quiet: boolean }
 
-/** SOURCE_DATE_EPOCH, the same contract as `bankforge build`: whole seconds from 1980 on (FAT dates). */
-function epochFromEnv(): number {
-  const t = process.env.SOURCE_DATE_EPOCH;
-  if (t === undefined || t === '') return DEFAULT_EPOCH;
-  const n = Number(t);
-  if (!Number.isSafeInteger(n) || n < 315532800) throw new BankforgeError(`SOURCE_DATE_EPOCH=${t}: expected whole seconds since 1970, at least 315532800 (1980-01-01, where FAT dates begin)`);
-  return n;
-}
+/** The latest date a bundle manifest's build.sourceDateEpoch takes (docs/bundle.md): 2099-12-31. */
+const EPOCH_MAX_BUNDLE = 4102444799;
 
 export async function run(a: Args): Promise<void> {
   if (/[\r\n]/.test(a.kernelopt)) throw new BankforgeError("--kernelopt: must be one line (it becomes boot.cfg's kernelopt=)");
   if (!Number.isInteger(a.bootTimeout) || a.bootTimeout < 0 || a.bootTimeout > 3600) throw new BankforgeError(`--boot-timeout: expected whole seconds from 0 to 3600, got ${a.bootTimeout}`);
   const manifest = await createBundle({
     version: a.version, layout: a.layout, out: a.out, kernelopt: a.kernelopt, bootTimeout: a.bootTimeout,
-    epoch: epochFromEnv(), ...(a.sign ? { signKey: a.sign } : {}),
+    epoch: sourceDateEpoch(DEFAULT_EPOCH, EPOCH_MAX_BUNDLE, 'the latest a bundle manifest takes, 2099-12-31')!, ...(a.sign ? { signKey: a.sign } : {}),
   });
   if (a.json) process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
   else {

@@ -4,6 +4,7 @@
 
 import { BankforgeError, EXIT } from '../../support/errors.js';
 import { clearDumps, dumpJson, extractDump, listLine, prepareExtract, readDisk, renderDump } from '../../disk/coredump/report.js';
+import { terminalSafe } from '../../support/terminal-text.js';
 
 interface Args { target: string; json: boolean; extract?: string; clear: boolean; seq?: number; all: boolean; kernel?: string; logLines: number; quiet: boolean }
 
@@ -14,7 +15,7 @@ export async function run(a: Args): Promise<void> {
   if (a.seq !== undefined && (!Number.isSafeInteger(a.seq) || a.seq < 1)) throw new BankforgeError(`--seq: expected a sequence number from 1, got ${a.seq}`, EXIT.usage);
   if (!Number.isSafeInteger(a.logLines) || a.logLines < 0) throw new BankforgeError(`--log-lines: expected a whole number, got ${a.logLines}`, EXIT.usage);
   const disk = await readDisk(a.target);
-  const say = (s: string) => { if (!a.quiet) process.stdout.write(`${s}\n`); };
+  const say = (s: string) => { if (!a.quiet) process.stdout.write(`${terminalSafe(s)}\n`); };
 
   if (a.clear) {
     const cleared = await clearDumps(disk);

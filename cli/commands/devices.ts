@@ -4,6 +4,7 @@
 import { listDevices, type DeviceInfo } from '../../disk/flash/devices.js';
 import { formatBytes } from '../../disk/flash/progress.js';
 import { isFlashableWithoutOverride } from '../../disk/flash/safety.js';
+import { terminalSafe } from '../../support/terminal-text.js';
 
 interface Args { json: boolean }
 
@@ -30,5 +31,5 @@ export async function run(a: Args): Promise<void> {
   ]);
   const head = ['DEVICE', 'SIZE', 'TRANSPORT', 'REMOVABLE', 'MODEL', 'MOUNTED', 'FLASH'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
+  for (const r of [head, ...rows]) process.stdout.write(terminalSafe(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`));
 }

@@ -8,6 +8,7 @@ import { BankforgeError } from '../../support/errors.js';
 import { flash } from '../../disk/flash/flash.js';
 import type { ImageSource } from '../../disk/flash/image.js';
 import { formatBytes, makeFlashProgress } from '../../disk/flash/progress.js';
+import { terminalSafe } from '../../support/terminal-text.js';
 
 interface Args { image: string; device: string; yes: boolean; verify: boolean; allowFixed: boolean; quiet: boolean }
 
@@ -47,7 +48,7 @@ function outcome(e: unknown, device: string): number {
       ? `interrupted while verifying: ${device} was written completely but is not verified; run bankforge flash again to be sure`
       : `interrupted: ${device} is not bootable (its partition table is written last, and was not); run bankforge flash again`;
   }
-  process.stderr.write(`\nbankforge: ${msg}\n`);
+  process.stderr.write(`\nbankforge: ${terminalSafe(msg)}\n`);
   return e.exitCode;
 }
 

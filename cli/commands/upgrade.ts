@@ -3,15 +3,25 @@
 import { loadPublicKey } from '../../builder/bundle/keys.js';
 import { makeProgress } from '../../support/progress.js';
 import { upgrade } from '../../disk/upgrade/upgrade.js';
+import { BankforgeError } from '../../support/errors.js';
+import { terminalSafe } from '../../support/terminal-text.js';
 
-interface Args { target: string; bundle: string; pubkey?: string; tries: number; force: boolean; json: boolean; quiet: boolean }
+interface Args { target: string; bundle: string; pubkey?: string; allowUnverified: boolean; tries: string; force: boolean; json: boolean; quiet: boolean }
+
+/** --tries as typed: yargs' number type would turn "" into 0 and "3x" into NaN, hiding what was given. */
+function parseTries(text: string): number {
+  if (!/^[0-9]{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 15) throw new BankforgeError(`--tries: expected 1 to 15, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
 
 export async function run(a: Args): Promise<void> {
+  const tries = parseTries(String(a.tries));
   const progress = makeProgress({ quiet: a.quiet || a.json });
   const r = await upgrade({
-    target: a.target, bundle: a.bundle, tries: a.tries, force: a.force, progress,
+    target: a.target, bundle: a.bundle, tries, force: a.force, allowUnverified: a.allowUnverified, progress,
     ...(a.pubkey ? { pubkey: await loadPublicKey(a.pubkey) } : {}),
   });
-  if (r.signature === 'unchecked') process.stderr.write(`warning: ${a.bundle} is signed but no --pubkey was given: the signature was not checked\n`);
+  // Not "is signed": 64 bytes in the signature field prove nothing until a key checks them.
+  if (r.signature === 'unchecked') process.stderr.write(`warning: ${terminalSafe(a.bundle)}: its signature was not verified (--allow-unverified); the hashes catch corruption, not forgery\n`);
   if (a.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
 }

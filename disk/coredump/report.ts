@@ -2,7 +2,7 @@
 // dumps (partitions/coredump.ts), resolve their backtraces against the kernel that wrote them,
 // and render them as text or JSON; extract them to files; clear the partition.
 
-import { lstat, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
@@ -16,6 +16,7 @@ import { FatVolume, fileSectorDevice } from '../../partitions/fat/index.js';
 import type { ByteSource } from '../../partitions/sink.js';
 import type { Bytes, SectorSize } from '../../partitions/units.js';
 import { elfSymbols, ElfError, matchesDump, symbolize, type ElfSymbol, type Frame } from './symbols.js';
+import { FileInputError, readRegularFile } from '../../support/regular-file.js';
 
 export interface CoredumpPartition { number: number; name: string; offset: Bytes; size: Bytes; sectorSize: SectorSize }
 
@@ -59,6 +60,9 @@ export async function clearDumps(disk: Disk): Promise<number> {
 export interface ResolvedFrame { address: string; frames: Frame[] }
 export interface Symbols { elf: string; tool: string; warning?: string }
 
+/** Our kernel is a few hundred KiB; a debug build a few MiB. */
+const KERNEL_ELF_MAX = 256 * 1024 * 1024;
+
 /**
  * The kernel ELF that wrote `d`: --kernel, else `<target>.kernel.elf` (what `bankforge build`
  * leaves beside an image), else kernel.elf in the bank that was running; the first whose symbols
@@ -69,10 +73,11 @@ async function findKernel(disk: Disk, d: Dump & { status: 'complete' }, explicit
   const check = async (path: string, data: Buffer | undefined, forced: boolean) => {
     let symbols: ElfSymbol[];
     try {
-      symbols = elfSymbols(data ?? await readFile(path));
+      // Only a regular file of a kernel's size: a FIFO or a directory given as --kernel was a hang or an internal error.
+      symbols = elfSymbols(data ?? await readRegularFile(path, KERNEL_ELF_MAX, 'kernel ELF'));
     } catch (e) {
-      if (!(e instanceof ElfError) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      if (forced) throw new BankforgeError(`--kernel ${path}: ${e instanceof ElfError ? e.message : 'no such file'}`);
+      if (!(e instanceof ElfError) && !(e instanceof FileInputError)) throw e;
+      if (forced) throw new BankforgeError(`--kernel ${path}: ${e instanceof FileInputError && e.missing ? 'no such file' : e.message}`);
       return undefined;
     }
     const m = matchesDump(symbols, d.header.kernelEnd, d.header.panicAddr);
@@ -137,8 +142,19 @@ export async function resolveBacktrace(disk: Disk, d: Dump & { status: 'complete
 
 export const hex64 = (n: bigint) => n.toString(16).padStart(16, '0');
 
+/**
+ * The dump's clock as ISO 8601; undefined when the kernel could not read the RTC (0) or the
+ * field holds more seconds than a date can (a damaged or crafted dump): the dump is still shown.
+ */
+export function rtcIso(rtcTime: number): string | undefined {
+  const ms = rtcTime * 1000;
+  return rtcTime && Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : undefined;
+}
+
 export function when(rtcTime: number): string {
-  return rtcTime ? `${new Date(rtcTime * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} UTC` : 'unknown (RTC unreadable)';
+  if (!rtcTime) return 'unknown (RTC unreadable)';
+  const iso = rtcIso(rtcTime);
+  return iso ? `${iso.replace('T', ' ').replace(/\.\d+Z$/, '')} UTC` : `invalid (clock field ${rtcTime})`;
 }
 
 export function bankName(bank: number): string {
@@ -201,7 +217,7 @@ export async function renderDump(disk: Disk, d: Dump, kernel: string | undefined
 export async function dumpJson(disk: Disk, d: Dump, kernel: string | undefined): Promise<Record<string, unknown>> {
   const h = d.header;
   const header = {
-    seq: h.seq, slot: h.slot, state: h.state === 1 ? 'writing' : 'complete', time: h.rtcTime ? new Date(h.rtcTime * 1000).toISOString() : null,
+    seq: h.seq, slot: h.slot, state: h.state === 1 ? 'writing' : 'complete', time: rtcIso(h.rtcTime) ?? null,
     rtcTime: h.rtcTime, uptimeMs: h.uptimeMs, tsc: h.tsc.toString(), tscHz: h.tscHz, bank: bankName(h.bank),
     bootstate: BOOTSTATE_TEXT[h.bootstate] ?? h.bootstate, build: h.build, cause: h.cause === Cause.Panic ? 'panic' : 'exception',
     vector: h.vector, errorCode: `0x${h.errorCode.toString(16)}`, faultAddress: hex64(h.faultAddr), reason: h.reason,

@@ -2,15 +2,21 @@
 // or another archive is refused), its size, its partition table, and the .bmap and manifest
 // beside it when present. Nothing here touches the target device.
 
-import { readFile, stat, open } from 'node:fs/promises';
+import { stat, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
-import { manifestPathFor, type Manifest } from '../../builder/manifest.js';
+import { manifestPathFor } from '../../builder/manifest.js';
+import { readUntrustedJsonFile } from '../../support/untrusted-json.js';
+import { readRegularFile } from '../../support/regular-file.js';
 import { bmapPathFor, parseBmap, BmapError, type Bmap } from '../../builder/outputs/bmap.js';
 import { readGpt, GptError, type GptReadResult } from '../../partitions/gpt.js';
 import type { ByteSource } from '../../partitions/sink.js';
 import type { Bytes } from '../../partitions/units.js';
 import { openReader, streamSize, type Compression, type ImageReader } from './reader.js';
+import { CONTAINER_PROBE_BYTES, compressionBySuffix, containerOf } from '../container.js';
+
+/** A bmap lists ranges as text: tens of bytes each; a few MiB for the largest images. */
+const BMAP_MAX = 64 * 1024 * 1024;
 
 /** How much of the image is read up front: the partition table lives in it, and it is written last. */
 export const HEAD_BYTES: Bytes = 1024 * 1024;
@@ -30,21 +36,6 @@ export interface ImageSource {
   openReader(): Promise<ImageReader>;
 }
 
-const MAGIC: { bytes: Buffer; at: number; what: Compression | string }[] = [
-  { bytes: Buffer.from([0x1f, 0x8b]), at: 0, what: 'gzip' },
-  { bytes: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), at: 0, what: 'xz' },
-  { bytes: Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), at: 0, what: 'zstd' },
-  { bytes: Buffer.from('QFI\xfb', 'latin1'), at: 0, what: 'a qcow2 VM disk (convert it: qemu-img convert -O raw IMAGE out.img)' },
-  { bytes: Buffer.from('KDMV', 'latin1'), at: 0, what: 'a VMDK VM disk (convert it: qemu-img convert -O raw IMAGE out.img)' },
-  { bytes: Buffer.from('# Disk DescriptorFile', 'latin1'), at: 0, what: 'a VMDK descriptor (convert it: qemu-img convert -O raw IMAGE out.img)' },
-  { bytes: Buffer.from('vhdxfile', 'latin1'), at: 0, what: 'a VHDX VM disk (convert it: qemu-img convert -O raw IMAGE out.img)' },
-  { bytes: Buffer.from('conectix', 'latin1'), at: 0, what: 'a VHD VM disk (convert it: qemu-img convert -O raw IMAGE out.img)' },
-  { bytes: Buffer.from([0x7f, 0x10, 0xda, 0xbe]), at: 0x40, what: 'a VirtualBox VDI disk (convert it: qemu-img convert -O raw IMAGE out.img)' },
-  { bytes: Buffer.from('BZh', 'latin1'), at: 0, what: 'bzip2-compressed (decompress it first, or recompress with xz or gzip)' },
-  { bytes: Buffer.from('PK\x03\x04', 'latin1'), at: 0, what: 'a zip archive (unpack the image from it first)' },
-  { bytes: Buffer.from([0x04, 0x22, 0x4d, 0x18]), at: 0, what: 'lz4-compressed (decompress it first)' },
-];
-
 const COMPRESSED_SUFFIX = /\.(gz|xz|zst)$/i;
 
 export async function openImage(path: string): Promise<ImageSource> {
@@ -52,11 +43,11 @@ export async function openImage(path: string): Promise<ImageSource> {
     throw new BankforgeError(`cannot open image ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
   });
   if (!st.isFile()) throw new BankforgeError(`${path} is not a regular file; give an image file (raw, .gz, .xz or .zst)`);
-  const compression = await containerOf(path);
+  const compression = await containerOfFile(path);
   const notes: string[] = [];
   const raw = compression === 'none' ? path : path.replace(COMPRESSED_SUFFIX, '');
   const bmap = await findBmap(path, raw);
-  const manifest = await findManifest(raw);
+  const manifest = await findManifest(raw, notes);
 
   let size: Bytes;
   if (compression === 'none') size = st.size;
@@ -83,19 +74,25 @@ export async function openImage(path: string): Promise<ImageSource> {
   return { path, compression, size, gpt, head, bmap, manifest: m, notes, openReader: () => openReader(path, compression) };
 }
 
-async function containerOf(path: string): Promise<Compression> {
+async function containerOfFile(path: string): Promise<Compression> {
   const fh = await open(path, 'r');
-  const buf = Buffer.alloc(0x48);
-  try { await fh.read(buf, 0, buf.length, 0); } finally { await fh.close(); }
-  const hit = MAGIC.find((m) => buf.subarray(m.at, m.at + m.bytes.length).equals(m.bytes));
+  const buf = Buffer.alloc(CONTAINER_PROBE_BYTES);
+  let got: number;
+  try { got = (await fh.read(buf, 0, buf.length, 0)).bytesRead; } finally { await fh.close(); }
+  if (got === 0) throw new BankforgeError(`${path} is empty (0 bytes): not a disk image`);
+  const hit = containerOf(buf.subarray(0, got));
+  const named = compressionBySuffix(path);
+  // A ".xz" that is not xz is a failed download or a mix-up, not a raw image to write.
+  if (named && hit?.compression !== named) throw new BankforgeError(`${path} is named .${path.replace(/^.*\./, '')} but is not ${named}-compressed (${hit ? `it is ${hit.what}` : 'no such header at byte 0'})`);
   if (!hit) return 'none';
-  if (hit.what === 'gzip' || hit.what === 'xz' || hit.what === 'zstd') return hit.what;
+  if (hit.compression) return hit.compression;
   throw new BankforgeError(`${path} is not a raw disk image: it is ${hit.what}`);
 }
 
 async function findBmap(path: string, raw: string): Promise<{ path: string; map: Bmap } | undefined> {
   for (const candidate of new Set([bmapPathFor(path), bmapPathFor(raw)])) {
-    const text = await readFile(candidate, 'utf8').catch(() => undefined);
+    // A map is optional: one that cannot be read as a regular file (missing, a FIFO, a directory) is not used.
+    const text = await readRegularFile(candidate, BMAP_MAX, 'bmap').then((b) => b.toString('utf8'), () => undefined);
     if (text === undefined) continue;
     try {
       return { path: candidate, map: parseBmap(text, candidate) };
@@ -107,13 +104,20 @@ async function findBmap(path: string, raw: string): Promise<{ path: string; map:
   return undefined;
 }
 
-async function findManifest(raw: string): Promise<{ path: string; file: string; size: Bytes; sha256: string } | undefined> {
+async function findManifest(raw: string, notes: string[]): Promise<{ path: string; file: string; size: Bytes; sha256: string } | undefined> {
   const path = manifestPathFor(raw);
-  const text = await readFile(path, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  const m = JSON.parse(text) as Partial<Manifest>;
-  if (!m.image || typeof m.image.size !== 'number' || typeof m.image.sha256 !== 'string') return undefined;
-  return { path, file: m.image.file, size: m.image.size, sha256: m.image.sha256 };
+  if (!(await stat(path).catch(() => undefined))) return undefined;
+  let m: Record<string, unknown>;
+  try {
+    m = (await readUntrustedJsonFile(path)).value as Record<string, unknown>;
+  } catch (e) {
+    if (!(e instanceof BankforgeError)) throw e;
+    notes.push(`${e.message}; the manifest is not used`);
+    return undefined;
+  }
+  const image = m && typeof m === 'object' ? m.image as Record<string, unknown> | undefined : undefined;
+  if (!image || typeof image !== 'object' || typeof image.file !== 'string' || !Number.isSafeInteger(image.size) || typeof image.sha256 !== 'string') return undefined;
+  return { path, file: image.file, size: image.size as number, sha256: image.sha256 };
 }
 
 /** The primary GPT, read from the head alone: a stream has no end to seek to, and the backup is rewritten anyway. */

@@ -93,7 +93,7 @@ class StreamReader implements ImageReader {
   /** Reads to the end; the byte count. */
   async count(): Promise<Bytes> {
     for (;;) {
-      const r = this.pending ? { done: false, value: this.pending } : await this.chunks.next();
+      const r = this.pending ? { done: false, value: this.pending } : await this.pull();
       this.pending = undefined;
       if (r.done) { await this.exited; return this.pos; }
       this.pos += r.value.length;
@@ -102,12 +102,17 @@ class StreamReader implements ImageReader {
 
   private async next(wanted: Bytes): Promise<Buffer> {
     if (this.pending) return this.pending;
-    const r = await this.chunks.next().catch((e: Error) => { throw new BankforgeError(`${this.path}: ${this.kind} stream is damaged: ${e.message}`); });
+    const r = await this.pull();
     if (r.done) {
       await this.exited;
       throw new BankforgeError(`${this.path}: the ${this.kind} stream ends at byte ${this.pos}; byte ${wanted} was expected (truncated download?)`);
     }
     return r.value;
+  }
+
+  /** The next chunk; a decompressor's complaint (zlib's "unexpected end of file") is the file's fault. */
+  private pull(): Promise<IteratorResult<Buffer>> {
+    return this.chunks.next().catch((e: Error) => { throw new BankforgeError(`${this.path}: ${this.kind} stream is damaged at byte ${this.pos} of its output: ${e.message}`); });
   }
 
   close(): Promise<void> { return this.stop(); }

@@ -27,6 +27,8 @@ export interface UpgradeOptions extends TargetOptions {
   target: string;
   bundle: string;
   pubkey?: KeyObject;
+  /** Install a signed bundle without a key to check its signature. */
+  allowUnverified?: boolean;
   /** Trial boots the new version gets (tries_max), 1..15. */
   tries: number;
   /** Install even when the version is already the active one, or the active bank is still on trial. */
@@ -38,7 +40,7 @@ export interface UpgradeResult { bank: 'A' | 'B'; version: string; previous: str
 
 export async function upgrade(opts: UpgradeOptions): Promise<UpgradeResult> {
   if (!Number.isInteger(opts.tries) || opts.tries < 1 || opts.tries > 15) throw new BankforgeError(`--tries: expected 1 to 15, got ${opts.tries}`);
-  const bundle = await readBundle(opts.bundle, opts.pubkey);
+  const bundle = await readBundle(opts.bundle, { pubkey: opts.pubkey, allowUnverified: opts.allowUnverified });
   const t = await openTarget(opts.target, opts);
   try {
     return await install(t, bundle, opts);
