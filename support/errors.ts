@@ -20,29 +20,35 @@ export class LayoutError extends BankforgeError {
   }
 }
 
+/** What the system errors a user's path or disk can cause mean, in words. */
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory', ENOTDIR: 'a part of the path is not a directory', EISDIR: 'is a directory',
+  ENAMETOOLONG: 'name too long', ELOOP: 'too many symbolic links', EACCES: 'permission denied', EPERM: 'operation not permitted',
+  EROFS: 'read-only file system', EFBIG: "larger than the file system's file-size limit", EEXIST: 'already exists',
+  ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error', ENXIO: 'no such device', ENODEV: 'no such device', EBUSY: 'in use',
+};
+
+/** "no space left on the device (ENOSPC): free some space, ..." for a system error, or undefined. */
+export function errnoText(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string' || !Object.hasOwn(ERRNO_TEXT, code)) return undefined;
+  const full = code === 'ENOSPC' || code === 'EDQUOT' ? ': free some space, or write somewhere else, and run again' : '';
+  return `${ERRNO_TEXT[code]} (${code})${full}`;
+}
+
 /**
- * A full disk or an exhausted quota is the environment, not a bug and not the input's fault in
- * the layout sense; it is still something the user must fix before running again, so it ends
- * like bad input (exit 3) with a message that says so, instead of "internal error, report it".
- * So does a system error on a path the user gave (ENAMETOOLONG, EACCES, EISDIR, ...).
+ * A full disk or an exhausted quota is the environment, not a bug and not the input's fault; a
+ * system error on a path the user gave (ENAMETOOLONG, EACCES, EISDIR, ...) is the input's. Both
+ * are for the user to fix before running again, so they end like bad input (exit 3), with a
+ * message that names the path and says what, instead of "internal error, report it".
  */
 export function environmentError(e: unknown): BankforgeError | undefined {
   const err = e as NodeJS.ErrnoException | undefined;
-  if (err?.code === 'ENOSPC' || err?.code === 'EDQUOT') {
-    const what = err.code === 'ENOSPC' ? 'no space left on the device' : 'disk quota exceeded';
-    return new BankforgeError(`${what} while writing${err.path ? ` ${err.path}` : ''} (${err.code}): free some space, or write somewhere else, and run again`, EXIT.input);
-  }
-  // A path the user gave said no: say which and what, as bad input.
-  const why = typeof err?.code === 'string' && Object.hasOwn(PATH_ERRORS, err.code) ? PATH_ERRORS[err.code] : undefined;
-  if (!why || typeof err?.path !== 'string') return undefined;
+  const text = errnoText(e);
+  if (!text) return undefined;
+  if (err?.code === 'ENOSPC' || err?.code === 'EDQUOT') return new BankforgeError(`writing${err.path ? ` ${err.path}` : ''}: ${text}`, EXIT.input);
+  if (typeof err?.path !== 'string') return undefined;
   const path = err.path.length > 200 ? `${err.path.slice(0, 200)}...` : err.path;
-  return new BankforgeError(`${err.syscall ?? 'access'} ${JSON.stringify(path)}: ${why} (${err.code})`, EXIT.input);
+  return new BankforgeError(`${err.syscall ?? 'access'} ${JSON.stringify(path)}: ${text}`, EXIT.input);
 }
-
-/** The system errors a user's path can cause, in words. */
-const PATH_ERRORS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file or directory', ENOTDIR: 'a part of the path is not a directory', EISDIR: 'is a directory',
-  ENAMETOOLONG: 'name too long', ELOOP: 'too many symbolic links', EACCES: 'permission denied', EPERM: 'operation not permitted',
-  EROFS: 'read-only file system', EFBIG: 'file too large for the file system', EEXIST: 'already exists',
-  EIO: 'input/output error', ENXIO: 'no such device', ENODEV: 'no such device', EBUSY: 'in use',
-};

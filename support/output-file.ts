@@ -9,7 +9,7 @@
 import { rmSync, type Stats } from 'node:fs';
 import { lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { BankforgeError, EXIT } from './errors.js';
+import { BankforgeError, errnoText, EXIT } from './errors.js';
 import { partialPath } from './temp-path.js';
 
 /** What a path that is not a regular file is, in words; undefined for a regular file. */
@@ -119,17 +119,8 @@ export async function writeOutput<T>(path: string, write: (tmp: string) => Promi
   }
 }
 
-const FS_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'disk quota exceeded',
-  EFBIG: "larger than the file system's file-size limit",
-  EROFS: 'read-only file system',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'a component of the path is not a directory',
-  ENAMETOOLONG: 'name too long',
+/** What a rename into place can meet that the path check before it did not see. */
+const RENAME_RACES: Readonly<Record<string, string>> = {
   EEXIST: 'something appeared there meanwhile',
   ENOTEMPTY: 'a non-empty directory appeared there meanwhile',
 };
@@ -138,8 +129,8 @@ const FS_ERRORS: Record<string, string> = {
 export function outputError(path: string, e: unknown): unknown {
   if (e instanceof BankforgeError) return e;
   const code = (e as NodeJS.ErrnoException)?.code;
-  const why = code ? FS_ERRORS[code] : undefined;
-  return why ? new BankforgeError(`cannot write ${path}: ${why} (${code}); nothing was left there`, EXIT.input) : e;
+  const why = typeof code === 'string' && Object.hasOwn(RENAME_RACES, code) ? `${RENAME_RACES[code]} (${code})` : errnoText(e);
+  return why ? new BankforgeError(`cannot write ${path}: ${why}; nothing was left there`, EXIT.input) : e;
 }
 
 // Temporaries alive in this process, removed by the signal handler. The handler is installed only

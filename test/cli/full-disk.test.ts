@@ -17,7 +17,7 @@ test('build onto a full filesystem: exit 3, "no space left on the device", nothi
     const script = `mount -t tmpfs -o size=200k tmpfs "$1" && node "$2" build --layout small --out "$1/x.img"; rc=$?; ls -A "$1"; exit $rc`;
     const r = await tool('unshare', ['-m', 'sh', '-c', script, 'sh', full, BIN]);
     assert.is(r.exitCode, 3, r.all);
-    assert.match(r.stderr, /bankforge: no space left on the device while writing .*\(ENOSPC\): free some space/);
+    assert.match(r.stderr, /bankforge: cannot write .*\/x\.img: no space left on the device \(ENOSPC\): free some space/);
     assert.not.match(r.stderr, /internal error/);
     assert.is(r.stdout.trim(), '', 'the full filesystem holds nothing afterwards');
     assert.equal(await readdir(full), [], 'the mount point itself was never written');
