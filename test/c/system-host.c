@@ -19,22 +19,6 @@
 static char logbuf[65536];
 static size_t loglen;
 
-size_t bf_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
-{
-	return (size_t)vsnprintf(buf, size, fmt, ap);
-}
-
-size_t bf_fmt(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	size_t n;
-
-	va_start(ap, fmt);
-	n = bf_vfmt(buf, size, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
 int ksnprintf(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;

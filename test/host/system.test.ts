@@ -16,7 +16,7 @@ import { decodeRecord, encodeRecord, DEFAULTS, readSlots } from '../../partition
 
 const { dir, cleanup } = await scratch('bankforge-host-');
 const host = new HostProgram(await compileHost(join(dir, 'system-host'), [
-  'test/c/system-host.c', 'kernel/sha512.c', 'kernel/crypt.c', 'kernel/ustar.c', 'kernel/ramfs.c', 'common/hostcfg.c', 'common/crc32.c',
+  'test/c/system-host.c', 'kernel/sha512.c', 'kernel/crypt.c', 'kernel/ustar.c', 'kernel/ramfs.c', 'common/hostcfg.c', 'common/fmt.c', 'common/crc32.c',
 ]));
 
 let seed = 0x2545f491;
