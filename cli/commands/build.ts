@@ -7,15 +7,14 @@ import { makeProgress } from '../../support/progress.js';
 import type { SectorSize } from '../../partitions/units.js';
 import { outputPath, parseFormats } from '../../builder/outputs/formats.js';
 import { EPOCH_MAX_FAT, sourceDateEpoch } from '../source-date-epoch.js';
+import { wholeNumber } from '../whole-number.js';
 
-interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: number; json: boolean; quiet: boolean; format: string[] }
+interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: string; json: boolean; quiet: boolean; format: string[] }
 
 export async function run(a: Args): Promise<void> {
   const epoch = sourceDateEpoch(undefined, EPOCH_MAX_FAT, 'the last FAT date, 2107-12-31');
   if (/[\r\n]/.test(a.kernelopt)) throw new BankforgeError('--kernelopt: must be one line (it becomes boot.cfg\'s kernelopt=)');
-  if (!Number.isInteger(a.bootTimeout) || a.bootTimeout < 0 || a.bootTimeout > 3600) {
-    throw new BankforgeError(`--boot-timeout: expected whole seconds from 0 to 3600, got ${a.bootTimeout}`);
-  }
+  const bootTimeout = wholeNumber('--boot-timeout', a.bootTimeout, 0, 3600, 'whole seconds');
   // Checked before building, so a typo costs nothing.
   const formats = parseFormats(a.format);
   const name = a.layout.replace(/^.*[/\\]/, '').replace(/\.json$/, '');
@@ -30,7 +29,7 @@ export async function run(a: Args): Promise<void> {
     ...(a.seed ? { seed: a.seed } : {}),
     ...(epoch !== undefined ? { epoch } : {}),
     kernelopt: a.kernelopt,
-    bootTimeout: a.bootTimeout,
+    bootTimeout,
     progress,
   });
   // Loaded only when asked for: the writers pull in execa, which costs start-up on every build.

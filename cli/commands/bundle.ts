@@ -5,17 +5,18 @@ import { createBundle } from '../../builder/bundle/create.js';
 import { BankforgeError } from '../../support/errors.js';
 import { makeProgress } from '../../support/progress.js';
 import { sourceDateEpoch } from '../source-date-epoch.js';
+import { wholeNumber } from '../whole-number.js';
 
-interface Args { version: string; layout: string; sign?: string; out: string; kernelopt: string; bootTimeout: number; json: boolean; quiet: boolean }
+interface Args { version: string; layout: string; sign?: string; out: string; kernelopt: string; bootTimeout: string; json: boolean; quiet: boolean }
 
 /** The latest date a bundle manifest's build.sourceDateEpoch takes (docs/bundle.md): 2099-12-31. */
 const EPOCH_MAX_BUNDLE = 4102444799;
 
 export async function run(a: Args): Promise<void> {
   if (/[\r\n]/.test(a.kernelopt)) throw new BankforgeError("--kernelopt: must be one line (it becomes boot.cfg's kernelopt=)");
-  if (!Number.isInteger(a.bootTimeout) || a.bootTimeout < 0 || a.bootTimeout > 3600) throw new BankforgeError(`--boot-timeout: expected whole seconds from 0 to 3600, got ${a.bootTimeout}`);
+  const bootTimeout = wholeNumber('--boot-timeout', a.bootTimeout, 0, 3600, 'whole seconds');
   const manifest = await createBundle({
-    version: a.version, layout: a.layout, out: a.out, kernelopt: a.kernelopt, bootTimeout: a.bootTimeout,
+    version: a.version, layout: a.layout, out: a.out, kernelopt: a.kernelopt, bootTimeout,
     epoch: sourceDateEpoch(DEFAULT_EPOCH, EPOCH_MAX_BUNDLE, 'the latest a bundle manifest takes, 2099-12-31')!, ...(a.sign ? { signKey: a.sign } : {}),
   });
   if (a.json) process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);

@@ -3,19 +3,13 @@
 import { loadPublicKey } from '../../builder/bundle/keys.js';
 import { makeProgress } from '../../support/progress.js';
 import { upgrade } from '../../disk/upgrade/upgrade.js';
-import { BankforgeError } from '../../support/errors.js';
 import { terminalSafe } from '../../support/terminal-text.js';
+import { wholeNumber } from '../whole-number.js';
 
 interface Args { target: string; bundle: string; pubkey?: string; allowUnverified: boolean; tries: string; force: boolean; json: boolean; quiet: boolean }
 
-/** --tries as typed: yargs' number type would turn "" into 0 and "3x" into NaN, hiding what was given. */
-function parseTries(text: string): number {
-  if (!/^[0-9]{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 15) throw new BankforgeError(`--tries: expected 1 to 15, got ${JSON.stringify(text)}`);
-  return Number(text);
-}
-
 export async function run(a: Args): Promise<void> {
-  const tries = parseTries(String(a.tries));
+  const tries = wholeNumber('--tries', a.tries, 1, 15);
   const progress = makeProgress({ quiet: a.quiet || a.json });
   const r = await upgrade({
     target: a.target, bundle: a.bundle, tries, force: a.force, allowUnverified: a.allowUnverified, progress,

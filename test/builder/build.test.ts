@@ -163,6 +163,13 @@ test('CLI build: --json prints the manifest, --quiet prints nothing else, defaul
     assert.is(q.stdout + q.stderr, '');
     const help = await cli(['build', '--help']);
     assert.match(help.stdout, /Examples:/);
+    // Whole seconds as typed: '' used to become 0 (no boot menu) without a word.
+    for (const bad of ['', '3x', '3601', '1.5']) {
+      const b = await cli(['build', '--layout', 'small', '--boot-timeout', bad, '--out', join(dir, 'bt.img')]);
+      assert.is(b.exitCode, 3, `--boot-timeout ${JSON.stringify(bad)}: ${b.stderr}`);
+      assert.match(b.stderr, `--boot-timeout: expected whole seconds from 0 to 3600, got ${JSON.stringify(bad)}`);
+    }
+    assert.not.ok((await readdir(dir)).includes('bt.img'));
   } finally {
     await cleanup();
   }

@@ -153,11 +153,11 @@ test('refusals: the version already booting (unless --force), a booting bank sti
   assert.is(r.exitCode, 3);
   assert.match(r.stderr, /bank B \(1\.0\.0\) boots next but is still on trial \(new\)/);
   r = await cli(['upgrade', img, signed, '--pubkey', pub, '--tries', '16']);
-  assert.match(r.stderr, /--tries: expected 1 to 15, got "16"/);
+  assert.match(r.stderr, /--tries: expected from 1 to 15, got "16"/);
   // issue 15 item 10: what was typed, not what yargs made of it ("" was reported as 0)
   r = await cli(['upgrade', img, signed, '--pubkey', pub, '--tries', '']);
   assert.is(r.exitCode, 3);
-  assert.match(r.stderr, /--tries: expected 1 to 15, got ""/);
+  assert.match(r.stderr, /--tries: expected from 1 to 15, got ""/);
 });
 
 test('mark-good keeps the bank on trial; rollback swaps to the other valid bank and back; rollback to an invalid bank is refused with its reason', async () => {
