@@ -15,6 +15,8 @@ import { silentProgress, type FlashProgress } from './progress.js';
 import { checkTarget } from './safety.js';
 import { verifyDevice } from './verify.js';
 import { writeDevice, type SyncMode } from './writer.js';
+import { lockForWriting } from '../write-lock.js';
+import { BankforgeError } from '../../support/errors.js';
 
 export interface FlashOptions {
   image: string;
@@ -55,8 +57,14 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   checkTarget(device, { path: image.path, size: image.size, sectorSize: image.gpt.sectorSize }, { allowFixed: opts.allowFixed ?? false });
   if (opts.confirm && !(await opts.confirm(device, image))) throw new FlashRefusal(`not confirmed; nothing was written to ${device.path}`);
 
+  // The write lock every bankforge writer and QEMU's image lock respect (disk/write-lock.ts): a
+  // stick a VM or another bankforge is using is refused before a byte is written.
+  const lock = await lockForWriting(device.path).catch((e: unknown) => {
+    throw e instanceof BankforgeError ? new FlashRefusal(`refusing to write ${device.path}: ${e.message}`) : e;
+  });
   const flags = constants.O_WRONLY | constants.O_EXCL | (opts.sync === 'dsync' ? constants.O_DSYNC : 0);
-  const fh: FileHandle = await open(device.path, flags).catch((e: NodeJS.ErrnoException) => {
+  const fh: FileHandle = await open(device.path, flags).catch(async (e: NodeJS.ErrnoException) => {
+    await lock.release();
     if (e.code === 'EBUSY') throw new FlashRefusal(`refusing to write ${device.path}: it is in use (a partition mounted or claimed since the check, or another program holds it exclusively). Nothing was written.`);
     throw e;
   });
@@ -85,5 +93,6 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
     await reader.close();
     await direct?.close();
     await fh.close();
+    await lock.release();
   }
 }

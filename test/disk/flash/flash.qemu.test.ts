@@ -13,6 +13,7 @@ import { openFileSource } from '../../../disk/file-source.js';
 import { FlashFailure, FlashInterrupted } from '../../../disk/flash/errors.js';
 import { EXIT } from '../../../support/exit-codes.js';
 import { flash } from '../../../disk/flash/flash.js';
+import { lockForWriting } from '../../../disk/write-lock.js';
 import { writeOutputs } from '../../../builder/outputs/write.js';
 import { readGpt } from '../../../partitions/gpt.js';
 import { cli } from '../../helpers/cli.js';
@@ -134,7 +135,7 @@ test('a byte changed on the device between write and verify is caught by a read 
   });
 });
 
-test('refusals write nothing: the root disk, a mounted device, a device too small, a qcow2 source, no terminal and no --yes', async () => {
+test('refusals write nothing: the root disk, a mounted device, a device too small, a qcow2 source, no terminal and no --yes, a device in use', async () => {
   const root = (await mustRun('findmnt', ['-n', '-o', 'SOURCE', '/'])).trim();
   const rootDisk = `/dev/${(await mustRun('lsblk', ['-n', '-d', '-o', 'PKNAME', root])).trim() || root.replace('/dev/', '')}`;
   // The sandbox here refuses even to open the root disk for reading (EPERM), so it cannot be
@@ -178,6 +179,16 @@ test('refusals write nothing: the root disk, a mounted device, a device too smal
     const r2 = await cli(['flash', small.image, dev]);
     assert.is(r2.exitCode, EXIT.refused, r2.stderr);
     assert.match(r2.stderr, /without confirmation: there is no terminal to ask on\. Pass --yes/);
+    assert.is(await sha256Of(dev), before);
+    // A stick another bankforge (or a QEMU) is writing: its write lock refuses the flash.
+    const held = await lockForWriting(dev);
+    try {
+      const r3 = await cli(['flash', small.image, dev, '--yes']);
+      assert.is(r3.exitCode, EXIT.refused, r3.stderr);
+      assert.match(r3.stderr, /refusing to write \/dev\/loop\d+: .* is in use by pid \d+/);
+    } finally {
+      await held.release();
+    }
     assert.is(await sha256Of(dev), before);
   });
 });
