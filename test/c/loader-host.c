@@ -31,6 +31,7 @@
 #include "crc32.h"
 #include "elf64.h"
 #include "gpt.h"
+#include "hexio.h"
 #include "hostcfg.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -52,32 +53,16 @@ static uint8_t *slurp(const char *path, size_t *len)
 	return p;
 }
 
-/* n bytes as a JSON string, one char per byte. */
-static void json_bytes(const char *s, size_t n)
-{
-	putchar('"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void json_str(const char *s)
 {
 	json_bytes(s, strlen(s));
 }
 
-static void hex(const uint8_t *p, size_t n)
+/* n bytes as a JSON string of hex digits. */
+static void hex_str(const uint8_t *p, size_t n)
 {
 	putchar('"');
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
+	hex(p, n);
 	putchar('"');
 }
 
@@ -128,16 +113,16 @@ static int run_gpt(const uint8_t *data, size_t len, uint32_t ss, int print)
 	if (!result_follows(r, print, err))
 		return r;
 	printf("{\"diskGuid\":");
-	hex(g.disk_guid, 16);
+	hex_str(g.disk_guid, 16);
 	printf(",\"firstUsable\":%llu,\"lastUsable\":%llu,\"usedBackup\":%s,\"primaryError\":",
 	       (unsigned long long)g.first_usable, (unsigned long long)g.last_usable, g.used_backup ? "true" : "false");
 	json_str(g.primary_error);
 	printf(",\"partitions\":[");
 	for (uint32_t i = 0; i < g.nparts; i++) {
 		printf("%s{\"index\":%u,\"type\":", i ? "," : "", g.parts[i].index);
-		hex(g.parts[i].type_guid, 16);
+		hex_str(g.parts[i].type_guid, 16);
 		printf(",\"guid\":");
-		hex(g.parts[i].guid, 16);
+		hex_str(g.parts[i].guid, 16);
 		printf(",\"firstLba\":%llu,\"lastLba\":%llu}", (unsigned long long)g.parts[i].first_lba,
 		       (unsigned long long)g.parts[i].last_lba);
 	}
@@ -170,7 +155,7 @@ static void lookup(const struct sums *s, const char *name)
 {
 	const uint8_t *h = sums_find(s, name);
 	if (h)
-		hex(h, 32);
+		hex_str(h, 32);
 	else
 		printf("null");
 }
@@ -268,7 +253,7 @@ static int run_encode(uint32_t seq, const uint8_t *text, size_t len)
 		return 0;
 	}
 	printf("{\"hex\":");
-	hex(rec, n);
+	hex_str(rec, n);
 	printf("}\n");
 	return 0;
 }

@@ -68,21 +68,6 @@ void page_free(void *p, size_t n)
 	free(p);
 }
 
-static void jstr(const char *s, size_t n)
-{
-	putchar('"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static uint64_t rng;
 static uint64_t rnd(uint64_t n)
 {
@@ -179,7 +164,7 @@ int main(void)
 			fs_init();
 			int r = fs_load_archive("test.tar", buf, n);
 			printf("{\"ok\":%d,\"log\":", r == 0);
-			jstr(logbuf, loglen);
+			json_bytes(logbuf, loglen);
 			printf("}\n");
 		} else if (!strcmp(cmd, "cat") && a1) {
 			int64_t n = fs_read_file(a1, (char *)buf, sizeof buf);
@@ -194,7 +179,7 @@ int main(void)
 			printf("{\"entries\":[");
 			for (int i = 0; fs_readdir(a1, i, &st) == 0; i++) {
 				printf("%s{\"name\":", i ? "," : "");
-				jstr(st.name, strlen(st.name));
+				json_bytes(st.name, strlen(st.name));
 				printf(",\"dir\":%d,\"size\":%llu}", !!(st.mode & S_IFDIR), (unsigned long long)st.size);
 			}
 			printf("]}\n");
@@ -261,7 +246,7 @@ int main(void)
 			int r = hostcfg_parse(&c, (const char *)buf, n, NULL, NULL, err, sizeof err);
 			int f = hostcfg_format(&c, out, sizeof out);
 			printf("{\"applied\":%d,\"text\":", r);
-			jstr(out, f < 0 ? 0 : (size_t)f);
+			json_bytes(out, f < 0 ? 0 : (size_t)f);
 			printf("}\n");
 		} else {
 			printf("{\"unknown\":1}\n");
