@@ -123,21 +123,26 @@ test('not an image: a clear error and exit 3', async () => {
   }
 });
 
+/** Points the ESP's EFI/BOOT directory entry (its first-cluster field, FAT12/16: byte 26) at `cluster(EFI's cluster)`. */
+async function relinkBootDir(img: string, m: Manifest, cluster: (efi: number) => number): Promise<void> {
+  const esp = m.partitions[0]!;
+  const dev = await fileSectorDevice(img, esp.offset, esp.size, 512, false);
+  const raw = await RawVolume.open(dev);
+  const efi = (await raw.lookup('EFI'))!;
+  const boot = (await raw.lookup('EFI/BOOT'))!;
+  const at = esp.offset + boot.parent!.volumeOffset(boot.entry!.offset);
+  await dev.close();
+  const fh = await open(img, 'r+');
+  const link = Buffer.alloc(2);
+  link.writeUInt16LE(cluster(efi.dirCluster));
+  await fh.write(link, 0, 2, at + 26);
+  await fh.close();
+}
+
 test('a directory entry that points back at an ancestor: listed once, a warning, exit 4, no hang', async () => {
   await withImage(512, async (img, m) => {
-    const esp = m.partitions[0]!;
-    const dev = await fileSectorDevice(img, esp.offset, esp.size, 512, false);
-    const raw = await RawVolume.open(dev);
-    const efi = (await raw.lookup('EFI'))!;
-    const boot = (await raw.lookup('EFI/BOOT'))!;
-    const at = esp.offset + boot.parent!.volumeOffset(boot.entry!.offset);
-    await dev.close();
     // EFI/BOOT's first cluster becomes EFI's own: EFI -> BOOT -> EFI -> ...
-    const fh = await open(img, 'r+');
-    const link = Buffer.alloc(2);
-    link.writeUInt16LE(efi.dirCluster);
-    await fh.write(link, 0, 2, at + 26);
-    await fh.close();
+    await relinkBootDir(img, m, (efi) => efi);
     const r = await cli(['inspect', img, '--json']);
     assert.is(r.exitCode, 4, r.stderr);
     const j = JSON.parse(r.stdout);
@@ -148,17 +153,7 @@ test('a directory entry that points back at an ancestor: listed once, a warning,
 
 test('a directory whose cluster chain is broken: a warning and exit 4, not an error', async () => {
   await withImage(512, async (img, m) => {
-    const esp = m.partitions[0]!;
-    const dev = await fileSectorDevice(img, esp.offset, esp.size, 512, false);
-    const raw = await RawVolume.open(dev);
-    const boot = (await raw.lookup('EFI/BOOT'))!;
-    const at = esp.offset + boot.parent!.volumeOffset(boot.entry!.offset);
-    await dev.close();
-    const fh = await open(img, 'r+');
-    const link = Buffer.alloc(2);
-    link.writeUInt16LE(0xfff); // past the last cluster of a 4 MiB FAT12 volume
-    await fh.write(link, 0, 2, at + 26);
-    await fh.close();
+    await relinkBootDir(img, m, () => 0xfff); // past the last cluster of a 4 MiB FAT12 volume
     const r = await cli(['inspect', img, '--json']);
     assert.is(r.exitCode, 4, r.stderr);
     const j = JSON.parse(r.stdout);
