@@ -10,7 +10,6 @@
 #include "defs.h"
 #include "../common/bankstate.h"
 
-static const char *const transports[] = { "unknown", "virtio", "usb", "sata", "nvme", "scsi" };
 static const char *const states[] = { "valid", "new", "trying", "invalid" };
 
 static const char *state_name(uint8_t s)
@@ -25,10 +24,9 @@ static NORETURN void fail(const char *what, char bank)
 
 void bank_mark_good(const struct bf_boot_info *bi)
 {
-	const char *tname = bi->disk_transport < 6 ? transports[bi->disk_transport] : "unknown";
 	const struct bf_partition_ref *part = &bi->banks[bi->bank];
 	char letter = bi->bank ? 'B' : 'A';
-	struct vblk *d = bootdisk();
+	struct blkdev *d = bootdisk();
 	struct bf_bank_view view;
 	struct bf_bank_state next, check;
 	uint8_t *slot[2];
@@ -37,7 +35,8 @@ void bank_mark_good(const struct bf_boot_info *bi)
 	int target;
 
 	if (!d) {
-		kprintf("bankforge: no driver for the boot disk (%s); bank state is not updated\n", tname);
+		kprintf("bankforge: no driver for the boot disk (%s); bank state is not updated\n",
+			blk_transport_name(bi->disk_transport));
 		return;
 	}
 	bs = d->block_size;
@@ -56,7 +55,7 @@ void bank_mark_good(const struct bf_boot_info *bi)
 	area = part->last_lba + 1 - BF_STATE_AREA_SIZE / bs;
 	for (int i = 0; i < 2; i++) {
 		slot_lba[i] = area + (uint64_t)i * BF_STATE_SLOT_SIZE / bs;
-		if (vblk_read(d, slot_lba[i], 1, slot[i]) < 0)
+		if (blk_read(d, slot_lba[i], 1, slot[i]) < 0)
 			fail("reading", letter);
 	}
 	if (bf_state_read(slot[0], slot[1], &view) < 0)
@@ -77,9 +76,9 @@ void bank_mark_good(const struct bf_boot_info *bi)
 	target = view.current_slot ^ 1;
 	memset(slot[target], 0, bs);
 	bf_state_encode(&next, slot[target]);
-	if (vblk_write(d, slot_lba[target], 1, slot[target]) < 0 || vblk_flush(d) < 0)
+	if (blk_write(d, slot_lba[target], 1, slot[target]) < 0 || blk_flush(d) < 0)
 		fail("writing", letter);
-	if (vblk_read(d, slot_lba[target], 1, slot[target]) < 0)
+	if (blk_read(d, slot_lba[target], 1, slot[target]) < 0)
 		fail("reading back", letter);
 	if (bf_state_decode(slot[target], &check) < 0 || check.seq != next.seq || check.bootstate != BF_STATE_VALID)
 		fail("verifying", letter);

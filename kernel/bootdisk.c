@@ -1,17 +1,17 @@
 /* bootdisk.c: which of the disks the kernel drives is the one it booted from, and that disk's
- * partition table. The loader names the disk by its GPT disk GUID (bootinfo). Each virtio disk's
+ * partition table. The loader names the disk by its GPT disk GUID (bootinfo). Each registered disk's
  * GPT is read once, through common/gpt.c, the reader and checks the loader used (both CRCs,
  * bounds, the backup copy when the primary is damaged), and the table of the disk that carries
  * the GUID is kept: bank.c, config.c and coredump.c find their partitions in it. Without a
  * driver for the boot disk there is no table and every lookup says so with NULL. */
 #include "defs.h"
 
-static struct vblk *disk;
+static struct blkdev *disk;
 static struct gpt_disk gpt;      /* the boot disk's table, when disk is set */
 
 static int read_blocks(void *ctx, uint64_t lba, uint32_t count, void *buf)
 {
-	return vblk_read(ctx, lba, count, buf);
+	return blk_read(ctx, lba, count, buf);
 }
 
 void bootdisk_init(const struct bf_boot_info *bi)
@@ -21,12 +21,10 @@ void bootdisk_init(const struct bf_boot_info *bi)
 	uint8_t *scratch;
 	char err[160];
 
-	if (bi->disk_transport != BF_DISK_VIRTIO)
-		return;
 	if (!(scratch = page_alloc(pages)))
 		panic("bootdisk: out of memory for reading partition tables");
-	for (int i = 0; i < nvblks && !disk; i++) {
-		struct vblk *d = &vblks[i];
+	for (int i = 0; i < nblkdevs && !disk; i++) {
+		struct blkdev *d = blkdevs[i];
 
 		if (d->block_size > PAGE_SIZE || d->blocks == 0)
 			continue;
@@ -37,10 +35,11 @@ void bootdisk_init(const struct bf_boot_info *bi)
 	}
 	page_free(scratch, pages);
 	if (!disk) {
-		kprintf("bootdisk: no virtio disk carries the boot disk's GPT disk GUID\n");
+		kprintf("bootdisk: no disk we drive carries the boot disk's GPT disk GUID (the loader booted from %s)\n",
+			blk_transport_name(bi->disk_transport));
 		return;
 	}
-	kprintf("bootdisk: boot disk is virtio-blk %02x:%02x.%x\n", disk->pci->bus, disk->pci->slot, disk->pci->fn);
+	kprintf("bootdisk: boot disk is %s\n", disk->name);
 	if (gpt.used_backup)
 		kprintf("bootdisk: the primary GPT is damaged (%s); using the backup\n", gpt.primary_error);
 	/* The loader's LBAs (bootinfo's partitions) count its sectors: they must be these blocks. */
@@ -49,7 +48,7 @@ void bootdisk_init(const struct bf_boot_info *bi)
 		      bi->disk_sector_size);
 }
 
-struct vblk *bootdisk(void)
+struct blkdev *bootdisk(void)
 {
 	return disk;
 }

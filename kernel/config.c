@@ -15,7 +15,7 @@
 
 static struct hostcfg settings;   /* the values in effect */
 
-static struct vblk *disk;        /* NULL: nowhere to save */
+static struct blkdev *disk;        /* NULL: nowhere to save */
 static uint64_t slot_lba[2];
 static int current = -1;         /* the slot holding the newest copy; -1: none */
 static uint32_t seq;
@@ -72,7 +72,7 @@ static void locate(void)
 		kprintf("config: the \"%s\" partition is too small for a configuration area\n", HOSTCFG_PARTITION);
 		return;
 	}
-	if (vblk_read(bootdisk(), p->last_lba + 1 - HOSTCFG_AREA_SIZE / bs, 1, slotbuf) < 0 ||
+	if (blk_read(bootdisk(), p->last_lba + 1 - HOSTCFG_AREA_SIZE / bs, 1, slotbuf) < 0 ||
 	    memcmp(slotbuf, HOSTCFG_MARKER, 8) != 0) {
 		kprintf("config: the store has no configuration area (the image was built without room for one)\n");
 		return;
@@ -87,7 +87,7 @@ static int read_slot(int i, uint32_t *s, const char **text, uint32_t *n)
 {
 	char err[160];
 
-	if (vblk_read(disk, slot_lba[i], HOSTCFG_SLOT_SIZE / disk->block_size, slotbuf) < 0)
+	if (blk_read(disk, slot_lba[i], HOSTCFG_SLOT_SIZE / disk->block_size, slotbuf) < 0)
 		return -1;
 	return hostcfg_decode(slotbuf, HOSTCFG_SLOT_SIZE, s, text, n, err, sizeof err);
 }
@@ -142,7 +142,7 @@ int config_save(void)
 	target = current < 0 ? 0 : current ^ 1;
 	memset(slotbuf, 0, HOSTCFG_SLOT_SIZE);
 	len = hostcfg_encode(seq + 1, text, (uint32_t)n, slotbuf, HOSTCFG_SLOT_SIZE);
-	if (vblk_write(disk, slot_lba[target], (uint32_t)((len + bs - 1) / bs), slotbuf) < 0 || vblk_flush(disk) < 0) {
+	if (blk_write(disk, slot_lba[target], (uint32_t)((len + bs - 1) / bs), slotbuf) < 0 || blk_flush(disk) < 0) {
 		kprintf("config: writing slot %d failed\n", target);
 		return -1;
 	}

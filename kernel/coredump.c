@@ -6,7 +6,7 @@
  *
  * The panic path runs with interrupts off (panic_begin), on whatever stack the panic came on,
  * with the rest of the kernel possibly broken: it allocates nothing (a static block buffer
- * stages every write), uses the polled virtio-blk driver, first waits out any request a
+ * stages every write), uses the boot disk's polled driver through blk.c, first lets it finish any request a
  * panic inside the driver left in flight, and gives up with a message on the first failure.
  * A fault in here is a fault while panicking, which panic_begin turns into a plain reset.
  *
@@ -33,7 +33,7 @@ extern char __kernel_start[], __kernel_end[];
 
 static struct {
 	int ready;                      /* coredump_init found a partition and a disk to write */
-	struct vblk *disk;
+	struct blkdev *disk;
 	uint64_t first_lba;             /* of the partition, in disk blocks */
 	struct bf_cd_geometry geo;
 	uint64_t next_seq;
@@ -54,7 +54,7 @@ static uint64_t lba_of(uint64_t part_offset)
 
 static int read_block(uint64_t part_offset)
 {
-	return vblk_read(cd.disk, lba_of(part_offset), BF_CD_BLOCK / cd.disk->block_size, block);
+	return blk_read(cd.disk, lba_of(part_offset), BF_CD_BLOCK / cd.disk->block_size, block);
 }
 
 /* Writes `block` at `part_offset`; a body block slowly, a device block at a time, under
@@ -64,9 +64,9 @@ static int write_block(uint64_t part_offset, int body)
 	uint32_t bs = cd.disk->block_size;
 
 	if (!cd.slow || !body)
-		return vblk_write(cd.disk, lba_of(part_offset), BF_CD_BLOCK / bs, block);
+		return blk_write(cd.disk, lba_of(part_offset), BF_CD_BLOCK / bs, block);
 	for (uint32_t done = 0; done < BF_CD_BLOCK; done += bs) {
-		if (vblk_write(cd.disk, lba_of(part_offset + done), 1, block + done) < 0)
+		if (blk_write(cd.disk, lba_of(part_offset + done), 1, block + done) < 0)
 			return -1;
 		delay_ms(SLOW_MS_PER_512 * (bs / 512));
 	}
@@ -176,27 +176,6 @@ void coredump_init(const struct bf_boot_info *bi)
 	scan();
 }
 
-/* A panic inside the driver can leave requests published in the available ring that the
- * driver never collected from the used ring. Wait (bounded) for the device to finish them all,
- * then take the queue over as idle. The rings' layout is the virtio spec's (2.6.6, 2.6.8:
- * flags then idx, 16 bits each), so idx is read through it. */
-static int quiesce(struct vblk *d)
-{
-	volatile uint16_t *avail_idx = (volatile uint16_t *)d->avail + 1;
-	volatile uint16_t *used_idx = (volatile uint16_t *)d->used + 1;
-	uint64_t start = rdtsc();
-
-	while (*used_idx != *avail_idx) {
-		if (tsc_ms(start, rdtsc()) > 5000)
-			return -1;
-		pause();
-	}
-	if (d->last_used != *used_idx)
-		kprintf("coredump: the disk driver was in the middle of a request; taking the queue over\n");
-	d->last_used = *used_idx;
-	return 0;
-}
-
 /* The body, written through `block` as it is produced, its CRC kept on the way. */
 struct body {
 	uint64_t at;     /* partition offset of the next block */
@@ -235,7 +214,7 @@ static int write_header(const struct bf_cd_header *h, uint32_t slot)
 {
 	memset(block, 0, sizeof block);
 	memcpy(block, h, sizeof *h);
-	return write_block(bf_cd_slot_offset(&cd.geo, slot), 0) < 0 || vblk_flush(cd.disk) < 0 ? -1 : 0;
+	return write_block(bf_cd_slot_offset(&cd.geo, slot), 0) < 0 || blk_flush(cd.disk) < 0 ? -1 : 0;
 }
 
 static void write_dump(struct bf_cd_header *h, const struct bf_cd_regs *regs, uint64_t rip, uint64_t rbp)
@@ -249,7 +228,7 @@ static void write_dump(struct bf_cd_header *h, const struct bf_cd_regs *regs, ui
 		kprintf("coredump: not written (%s)\n", not_ready);
 		return;
 	}
-	if (quiesce(cd.disk) < 0) {
+	if (blk_quiesce(cd.disk) < 0) {
 		kprintf("coredump: not written (the disk did not finish the request in flight)\n");
 		return;
 	}
@@ -302,7 +281,7 @@ static void write_dump(struct bf_cd_header *h, const struct bf_cd_regs *regs, ui
 	}
 	body_put(&o, &cd.bi, sizeof cd.bi);
 	body_flush(&o);
-	if (o.err || vblk_flush(cd.disk) < 0)
+	if (o.err || blk_flush(cd.disk) < 0)
 		goto fail;
 
 	h->state = BF_CD_COMPLETE;

@@ -98,29 +98,46 @@ uint16_t pci_read16(const struct pci_dev *d, uint8_t off);
 uint32_t pci_read32(const struct pci_dev *d, uint8_t off);
 void pci_write16(const struct pci_dev *d, uint8_t off, uint16_t v);
 
-/* virtio_blk.c */
-struct vblk {
-	const struct pci_dev *pci;
-	uint16_t iobase;
-	uint32_t block_size;      /* logical block size: the unit of every LBA below */
-	uint64_t blocks;
-	int read_only, can_flush;
-	uint16_t qsize, last_used;
-	struct virtq_desc *desc;
-	struct virtq_avail *avail;
-	struct virtq_used *used;
-	struct vblk_req *req;     /* header and status byte of the one request in flight */
+/* blk.c: the one block-device interface. Every disk driver registers its disks here; bank
+ * state, configuration and core dumps reach a disk through blk_* and nothing else. Drivers are
+ * polled and allocate only while probing, so the core-dump writer can use them from a panic. */
+struct blkdev;
+struct blk_ops {
+	/* lba/count are checked against the disk by blk_*; buffers are identity-mapped, any
+	 * alignment the driver needs beyond 512 bytes is its own business. 0 or -1. */
+	int (*read)(struct blkdev *d, uint64_t lba, uint32_t count, void *buf);
+	int (*write)(struct blkdev *d, uint64_t lba, uint32_t count, const void *buf);
+	int (*flush)(struct blkdev *d);
+	/* Called on the panic path before the first request: finish or abandon whatever a panic
+	 * inside the driver left in flight, so that polled requests work again. May be NULL. */
+	int (*quiesce)(struct blkdev *d);
 };
-extern struct vblk vblks[];
-extern int nvblks;
+struct blkdev {
+	const struct blk_ops *ops;
+	void *drv;                 /* the driver's own state */
+	uint32_t transport;        /* enum bf_transport (bootinfo.h) */
+	uint32_t pci_location;     /* segment<<16 | bus<<8 | device<<3 | function of the controller */
+	uint32_t block_size;       /* logical block size, 512 or 4096: the unit of every LBA */
+	uint64_t blocks;
+	int read_only;
+	char name[40];             /* for messages: "virtio-blk 00:03.0", "nvme 00:04.0 ns 1" */
+};
+#define MAX_BLKDEVS 16
+extern struct blkdev *blkdevs[];
+extern int nblkdevs;
+void blk_register(struct blkdev *d);
+int blk_read(struct blkdev *d, uint64_t lba, uint32_t count, void *buf);
+int blk_write(struct blkdev *d, uint64_t lba, uint32_t count, const void *buf);
+int blk_flush(struct blkdev *d);
+int blk_quiesce(struct blkdev *d);
+const char *blk_transport_name(uint32_t transport);
+
+/* virtio_blk.c */
 void virtio_blk_init(void);
-int vblk_read(struct vblk *d, uint64_t lba, uint32_t count, void *buf);
-int vblk_write(struct vblk *d, uint64_t lba, uint32_t count, const void *buf);
-int vblk_flush(struct vblk *d);
 
 /* bootdisk.c: the disk the loader booted from (bootinfo's disk GUID) and its GPT. */
 void bootdisk_init(const struct bf_boot_info *bi);
-struct vblk *bootdisk(void);                  /* NULL: no driver for the boot disk */
+struct blkdev *bootdisk(void);                /* NULL: no driver for the boot disk */
 const struct gpt_disk *bootdisk_gpt(void);    /* NULL likewise */
 
 /* coredump.c */

@@ -66,6 +66,20 @@ struct virtq_used {
 	} ring[];
 };
 
+struct vblk_req;
+
+struct vblk {
+	struct blkdev blk;        /* registered with blk.c; blk.drv points back here */
+	const struct pci_dev *pci;
+	uint16_t iobase;
+	int can_flush;
+	uint16_t qsize, last_used;
+	struct virtq_desc *desc;
+	struct virtq_avail *avail;
+	struct virtq_used *used;
+	struct vblk_req *req;     /* header and status byte of the one request in flight */
+};
+
 struct vblk_req {
 	uint32_t type;
 	uint32_t reserved;
@@ -73,8 +87,9 @@ struct vblk_req {
 	uint8_t status;      /* written by the device */
 };
 
-struct vblk vblks[MAX_VBLK];
-int nvblks;
+static struct vblk vblks[MAX_VBLK];
+static int nvblks;
+static const struct blk_ops ops;
 
 static uint64_t align(uint64_t x, uint64_t a)
 {
@@ -111,17 +126,17 @@ static void probe(const struct pci_dev *p)
 	features = inl(d->iobase + REG_DEVICE_FEATURES);
 	accept = features & (1u << F_RO | 1u << F_BLK_SIZE | 1u << F_FLUSH);
 	outl(d->iobase + REG_DRIVER_FEATURES, accept);
-	d->read_only = !!(accept & 1u << F_RO);
+	d->blk.read_only = !!(accept & 1u << F_RO);
 	d->can_flush = !!(accept & 1u << F_FLUSH);
-	d->block_size = accept & 1u << F_BLK_SIZE ? inl(d->iobase + REG_CONFIG + CFG_BLK_SIZE) : 512;
-	if (d->block_size < 512 || d->block_size > PAGE_SIZE || d->block_size & (d->block_size - 1)) {
+	d->blk.block_size = accept & 1u << F_BLK_SIZE ? inl(d->iobase + REG_CONFIG + CFG_BLK_SIZE) : 512;
+	if (d->blk.block_size < 512 || d->blk.block_size > PAGE_SIZE || d->blk.block_size & (d->blk.block_size - 1)) {
 		kprintf("virtio-blk %02x:%02x.%x: block size %u not supported; skipped\n", p->bus, p->slot, p->fn,
-			d->block_size);
+			d->blk.block_size);
 		outb(d->iobase + REG_STATUS, S_FAILED);
 		return;
 	}
-	d->blocks = ((uint64_t)inl(d->iobase + REG_CONFIG + CFG_CAPACITY + 4) << 32 |
-		     inl(d->iobase + REG_CONFIG + CFG_CAPACITY)) / (d->block_size / 512);
+	d->blk.blocks = ((uint64_t)inl(d->iobase + REG_CONFIG + CFG_CAPACITY + 4) << 32 |
+		     inl(d->iobase + REG_CONFIG + CFG_CAPACITY)) / (d->blk.block_size / 512);
 
 	/* Step 5: set up virtqueue 0, the block device's only request queue (5.2.2). In legacy
 	 * mode the device fixes the queue size; the driver provides one physically contiguous,
@@ -152,8 +167,12 @@ static void probe(const struct pci_dev *p)
 	/* Step 6 (legacy order, 3.1.1.1): DRIVER_OK, the device is live. */
 	outb(d->iobase + REG_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_DRIVER_OK);
 	nvblks++;
-	kprintf("virtio-blk %02x:%02x.%x: %lu blocks of %u bytes (%lu MiB)%s, queue of %u\n", p->bus, p->slot, p->fn,
-		d->blocks, d->block_size, d->blocks * d->block_size >> 20, d->read_only ? ", read-only" : "", d->qsize);
+	d->blk.ops = &ops;
+	d->blk.drv = d;
+	d->blk.transport = BF_DISK_VIRTIO;
+	d->blk.pci_location = (uint32_t)p->bus << 8 | (uint32_t)p->slot << 3 | p->fn;
+	ksnprintf(d->blk.name, sizeof d->blk.name, "virtio-blk %02x:%02x.%x", p->bus, p->slot, p->fn);
+	blk_register(&d->blk);
 }
 
 void virtio_blk_init(void)
@@ -181,7 +200,7 @@ static int request(struct vblk *d, uint32_t type, uint64_t lba, void *buf, uint3
 
 	d->req->type = type;
 	d->req->reserved = 0;
-	d->req->sector = lba * (d->block_size / 512);
+	d->req->sector = lba * (d->blk.block_size / 512);
 	d->req->status = 0xFF;
 	d->desc[0] = (struct virtq_desc){ (uint64_t)(uintptr_t)d->req, 16, DESC_NEXT, 1 };
 	if (buf)
@@ -220,38 +239,57 @@ static int request(struct vblk *d, uint32_t type, uint64_t lba, void *buf, uint3
 static int rw(struct vblk *d, uint32_t type, uint64_t lba, uint32_t count, void *buf)
 {
 	/* Chunks of at most 64 KiB keep each request well inside any segment limit. */
-	uint32_t per = 65536 / d->block_size;
+	uint32_t per = 65536 / d->blk.block_size;
 
-	if (lba > d->blocks || count > d->blocks - lba)
-		return -1;
 	while (count) {
 		uint32_t n = count < per ? count : per;
-		if (request(d, type, lba, buf, n * d->block_size) < 0)
+		if (request(d, type, lba, buf, n * d->blk.block_size) < 0)
 			return -1;
 		lba += n;
 		count -= n;
-		buf = (uint8_t *)buf + (uint64_t)n * d->block_size;
+		buf = (uint8_t *)buf + (uint64_t)n * d->blk.block_size;
 	}
 	return 0;
 }
 
-int vblk_read(struct vblk *d, uint64_t lba, uint32_t count, void *buf)
+static int vblk_read(struct blkdev *b, uint64_t lba, uint32_t count, void *buf)
 {
-	return rw(d, T_IN, lba, count, buf);
+	return rw(b->drv, T_IN, lba, count, buf);
 }
 
-int vblk_write(struct vblk *d, uint64_t lba, uint32_t count, const void *buf)
+static int vblk_write(struct blkdev *b, uint64_t lba, uint32_t count, const void *buf)
 {
-	if (d->read_only)
-		return -1;
-	return rw(d, T_OUT, lba, count, (void *)(uintptr_t)buf);
+	return rw(b->drv, T_OUT, lba, count, (void *)(uintptr_t)buf);
 }
 
 /* Ask the device to make completed writes durable. A device that does not offer the flush
  * feature writes through (5.2.5), so there is nothing to ask. */
-int vblk_flush(struct vblk *d)
+static int vblk_flush(struct blkdev *b)
 {
+	struct vblk *d = b->drv;
+
 	if (!d->can_flush)
 		return 0;
 	return request(d, T_FLUSH, 0, NULL, 0);
 }
+
+/* A panic inside the driver can leave a request published in the available ring that the
+ * driver never collected from the used ring. Wait (bounded) for the device to finish it, then
+ * take the queue over as idle. */
+static int vblk_quiesce(struct blkdev *b)
+{
+	struct vblk *d = b->drv;
+	uint64_t start = rdtsc();
+
+	while (*(volatile uint16_t *)&d->used->idx != *(volatile uint16_t *)&d->avail->idx) {
+		if (tsc_ms(start, rdtsc()) > IO_TIMEOUT_MS)
+			return -1;
+		pause();
+	}
+	if (d->last_used != d->used->idx)
+		kprintf("%s: a request was in flight at the panic; taking the queue over\n", d->blk.name);
+	d->last_used = d->used->idx;
+	return 0;
+}
+
+static const struct blk_ops ops = { vblk_read, vblk_write, vblk_flush, vblk_quiesce };
