@@ -5,11 +5,12 @@
 #include "bfstring.h"
 #include "byteorder.h"
 #include "crc32.h"
+#include "fmt.h"
 
 /* Record field offsets (docs/boot-state.md, "The record"). */
 enum {
 	OFF_MAGIC = 0, OFF_FORMAT = 8, OFF_SIZE = 10, OFF_SEQ = 12, OFF_BANK = 16, OFF_BOOTSTATE = 17,
-	OFF_TRIES_LEFT = 18, OFF_TRIES_MAX = 19, OFF_UPDATED = 20, OFF_REASON = 24, OFF_VERSION = 32,
+	OFF_TRIES_LEFT = 18, OFF_TRIES_MAX = 19, OFF_UPDATED = 20, OFF_REASON = 24, OFF_FLAGS = 25, OFF_VERSION = 32,
 	OFF_DETAIL = 64, OFF_HISTORY = 128, HISTORY_ENTRY = 8, OFF_CRC = 508,
 };
 
@@ -28,6 +29,7 @@ int bf_state_decode(const uint8_t rec[BF_STATE_RECORD_SIZE], struct bf_bank_stat
 	out->tries_max = rec[OFF_TRIES_MAX];
 	out->updated = get32(rec + OFF_UPDATED);
 	out->reason = rec[OFF_REASON];
+	out->flags = rec[OFF_FLAGS];
 	memcpy(out->version, rec + OFF_VERSION, BF_STATE_VERSION_LEN);
 	memcpy(out->detail, rec + OFF_DETAIL, BF_STATE_DETAIL_LEN);
 	for (i = 0; i < BF_STATE_HISTORY; i++) {
@@ -56,6 +58,7 @@ void bf_state_encode(const struct bf_bank_state *s, uint8_t rec[BF_STATE_RECORD_
 	rec[OFF_TRIES_MAX] = s->tries_max;
 	put32(rec + OFF_UPDATED, s->updated);
 	rec[OFF_REASON] = s->reason;
+	rec[OFF_FLAGS] = s->flags;
 	memcpy(rec + OFF_VERSION, s->version, BF_STATE_VERSION_LEN);
 	memcpy(rec + OFF_DETAIL, s->detail, BF_STATE_DETAIL_LEN);
 	for (i = 0; i < BF_STATE_HISTORY; i++) {
@@ -140,6 +143,7 @@ void bf_state_fail(const struct bf_bank_view *view, uint8_t reason, const char *
 	bf_state_next(view, next);
 	next->bootstate = BF_STATE_INVALID;
 	next->reason = reason;
+	next->flags = 0;
 	set_detail(next, detail);
 	bf_state_push_event(next, BF_EVENT_INVALID);
 }
@@ -152,6 +156,7 @@ int bf_state_mark_good(const struct bf_bank_view *view, struct bf_bank_state *ne
 	next->bootstate = BF_STATE_VALID;
 	next->tries_left = next->tries_max;
 	next->reason = BF_REASON_NONE;
+	next->flags = 0;
 	set_detail(next, "");
 	bf_state_push_event(next, BF_EVENT_GOOD);
 	return 1;
@@ -168,21 +173,35 @@ static void add_write(struct bf_selection *out, struct bf_bank_view *v, int bank
 	v->current_slot ^= 1;
 }
 
-void bf_select(const struct bf_bank_view banks[2], int prefer_other, struct bf_selection *out)
+static int on_armed_trial(const struct bf_bank_view *v)
+{
+	return v->present && v->state.bootstate == BF_STATE_TRYING && (v->state.flags & BF_STATE_FLAG_WATCHDOG);
+}
+
+void bf_select(const struct bf_bank_view banks[2], int prefer_other, int watchdog_reset, struct bf_selection *out)
 {
 	struct bf_bank_view v[2];
 	struct bf_bank_state next;
-	int i, winner;
+	int i, winner, hung = -1;
+	char detail[BF_STATE_DETAIL_LEN + 1];
 
 	memset(out, 0, sizeof *out);
 	out->bank = -1;
 	v[0] = banks[0];
 	v[1] = banks[1];
 
+	/* Whose try the watchdog ended: the one bank whose try ran armed. With two (both banks new
+	 * and tried in turn) the records cannot say which booted last, so neither is blamed. */
+	if (watchdog_reset && on_armed_trial(&v[0]) != on_armed_trial(&v[1]))
+		hung = on_armed_trial(&v[0]) ? 0 : 1;
+
 	for (i = 0; i < 2; i++) {
 		const struct bf_bank_state *s = &v[i].state;
 		if (v[i].present && (s->bootstate == BF_STATE_NEW || s->bootstate == BF_STATE_TRYING) && s->tries_left == 0) {
-			bf_state_fail(&v[i], BF_REASON_TRIES_EXHAUSTED, "no tries left: never marked good", &next);
+			if (i == hung)
+				bf_state_fail(&v[i], BF_REASON_WATCHDOG, "watchdog reset in its last try: never marked good", &next);
+			else
+				bf_state_fail(&v[i], BF_REASON_TRIES_EXHAUSTED, "no tries left: never marked good", &next);
 			add_write(out, &v[i], i, &next);
 		}
 	}
@@ -201,10 +220,25 @@ void bf_select(const struct bf_bank_view banks[2], int prefer_other, struct bf_s
 
 	if (v[winner].state.bootstate != BF_STATE_VALID) {
 		bf_state_next(&v[winner], &next);
+		if (winner == hung) {
+			/* The try that just ended is tries_max - tries_left. */
+			next.reason = BF_REASON_WATCHDOG;
+			bf_fmt(detail, sizeof detail, "watchdog reset in try %d of %d", next.tries_max - next.tries_left,
+			       next.tries_max);
+			set_detail(&next, detail);
+		}
 		next.bootstate = BF_STATE_TRYING;
 		next.tries_left--;
+		next.flags &= (uint8_t)~BF_STATE_FLAG_WATCHDOG;
 		bf_state_push_event(&next, BF_EVENT_TRY);
 		add_write(out, &v[winner], winner, &next);
 	}
 	out->bank = winner;
+}
+
+void bf_selection_arm(struct bf_selection *sel)
+{
+	for (int i = 0; i < sel->nwrites; i++)
+		if (sel->writes[i].bank == sel->bank && sel->writes[i].state.bootstate == BF_STATE_TRYING)
+			sel->writes[i].state.flags |= BF_STATE_FLAG_WATCHDOG;
 }

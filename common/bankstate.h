@@ -37,7 +37,11 @@ enum bf_reason {
 	BF_REASON_UPGRADE_STARTED = 5,   /* an upgrade is writing this bank */
 	BF_REASON_EMPTY = 6,             /* the bank holds nothing (fresh image, as ESXi leaves bank B) */
 	BF_REASON_ROLLED_BACK = 7,       /* the user made the other bank the one that boots */
+	BF_REASON_WATCHDOG = 8,          /* a try ended in a watchdog reset: the kernel hung before it was marked good */
 };
+
+/* Record flags (the `flags` byte). */
+#define BF_STATE_FLAG_WATCHDOG 0x01   /* the current try runs with the hardware watchdog armed */
 
 /* History events, newest first in the record. */
 enum bf_event {
@@ -65,6 +69,7 @@ struct bf_bank_state {
 	uint8_t tries_max;
 	uint32_t updated;         /* ESXi's generation: among bootable banks the highest wins */
 	uint8_t reason;           /* enum bf_reason: the last failure */
+	uint8_t flags;            /* BF_STATE_FLAG_* */
 	char version[BF_STATE_VERSION_LEN];   /* build string, NUL-padded (not always terminated) */
 	char detail[BF_STATE_DETAIL_LEN];     /* failure detail, NUL-padded (not always terminated) */
 	struct bf_state_event history[BF_STATE_HISTORY];
@@ -108,8 +113,15 @@ struct bf_selection {
 /* Selection per docs/boot-state.md: among bootable banks the highest `updated` wins (bank A on a
  * tie); `prefer_other` (the menu's "boot the other bank") picks the bootable bank that would not
  * have won. A bank on trial with no tries left is made invalid (TRIES_EXHAUSTED) in the writes;
- * the bank chosen, when new or on trial, spends a try (TRYING, tries_left - 1) in the writes. */
-void bf_select(const struct bf_bank_view banks[2], int prefer_other, struct bf_selection *out);
+ * the bank chosen, when new or on trial, spends a try (TRYING, tries_left - 1) in the writes.
+ * `watchdog_reset` says the watchdog caused the last reset (its hardware says so); it is laid to
+ * the one bank on trial whose record says its try ran armed, whose try then ended in reason
+ * WATCHDOG instead of an unknown end (docs/boot-state.md, "The watchdog"). */
+void bf_select(const struct bf_bank_view banks[2], int prefer_other, int watchdog_reset, struct bf_selection *out);
+
+/* The loader will arm the watchdog for this boot: the chosen bank's try write says so
+ * (BF_STATE_FLAG_WATCHDOG). No effect when the selection spends no try (a valid bank). */
+void bf_selection_arm(struct bf_selection *sel);
 
 /* The state after a failure found while loading (verify, load, config): invalid with reason and
  * detail. The caller writes it to slot (view->current_slot ^ 1), updates its view and selects again. */

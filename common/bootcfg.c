@@ -84,6 +84,23 @@ static int parse_modules(const char *v, size_t n, struct bootcfg *out, char *err
 	return 0;
 }
 
+/* A decimal number of seconds, 0..max. Returns 0, or 1 when the value is bad. */
+static int seconds(const char *v, size_t vn, uint32_t max, uint32_t *out)
+{
+	uint32_t t = 0;
+	if (vn == 0)
+		return 1;
+	for (size_t i = 0; i < vn; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return 1;
+		t = t * 10 + (uint32_t)(v[i] - '0');
+		if (t > max)
+			return 1;
+	}
+	*out = t;
+	return 0;
+}
+
 int bootcfg_parse(const char *text, size_t len, struct bootcfg *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
@@ -120,14 +137,9 @@ int bootcfg_parse(const char *text, size_t len, struct bootcfg *out, char *err, 
 			if (parse_modules(v, vn, out, err, errlen, ln))
 				return -1;
 		} else if (key_is(k, kn, "timeout")) {
-			uint32_t t = 0;
-			bad = vn == 0;
-			for (size_t i = 0; i < vn && !bad; i++) {
-				bad = v[i] < '0' || v[i] > '9';
-				t = t * 10 + (uint32_t)(v[i] - '0');
-				bad |= t > BOOTCFG_TIMEOUT_MAX;
-			}
-			out->timeout = t;
+			bad = seconds(v, vn, BOOTCFG_TIMEOUT_MAX, &out->timeout);
+		} else if (key_is(k, kn, "watchdog")) {
+			bad = seconds(v, vn, BOOTCFG_WATCHDOG_MAX, &out->watchdog);
 		}
 		/* Other keys (bootstate, updated: the state record decides; unknown ones) are ignored. */
 		if (bad) {

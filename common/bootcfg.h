@@ -9,6 +9,7 @@
 #define BOOTCFG_CMDLINE_MAX 1024
 #define BOOTCFG_BUILD_MAX   32     /* the boot info's version field */
 #define BOOTCFG_TIMEOUT_MAX 3600
+#define BOOTCFG_WATCHDOG_MAX 600   /* seconds: within every watchdog's reach (docs/watchdog.md) */
 
 struct bootcfg {
 	char title[BOOTCFG_TITLE_MAX];
@@ -16,6 +17,7 @@ struct bootcfg {
 	char kernel[BOOTCFG_NAME_MAX];
 	char kernelopt[BOOTCFG_CMDLINE_MAX];
 	uint32_t timeout;            /* menu seconds; 0 = no menu */
+	uint32_t watchdog;           /* seconds a trial may run before it is marked good; 0 = no watchdog */
 	uint32_t nmodules;
 	char modules[BF_MAX_MODULES][BOOTCFG_NAME_MAX];
 };

@@ -15,6 +15,7 @@ export const BOOTCFG = {
   cmdlineMax: 1024,
   buildMax: 32,
   timeoutMax: 3600,
+  watchdogMax: 600,
   maxModules: 16,
   sumsMax: 32,
   moduleSeparator: ' --- ',
@@ -27,6 +28,8 @@ export interface BootCfg {
   kernelopt: string;
   /** Menu seconds; 0 = no menu. */
   timeout: number;
+  /** Seconds a trial may run before it is marked good (docs/watchdog.md); 0 = no watchdog. */
+  watchdog: number;
   modules: string[];
 }
 
@@ -64,7 +67,7 @@ function validName(s: string): boolean {
 }
 
 export function parseBootCfg(bytes: Uint8Array): BootCfg {
-  const cfg: BootCfg = { title: '', build: '', kernel: '', kernelopt: '', timeout: 0, modules: [] };
+  const cfg: BootCfg = { title: '', build: '', kernel: '', kernelopt: '', timeout: 0, watchdog: 0, modules: [] };
   lines(bytes).forEach((raw, i) => {
     const ln = i + 1;
     const fail = (why: string): never => { throw new BankFileError(`boot.cfg line ${ln}: ${why}`); };
@@ -82,16 +85,19 @@ export function parseBootCfg(bytes: Uint8Array): BootCfg {
       case 'kernelopt': if (v.length >= BOOTCFG.cmdlineMax) bad(); cfg.kernelopt = v; break;
       case 'kernel': if (!validName(v)) bad(); cfg.kernel = v; break;
       case 'modules': cfg.modules = parseModules(v, fail); break;
-      case 'timeout': {
-        if (!/^[0-9]+$/.test(v) || Number(v) > BOOTCFG.timeoutMax) bad();
-        cfg.timeout = Number(v);
-        break;
-      }
+      case 'timeout': cfg.timeout = seconds(v, BOOTCFG.timeoutMax, bad); break;
+      case 'watchdog': cfg.watchdog = seconds(v, BOOTCFG.watchdogMax, bad); break;
       default: // bootstate, updated (the state record decides) and unknown keys are ignored
     }
   });
   if (!cfg.kernel) throw new BankFileError('boot.cfg: no kernel=');
   return cfg;
+}
+
+/** A decimal number of seconds, 0..max (the C side stops at the first digit past max: same answer). */
+function seconds(v: string, max: number, bad: () => never): number {
+  if (!/^[0-9]+$/.test(v) || Number(v) > max) bad();
+  return Number(v);
 }
 
 function parseModules(v: string, fail: (why: string) => never): string[] {
@@ -139,7 +145,7 @@ export interface BootCfgFile extends BootCfg {
  */
 export function writeBootCfg(c: BootCfgFile): Buffer {
   const fields: [string, string | number][] = [
-    ['bootstate', c.bootstate], ['title', c.title], ['timeout', c.timeout], ['kernel', c.kernel],
+    ['bootstate', c.bootstate], ['title', c.title], ['timeout', c.timeout], ['watchdog', c.watchdog], ['kernel', c.kernel],
     ['kernelopt', c.kernelopt], ['modules', c.modules.join(BOOTCFG.moduleSeparator)], ['build', c.build], ['updated', c.updated],
   ];
   for (const [k, v] of fields) if (/[\r\n]/.test(String(v))) throw new BankFileError(`boot.cfg ${k}: ${JSON.stringify(v)} has a line break`);
@@ -156,6 +162,7 @@ export function writeBootCfg(c: BootCfgFile): Buffer {
     if (back[k] !== bytes(c[k])) throw new BankFileError(`boot.cfg ${k}: ${JSON.stringify(c[k])} would read back as ${JSON.stringify(back[k])} (no spaces or tabs at either end)`);
   }
   if (back.timeout !== c.timeout) throw new BankFileError(`boot.cfg timeout: ${c.timeout} would read back as ${back.timeout}`);
+  if (back.watchdog !== c.watchdog) throw new BankFileError(`boot.cfg watchdog: ${c.watchdog} would read back as ${back.watchdog}`);
   if (back.modules.join('/') !== c.modules.join('/')) throw new BankFileError(`boot.cfg modules: ${JSON.stringify(c.modules)} would read back as ${JSON.stringify(back.modules)}`);
   return out;
 }

@@ -21,12 +21,18 @@ export const STATE = {
 /** Record field offsets (docs/boot-state.md, "The record"). */
 const OFF = {
   magic: 0, format: 8, size: 10, seq: 12, bank: 16, bootstate: 17, triesLeft: 18, triesMax: 19,
-  updated: 20, reason: 24, version: 32, detail: 64, history: 128, historyEntry: 8, crc: 508,
+  updated: 20, reason: 24, flags: 25, version: 32, detail: 64, history: 128, historyEntry: 8, crc: 508,
 } as const;
 
 export enum Bank { A = 0, B = 1 }
 export enum BootState { Valid = 0, New = 1, Trying = 2, Invalid = 3 }
-export enum Reason { None = 0, TriesExhausted = 1, VerifyFailed = 2, LoadFailed = 3, BadConfig = 4, UpgradeStarted = 5, Empty = 6, RolledBack = 7 }
+export enum Reason { None = 0, TriesExhausted = 1, VerifyFailed = 2, LoadFailed = 3, BadConfig = 4, UpgradeStarted = 5, Empty = 6, RolledBack = 7, Watchdog = 8 }
+/** Record flags (the `flags` byte). */
+export const FLAG = {
+  /** The current try runs with the hardware watchdog armed. */
+  watchdog: 0x01,
+} as const;
+
 export enum StateEvent { None = 0, Installed = 1, Try = 2, Good = 3, Invalid = 4, Rollback = 5 }
 
 export interface HistoryEntry { seq: number; event: number; bootstate: number; triesLeft: number; reason: number }
@@ -39,6 +45,8 @@ export interface BankState {
   triesMax: number;
   updated: number;
   reason: number;
+  /** FLAG bits. */
+  flags: number;
   /** Raw NUL-padded field bytes, kept so that decode/encode round-trips exactly. */
   version: Buffer;
   detail: Buffer;
@@ -62,7 +70,7 @@ export function newState(fields: { bank: Bank; bootstate: BootState; updated: nu
   const triesMax = fields.triesMax ?? STATE.defaultTries;
   return {
     seq: fields.seq ?? 1, bank: fields.bank, bootstate: fields.bootstate, triesLeft: triesMax, triesMax,
-    updated: fields.updated, reason: fields.reason ?? Reason.None,
+    updated: fields.updated, reason: fields.reason ?? Reason.None, flags: 0,
     version: padded(fields.version ?? '', STATE.versionLen), detail: padded(fields.detail ?? '', STATE.detailLen),
     history: Array.from({ length: STATE.history }, () => ({ seq: 0, event: 0, bootstate: 0, triesLeft: 0, reason: 0 })),
   };
@@ -76,7 +84,7 @@ export function decodeState(rec: Uint8Array): BankState | undefined {
   if (b.readUInt32LE(OFF.crc) !== (CRC32.buf(b.subarray(0, OFF.crc)) >>> 0)) return undefined;
   return {
     seq: b.readUInt32LE(OFF.seq), bank: b[OFF.bank]!, bootstate: b[OFF.bootstate]!, triesLeft: b[OFF.triesLeft]!,
-    triesMax: b[OFF.triesMax]!, updated: b.readUInt32LE(OFF.updated), reason: b[OFF.reason]!,
+    triesMax: b[OFF.triesMax]!, updated: b.readUInt32LE(OFF.updated), reason: b[OFF.reason]!, flags: b[OFF.flags]!,
     version: Buffer.from(b.subarray(OFF.version, OFF.version + STATE.versionLen)),
     detail: Buffer.from(b.subarray(OFF.detail, OFF.detail + STATE.detailLen)),
     history: Array.from({ length: STATE.history }, (_, i) => {
@@ -98,6 +106,7 @@ export function encodeState(s: BankState): Buffer {
   b[OFF.triesMax] = s.triesMax;
   b.writeUInt32LE(s.updated >>> 0, OFF.updated);
   b[OFF.reason] = s.reason;
+  b[OFF.flags] = s.flags;
   s.version.copy(b, OFF.version, 0, STATE.versionLen);
   s.detail.copy(b, OFF.detail, 0, STATE.detailLen);
   s.history.forEach((h, i) => {
@@ -143,6 +152,7 @@ export function failState(v: BankView, reason: Reason, detail: string): BankStat
   const n = nextState(v);
   n.bootstate = BootState.Invalid;
   n.reason = reason;
+  n.flags = 0;
   n.detail = padded(detail, STATE.detailLen);
   pushEvent(n, StateEvent.Invalid);
   return n;
@@ -155,6 +165,7 @@ export function markGood(v: BankView | undefined): BankState | undefined {
   n.bootstate = BootState.Valid;
   n.triesLeft = n.triesMax;
   n.reason = Reason.None;
+  n.flags = 0;
   n.detail = Buffer.alloc(STATE.detailLen);
   pushEvent(n, StateEvent.Good);
   return n;
@@ -163,8 +174,14 @@ export function markGood(v: BankView | undefined): BankState | undefined {
 export interface StateWrite { bank: Bank; slot: 0 | 1; state: BankState }
 export interface Selection { bank: Bank | -1; writes: StateWrite[] }
 
-/** The loader's choice, as docs/boot-state.md "Choosing a bank" says. */
-export function select(banks: [BankView | undefined, BankView | undefined], preferOther = false): Selection {
+const onArmedTrial = (v: BankView | undefined): boolean => !!v && v.state.bootstate === BootState.Trying && (v.state.flags & FLAG.watchdog) !== 0;
+
+/**
+ * The loader's choice, as docs/boot-state.md "Choosing a bank" says. `watchdogReset`: the
+ * watchdog's hardware says it caused the last reset; it is laid to the one bank whose try ran
+ * armed ("The watchdog").
+ */
+export function select(banks: [BankView | undefined, BankView | undefined], preferOther = false, watchdogReset = false): Selection {
   const v = [banks[0] && { ...banks[0], state: clone(banks[0].state) }, banks[1] && { ...banks[1], state: clone(banks[1].state) }];
   const writes: StateWrite[] = [];
   const write = (bank: Bank, next: BankState) => {
@@ -172,10 +189,14 @@ export function select(banks: [BankView | undefined, BankView | undefined], pref
     writes.push({ bank, slot: (view.currentSlot ^ 1) as 0 | 1, state: next });
     v[bank] = { present: true, currentSlot: (view.currentSlot ^ 1) as 0 | 1, state: next };
   };
+  // With both banks on an armed trial the records cannot say which booted last: neither is blamed.
+  const hung = watchdogReset && onArmedTrial(v[0]) !== onArmedTrial(v[1]) ? (onArmedTrial(v[0]) ? Bank.A : Bank.B) : -1;
   for (const bank of [Bank.A, Bank.B]) {
     const s = v[bank]?.state;
     if (s && (s.bootstate === BootState.New || s.bootstate === BootState.Trying) && s.triesLeft === 0) {
-      write(bank, failState(v[bank]!, Reason.TriesExhausted, 'no tries left: never marked good'));
+      write(bank, bank === hung
+        ? failState(v[bank]!, Reason.Watchdog, 'watchdog reset in its last try: never marked good')
+        : failState(v[bank]!, Reason.TriesExhausted, 'no tries left: never marked good'));
     }
   }
   let winner: Bank;
@@ -188,12 +209,22 @@ export function select(banks: [BankView | undefined, BankView | undefined], pref
   else return { bank: -1, writes };
   if (v[winner]!.state.bootstate !== BootState.Valid) {
     const n = nextState(v[winner]!);
+    if (winner === hung) {
+      n.reason = Reason.Watchdog;
+      n.detail = padded(`watchdog reset in try ${n.triesMax - n.triesLeft} of ${n.triesMax}`, STATE.detailLen);
+    }
     n.bootstate = BootState.Trying;
     n.triesLeft -= 1;
+    n.flags &= ~FLAG.watchdog & 0xff;
     pushEvent(n, StateEvent.Try);
     write(winner, n);
   }
   return { bank: winner, writes };
+}
+
+/** The loader arms the watchdog for this boot: the chosen bank's try write says so. */
+export function armSelection(sel: Selection): void {
+  for (const w of sel.writes) if (w.bank === sel.bank && w.state.bootstate === BootState.Trying) w.state.flags |= FLAG.watchdog;
 }
 
 /** Where a bank partition's state slots are, in bytes from the partition start. */
@@ -204,7 +235,7 @@ export function slotOffsets(partitionSize: Bytes): [Bytes, Bytes] {
 
 export const REASON_TEXT: Record<number, string> = {
   0: 'none', 1: 'tries exhausted', 2: 'verification failed', 3: 'load failed', 4: 'bad boot.cfg',
-  5: 'upgrade started', 6: 'empty', 7: 'rolled back',
+  5: 'upgrade started', 6: 'empty', 7: 'rolled back', 8: 'watchdog',
 };
 export const BOOTSTATE_TEXT: Record<number, string> = { 0: 'valid', 1: 'new', 2: 'trying', 3: 'invalid' };
 export const EVENT_TEXT: Record<number, string> = { 0: '', 1: 'installed', 2: 'try', 3: 'good', 4: 'invalid', 5: 'rollback' };

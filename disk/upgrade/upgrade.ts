@@ -109,6 +109,7 @@ function installedState(ref: BankRef, version: string, updated: number, tries: n
   s.triesLeft = tries;
   s.updated = updated >>> 0;
   s.reason = Reason.None;
+  s.flags = 0;
   s.version = Buffer.alloc(STATE.versionLen);
   s.version.write(version, 'utf8');
   s.detail = Buffer.alloc(STATE.detailLen);

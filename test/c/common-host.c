@@ -2,7 +2,7 @@
  * the TypeScript tests, which compare every answer with partitions/bankstate.ts, node:crypto
  * and crc-32. One command per input line, one JSON answer per output line:
  *   crc32 HEX | sha256 HEX | decode REC | read SLOT0 SLOT1
- *   select A0 A1 B0 B1 PREFER_OTHER | fail SLOT0 SLOT1 REASON DETAILHEX | markgood SLOT0 SLOT1
+ *   select A0 A1 B0 B1 PREFER_OTHER [WATCHDOG_RESET ARM] | fail SLOT0 SLOT1 REASON DETAILHEX | markgood SLOT0 SLOT1
  * HEX arguments may be "-" for empty; records are 512 bytes (1024 hex digits). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,12 +77,14 @@ int main(void)
 			else
 				printf("null");
 			printf("}\n");
-		} else if (!strcmp(argv[0], "select") && argc == 6) {
+		} else if (!strcmp(argv[0], "select") && (argc == 6 || argc == 8)) {
 			struct bf_bank_view v[2];
 			struct bf_selection sel;
 			view_of(argv + 1, &v[0]);
 			view_of(argv + 3, &v[1]);
-			bf_select(v, atoi(argv[5]), &sel);
+			bf_select(v, atoi(argv[5]), argc == 8 && atoi(argv[6]), &sel);
+			if (argc == 8 && atoi(argv[7]))
+				bf_selection_arm(&sel);
 			printf("{\"bank\":%d,\"writes\":[", sel.bank);
 			for (int i = 0; i < sel.nwrites; i++) {
 				printf("%s{\"bank\":%d,\"slot\":%d,\"record\":", i ? "," : "", sel.writes[i].bank, sel.writes[i].slot);

@@ -8,7 +8,7 @@
  * below 0x20 and from 0x7f up as \u00XX.
  *
  *   loader-host gpt IMAGE SECTOR_SIZE
- *   loader-host bootcfg FILE       {"title","build","kernel","kernelopt","timeout","modules":[...]}
+ *   loader-host bootcfg FILE       {"title","build","kernel","kernelopt","timeout","watchdog","modules":[...]}
  *   loader-host sums FILE [NAME...]
  *               {"count":lines,"files":{name:sha256 a lookup gives},"lookup":{NAME:sha256|null}}
  *   loader-host elf FILE
@@ -141,7 +141,7 @@ static int run_bootcfg(const uint8_t *data, size_t len, int print)
 	str_field(",", "build", c.build);
 	str_field(",", "kernel", c.kernel);
 	str_field(",", "kernelopt", c.kernelopt);
-	printf(",\"timeout\":%u,\"modules\":[", c.timeout);
+	printf(",\"timeout\":%u,\"watchdog\":%u,\"modules\":[", c.timeout, c.watchdog);
 	for (uint32_t i = 0; i < c.nmodules; i++) {
 		printf(i ? "," : "");
 		json_str(c.modules[i]);

@@ -4,8 +4,10 @@
  * current ^ 1, as a whole sector (the record, then zeros), then a flush. Each write is also
  * printed, so that the power-cut harness can replay every prefix of them.
  *
- *   powercut-host boot IMAGE SECTOR AOFF ASIZE BOFF BSIZE
- *       reads both banks' slots, runs bf_select (no menu), makes its writes in order;
+ *   powercut-host boot IMAGE SECTOR AOFF ASIZE BOFF BSIZE [WATCHDOG_RESET ARM]
+ *       reads both banks' slots, runs bf_select (no menu; the last reset was the watchdog's when
+ *       WATCHDOG_RESET is 1; the loader arms the watchdog for a trial when ARM is 1), makes its
+ *       writes in order;
  *       prints "write OFFSET HEX" per write, then "boot BANK" (-1: none bootable)
  *   powercut-host mark-good IMAGE SECTOR OFF SIZE BANK
  *       the kernel's mark-good of the bank at OFF; prints its write if any, then "good BANK" or "valid BANK"
@@ -74,20 +76,22 @@ static void write_state(long long part, long long size, int slot, const struct b
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: powercut-host boot IMAGE SECTOR AOFF ASIZE BOFF BSIZE | mark-good IMAGE SECTOR OFF SIZE BANK\n");
+		fprintf(stderr, "usage: powercut-host boot IMAGE SECTOR AOFF ASIZE BOFF BSIZE [WATCHDOG_RESET ARM] | mark-good IMAGE SECTOR OFF SIZE BANK\n");
 		return 2;
 	}
 	fd = open(argv[2], O_RDWR);
 	if (fd < 0)
 		die(argv[2]);
 	sector = (unsigned)num(argv[3]);
-	if (!strcmp(argv[1], "boot") && argc == 8) {
+	if (!strcmp(argv[1], "boot") && (argc == 8 || argc == 10)) {
 		long long off[2] = { num(argv[4]), num(argv[6]) }, size[2] = { num(argv[5]), num(argv[7]) };
 		struct bf_bank_view v[2];
 		struct bf_selection sel;
 		read_view(off[0], size[0], &v[0]);
 		read_view(off[1], size[1], &v[1]);
-		bf_select(v, 0, &sel);
+		bf_select(v, 0, argc == 10 && num(argv[8]), &sel);
+		if (argc == 10 && num(argv[9]))
+			bf_selection_arm(&sel);
 		for (int i = 0; i < sel.nwrites; i++) {
 			int b = sel.writes[i].bank;
 			write_state(off[b], size[b], sel.writes[i].slot, &sel.writes[i].state);

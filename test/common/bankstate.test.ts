@@ -8,14 +8,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import CRC32 from 'crc-32';
 import {
-  Bank, BootState, decodeState, encodeState, failState, markGood, newState, pushEvent, readState, select,
-  type BankState, type BankView,
+  armSelection, Bank, BootState, decodeState, encodeState, failState, markGood, newState, pushEvent, readState, select,
+  text, type BankState, type BankView,
 } from '../../partitions/bankstate.js';
 import { compileHost, HostProgram } from '../helpers/c-host.js';
 import { repoRoot, scratch } from '../helpers/tools.js';
 
 const { dir, cleanup } = await scratch();
-const host = new HostProgram(await compileHost(join(dir, 'common-host'), ['test/c/common-host.c', 'common/crc32.c', 'common/sha256.c', 'common/bankstate.c']));
+const host = new HostProgram(await compileHost(join(dir, 'common-host'), ['test/c/common-host.c', 'common/crc32.c', 'common/sha256.c', 'common/bankstate.c', 'common/fmt.c']));
 const vectors = JSON.parse(await readFile(join(repoRoot, 'test', 'vectors', 'bankstate.json'), 'utf8'));
 
 // A tiny deterministic PRNG, so a failure can be replayed.
@@ -35,6 +35,7 @@ function stateOf(bank: Bank, f: Record<string, number> | null): BankView | undef
   if (!f) return undefined;
   const s = newState({ bank, bootstate: f.bootstate!, updated: f.updated!, reason: f.reason ?? 0, version: `v${bank}` });
   if (f.triesLeft !== undefined) s.triesLeft = f.triesLeft;
+  s.flags = f.flags ?? 0;
   s.seq = 10;
   return { present: true, currentSlot: (f.slot ?? 0) as 0 | 1, state: s };
 }
@@ -55,11 +56,12 @@ test('the pinned record has the byte layout of docs/boot-state.md, in both imple
   const f = vectors.record.fields;
   const s = newState({ bank: f.bank, bootstate: f.bootstate, updated: f.updated, triesMax: f.triesMax, version: f.version, seq: f.seq });
   s.triesLeft = f.triesLeft;
+  s.flags = f.flags;
   s.history[0] = { seq: f.history[0][0], event: f.history[0][1], bootstate: f.history[0][2], triesLeft: f.history[0][3], reason: f.history[0][4] };
   const expected = Buffer.alloc(512);
   expected.write('BFBANKST', 0, 'latin1');
   expected.writeUInt16LE(1, 8); expected.writeUInt16LE(512, 10); expected.writeUInt32LE(0x01020304, 12);
-  expected.set([1, 2, 2, 3], 16); expected.writeUInt32LE(7, 20);
+  expected.set([1, 2, 2, 3], 16); expected.writeUInt32LE(7, 20); expected[25] = 1;
   expected.write('1.2.3', 32, 'latin1');
   expected.writeUInt32LE(0x01020304, 128); expected.set([2, 2, 2, 0], 132);
   expected.writeUInt32LE(CRC32.buf(expected.subarray(0, 508)) >>> 0, 508);
@@ -79,21 +81,30 @@ test('a damaged record is refused by both: magic, format, size, CRC, any flipped
   }
 });
 
-for (const c of vectors.select as { name: string; a: Record<string, number> | null; b: Record<string, number> | null; preferOther?: boolean; bank: number; writes: Record<string, number>[] }[]) {
+type SelectCase = {
+  name: string; a: Record<string, number> | null; b: Record<string, number> | null; preferOther?: boolean; watchdogReset?: boolean; arm?: boolean;
+  bank: number; writes: (Record<string, number> & { detail?: string })[];
+};
+for (const c of vectors.select as SelectCase[]) {
   test(`selection vector: ${c.name}`, async () => {
     const views: [BankView | undefined, BankView | undefined] = [stateOf(Bank.A, c.a), stateOf(Bank.B, c.b)];
-    const ts = select(views, c.preferOther ?? false);
+    const ts = select(views, c.preferOther ?? false, c.watchdogReset ?? false);
+    if (c.arm) armSelection(ts);
     assert.is(ts.bank, c.bank);
-    assert.equal(ts.writes.map((w) => ({ bank: w.bank, bootstate: w.state.bootstate, triesLeft: w.state.triesLeft, reason: w.state.reason })), c.writes);
-    const cc = await host.ask<{ bank: number; writes: { bank: number; slot: number; record: string }[] }>(`select ${slots(views[0]).join(' ')} ${slots(views[1]).join(' ')} ${c.preferOther ? 1 : 0}`);
+    assert.equal(ts.writes.map((w, i) => ({
+      bank: w.bank, bootstate: w.state.bootstate, triesLeft: w.state.triesLeft, reason: w.state.reason, flags: w.state.flags,
+      ...(c.writes[i]?.detail !== undefined ? { detail: text(w.state.detail) } : {}),
+    })), c.writes);
+    const cc = await host.ask<{ bank: number; writes: { bank: number; slot: number; record: string }[] }>(`select ${slots(views[0]).join(' ')} ${slots(views[1]).join(' ')} ${c.preferOther ? 1 : 0} ${c.watchdogReset ? 1 : 0} ${c.arm ? 1 : 0}`);
     assert.is(cc.bank, ts.bank);
     assert.equal(cc.writes, ts.writes.map((w) => ({ bank: w.bank, slot: w.slot, record: encodeState(w.state).toString('hex') })));
   });
 }
 
 function randomState(bank: Bank): BankState {
-  const s = newState({ bank, bootstate: rnd(4), updated: rnd(4), triesMax: 1 + rnd(5), reason: rnd(8), version: `b${rnd(1000)}`, seq: rnd(3) === 0 ? 0xffffffff - rnd(3) : rnd(1000) });
+  const s = newState({ bank, bootstate: rnd(4), updated: rnd(4), triesMax: 1 + rnd(5), reason: rnd(9), version: `b${rnd(1000)}`, seq: rnd(3) === 0 ? 0xffffffff - rnd(3) : rnd(1000) });
   s.triesLeft = rnd(s.triesMax + 1);
+  s.flags = rnd(3) === 0 ? rnd(256) : 0;
   for (let i = 0; i < rnd(20); i++) { s.seq = (s.seq + 1) >>> 0; pushEvent(s, 1 + rnd(5)); }
   return s;
 }
@@ -102,9 +113,10 @@ test('random states: C and TypeScript make the same selection, writes, failures 
   for (let i = 0; i < 1500; i++) {
     const views: [BankView | undefined, BankView | undefined] = [Bank.A, Bank.B].map((b) =>
       rnd(8) === 0 ? undefined : { present: true, currentSlot: rnd(2) as 0 | 1, state: randomState(b) }) as [BankView | undefined, BankView | undefined];
-    const prefer = rnd(4) === 0;
-    const ts = select(views, prefer);
-    const cc = await host.ask<{ bank: number; writes: { bank: number; slot: number; record: string }[] }>(`select ${slots(views[0]).join(' ')} ${slots(views[1]).join(' ')} ${prefer ? 1 : 0}`);
+    const prefer = rnd(4) === 0, watchdog = rnd(3) === 0, arm = rnd(2) === 0;
+    const ts = select(views, prefer, watchdog);
+    if (arm) armSelection(ts);
+    const cc = await host.ask<{ bank: number; writes: { bank: number; slot: number; record: string }[] }>(`select ${slots(views[0]).join(' ')} ${slots(views[1]).join(' ')} ${prefer ? 1 : 0} ${watchdog ? 1 : 0} ${arm ? 1 : 0}`);
     assert.is(cc.bank, ts.bank, `case ${i}`);
     assert.equal(cc.writes, ts.writes.map((w) => ({ bank: w.bank, slot: w.slot, record: encodeState(w.state).toString('hex') })), `case ${i}`);
 
@@ -116,7 +128,7 @@ test('random states: C and TypeScript make the same selection, writes, failures 
     assert.is(read.slot, tsRead.currentSlot);
     assert.is(read.record, encodeState(tsRead.state).toString('hex'));
     const detail = `file-${rnd(99)}.elf: sha256 mismatch and a long tail that is cut at sixty-four bytes`.slice(0, rnd(90));
-    const reason = 1 + rnd(7);
+    const reason = 1 + rnd(8);
     const fail = await host.ask<{ slot: number; record: string }>(`fail ${s0} ${s1} ${reason} ${hex(Buffer.from(detail))}`);
     assert.is(fail.slot, tsRead.currentSlot ^ 1);
     assert.is(fail.record, encodeState(failState(tsRead, reason, detail)).toString('hex'), `fail ${i}`);
