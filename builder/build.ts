@@ -42,6 +42,8 @@ export interface BuildOptions {
   epoch?: number;
   /** boot.cfg timeout: seconds the loader's menu waits (0 = no menu). */
   bootTimeout?: number;
+  /** boot.cfg watchdog: seconds a trial may run before it is marked good; 0 = none (default DEFAULT_WATCHDOG). */
+  watchdog?: number;
   /** boot.cfg kernelopt: the kernel command line. */
   kernelopt?: string;
   progress?: Progress;
@@ -73,7 +75,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const epoch = opts.epoch ?? DEFAULT_EPOCH;
   const settings = hostSettings(layout);
   const hostFiles = await hostArchiveEntries(layout);
-  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, kernelopt: opts.kernelopt ?? '', epoch, hostFiles });
+  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, ...(opts.watchdog !== undefined ? { watchdog: opts.watchdog } : {}), kernelopt: opts.kernelopt ?? '', epoch, hostFiles });
 
   progress?.step(`planning ${layout.name} (${placed.partitions.length} partitions, ${placed.sectorSize}-byte sectors)`);
   const plans: PartitionPlan[] = [];

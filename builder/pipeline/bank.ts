@@ -18,6 +18,12 @@ export const BASE_DIR = join(PACKAGE_ROOT, 'base');
 /** boot.cfg modules=, in load order (the kernel unpacks them in this order). */
 export const MODULES = [BASE_MODULE];
 
+/**
+ * boot.cfg watchdog= when the builder is not told: long enough for a slow kernel under QEMU's TCG
+ * (a few seconds to mark-good), short enough that a hung trial is back within a minute or two.
+ */
+export const DEFAULT_WATCHDOG = 60;
+
 /** build.ts's DEFAULT_EPOCH (2000-01-01), for callers that give no epoch. */
 const DEFAULT_ARCHIVE_EPOCH = 946684800;
 
@@ -28,6 +34,8 @@ export interface BankInputs {
   updated: number;
   /** Seconds the loader's menu waits; 0 = no menu. */
   timeout: number;
+  /** Seconds a trial of this bank may run before it is marked good (docs/watchdog.md); 0 = no watchdog. Default DEFAULT_WATCHDOG. */
+  watchdog?: number;
   /** The kernel command line. */
   kernelopt: string;
   /** SOURCE_DATE_EPOCH: the mtime of every entry in the module archives. */
@@ -38,7 +46,7 @@ export interface BankInputs {
 
 export function bootCfg(inputs: BankInputs): Buffer {
   return writeBootCfg({
-    bootstate: 0, title: `bankforge ${inputs.version}`, timeout: inputs.timeout, kernel: KERNEL_FILE,
+    bootstate: 0, title: `bankforge ${inputs.version}`, timeout: inputs.timeout, watchdog: inputs.watchdog ?? DEFAULT_WATCHDOG, kernel: KERNEL_FILE,
     kernelopt: inputs.kernelopt, modules: MODULES, build: inputs.version, updated: inputs.updated,
   });
 }

@@ -8,13 +8,15 @@ import type { SectorSize } from '../../partitions/units.js';
 import { outputPath, parseFormats } from '../../builder/outputs/formats.js';
 import { EPOCH_MAX_FAT, sourceDateEpoch } from '../source-date-epoch.js';
 import { wholeNumber } from '../whole-number.js';
+import { BOOTCFG } from '../../partitions/bank-files.js';
 
-interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: string; json: boolean; quiet: boolean; format: string[] }
+interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: string; watchdog?: string; json: boolean; quiet: boolean; format: string[] }
 
 export async function run(a: Args): Promise<void> {
   const epoch = sourceDateEpoch(undefined, EPOCH_MAX_FAT, 'the last FAT date, 2107-12-31');
   if (/[\r\n]/.test(a.kernelopt)) throw new BankforgeError('--kernelopt: must be one line (it becomes boot.cfg\'s kernelopt=)');
   const bootTimeout = wholeNumber('--boot-timeout', a.bootTimeout, 0, 3600, 'whole seconds');
+  const watchdog = a.watchdog === undefined ? undefined : wholeNumber('--watchdog', a.watchdog, 0, BOOTCFG.watchdogMax, 'whole seconds');
   // Checked before building, so a typo costs nothing.
   const formats = parseFormats(a.format);
   const name = a.layout.replace(/^.*[/\\]/, '').replace(/\.json$/, '');
@@ -30,6 +32,7 @@ export async function run(a: Args): Promise<void> {
     ...(epoch !== undefined ? { epoch } : {}),
     kernelopt: a.kernelopt,
     bootTimeout,
+    ...(watchdog !== undefined ? { watchdog } : {}),
     progress,
   });
   // Loaded only when asked for: the writers pull in execa, which costs start-up on every build.
