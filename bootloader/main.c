@@ -4,6 +4,7 @@
  * and hand over to the kernel. When no bank is bootable it says why on both consoles and waits. */
 #include "loader.h"
 #include "bootcfg.h"
+#include "i6300esb.h"
 #include "elf64.h"
 #include "fmt.h"
 #include "bfstring.h"
@@ -43,8 +44,8 @@ static const char *state_name(uint8_t s)
 static const char *reason_name(uint8_t r)
 {
 	static const char *const names[] = { "no reason", "tries exhausted", "verification failed", "load failed",
-					     "bad config", "upgrade started", "empty", "rolled back" };
-	return r < 8 ? names[r] : "unknown reason";
+					     "bad config", "upgrade started", "empty", "rolled back", "watchdog" };
+	return r < 9 ? names[r] : "unknown reason";
 }
 
 /* A NUL-padded record string (not always terminated) as a C string. */
@@ -285,13 +286,27 @@ efi_status efi_main(efi_handle image, efi_system_table *st)
 			con_print("bank %c: not found (no partition holds its state record)\n", 'A' + i);
 	}
 
+	/* The watchdog (docs/watchdog.md): did it end the last boot? Its flag survives the reset it
+	 * caused and is cleared here, so that it speaks of one reset only. A warm reset has stopped
+	 * the timer; a trial arms it again below. */
+	static struct esb wd;
+	int have_wd = esb_find(&wd) == 0, wd_reset = 0, wd_arm = 0;
+	if (have_wd) {
+		wd_reset = esb_fired(&wd);
+		esb_disarm(&wd);
+		if (wd_reset) {
+			con_print("watchdog: the last reset was the watchdog's\n");
+			esb_clear_fired(&wd);
+		}
+	}
+
 	static struct loaded ld;
 	struct bf_selection sel;
 	int prefer_other = 0, menu_done = 0;
 	char err[160];
 	for (;;) {
 		struct bf_bank_view views[2] = { layout.bank[0].view, layout.bank[1].view };
-		bf_select(views, prefer_other, &sel);
+		bf_select(views, prefer_other, wd_reset, &sel);
 		if (sel.bank < 0) {
 			apply_writes(&disk, &layout, &sel);
 			char a[120], b[120];
@@ -311,6 +326,18 @@ efi_status efi_main(efi_handle image, efi_system_table *st)
 			}
 		}
 		if (!reason) {
+			/* A trial runs with the watchdog armed when boot.cfg asks and the machine has one;
+			 * the try's record says so (docs/boot-state.md, "The watchdog"). */
+			wd_arm = 0;
+			if (b->view.state.bootstate != BF_STATE_VALID && ld.cfg.watchdog) {
+				if (have_wd) {
+					bf_selection_arm(&sel);
+					wd_arm = 1;
+				} else {
+					con_print("watchdog: boot.cfg asks for %u s, but this machine has no watchdog the loader "
+						  "drives (i6300esb); the trial runs unguarded\n", ld.cfg.watchdog);
+				}
+			}
 			/* The try is spent before anything is loaded: a kernel that hangs still used it. */
 			apply_writes(&disk, &layout, &sel);
 			char build[BF_STATE_VERSION_LEN + 1];
@@ -328,6 +355,12 @@ efi_status efi_main(efi_handle image, efi_system_table *st)
 	struct bf_boot_info *bi = boot_info(&disk, &layout, sel.bank, &ld, tsc_entry);
 	if (!bi)
 		return EFI_OUT_OF_RESOURCES;
+	if (wd_arm) {
+		/* Last, so that loading and verifying do not count against the kernel's time. */
+		esb_arm(&wd, ld.cfg.watchdog);
+		con_print("watchdog: armed, %u s until bank %c is marked good (i6300esb %02x:%02x.%x)\n", ld.cfg.watchdog,
+			  'A' + sel.bank, wd.bus, wd.dev, wd.fn);
+	}
 	con_print("starting kernel at %llx: %u modules, command line \"%s\"\n", ld.entry, ld.nmodules, ld.cfg.kernelopt);
 	return handoff(bi, ld.entry, &ld.kernel);
 }

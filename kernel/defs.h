@@ -145,6 +145,11 @@ void coredump_init(const struct bf_boot_info *bi);
 void coredump_panic(uint64_t rbp, const char *fmt, va_list ap);
 void coredump_trap(const struct trapframe *tf, const char *name);
 
+/* watchdog.c: the loader's hardware watchdog, fed until mark-good (docs/watchdog.md). */
+void watchdog_init(void);
+void watchdog_feed(void);
+void watchdog_disarm(const char *why);
+
 /* bank.c */
 void bank_mark_good(const struct bf_boot_info *bi);
 

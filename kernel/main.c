@@ -46,9 +46,13 @@ static void test_switches(void)
 		kprintf("test: unknown test.fault=%s (pagefault or divide)\n", fault);
 	}
 	if (hang && strcmp(hang, "before-ready") == 0) {
-		kprintf("test: hanging before ready (test.hang=before-ready)\n");
+		/* Interrupts off and nothing fed: only a hardware watchdog (or a person) ends this. */
+		kprintf("test: hanging before ready (test.hang=before-ready), interrupts off\n");
+		cli();
 		for (;;)
 			hlt();
+	} else if (hang) {
+		kprintf("test: unknown test.hang=%s (before-ready)\n", hang);
 	}
 	if (pan && strcmp(pan, "before-ready") == 0)
 		test_panic_before_ready();
@@ -74,16 +78,21 @@ NORETURN void kmain(struct bf_boot_info *bi)
 	cmdline_init(bi->cmdline ? (const char *)(uintptr_t)bi->cmdline : "");
 	kprintf("cmdline: %s\n", bi->cmdline ? (const char *)(uintptr_t)bi->cmdline : "");
 	panic_init();
+	watchdog_init();
 	vm_init(bi);
 	idt_init();
 	mem_init(bi, vm_top);
+	watchdog_feed();
 	pci_init();
 	virtio_blk_init();
+	watchdog_feed();
 	bootdisk_init(bi);
 	coredump_init(bi);
+	watchdog_feed();
 
 	test_switches();
 	bank_mark_good(bi);
+	watchdog_disarm("mark-good reached");
 
 	ready = rdtsc();
 	kprintf("bankforge: ready version=%.32s bank=%c loader_ms=%lu kernel_ms=%lu\n", bi->bank_version,

@@ -35,6 +35,8 @@ void panic_begin(void)
 			serial_putc(*msg++);
 		machine_reset();
 	}
+	/* A whole watchdog period for the report, the core dump and panic.delay. */
+	watchdog_feed();
 }
 
 /* A frame is a saved frame pointer followed by a return address. The chain ends at entry.S's
@@ -74,10 +76,12 @@ void backtrace(uint64_t rip, uint64_t rbp)
 NORETURN void panic_end(void)
 {
 	if (panic_wait) {
+		watchdog_disarm("panic.wait=1");
 		kprintf("panic: waiting forever (panic.wait=1)\n");
 		for (;;)
 			hlt();
 	}
+	watchdog_feed();
 	kprintf("panic: resetting in %lu s\n", panic_delay);
 	delay_ms(panic_delay * 1000);
 	machine_reset();
