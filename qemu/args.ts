@@ -1,7 +1,9 @@
 // The QEMU command line of a bankforge machine, as a pure function of its configuration: a q35
 // PC with OVMF in two flash chips, no default devices (OVMF would first try an implicit DVD
 // drive), standard VGA for a GOP framebuffer, the image as the first boot device, the serial
-// console on QEMU's stdio and QMP on an inherited socket.
+// console on QEMU's stdio and QMP on an inherited socket. An i6300esb watchdog is always there, as
+// on the hardware the images are for: the loader arms it for a trial boot and its expiry resets
+// the VM (never ends QEMU), so a hung trial rolls back by itself (docs/watchdog.md).
 
 import type { Accel } from './accel.js';
 import type { DiskInfo } from './disk.js';
@@ -46,6 +48,8 @@ export function machineArgs(c: MachineConfig): string[] {
     '-drive', `if=pflash,unit=1,format=raw,file=${optionValue(c.ovmfVars)}`,
     '-drive', `if=none,id=disk0,format=${c.disk.format},file=${optionValue(c.disk.path)}${c.disk.snapshot ? ',snapshot=on' : ''}`,
     ...device,
+    '-device', 'i6300esb',
+    '-action', 'watchdog=reset',
     // signal=off: a Ctrl-C on our terminal is ours to handle, not QEMU's.
     '-chardev', `stdio,id=serial0,signal=off${c.serialLog ? `,logfile=${optionValue(c.serialLog)},logappend=off` : ''}`,
     '-serial', 'chardev:serial0',

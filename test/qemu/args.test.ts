@@ -39,7 +39,8 @@ test('default machine: q35, no default devices, std VGA, OVMF in two flashes, vi
     'if=pflash,unit=1,format=raw,file=/tmp/x/VARS.fd',
     'if=none,id=disk0,format=raw,file=/img/a.img',
   ]);
-  assert.equal(values(args, '-device'), ['virtio-blk-pci,drive=disk0,bootindex=0']);
+  assert.equal(values(args, '-device'), ['virtio-blk-pci,drive=disk0,bootindex=0', 'i6300esb']);
+  assert.equal(values(args, '-action'), ['watchdog=reset'], 'a watchdog expiry resets the guest, whatever QEMU\'s default');
   assert.equal(values(args, '-serial'), ['chardev:serial0']);
   assert.equal(values(args, '-chardev'), ['stdio,id=serial0,signal=off', 'socket,id=qmp,fd=3']);
   assert.not.ok(args.includes('-no-reboot'), 'a guest reset must reboot: the loader gets its turn after a panic');
@@ -54,7 +55,7 @@ test('usb, 4Kn, snapshot, gui, serial log and extra arguments', () => {
     serialLog: '/logs/serial.txt',
     extraArgs: ['-smp', '2'],
   });
-  assert.equal(values(args, '-device'), ['qemu-xhci,id=xhci', 'usb-storage,bus=xhci.0,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096']);
+  assert.equal(values(args, '-device'), ['qemu-xhci,id=xhci', 'usb-storage,bus=xhci.0,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096', 'i6300esb']);
   assert.equal(values(args, '-drive')[2], 'if=none,id=disk0,format=qcow2,file=/img/a.img,snapshot=on');
   assert.equal(values(args, '-display'), []);
   assert.equal(values(args, '-chardev')[0], 'stdio,id=serial0,signal=off,logfile=/logs/serial.txt,logappend=off');
