@@ -9,7 +9,7 @@ import { mustRun, repoRoot, tool } from '../helpers/tools.js';
 const C_FLAGS = ['-std=c11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', '-Wno-format',
   `-I${join(repoRoot, 'common')}`, `-I${join(repoRoot, 'bootloader')}`];
 const HOST_SOURCES = ['test/c/loader-host.c', 'common/gpt.c', 'common/bootcfg.c', 'common/hostcfg.c', 'bootloader/elf.c',
-  'common/fmt.c', 'common/crc32.c', 'common/bankstate.c', 'common/sha256.c'].map((f) => join(repoRoot, f));
+  'common/fmt.c', 'common/crc32.c', 'common/bankstate.c', 'common/sha256.c', 'common/i6300esb.c'].map((f) => join(repoRoot, f));
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
 
 /** A plain build of test/c/loader-host.c: a twelfth of the sanitized one's start-up, for many short runs. */

@@ -110,7 +110,7 @@ const CFG = [
 test('boot.cfg: the keys of docs/boot-protocol.md', async () => {
   const c = await host(bin, ['bootcfg', await file(CFG)]);
   assert.equal(c, { title: 'bankforge 1.2.0', build: '1.2.0', kernel: 'kernel.elf', kernelopt: 'console=com1 panic.delay=3',
-    timeout: 5, modules: ['base.tgz', 'etc.tgz', 'state.tgz'] });
+    timeout: 5, watchdog: 0, modules: ['base.tgz', 'etc.tgz', 'state.tgz'] });
 });
 
 test('boot.cfg: CRLF, spaces around =, a key given twice keeps the last, empty modules', async () => {
@@ -119,7 +119,20 @@ test('boot.cfg: CRLF, spaces around =, a key given twice keeps the last, empty m
   assert.is(c.timeout, 0);
   assert.equal(c.modules, []);
   const builder = await host(bin, ['bootcfg', await file('bootstate=0\ntitle=bankforge 1.0.0\ntimeout=3\nkernel=kernel.elf\nkernelopt=\nmodules=\nbuild=1.0.0\nupdated=1\n')]);
-  assert.equal(builder, { title: 'bankforge 1.0.0', build: '1.0.0', kernel: 'kernel.elf', kernelopt: '', timeout: 3, modules: [] });
+  assert.equal(builder, { title: 'bankforge 1.0.0', build: '1.0.0', kernel: 'kernel.elf', kernelopt: '', timeout: 3, watchdog: 0, modules: [] });
+});
+
+test('i6300esb: half the watchdog time in each stage, at 33 MHz / 2^15, rounded up and within 20 bits', async () => {
+  const preload = async (s: number) => (await host(bin, ['esb-preload', String(s)])).preload as number;
+  // Both stages together last at least the seconds asked, and less than one tick more.
+  for (const s of [1, 8, 15, 60, 600]) {
+    const p = await preload(s);
+    const seconds = (2 * p * 32768) / 33e6;
+    assert.ok(seconds >= s && seconds < s + (2 * 32768) / 33e6, `${s} s -> preload ${p} = ${seconds} s`);
+  }
+  assert.is(await preload(60), 30213);
+  assert.is(await preload(0), 1, 'never 0: the timer would not count');
+  assert.is(await preload(5000), 0xfffff, 'capped at the 20-bit register');
 });
 
 const long = (k: number) => 'x'.repeat(k);

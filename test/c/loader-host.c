@@ -19,6 +19,7 @@
  *   loader-host slots FILE FILE    {"current":0|1|null,"seq","settings"} (each FILE one slot)
  *   loader-host state OUT BANK BOOTSTATE TRIES_LEFT TRIES_MAX UPDATED VERSION   (a test record)
  *   loader-host readstate IMAGE BYTE_OFFSET    (the state area at that offset, both slots)
+ *   loader-host esb-preload SECONDS   {"preload"}: the i6300esb's value per stage (common/i6300esb.c)
  *   loader-host fuzz gpt|bootcfg|sums|elf|record FILE ITERATIONS SEED [SECTOR_SIZE]
  */
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "bankstate.h"
 #include "bootcfg.h"
 #include "bootinfo.h"
+#include "i6300esb.h"
 #include "byteorder.h"
 #include "crc32.h"
 #include "elf64.h"
@@ -463,6 +465,8 @@ int main(int argc, char **argv)
 		return write_state(argc, argv);
 	if (argc == 4 && !strcmp(argv[1], "readstate"))
 		return read_state(argv[2], atol(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "esb-preload"))
+		return printf("{\"preload\":%u}\n", esb_preload((uint32_t)strtoul(argv[2], NULL, 10))), 0;
 	if (argc < 3)
 		return fprintf(stderr, "usage: see the comment at the top of loader-host.c\n"), 2;
 	size_t len;
