@@ -14,7 +14,7 @@ import type { BlockDevice } from '../../../disk/device.js';
 import { RecordingDevice, type RecordedOp } from '../../../disk/recording.js';
 import { upgrade } from '../../../disk/upgrade/upgrade.js';
 import { rollback } from '../../../disk/rollback.js';
-import { slotOffsets, STATE } from '../../../partitions/bankstate.js';
+import { BootState, Reason, slotOffsets, STATE, StateEvent, text } from '../../../partitions/bankstate.js';
 import { compileHost, HostProgram } from '../../helpers/c-host.js';
 import { buildQuiet } from '../../helpers/images.js';
 import { mustRun, scratch } from '../../helpers/tools.js';
@@ -120,6 +120,22 @@ test('every cut point of an upgrade whose trial fails (tries run out, the loader
   console.log(`  failing trial: ${r.points} cut points checked (${r.torn} torn), ${r.failures.length} failures`);
   assert.equal(r.failures.slice(0, 10), []);
   assert.ok(r.points > 1000, `${r.points} cut points`);
+});
+
+test('every cut point of an armed trial that the watchdog ends twice (reason watchdog, then the loader rolls back) boots a bank that verifies', async () => {
+  const img = await work('watchdog.img');
+  const v = ['1.0.0', '2.0.0'];
+  const segments = [await recorded('upgrade 2.0.0 into B (2 tries)', v, up(img, '2.0.0', 2))];
+  // The first boot arms the watchdog; the next two follow a watchdog reset and arm it again.
+  segments.push(await host('loader: armed trial 1', v, [...bootArgs(img), '0', '1']));
+  for (let i = 2; i <= 3; i++) segments.push(await host(`loader: boot ${i} after a watchdog reset`, v, [...bootArgs(img), '1', '1']));
+  const b = (await readBanks(img)).banks[1]!.view.state;
+  assert.equal([b.bootstate, b.reason, text(b.detail)], [BootState.Invalid, Reason.Watchdog, 'watchdog reset in its last try: never marked good']);
+  assert.equal(b.history.slice(0, 3).map((h) => [h.event, h.reason]), [[StateEvent.Invalid, Reason.Watchdog], [StateEvent.Try, Reason.Watchdog], [StateEvent.Try, Reason.None]]);
+  const r = await checkCutPoints(base, disk.sectorSize, geo, segments, choose, { corrupt: true });
+  console.log(`  watchdog trial: ${r.points} cut points checked (${r.torn} torn), ${r.failures.length} failures`);
+  assert.equal(r.failures.slice(0, 10), []);
+  assert.is(r.points, 2 * segments.reduce((n, s) => n + s.ops.filter((o) => o.kind === 'write').length, 0) + segments.length);
 });
 
 test('the checker is not blind: the same upgrade with its state written before its data fails', async () => {
