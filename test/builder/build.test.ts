@@ -169,6 +169,11 @@ test('CLI build: --json prints the manifest, --quiet prints nothing else, defaul
       assert.is(b.exitCode, 3, `--boot-timeout ${JSON.stringify(bad)}: ${b.stderr}`);
       assert.match(b.stderr, `--boot-timeout: expected whole seconds from 0 to 3600, got ${JSON.stringify(bad)}`);
     }
+    for (const bad of ['', '60s', '601', '-1']) {
+      const b = await cli(['build', '--layout', 'small', '--watchdog', bad, '--out', join(dir, 'bt.img')]);
+      assert.is(b.exitCode, 3, `--watchdog ${JSON.stringify(bad)}: ${b.stderr}`);
+      assert.match(b.stderr, `--watchdog: expected whole seconds from 0 to 600, got ${JSON.stringify(bad)}`);
+    }
     assert.not.ok((await readdir(dir)).includes('bt.img'));
   } finally {
     await cleanup();

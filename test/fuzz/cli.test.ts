@@ -20,9 +20,9 @@ const ROUNDS = fuzzRounds(40);
 
 /** Each command's positionals and options: the shape is mostly right, so the values get tested. */
 const COMMANDS: Record<string, { positionals: number; options: string[] }> = {
-  build: { positionals: 0, options: ['--layout', '--out', '--version', '--sector-size', '--seed', '--kernelopt', '--boot-timeout', '--format', '--json'] },
+  build: { positionals: 0, options: ['--layout', '--out', '--version', '--sector-size', '--seed', '--kernelopt', '--boot-timeout', '--watchdog', '--format', '--json'] },
   inspect: { positionals: 1, options: ['--json', '--sector-size'] },
-  bundle: { positionals: 0, options: ['-V', '-o', '--layout', '--sign', '--kernelopt', '--boot-timeout', '--json'] },
+  bundle: { positionals: 0, options: ['-V', '-o', '--layout', '--sign', '--kernelopt', '--boot-timeout', '--watchdog', '--json'] },
   upgrade: { positionals: 2, options: ['--pubkey', '--tries', '--force', '--json'] },
   status: { positionals: 1, options: ['--json'] },
   rollback: { positionals: 1, options: [] },

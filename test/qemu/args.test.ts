@@ -61,7 +61,7 @@ test('usb, 4Kn, snapshot, gui, serial log and extra arguments', () => {
   assert.equal(values(args, '-chardev')[0], 'stdio,id=serial0,signal=off,logfile=/logs/serial.txt,logappend=off');
   assert.equal(args.slice(-2), ['-smp', '2']);
   const virtio4k = machineArgs({ ...base, disk: { ...base.disk, sectorSize: 4096 } });
-  assert.equal(values(virtio4k, '-device'), ['virtio-blk-pci,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096']);
+  assert.equal(values(virtio4k, '-device'), ['virtio-blk-pci,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096', 'i6300esb']);
 });
 
 test('commas in paths are doubled, as QEMU option values require', () => {
