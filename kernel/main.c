@@ -79,6 +79,7 @@ NORETURN void kmain(struct bf_boot_info *bi)
 	mem_init(bi, vm_top);
 	pci_init();
 	virtio_blk_init();
+	xhci_init(bi);
 	bootdisk_init(bi);
 	coredump_init(bi);
 
