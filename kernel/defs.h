@@ -161,6 +161,7 @@ int usb_quiesce(struct usbdev *u);
 /* usb_storage.c: USB mass storage, Bulk-Only Transport, SCSI; registers each LUN with blk.c. */
 void usb_storage_probe(struct usbdev *u, const struct usb_msc_iface *ifc, uint32_t pci_location,
 		       const char *name);
+void usb_storage_test(void);   /* kernelopt test.usb (main.c's test switches) */
 
 /* bootdisk.c: the disk the loader booted from (bootinfo's disk GUID) and its GPT. */
 void bootdisk_init(const struct bf_boot_info *bi);

@@ -361,3 +361,55 @@ static int msc_quiesce(struct blkdev *b)
 }
 
 static const struct blk_ops ops = { msc_read, msc_write, msc_flush, msc_quiesce };
+
+/* kernelopt test.usb: make the boot stick's transport fail the ways the recovery paths exist for
+ * (test/kernel/usb.qemu.test.ts). "recovery": a CBW with a bad signature (the device stalls it
+ * and wants reset recovery, BOT 6.6.1), then a READ past the end (CSW failed, REQUEST SENSE),
+ * then a read that must work again. "panic-in-transfer": a READ's CBW goes out and the kernel
+ * panics before its data and CSW, so the core dump must be written after msc_quiesce. */
+void usb_storage_test(void)
+{
+	const char *t = cmdline_get("test.usb");
+	struct blkdev *b = bootdisk();
+	struct scsi_sense sense;
+	struct lun *l;
+	struct msc *m;
+	uint8_t cdb[16], *page;
+	uint32_t done;
+	int r;
+
+	if (!t)
+		return;
+	if (!b || b->ops != &ops) {
+		kprintf("test: test.usb=%s needs a USB boot disk\n", t);
+		return;
+	}
+	l = b->drv;
+	m = l->m;
+	if (strcmp(t, "recovery") == 0) {
+		if (!(page = page_alloc(1)))
+			panic("test: out of memory");
+		scsi_cdb_simple(cdb, SCSI_TEST_UNIT_READY, 0);
+		bot_cbw(m->cbw, ++m->tag, 0, BOT_DIR_OUT, l->lun, cdb, 6);
+		m->cbw[0] ^= 0xFF;
+		r = usb_bulk(m->u, 0, m->cbw, CBW_LEN, &done, DATA_TIMEOUT_MS);
+		kprintf("test: CBW with a bad signature: %s\n", r == USB_STALL ? "stalled" : r == USB_OK ? "taken" : "failed");
+		reset_recovery(m);
+		kprintf("test: after reset recovery: %s\n", wait_ready(l) == 0 ? "ready" : "not ready");
+		scsi_cdb_rw10(cdb, SCSI_READ10, (uint32_t)b->blocks, 1);
+		r = scsi_once(l, cdb, 10, BOT_DIR_IN, page, b->block_size, &done, &sense);
+		kprintf("test: READ past the end: %s, %s, ASC %02x ASCQ %02x\n", r == 1 ? "failed" : r == 0 ? "passed" : "transport error",
+			scsi_sense_key_name(sense.key), sense.asc, sense.ascq);
+		kprintf("test: READ of block 0 afterwards: %s\n", blk_read(b, 0, 1, page) == 0 ? "ok" : "failed");
+		page_free(page, 1);
+	} else if (strcmp(t, "panic-in-transfer") == 0) {
+		scsi_cdb_rw10(cdb, SCSI_READ10, 0, 16);
+		bot_cbw(m->cbw, ++m->tag, 16 * b->block_size, BOT_DIR_IN, l->lun, cdb, 10);
+		m->busy = 1;
+		r = usb_bulk(m->u, 0, m->cbw, CBW_LEN, &done, DATA_TIMEOUT_MS);
+		kprintf("test: READ(10) sent (%d); panicking before its data and CSW\n", r);
+		panic("test.usb=panic-in-transfer");
+	} else {
+		kprintf("test: unknown test.usb=%s (recovery or panic-in-transfer)\n", t);
+	}
+}

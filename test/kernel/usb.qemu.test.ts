@@ -4,8 +4,10 @@
 // port: the kernel marks bank B good by itself, shows the preseeded hostname, saves the root
 // password the DCUI asks for, and after a power cycle boots B as valid with both settings back;
 // `status` on the stick says B is valid. A second lane boots a kernel that panics from a stick on
-// a USB 2 port (next to USB 3 ports) and `coredump` reads its dump back with the backtrace.
-// The two lanes boot side by side (two cores).
+// a USB 2 port (next to USB 3 ports) and `coredump` reads its dump back with the backtrace. A third
+// makes the stick's transport fail (kernelopt test.usb, kernel/usb_storage.c): a CBW the device
+// stalls (reset recovery), a READ past the end (sense data), and a panic between a command's CBW
+// and its CSW, after which the dump must still be written. At most two QEMUs at once (two cores).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,6 +18,7 @@ import { cli } from '../helpers/cli.js';
 import { withLoop } from '../helpers/loop.js';
 import { scratch, tool } from '../helpers/tools.js';
 import { BOOT_MS, STEP_MS, withMachine } from '../helpers/machine.js';
+import { limiter } from '../helpers/limit.js';
 import type { Machine } from '../../qemu/index.js';
 
 const { dir, cleanup } = await scratch('bankforge-usb-');
@@ -109,7 +112,23 @@ async function panicOnUsb2(): Promise<{ img: string; lines: string[] }> {
   return { img, lines };
 }
 
-const lanes = { story: story(), panic: panicOnUsb2() };
+/** The transport's failures, on the USB 2 port: recovery to ready, then a panic mid-command. */
+async function transport(): Promise<{ recovery: string[]; midCommand: string[]; img: string }> {
+  const rec = await build('recovery', '1.0.0', 'test.usb=recovery');
+  const recovery = await withMachine({ image: rec, usb: true, snapshot: true, extraArgs: USB2_PORT }, async (m) => {
+    await m.waitFor(/^bankforge: ready version=1\.0\.0 bank=A /, { timeoutMs: BOOT_MS });
+    return [...m.lines];
+  });
+  const img = await build('mid-command', '1.0.0', 'test.usb=panic-in-transfer panic.delay=0');
+  const midCommand = await withMachine({ image: img, usb: true, extraArgs: USB2_PORT }, async (m) => {
+    await m.waitFor(/^coredump: written to slot 0 \(seq 1, \d+ bytes\)$/, { timeoutMs: BOOT_MS });
+    return [...m.lines];
+  }, 'kill');
+  return { recovery, midCommand, img };
+}
+
+const slot = limiter(2);
+const lanes = { story: slot(story), panic: slot(panicOnUsb2), transport: slot(transport) };
 for (const p of Object.values(lanes)) p.catch(() => undefined);   // each test awaits (and reports) its own
 
 test('README story on a USB 3 stick: flashed, upgraded with a signed bundle, the kernel marks B good, keeps config and the password across a power cycle', async () => {
@@ -142,6 +161,27 @@ test('a panic on a stick on a USB 2 port leaves a core dump that coredump decode
   assert.is(dumps[0]!.header.cause, 'panic');
   assert.is(dumps[0]!.header.reason, 'test.panic=before-ready');
   assert.is(dumps[0]!.backtrace?.[0]?.frames[0]?.function, 'test_panic_before_ready');
+});
+
+test('transport failures: a stalled CBW is reset and recovered, a READ past the end reads its sense, a panic mid-command still leaves a dump', async () => {
+  const { recovery, midCommand, img } = await lanes.transport;
+  const log = recovery.join('\n');
+  assert.match(log, /^test: CBW with a bad signature: stalled$/m, log);
+  assert.match(log, /^usb-storage xhci [0-9a-f:.]+ port 5: reset recovery$/m, log);
+  assert.match(log, /^test: after reset recovery: ready$/m, log);
+  assert.match(log, /^test: READ past the end: failed, illegal request, ASC 21 ASCQ 00$/m, log);
+  assert.match(log, /^test: READ of block 0 afterwards: ok$/m, log);
+  assert.match(log, /^bankforge: ready version=1\.0\.0 bank=A /m, log);
+  const mid = midCommand.join('\n');
+  // The order matters: the driver's quiesce ends the command before the dump's first write.
+  const order = [/^panic: test\.usb=panic-in-transfer$/m, /^usb-storage xhci [0-9a-f:.]+ port 5 lun 0: a command was in flight at the panic$/m,
+    /^usb-storage xhci [0-9a-f:.]+ port 5: reset recovery$/m, /^coredump: writing slot 0 /m];
+  const at = order.map((re) => mid.search(re));
+  assert.ok(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1]!)), `${at.join(',')}\n${mid}`);
+  const r = await cli(['coredump', img, '--json']);
+  assert.is(r.exitCode, 0, r.stderr);
+  const d = (JSON.parse(r.stdout) as { dumps: { status: string; header: { reason: string } }[] }).dumps;
+  assert.equal(d.map((x) => [x.status, x.header.reason]), [['complete', 'test.usb=panic-in-transfer']]);
 });
 
 test.after(async () => {
