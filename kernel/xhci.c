@@ -421,7 +421,9 @@ static uint32_t reset_port(struct xhci *hc, uint32_t port)
 	if (!(v & PORT_CCS))
 		return 0;
 	if (!(v & PORT_PED) || hc->port_major[port - 1] != 3) {
-		wr32(hc->op, off, PORT_PP | PORT_PR);
+		/* A USB 3 port whose link did not come up gets a warm reset, which also retrains
+		 * the link (4.19.5.1); a USB 2 port the ordinary one. */
+		wr32(hc->op, off, PORT_PP | (hc->port_major[port - 1] == 3 ? PORT_WPR : PORT_PR));
 		if (wait_reg(hc->op, off, PORT_PRC, PORT_PRC, PORT_RESET_TIMEOUT_MS) < 0) {
 			kprintf("%s: port %u: reset did not complete\n", hc->name, port);
 			return 0;
@@ -442,7 +444,8 @@ static void *pages(int n)
 	return page_alloc((size_t)n);
 }
 
-static void probe_port(struct xhci *hc, uint32_t port)
+/* 1 when the port's device was configured as mass storage, else 0. */
+static int probe_port(struct xhci *hc, uint32_t port)
 {
 	struct usbdev *u = &devs[ndevs];
 	struct usb_device_desc dd;
@@ -451,16 +454,16 @@ static void probe_port(struct xhci *hc, uint32_t port)
 	uint8_t *mem;
 
 	if (!(speed = reset_port(hc, port)))
-		return;
+		return 0;
 	if (ndevs == MAX_USBDEV) {
 		kprintf("%s: port %u: more than %d USB devices; left alone\n", hc->name, port, MAX_USBDEV);
-		return;
+		return 0;
 	}
 	/* Enable Slot (4.3.2). */
 	cc = command(hc, 0, TRB_TYPE(TRB_ENABLE_SLOT), &slot);
 	if (cc != CC_SUCCESS || slot == 0 || slot > hc->max_slots) {
 		kprintf("%s: port %u: Enable Slot failed (%s)\n", hc->name, port, cc_name(cc));
-		return;
+		return 0;
 	}
 	/* Device context, input context, EP0 ring, bulk rings, descriptor buffer: one page each. */
 	if (!(mem = pages(6)))
@@ -486,7 +489,7 @@ static void probe_port(struct xhci *hc, uint32_t port)
 	cc = command(hc, phys(u->in_ctx), TRB_TYPE(TRB_ADDRESS_DEVICE) | TRB_SLOT(slot), NULL);
 	if (cc != CC_SUCCESS) {
 		kprintf("%s: Address Device failed (%s)\n", u->name, cc_name(cc));
-		return;
+		return 0;
 	}
 	delay_ms(2);   /* SET_ADDRESS recovery (USB 2.0 9.2.6.3) */
 
@@ -494,12 +497,12 @@ static void probe_port(struct xhci *hc, uint32_t port)
 	 * SuperSpeed it may differ from the default, and EP0 is told (Evaluate Context, 4.6.7). */
 	if (get_descriptor(u, USB_DESC_DEVICE, 8, &got) != USB_OK || got < 8) {
 		kprintf("%s: no device descriptor\n", u->name);
-		return;
+		return 0;
 	}
 	if (speed < USB_SPEED_SUPER && u->buf[7] != mps0) {
 		if (u->buf[7] != 8 && u->buf[7] != 16 && u->buf[7] != 32 && u->buf[7] != 64) {
 			kprintf("%s: EP0 max packet size %u is not a USB 2 one\n", u->name, u->buf[7]);
-			return;
+			return 0;
 		}
 		mps0 = u->buf[7];
 		memset(u->in_ctx, 0, PAGE_SIZE);
@@ -507,12 +510,12 @@ static void probe_port(struct xhci *hc, uint32_t port)
 		fill_ep(in_ep(u, 1), EP_CONTROL, mps0, 0, &u->ep0, 8);
 		if (command(hc, phys(u->in_ctx), TRB_TYPE(TRB_EVALUATE_CONTEXT) | TRB_SLOT(slot), NULL) != CC_SUCCESS) {
 			kprintf("%s: Evaluate Context failed\n", u->name);
-			return;
+			return 0;
 		}
 	}
 	if (get_descriptor(u, USB_DESC_DEVICE, 18, &got) != USB_OK || usb_parse_device(u->buf, got, speed, &dd) < 0) {
 		kprintf("%s: device descriptor unreadable\n", u->name);
-		return;
+		return 0;
 	}
 	kprintf("%s: %04x:%04x USB %x.%02x, %s, slot %u\n", u->name, dd.vendor, dd.product, dd.bcd_usb >> 8,
 		dd.bcd_usb & 0xFF, usb_speed_name(speed), slot);
@@ -520,22 +523,22 @@ static void probe_port(struct xhci *hc, uint32_t port)
 	/* Configuration 0: its header for the total length, then the whole set (up to a page). */
 	if (get_descriptor(u, USB_DESC_CONFIGURATION, 9, &got) != USB_OK || got < 9) {
 		kprintf("%s: no configuration descriptor\n", u->name);
-		return;
+		return 0;
 	}
 	total = (uint32_t)(u->buf[2] | u->buf[3] << 8);
 	if (total > PAGE_SIZE)
 		total = PAGE_SIZE;
 	if (total < 9 || get_descriptor(u, USB_DESC_CONFIGURATION, (uint16_t)total, &got) != USB_OK) {
 		kprintf("%s: configuration descriptors unreadable\n", u->name);
-		return;
+		return 0;
 	}
 	if (usb_find_msc(u->buf, got, &ifc) < 0) {
 		kprintf("%s: class %02x, no Bulk-Only mass-storage interface; left alone\n", u->name, dd.dev_class);
-		return;
+		return 0;
 	}
 	if (usb_control(u, 0, USB_REQ_SET_CONFIGURATION, ifc.config_value, 0, NULL, 0, &got) != USB_OK) {
 		kprintf("%s: SET_CONFIGURATION %u failed\n", u->name, ifc.config_value);
-		return;
+		return 0;
 	}
 
 	/* Configure Endpoint (4.3.5, 4.6.6): add the two bulk endpoints; the slot context's
@@ -556,11 +559,12 @@ static void probe_port(struct xhci *hc, uint32_t port)
 	cc = command(hc, phys(u->in_ctx), TRB_TYPE(TRB_CONFIGURE_EP) | TRB_SLOT(slot), NULL);
 	if (cc != CC_SUCCESS) {
 		kprintf("%s: Configure Endpoint failed (%s)\n", u->name, cc_name(cc));
-		return;
+		return 0;
 	}
 	ndevs++;
 	usb_storage_probe(u, &ifc, (uint32_t)hc->pci->bus << 8 | (uint32_t)hc->pci->slot << 3 | hc->pci->fn,
 			  u->name);
+	return 1;
 }
 
 /* USB Legacy Support (7.1): firmware that drives USB (OVMF's keyboard and disk drivers, a BIOS's
@@ -605,7 +609,9 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 {
 	struct xhci *hc = &hcs[nhcs];
 	uint64_t base, size, start;
-	uint32_t hcs1, hcs2, hcc1, nscratch, ports_seen;
+	uint32_t hcs1, hcs2, hcc1, nscratch;
+	uint8_t probed[256] = { 0 };
+	int found = 0;
 	uint8_t *mem;
 	struct trb *erst;
 
@@ -712,21 +718,21 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 		if (!(rd32(hc->op, off) & PORT_PP))
 			wr32(hc->op, off, PORT_PP);
 	}
+	/* A port's connection shows some time after the reset (USB 3 link training, USB 2 connect
+	 * debounce): when we booted from USB, keep looking (bounded) until a mass-storage device
+	 * is configured, probing each port once, when its device first shows. */
 	start = rdtsc();
-	do {
-		ports_seen = 0;
-		for (uint32_t port = 1; port <= hc->max_ports; port++)
-			ports_seen += rd32(hc->op, OP_PORTSC + 0x10 * (port - 1)) & PORT_CCS;
-		if (ports_seen || bi->disk_transport != BF_DISK_USB)
+	for (;;) {
+		for (uint32_t port = 1; port <= hc->max_ports && !hc->dead; port++) {
+			if (probed[port - 1] || !(rd32(hc->op, OP_PORTSC + 0x10 * (port - 1)) & PORT_CCS))
+				continue;
+			probed[port - 1] = 1;
+			kprintf("%s: port %u (USB %u): device connected\n", hc->name, port, hc->port_major[port - 1]);
+			found += probe_port(hc, port);
+		}
+		if (found || hc->dead || bi->disk_transport != BF_DISK_USB || tsc_ms(start, rdtsc()) > CONNECT_WAIT_MS)
 			break;
 		delay_ms(10);
-	} while (tsc_ms(start, rdtsc()) < CONNECT_WAIT_MS);
-	for (uint32_t port = 1; port <= hc->max_ports && !hc->dead; port++) {
-		uint32_t v = rd32(hc->op, OP_PORTSC + 0x10 * (port - 1));
-		if (v & PORT_CCS)
-			kprintf("%s: port %u (USB %u): device connected\n", hc->name, port, hc->port_major[port - 1]);
-		if (v & PORT_CCS)
-			probe_port(hc, port);
 	}
 	if (rd32(hc->op, OP_USBSTS) & STS_HSE)
 		kprintf("%s: host system error\n", hc->name);
