@@ -47,8 +47,6 @@ static struct lun luns[MAX_LUNS];
 static int nluns;
 static const struct blk_ops ops;
 
-#define DATA_MAX (PAGE_SIZE - 128)
-
 /* Reset recovery (BOT 5.3.4). */
 static int reset_recovery(struct msc *m)
 {

@@ -29,10 +29,11 @@
 #define CONNECT_WAIT_MS 2000     /* for a boot stick to show up after the controller reset */
 
 /* Capability registers (5.3). */
-enum { CAP_CAPLENGTH = 0x00, CAP_HCIVERSION = 0x02, CAP_HCSPARAMS1 = 0x04, CAP_HCSPARAMS2 = 0x08,
+/* CAPLENGTH's dword also holds HCIVERSION in its upper half. */
+enum { CAP_CAPLENGTH = 0x00, CAP_HCSPARAMS1 = 0x04, CAP_HCSPARAMS2 = 0x08,
        CAP_HCCPARAMS1 = 0x10, CAP_DBOFF = 0x14, CAP_RTSOFF = 0x18 };
 /* Operational registers (5.4). */
-enum { OP_USBCMD = 0x00, OP_USBSTS = 0x04, OP_PAGESIZE = 0x08, OP_DNCTRL = 0x14, OP_CRCR = 0x18,
+enum { OP_USBCMD = 0x00, OP_USBSTS = 0x04, OP_PAGESIZE = 0x08, OP_CRCR = 0x18,
        OP_DCBAAP = 0x30, OP_CONFIG = 0x38, OP_PORTSC = 0x400 };
 #define CMD_RUN (1u << 0)
 #define CMD_HCRST (1u << 1)
@@ -50,7 +51,7 @@ enum { OP_USBCMD = 0x00, OP_USBSTS = 0x04, OP_PAGESIZE = 0x08, OP_DNCTRL = 0x14,
 #define PORT_PRC (1u << 21)
 #define PORT_WPR (1u << 31)
 /* Interrupter 0's registers in the runtime space (5.5.2). */
-enum { IR0 = 0x20, IR_IMAN = 0x00, IR_IMOD = 0x04, IR_ERSTSZ = 0x08, IR_ERSTBA = 0x10, IR_ERDP = 0x18 };
+enum { IR0 = 0x20, IR_IMAN = 0x00, IR_ERSTSZ = 0x08, IR_ERSTBA = 0x10, IR_ERDP = 0x18 };
 #define ERDP_EHB (1ull << 3)
 /* Extended capabilities (7.1, 7.2). */
 enum { XCAP_LEGACY = 1, XCAP_PROTOCOL = 2 };
@@ -62,7 +63,7 @@ enum { XCAP_LEGACY = 1, XCAP_PROTOCOL = 2 };
 
 /* Endpoint types and states in the endpoint context (6.2.3). */
 enum { EP_BULK_OUT = 2, EP_CONTROL = 4, EP_BULK_IN = 6 };
-enum { EPS_DISABLED = 0, EPS_RUNNING = 1, EPS_HALTED = 2, EPS_STOPPED = 3, EPS_ERROR = 4 };
+enum { EPS_RUNNING = 1, EPS_HALTED = 2 };   /* also 0 disabled, 3 stopped, 4 error */
 
 struct xhci {
 	const struct pci_dev *pci;
