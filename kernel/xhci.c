@@ -638,8 +638,10 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 	hc->max_ports = hcs1 >> 24;
 	hc->ctx_size = hcc1 & (1u << 2) ? 64 : 32;
 	nscratch = (hcs2 >> 27 & 0x1F) | (hcs2 >> 21 & 0x1F) << 5;
-	if (!(hcc1 & 1) && base >> 32) {
-		kprintf("%s: 32-bit controller with registers above 4 GiB; skipped\n", hc->name);
+	/* Without 64-bit addressing (HCCPARAMS1.AC64) every ring, context and buffer would have
+	 * to lie below 4 GiB, which neither page_alloc nor the block layer's callers promise. */
+	if (!(hcc1 & 1)) {
+		kprintf("%s: no 64-bit addressing; not supported, skipped\n", hc->name);
 		return;
 	}
 	if (!(rd32(hc->op, OP_PAGESIZE) & 1)) {
@@ -664,11 +666,10 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 		return;
 	}
 
-	/* Memory (4.2): DCBAA, scratchpad array, command ring, event ring and its segment table.
-	 * The 32-bit limit of controllers without AC64 is kept by taking memory below 4 GiB. */
+	/* Memory (4.2): DCBAA, scratchpad array, command ring, event ring and its segment table. */
 	if (hc->max_slots > MAX_USBDEV)
 		hc->max_slots = MAX_USBDEV;
-	if (!(mem = pages(4)) || (!(hcc1 & 1) && phys(mem) >> 32))
+	if (!(mem = pages(4)))
 		panic("xhci: out of memory for the controller");
 	hc->dcbaa = (uint64_t *)mem;
 	ring_init(&hc->cmd, (struct trb *)(mem + PAGE_SIZE), phys(mem + PAGE_SIZE), RING_TRBS);
@@ -677,10 +678,10 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 	if (nscratch) {
 		/* Scratchpad buffers (4.20): pages the controller keeps for itself, listed in an
 		 * array that DCBAA entry 0 points to. */
-		uint64_t *array = pages(1);
+		uint64_t *array = pages((int)((nscratch * 8 + PAGE_SIZE - 1) / PAGE_SIZE));
 		uint8_t *bufs = pages((int)nscratch);
 
-		if (!array || !bufs || nscratch > PAGE_SIZE / 8)
+		if (!array || !bufs)
 			panic("xhci: out of memory for %u scratchpad buffers", nscratch);
 		for (uint32_t i = 0; i < nscratch; i++)
 			array[i] = phys(bufs + i * PAGE_SIZE);
