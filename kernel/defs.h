@@ -78,6 +78,8 @@ NORETURN void trap(struct trapframe *tf);
 #define KERNEL_DS 0x10
 extern uint64_t vm_top;
 void vm_init(const struct bf_boot_info *bi);
+/* Maps [phys, phys + len) identity, uncached (a device's registers), wherever it lies below 256 TiB. */
+void vm_map_mmio(uint64_t phys, uint64_t len);
 
 /* mem.c */
 void mem_init(const struct bf_boot_info *bi, uint64_t limit);
@@ -97,6 +99,9 @@ void pci_init(void);
 uint16_t pci_read16(const struct pci_dev *d, uint8_t off);
 uint32_t pci_read32(const struct pci_dev *d, uint8_t off);
 void pci_write16(const struct pci_dev *d, uint8_t off, uint16_t v);
+void pci_write32(const struct pci_dev *d, uint8_t off, uint32_t v);
+/* Memory BAR `bar` (0-5): its bus address and size in bytes; -1 when it is not a memory BAR. */
+int pci_bar_mem(const struct pci_dev *d, int bar, uint64_t *addr, uint64_t *size);
 
 /* blk.c: the one block-device interface. Every disk driver registers its disks here; bank
  * state, configuration and core dumps reach a disk through blk_* and nothing else. Drivers are
@@ -134,6 +139,29 @@ const char *blk_transport_name(uint32_t transport);
 
 /* virtio_blk.c */
 void virtio_blk_init(void);
+
+/* xhci.c: xHCI USB host controllers, polled. It enumerates the devices on the root ports and
+ * hands mass-storage interfaces to usb_storage.c through the calls below. */
+struct usbdev;
+struct usb_msc_iface;
+void xhci_init(const struct bf_boot_info *bi);
+enum { USB_OK = 0, USB_ERROR = -1, USB_STALL = -2, USB_TIMEOUT = -3 };
+/* A control transfer on EP0; *done: bytes moved in the data stage. USB_OK or USB_*. */
+int usb_control(struct usbdev *u, uint8_t type, uint8_t req, uint16_t value, uint16_t index, void *buf,
+		uint16_t len, uint32_t *done);
+/* A bulk transfer on the interface's IN (in = 1) or OUT endpoint. USB_OK or USB_*. */
+int usb_bulk(struct usbdev *u, int in, void *buf, uint32_t len, uint32_t *done, uint32_t timeout_ms);
+/* After a stall or an abandoned transfer: the controller's endpoint reset and its ring rewound
+ * past whatever was queued, then the device's halt cleared (CLEAR_FEATURE ENDPOINT_HALT). */
+int usb_clear_halt(struct usbdev *u, int in);
+/* The panic path: collect every event the controller has posted and stop and rewind both bulk
+ * endpoints, so that new transfers start from a known state. */
+int usb_quiesce(struct usbdev *u);
+
+/* usb_storage.c: USB mass storage, Bulk-Only Transport, SCSI; registers each LUN with blk.c. */
+void usb_storage_probe(struct usbdev *u, const struct usb_msc_iface *ifc, uint32_t pci_location,
+		       const char *name);
+void usb_storage_test(void);   /* kernelopt test.usb (main.c's test switches) */
 
 /* bootdisk.c: the disk the loader booted from (bootinfo's disk GUID) and its GPT. */
 void bootdisk_init(const struct bf_boot_info *bi);

@@ -36,6 +36,8 @@ static void test_switches(void)
 	const char *hang = cmdline_get("test.hang");
 	const char *pan = cmdline_get("test.panic");
 
+	usb_storage_test();
+
 	if (fault && strcmp(fault, "pagefault") == 0) {
 		kprintf("test: page fault before ready (test.fault=pagefault)\n");
 		test_fault_pagefault();
@@ -85,6 +87,7 @@ NORETURN void kmain(struct bf_boot_info *bi)
 	watchdog_feed();
 	pci_init();
 	virtio_blk_init();
+	xhci_init(bi);
 	watchdog_feed();
 	bootdisk_init(bi);
 	coredump_init(bi);

@@ -77,3 +77,39 @@ void pci_init(void)
 		}
 	}
 }
+
+void pci_write32(const struct pci_dev *d, uint8_t off, uint32_t v)
+{
+	outl(PCI_ADDR, addr(d->bus, d->slot, d->fn, off));
+	outl(PCI_DATA, v);
+}
+
+/* The standard sizing (PCI 3.0, 6.2.5.1): with memory decoding off, write all ones to the BAR;
+ * the bits that stay zero are the size; then put the address back. */
+int pci_bar_mem(const struct pci_dev *d, int bar, uint64_t *addr_out, uint64_t *size)
+{
+	uint8_t off = (uint8_t)(0x10 + 4 * bar);
+	uint32_t lo = pci_read32(d, off), hi = 0, slo, shi = 0xFFFFFFFFu;
+	uint16_t cmd = pci_read16(d, 0x04);
+	int is64 = (lo & 6) == 4;
+
+	if (lo & 1 || bar > (is64 ? 4 : 5))
+		return -1;   /* I/O space */
+	if (is64)
+		hi = pci_read32(d, off + 4);
+	pci_write16(d, 0x04, (uint16_t)(cmd & ~0x0002));
+	pci_write32(d, off, 0xFFFFFFFFu);
+	slo = pci_read32(d, off);
+	pci_write32(d, off, lo);
+	if (is64) {
+		pci_write32(d, off + 4, 0xFFFFFFFFu);
+		shi = pci_read32(d, off + 4);
+		pci_write32(d, off + 4, hi);
+	}
+	pci_write16(d, 0x04, cmd);
+	*addr_out = ((uint64_t)hi << 32 | lo) & ~0xFull;
+	*size = ~((uint64_t)shi << 32 | (slo & ~0xFu)) + 1;
+	if (!is64)
+		*size &= 0xFFFFFFFFu;
+	return *addr_out && *size ? 0 : -1;
+}

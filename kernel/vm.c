@@ -10,7 +10,8 @@
 #define GiB (1ull << 30)
 #define MAX_GIB 64           /* identity map at most this much: 64 page directories, 256 KiB */
 
-enum { PTE_P = 1, PTE_W = 2, PTE_PS = 0x80 };
+enum { PTE_P = 1, PTE_W = 2, PTE_PWT = 0x08, PTE_PCD = 0x10, PTE_PS = 0x80 };
+#define MMIO_TABLES 8        /* page directories and pointer tables for registers above vm_top */
 #define CR4_LA57 (1ull << 12)
 
 /* Null, 64-bit code (KERNEL_CS), data (KERNEL_DS). Limits and bases are ignored in long mode. */
@@ -19,6 +20,8 @@ static const uint64_t gdt[3] = { 0, 0x00af9a000000ffffull, 0x00cf92000000ffffull
 static uint64_t pml4[512] __attribute__((aligned(4096)));
 static uint64_t pdpt[512] __attribute__((aligned(4096)));
 static uint64_t pd[MAX_GIB][512] __attribute__((aligned(4096)));
+static uint64_t mmio_tables[MMIO_TABLES][512] __attribute__((aligned(4096)));
+static int nmmio_tables;
 
 uint64_t vm_top;
 
@@ -75,4 +78,33 @@ void vm_init(const struct bf_boot_info *bi)
 	load_gdt();
 	write_cr3((uint64_t)(uintptr_t)pml4);
 	kprintf("vm: identity map of %lu GiB in 2 MiB pages\n", gib);
+}
+
+/* The table an entry points to, made (from mmio_tables) when the entry is not present. */
+static uint64_t *table(uint64_t *entry)
+{
+	if (!(*entry & PTE_P)) {
+		if (nmmio_tables == MMIO_TABLES)
+			panic("vm: out of page tables for device registers");
+		memset(mmio_tables[nmmio_tables], 0, PAGE_SIZE);
+		*entry = (uint64_t)(uintptr_t)mmio_tables[nmmio_tables++] | PTE_P | PTE_W;
+	}
+	return (uint64_t *)(uintptr_t)(*entry & ~0xFFFull);
+}
+
+/* Device registers must not be cached (SDM vol. 3, 11.12.3: PCD and PWT set select PAT entry 3,
+ * UC, under the power-on PAT, which nothing here changes). Firmware usually makes the PCI hole
+ * uncacheable through the MTRRs too, but registers above 4 GiB may sit in a write-back range. */
+void vm_map_mmio(uint64_t phys, uint64_t len)
+{
+	uint64_t end = phys + len;
+
+	if (len == 0 || end < phys || end > (1ull << 47))
+		panic("vm: cannot map device registers at %lx (%lu bytes)", phys, len);
+	for (uint64_t a = phys & ~((1ull << 21) - 1); a < end; a += 1ull << 21) {
+		uint64_t *dir = table(&pml4[a >> 39 & 511]);
+		uint64_t *pdir = table(&dir[a >> 30 & 511]);
+		pdir[a >> 21 & 511] = a | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
+	}
+	write_cr3(read_cr3());   /* drop whatever the TLB holds for the old entries */
 }

@@ -28,7 +28,8 @@ test('the default image boots bank A to the ready line; the same image boots as 
     }),
     withMachine({ image: img, snapshot: true, usb: true }, async (m) => {
       await m.waitFor(/^disk: usb, 512-byte sectors/, { timeoutMs: BOOT_MS });
-      await m.waitFor(/^bankforge: no driver for the boot disk \(usb\); bank state is not updated$/, { timeoutMs: BOOT_MS });
+      await m.waitFor(/^bootdisk: boot disk is usb-storage xhci [0-9a-f:.]+ port \d+ lun 0$/, { timeoutMs: BOOT_MS });
+      await m.waitFor(/^bank: A is valid; nothing to write$/, { timeoutMs: BOOT_MS });
       await m.waitFor(/^bankforge: ready version=2\.3\.4 bank=A /, { timeoutMs: BOOT_MS });
     }),
   ]);

@@ -2,7 +2,8 @@
 // write a dump that `bankforge coredump` reads back with the right reason and the function
 // that failed (symbolized from the kernel ELF that `bankforge build` keeps beside the image);
 // a dump cut short by a power cut reads as incomplete; dumps from bank A and bank B are told
-// apart; the next boot announces waiting dumps until --clear; a USB boot disk gets no dump.
+// apart; the next boot announces waiting dumps until --clear. Dumps on a USB stick are
+// test/kernel/usb.qemu.test.ts's.
 // Boots are slow, so every scenario starts in before() and they run two at a time.
 
 import { test } from 'uvu';
@@ -70,10 +71,6 @@ function start() {
         await m.waitFor(/^coredump: writing slot 0 \(seq 1, \d+ bytes\)$/, { timeoutMs: BOOT_MS });
       }, 'kill');
       return img;
-    }),
-    usb: slot(async () => {
-      const img = await image('usb', 'test.panic=before-ready panic.wait=1');
-      return withMachine({ image: img, snapshot: true, usb: true }, async (m) => (await m.waitFor(/^coredump: not written \(.*\)$/, { timeoutMs: BOOT_MS }))[0], 'kill');
     }),
     // Bank A dies, then bank B (upgraded: a higher `updated`) boots, hears of A's dump, and dies too.
     banks: slot(async () => {
@@ -164,10 +161,6 @@ test('a dump cut short by the power is reported as incomplete, never decoded', a
   assert.is(d.header.reason, 'test.panic=before-ready');
   const text = await cli(['coredump', img]);
   assert.match(text.stdout, /^dump seq 1 in slot 0: INCOMPLETE: cut short/m);
-});
-
-test('a USB boot disk has no driver: the kernel says the dump was not written', async () => {
-  assert.is(await runs.usb, 'coredump: not written (no driver for the boot disk)');
 });
 
 test("bank A's and bank B's dumps are told apart; the next boot reports them; --clear makes them go away", async () => {
