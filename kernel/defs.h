@@ -78,6 +78,9 @@ NORETURN void trap(struct trapframe *tf);
 #define KERNEL_DS 0x10
 extern uint64_t vm_top;
 void vm_init(const struct bf_boot_info *bi);
+/* Identity-maps a device's registers, uncached, when they lie above vm_top; 0, or -1 when they
+ * are not canonical or the static table pages are used up. */
+int vm_map_mmio(uint64_t phys, uint64_t len);
 
 /* mem.c */
 void mem_init(const struct bf_boot_info *bi, uint64_t limit);
@@ -134,6 +137,12 @@ const char *blk_transport_name(uint32_t transport);
 
 /* virtio_blk.c */
 void virtio_blk_init(void);
+
+/* ahci.c */
+void ahci_init(void);
+
+/* nvme.c */
+void nvme_init(void);
 
 /* bootdisk.c: the disk the loader booted from (bootinfo's disk GUID) and its GPT. */
 void bootdisk_init(const struct bf_boot_info *bi);

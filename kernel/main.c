@@ -79,6 +79,8 @@ NORETURN void kmain(struct bf_boot_info *bi)
 	mem_init(bi, vm_top);
 	pci_init();
 	virtio_blk_init();
+	ahci_init();
+	nvme_init();
 	bootdisk_init(bi);
 	coredump_init(bi);
 

@@ -2,7 +2,9 @@
  * of its own, in loader memory, which the kernel may reclaim (common/bootinfo.h); so the kernel
  * builds what it runs on inside its own image, in .bss: a flat 64-bit GDT, and an identity map
  * with 2 MiB pages of everything below vm_top (at least 4 GiB, to cover the local APIC, I/O
- * APIC and PCI hole, and at least every memory-map region and the framebuffer).
+ * APIC and PCI hole, and at least every memory-map region and the framebuffer). Device registers
+ * above that (OVMF puts 64-bit BARs high, e.g. an NVMe controller's at 896 GiB) are added to the
+ * identity map by vm_map_mmio, uncached, from a small static pool of table pages.
  * Formats: SDM vol. 3, 3.4.5 (segment descriptors) and 4.5 (4-level paging). */
 #include "defs.h"
 #include "x86.h"
@@ -10,7 +12,9 @@
 #define GiB (1ull << 30)
 #define MAX_GIB 64           /* identity map at most this much: 64 page directories, 256 KiB */
 
-enum { PTE_P = 1, PTE_W = 2, PTE_PS = 0x80 };
+enum { PTE_P = 1, PTE_W = 2, PTE_PWT = 8, PTE_PCD = 0x10, PTE_PS = 0x80 };
+#define MMIO_PDPTS 2         /* table pages for vm_map_mmio: page-directory-pointer tables */
+#define MMIO_PDS 4           /* and page directories (each maps 1 GiB) */
 #define CR4_LA57 (1ull << 12)
 
 /* Null, 64-bit code (KERNEL_CS), data (KERNEL_DS). Limits and bases are ignored in long mode. */
@@ -19,6 +23,10 @@ static const uint64_t gdt[3] = { 0, 0x00af9a000000ffffull, 0x00cf92000000ffffull
 static uint64_t pml4[512] __attribute__((aligned(4096)));
 static uint64_t pdpt[512] __attribute__((aligned(4096)));
 static uint64_t pd[MAX_GIB][512] __attribute__((aligned(4096)));
+
+static uint64_t mmio_pdpt[MMIO_PDPTS][512] __attribute__((aligned(4096)));
+static uint64_t mmio_pd[MMIO_PDS][512] __attribute__((aligned(4096)));
+static int mmio_npdpt, mmio_npd;
 
 uint64_t vm_top;
 
@@ -75,4 +83,38 @@ void vm_init(const struct bf_boot_info *bi)
 	load_gdt();
 	write_cr3((uint64_t)(uintptr_t)pml4);
 	kprintf("vm: identity map of %lu GiB in 2 MiB pages\n", gib);
+}
+
+/* The table an entry points to, taking a fresh one from `pool` when the entry is not present. */
+static uint64_t *table(uint64_t *entry, uint64_t (*pool)[512], int *used, int max)
+{
+	if (!(*entry & PTE_P)) {
+		if (*used == max)
+			return NULL;
+		memset(pool[*used], 0, sizeof pool[*used]);
+		*entry = (uint64_t)(uintptr_t)pool[(*used)++] | PTE_P | PTE_W;
+	}
+	return (uint64_t *)(uintptr_t)(*entry & ~0xFFFull);
+}
+
+int vm_map_mmio(uint64_t phys, uint64_t len)
+{
+	const uint64_t big = 1ull << 21;
+
+	if (len == 0 || phys + len < phys || (phys + len - 1) >> 47)   /* the lower canonical half only */
+		return -1;
+	for (uint64_t a = phys & ~(big - 1); a < phys + len; a += big) {
+		uint64_t *l3, *l2;
+
+		if (a < vm_top)
+			continue;
+		if (!(l3 = table(&pml4[a >> 39 & 511], mmio_pdpt, &mmio_npdpt, MMIO_PDPTS)) ||
+		    !(l2 = table(&l3[a >> 30 & 511], mmio_pd, &mmio_npd, MMIO_PDS)))
+			return -1;
+		/* PCD and PWT select PAT entry 3, uncacheable at reset: registers must not be cached
+		 * whatever the MTRRs say about this range. */
+		l2[a >> 21 & 511] = a | PTE_P | PTE_W | PTE_PWT | PTE_PCD | PTE_PS;
+	}
+	write_cr3(read_cr3());   /* no stale "not present" translations */
+	return 0;
 }
