@@ -144,10 +144,12 @@ void ahci_init(void);
 /* nvme.c */
 void nvme_init(void);
 
-/* bootdisk.c: the disk the loader booted from (bootinfo's disk GUID) and its GPT. */
+/* bootdisk.c: the disk the loader booted from (bootinfo's disk GUID, transport, controller)
+ * and its GPT. */
 void bootdisk_init(const struct bf_boot_info *bi);
-struct blkdev *bootdisk(void);                /* NULL: no driver for the boot disk */
+struct blkdev *bootdisk(void);                /* NULL: no boot disk to write (bootdisk_why says why) */
 const struct gpt_disk *bootdisk_gpt(void);    /* NULL likewise */
+const char *bootdisk_why(void);               /* "no driver for the boot disk", or why not chosen */
 
 /* coredump.c */
 void coredump_init(const struct bf_boot_info *bi);
