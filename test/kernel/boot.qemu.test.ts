@@ -202,7 +202,7 @@ test('test.hang=before-ready: no ready line, no mark-good', async () => {
 test('a 4Kn virtio disk: the driver uses 4096-byte blocks and marks the bank good', async () => {
   const r = await runs.fourk;
   const log = kernelLog(r);
-  assert.match(log, /^virtio-blk [0-9a-f:.]+: \d+ blocks of 4096 bytes/m, log);
+  assert.match(log, /^blk: virtio-blk [0-9a-f:.]+: \d+ blocks of 4096 bytes/m, log);
   assert.match(log, /^bank: A marked good/m, log);
   assert.match(log, READY);
   assert.is(r.after.state.bootstate, BootState.Valid);
