@@ -1,21 +1,25 @@
 // Where a boot's time goes: QEMU start -> our loader's first line -> the kernel's first line ->
 // the ready line, against the floor (a trivial EFI application's first line on the same
-// firmware). Boots one at a time, median of five each. Run on demand:
+// firmware). Then QEMU start -> ready with the disk on each bus the kernel drives, next to
+// virtio. Boots one at a time, median of five each. Run on demand:
 //   npm run build && node dist/bench/boot.js
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Machine } from '../qemu/index.js';
+import { Machine, type DiskBus } from '../qemu/index.js';
 import { build } from '../builder/build.js';
 import { HELLO, helloImage } from '../test/fixtures/efi-hello/image.js';
 
 const RUNS = 5;
 const quiet = { step() {}, done() {} };
 
-async function timeTo(image: string, marks: RegExp[]): Promise<number[]> {
+/** The buses whose boot-to-ready is compared with virtio's. */
+const BUSES: DiskBus[] = ['virtio', 'ahci', 'nvme'];
+
+async function timeTo(image: string, marks: RegExp[], bus: DiskBus = 'virtio'): Promise<number[]> {
   const t0 = process.hrtime.bigint();
-  const m = await Machine.start({ image, snapshot: true });
+  const m = await Machine.start({ image, snapshot: true, bus });
   try {
     const out: number[] = [];
     for (const re of marks) {
@@ -50,6 +54,18 @@ try {
   console.log(`loader's first line -> ready (our part alone)      ${(median(ready.map((r, i) => r - loader[i]!))).toFixed(0)} ms`);
   const over = median(ready) - median(floor);
   console.log(`loader + kernel above the floor: ${over.toFixed(0)} ms (target < 150 ms: ${over < 150 ? 'met' : 'NOT met'})`);
+
+  // Per bus, the buses taking turns within each run so that a change in load hits them alike.
+  const perBus = new Map<DiskBus, number[]>(BUSES.map((b) => [b, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const bus of BUSES) perBus.get(bus)!.push((await timeTo(ours, [/^bankforge: ready /], bus))[0]!);
+  }
+  const virtio = median(perBus.get('virtio')!);
+  console.log(`QEMU start -> ready by bus (median of ${RUNS}), ratio to virtio-blk:`);
+  for (const bus of BUSES) {
+    const t = median(perBus.get(bus)!);
+    console.log(`  ${bus.padEnd(7)} ${s(t)}  x${(t / virtio).toFixed(2)}`);
+  }
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

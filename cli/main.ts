@@ -43,10 +43,12 @@ function commands(y: Argv): Argv {
       .option('timeout', { type: 'number', describe: 'Stop QEMU after this many seconds and exit 5' })
       .option('expect', { type: 'string', describe: 'Stop QEMU and exit 0 as soon as a serial line matches this regular expression' })
       .option('gui', { type: 'boolean', default: false, describe: 'Show the screen in a window (default: headless)' })
-      .option('usb', { type: 'boolean', default: false, describe: 'Attach the image as a USB stick instead of a virtio disk' })
+      .option('bus', { type: 'string', choices: ['virtio', 'usb', 'ahci', 'nvme'], describe: 'How the disk is attached: virtio-blk (default), a USB stick (xHCI), SATA (AHCI) or NVMe' })
+      .option('usb', { type: 'boolean', default: false, describe: 'Shorthand for --bus usb' })
       .option('mem', { type: 'number', default: 256, describe: 'Guest memory in MiB' })
       .option('sector-size', { type: 'number', choices: [512, 4096], describe: "Disk sector size (default: detected from the image's GPT)" })
       .example('$0 run esxi.img --snapshot', 'Boot and use the serial console here; Ctrl-] or Ctrl-C quits')
+      .example('$0 run esxi.img --bus nvme', 'Boot it as the NVMe disk of a machine')
       .example("$0 run esxi.img --snapshot --expect 'kernel: ready' --timeout 60", 'Smoke test: exit 0 on the line, 5 if it has not come within 60 s')
       .epilogue(`${exitCodesEpilogue('run')} 0 is also QEMU exiting by itself with status 0; 3 includes an image QEMU refuses and QEMU or OVMF missing.`),
     async (a) => (await import('./commands/run.js')).run(a))

@@ -35,7 +35,7 @@ void bank_mark_good(const struct bf_boot_info *bi)
 	int target;
 
 	if (!d) {
-		kprintf("bankforge: no driver for the boot disk (%s); bank state is not updated\n",
+		kprintf("bankforge: %s (%s); bank state is not updated\n", bootdisk_why(),
 			blk_transport_name(bi->disk_transport));
 		return;
 	}

@@ -150,8 +150,8 @@ void coredump_init(const struct bf_boot_info *bi)
 	memcpy(&cd.bi, bi, sizeof cd.bi);
 	cd.slow = cmdline_uint("test.coredump_slow", 0) != 0;
 	if (!(cd.disk = bootdisk())) {
-		not_ready = "no driver for the boot disk";
-		kprintf("coredump: no driver for the boot disk; dumps cannot be written or reported\n");
+		not_ready = bootdisk_why();
+		kprintf("coredump: %s; dumps cannot be written or reported\n", not_ready);
 		return;
 	}
 	/* The loader's rule (its bootinfo coredump is the same partition): the first of its type. */

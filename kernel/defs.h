@@ -78,8 +78,9 @@ NORETURN void trap(struct trapframe *tf);
 #define KERNEL_DS 0x10
 extern uint64_t vm_top;
 void vm_init(const struct bf_boot_info *bi);
-/* Maps [phys, phys + len) identity, uncached (a device's registers), wherever it lies below 256 TiB. */
-void vm_map_mmio(uint64_t phys, uint64_t len);
+/* Identity-maps a device's registers, uncached, wherever they lie below 128 TiB; 0, or -1 when
+ * they are not canonical or the static table pages are used up. */
+int vm_map_mmio(uint64_t phys, uint64_t len);
 
 /* mem.c */
 void mem_init(const struct bf_boot_info *bi, uint64_t limit);
@@ -163,10 +164,18 @@ void usb_storage_probe(struct usbdev *u, const struct usb_msc_iface *ifc, uint32
 		       const char *name);
 void usb_storage_test(void);   /* kernelopt test.usb (main.c's test switches) */
 
-/* bootdisk.c: the disk the loader booted from (bootinfo's disk GUID) and its GPT. */
+/* ahci.c */
+void ahci_init(void);
+
+/* nvme.c */
+void nvme_init(void);
+
+/* bootdisk.c: the disk the loader booted from (bootinfo's disk GUID, transport, controller)
+ * and its GPT. */
 void bootdisk_init(const struct bf_boot_info *bi);
-struct blkdev *bootdisk(void);                /* NULL: no driver for the boot disk */
+struct blkdev *bootdisk(void);                /* NULL: no boot disk to write (bootdisk_why says why) */
 const struct gpt_disk *bootdisk_gpt(void);    /* NULL likewise */
+const char *bootdisk_why(void);               /* "no driver for the boot disk", or why not chosen */
 
 /* coredump.c */
 void coredump_init(const struct bf_boot_info *bi);

@@ -87,6 +87,8 @@ NORETURN void kmain(struct bf_boot_info *bi)
 	watchdog_feed();
 	pci_init();
 	virtio_blk_init();
+	ahci_init();
+	nvme_init();
 	xhci_init(bi);
 	watchdog_feed();
 	bootdisk_init(bi);

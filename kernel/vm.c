@@ -2,7 +2,9 @@
  * of its own, in loader memory, which the kernel may reclaim (common/bootinfo.h); so the kernel
  * builds what it runs on inside its own image, in .bss: a flat 64-bit GDT, and an identity map
  * with 2 MiB pages of everything below vm_top (at least 4 GiB, to cover the local APIC, I/O
- * APIC and PCI hole, and at least every memory-map region and the framebuffer).
+ * APIC and PCI hole, and at least every memory-map region and the framebuffer). Device registers
+ * above that (OVMF puts 64-bit BARs high, e.g. an NVMe controller's at 896 GiB) are added to the
+ * identity map by vm_map_mmio, uncached, from a small static pool of table pages.
  * Formats: SDM vol. 3, 3.4.5 (segment descriptors) and 4.5 (4-level paging). */
 #include "defs.h"
 #include "x86.h"
@@ -80,12 +82,13 @@ void vm_init(const struct bf_boot_info *bi)
 	kprintf("vm: identity map of %lu GiB in 2 MiB pages\n", gib);
 }
 
-/* The table an entry points to, made (from mmio_tables) when the entry is not present. */
+/* The table an entry points to, made (from mmio_tables) when the entry is not present; NULL
+ * when the pool is used up. */
 static uint64_t *table(uint64_t *entry)
 {
 	if (!(*entry & PTE_P)) {
 		if (nmmio_tables == MMIO_TABLES)
-			panic("vm: out of page tables for device registers");
+			return NULL;
 		memset(mmio_tables[nmmio_tables], 0, PAGE_SIZE);
 		*entry = (uint64_t)(uintptr_t)mmio_tables[nmmio_tables++] | PTE_P | PTE_W;
 	}
@@ -94,17 +97,21 @@ static uint64_t *table(uint64_t *entry)
 
 /* Device registers must not be cached (SDM vol. 3, 11.12.3: PCD and PWT set select PAT entry 3,
  * UC, under the power-on PAT, which nothing here changes). Firmware usually makes the PCI hole
- * uncacheable through the MTRRs too, but registers above 4 GiB may sit in a write-back range. */
-void vm_map_mmio(uint64_t phys, uint64_t len)
+ * uncacheable through the MTRRs too, but registers above 4 GiB may sit in a write-back range, and
+ * OVMF puts 64-bit BARs far above the identity map (an NVMe controller's at 896 GiB). */
+int vm_map_mmio(uint64_t phys, uint64_t len)
 {
 	uint64_t end = phys + len;
 
-	if (len == 0 || end < phys || end > (1ull << 47))
-		panic("vm: cannot map device registers at %lx (%lu bytes)", phys, len);
+	if (len == 0 || end < phys || end > (1ull << 47))   /* the lower canonical half only */
+		return -1;
 	for (uint64_t a = phys & ~((1ull << 21) - 1); a < end; a += 1ull << 21) {
-		uint64_t *dir = table(&pml4[a >> 39 & 511]);
-		uint64_t *pdir = table(&dir[a >> 30 & 511]);
+		uint64_t *dir, *pdir;
+
+		if (!(dir = table(&pml4[a >> 39 & 511])) || !(pdir = table(&dir[a >> 30 & 511])))
+			return -1;
 		pdir[a >> 21 & 511] = a | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
 	}
 	write_cr3(read_cr3());   /* drop whatever the TLB holds for the old entries */
+	return 0;
 }

@@ -625,8 +625,11 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 	}
 	/* PCI command register: memory space on, bus mastering on (the controller DMAs rings,
 	 * contexts and data), INTx off (we poll). */
+	if (vm_map_mmio(base, size) < 0) {
+		kprintf("%s: BAR 0 at %lx cannot be mapped; skipped\n", hc->name, base);
+		return;
+	}
 	pci_write16(p, 0x04, (uint16_t)(pci_read16(p, 0x04) | 0x0002 | 0x0004 | 0x0400));
-	vm_map_mmio(base, size);
 	hc->cap = (volatile uint8_t *)(uintptr_t)base;
 	hc->op = hc->cap + (rd32(hc->cap, CAP_CAPLENGTH) & 0xFF);
 	hc->rt = hc->cap + (rd32(hc->cap, CAP_RTSOFF) & ~0x1Fu);

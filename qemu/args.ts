@@ -5,10 +5,16 @@
 // on the hardware the images are for: the loader arms it for a trial boot and its expiry resets
 // the VM (never ends QEMU), so a hung trial rolls back by itself (docs/watchdog.md).
 
+import { BankforgeError, EXIT } from '../support/errors.js';
 import type { Accel } from './accel.js';
 import type { DiskInfo } from './disk.js';
 
-export type DiskBus = 'virtio' | 'usb';
+/** How a disk is attached: the buses OVMF boots from and the kernel drives. */
+export const DISK_BUSES = ['virtio', 'usb', 'ahci', 'nvme'] as const;
+export type DiskBus = typeof DISK_BUSES[number];
+
+/** A disk attached besides the boot disk (never booted from: no bootindex). */
+export interface ExtraDisk { path: string; format: DiskInfo['format']; sectorSize: DiskInfo['sectorSize']; bus: DiskBus; snapshot: boolean }
 
 export interface MachineConfig {
   name: string;
@@ -17,6 +23,8 @@ export interface MachineConfig {
   ovmfCode: string;
   ovmfVars: string;
   disk: DiskInfo & { path: string; bus: DiskBus; snapshot: boolean };
+  /** More disks, after the boot disk (none by default). */
+  extraDisks?: readonly ExtraDisk[];
   /** A window (QEMU's default display) instead of `-display none`. */
   gui: boolean;
   /** QEMU also writes the serial output here. */
@@ -31,11 +39,49 @@ export function optionValue(s: string): string {
   return s.replaceAll(',', ',,');
 }
 
+/**
+ * The -drive and -device options of the disks: the boot disk as disk0 with bootindex=0, the
+ * others as disk1... A USB disk gets the one qemu-xhci controller; an AHCI disk a port of q35's
+ * built-in ICH9 controller (ide.0 to ide.5); an NVMe disk a controller of its own.
+ */
+export function diskArgs(disks: readonly (ExtraDisk & { boot?: boolean })[]): string[] {
+  const args: string[] = [];
+  let xhci = false;
+  let ahciPort = 0;
+  disks.forEach((d, i) => {
+    const id = `disk${i}`;
+    const boot = d.boot ? ',bootindex=0' : '';
+    if (d.sectorSize === 4096 && d.bus === 'ahci') {
+      throw new BankforgeError(`${d.path}: QEMU's AHCI disks (ide-hd) have 512-byte sectors only; a 4096-byte-sector image needs --bus virtio, nvme or usb`, EXIT.usage);
+    }
+    if (d.bus === 'ahci' && ahciPort === AHCI_PORTS) throw new BankforgeError(`more than ${AHCI_PORTS} AHCI disks: q35's controller has ${AHCI_PORTS} ports`, EXIT.usage);
+    const blockSize = d.sectorSize === 4096 ? ',logical_block_size=4096,physical_block_size=4096' : '';
+    args.push('-drive', `if=none,id=${id},format=${d.format},file=${optionValue(d.path)}${d.snapshot ? ',snapshot=on' : ''}`);
+    switch (d.bus) {
+      case 'usb':
+        if (!xhci) args.push('-device', 'qemu-xhci,id=xhci');
+        xhci = true;
+        args.push('-device', `usb-storage,bus=xhci.0,drive=${id}${boot}${blockSize}`);
+        break;
+      case 'ahci':
+        args.push('-device', `ide-hd,bus=ide.${ahciPort++},drive=${id}${boot}`);
+        break;
+      case 'nvme':
+        // The serial number is required; one per controller.
+        args.push('-device', `nvme,serial=bankforge${i},drive=${id}${boot}${blockSize}`);
+        break;
+      case 'virtio':
+        args.push('-device', `virtio-blk-pci,drive=${id}${boot}${blockSize}`);
+        break;
+    }
+  });
+  return args;
+}
+
+/** Ports of q35's built-in AHCI controller (ICH9: six SATA ports). */
+const AHCI_PORTS = 6;
+
 export function machineArgs(c: MachineConfig): string[] {
-  const blockSize = c.disk.sectorSize === 4096 ? ',logical_block_size=4096,physical_block_size=4096' : '';
-  const device = c.disk.bus === 'usb'
-    ? ['-device', 'qemu-xhci,id=xhci', '-device', `usb-storage,bus=xhci.0,drive=disk0,bootindex=0${blockSize}`]
-    : ['-device', `virtio-blk-pci,drive=disk0,bootindex=0${blockSize}`];
   return [
     '-name', optionValue(c.name),
     '-machine', 'q35',
@@ -46,8 +92,7 @@ export function machineArgs(c: MachineConfig): string[] {
     ...(c.gui ? [] : ['-display', 'none']),
     '-drive', `if=pflash,unit=0,format=raw,readonly=on,file=${optionValue(c.ovmfCode)}`,
     '-drive', `if=pflash,unit=1,format=raw,file=${optionValue(c.ovmfVars)}`,
-    '-drive', `if=none,id=disk0,format=${c.disk.format},file=${optionValue(c.disk.path)}${c.disk.snapshot ? ',snapshot=on' : ''}`,
-    ...device,
+    ...diskArgs([{ ...c.disk, boot: true }, ...(c.extraDisks ?? [])]),
     '-device', 'i6300esb',
     '-action', 'watchdog=reset',
     // signal=off: a Ctrl-C on our terminal is ours to handle, not QEMU's.

@@ -9,7 +9,7 @@ import type { Duplex, Writable } from 'node:stream';
 import { BankforgeError } from '../support/errors.js';
 import type { SectorSize } from '../partitions/units.js';
 import { chooseAccel, type AccelChoice } from './accel.js';
-import { machineArgs } from './args.js';
+import { machineArgs, type DiskBus } from './args.js';
 import { findQemu } from './binary.js';
 import { probeDisk } from './disk.js';
 import { forget, isRunning, launch } from './launch.js';
@@ -22,8 +22,13 @@ export interface MachineOptions {
   image: string;
   /** Open the disk with snapshot=on: the guest's writes are discarded and the image is not changed. */
   snapshot?: boolean;
-  /** Attach the disk as a USB stick (qemu-xhci + usb-storage) instead of virtio-blk. */
+  /** How the disk is attached: virtio-blk (the default), a USB stick (qemu-xhci + usb-storage),
+   * SATA on q35's AHCI controller (ide-hd) or an NVMe controller. */
+  bus?: DiskBus;
+  /** Shorthand for `bus: 'usb'`. */
   usb?: boolean;
+  /** More disks attached after the boot disk (on the boot disk's bus unless said), never booted from. */
+  extraDisks?: readonly { image: string; bus?: DiskBus; snapshot?: boolean; sectorSize?: SectorSize }[];
   /** Guest memory; default 256. */
   memMiB?: number;
   /** Show a window (QEMU's default display) instead of running headless. */
@@ -96,6 +101,11 @@ export class Machine {
     const qemu = findQemu();
     const ovmf = await findOvmf();
     const disk = await probeDisk(image, opts.sectorSize);
+    if (opts.usb && opts.bus !== undefined && opts.bus !== 'usb') throw new BankforgeError(`usb: true and bus: '${opts.bus}' contradict each other`);
+    const bus: DiskBus = opts.bus ?? (opts.usb ? 'usb' : 'virtio');
+    const extraDisks = await Promise.all((opts.extraDisks ?? []).map(async (d) => ({
+      ...await probeDisk(resolve(d.image), d.sectorSize), path: resolve(d.image), bus: d.bus ?? bus, snapshot: d.snapshot ?? false,
+    })));
     const accel = await chooseAccel(qemu, ovmf);
     const tempDir = await mkdtemp(join(tmpdir(), 'bankforge-qemu-'));
     let child: ChildProcess;
@@ -107,7 +117,8 @@ export class Machine {
         memMiB: opts.memMiB ?? DEFAULT_MEM_MIB,
         ovmfCode: ovmf.code,
         ovmfVars: await privateVars(ovmf, tempDir),
-        disk: { ...disk, path: image, bus: opts.usb ? 'usb' : 'virtio', snapshot: opts.snapshot ?? false },
+        disk: { ...disk, path: image, bus, snapshot: opts.snapshot ?? false },
+        extraDisks,
         gui: opts.gui ?? false,
         serialLog: opts.serialLog === undefined ? undefined : resolve(opts.serialLog),
         qmpFd: QMP_FD,

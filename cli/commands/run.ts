@@ -3,7 +3,7 @@
 // passes first. Keys typed on a terminal go to the serial console; Ctrl-] or Ctrl-C quits.
 
 import { BankforgeError, EXIT } from '../../support/errors.js';
-import { Machine, SerialClosedError, SerialTimeoutError } from '../../qemu/index.js';
+import { DISK_BUSES, Machine, SerialClosedError, SerialTimeoutError, type DiskBus } from '../../qemu/index.js';
 import { lockForWriting } from '../../disk/write-lock.js';
 import { probeDisk } from '../../qemu/disk.js';
 import type { SectorSize } from '../../partitions/units.js';
@@ -14,6 +14,7 @@ interface Args {
   timeout?: number;
   expect?: string;
   gui: boolean;
+  bus?: string;
   usb: boolean;
   mem: number;
   sectorSize?: number;
@@ -33,6 +34,7 @@ type Outcome =
 export async function run(a: Args): Promise<void> {
   const expect = a.expect === undefined ? undefined : compile(a.expect);
   if (a.timeout !== undefined && !(a.timeout > 0)) throw new BankforgeError(`--timeout ${a.timeout}: expected a number of seconds greater than 0`, EXIT.usage);
+  const bus = busOf(a);
   if (!Number.isInteger(a.mem) || a.mem < 16) throw new BankforgeError(`--mem ${a.mem}: expected whole MiB, at least 16`, EXIT.usage);
   // The console goes to stdout as it comes; a note must not land in the middle of a guest line.
   let midLine = false;
@@ -51,7 +53,7 @@ export async function run(a: Args): Promise<void> {
   const m = await Machine.start({
     image: a.image,
     snapshot: a.snapshot,
-    usb: a.usb,
+    bus,
     gui: a.gui,
     memMiB: a.mem,
     ...(a.sectorSize ? { sectorSize: a.sectorSize as SectorSize } : {}),
@@ -131,6 +133,15 @@ export async function run(a: Args): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** --bus, or --usb as its shorthand; both at once must agree. */
+function busOf(a: Args): DiskBus {
+  if (a.bus !== undefined && !(DISK_BUSES as readonly string[]).includes(a.bus)) {
+    throw new BankforgeError(`--bus ${a.bus}: expected one of ${DISK_BUSES.join(', ')}`, EXIT.usage);
+  }
+  if (a.usb && a.bus !== undefined && a.bus !== 'usb') throw new BankforgeError(`--usb and --bus ${a.bus} contradict each other`, EXIT.usage);
+  return (a.bus as DiskBus | undefined) ?? (a.usb ? 'usb' : 'virtio');
 }
 
 function compile(source: string): RegExp {

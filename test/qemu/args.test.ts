@@ -64,6 +64,32 @@ test('usb, 4Kn, snapshot, gui, serial log and extra arguments', () => {
   assert.equal(values(virtio4k, '-device'), ['virtio-blk-pci,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096', 'i6300esb']);
 });
 
+test('ahci and nvme buses; more disks after the boot disk, without bootindex; AHCI refuses 4096-byte sectors', () => {
+  assert.equal(values(machineArgs({ ...base, disk: { ...base.disk, bus: 'ahci' } }), '-device'), ['ide-hd,bus=ide.0,drive=disk0,bootindex=0']);
+  assert.equal(values(machineArgs({ ...base, disk: { ...base.disk, bus: 'nvme', sectorSize: 4096 } }), '-device'),
+    ['nvme,serial=bankforge0,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096']);
+  const more = machineArgs({
+    ...base,
+    disk: { ...base.disk, bus: 'ahci' },
+    extraDisks: [
+      { path: '/img/b.img', format: 'raw', sectorSize: 512, bus: 'ahci', snapshot: false },
+      { path: '/img/c.img', format: 'qcow2', sectorSize: 512, bus: 'nvme', snapshot: true },
+      { path: '/img/d.img', format: 'raw', sectorSize: 512, bus: 'usb', snapshot: false },
+      { path: '/img/e.img', format: 'raw', sectorSize: 512, bus: 'usb', snapshot: false },
+    ],
+  });
+  assert.equal(values(more, '-device'), [
+    'ide-hd,bus=ide.0,drive=disk0,bootindex=0', 'ide-hd,bus=ide.1,drive=disk1', 'nvme,serial=bankforge2,drive=disk2',
+    'qemu-xhci,id=xhci', 'usb-storage,bus=xhci.0,drive=disk3', 'usb-storage,bus=xhci.0,drive=disk4',
+  ]);
+  assert.equal(values(more, '-drive').slice(2), [
+    'if=none,id=disk0,format=raw,file=/img/a.img', 'if=none,id=disk1,format=raw,file=/img/b.img',
+    'if=none,id=disk2,format=qcow2,file=/img/c.img,snapshot=on', 'if=none,id=disk3,format=raw,file=/img/d.img',
+    'if=none,id=disk4,format=raw,file=/img/e.img',
+  ]);
+  assert.throws(() => machineArgs({ ...base, disk: { ...base.disk, bus: 'ahci', sectorSize: 4096 } }), /512-byte sectors only/);
+});
+
 test('commas in paths are doubled, as QEMU option values require', () => {
   assert.is(optionValue('/a,b/c,,d'), '/a,,b/c,,,,d');
   const args = machineArgs({ ...base, disk: { ...base.disk, path: '/img/x,y.img' } });

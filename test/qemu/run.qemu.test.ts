@@ -92,7 +92,7 @@ RunCli('SIGINT: QEMU stopped cleanly, exit 130', async (ctx) => {
   assert.equal(await processesFor(r.image), []);
 });
 
-RunCli('bad input: missing image, bad regex, no QEMU on PATH, no OVMF', async () => {
+RunCli('bad input: missing image, bad regex, contradicting buses, 4Kn on AHCI, no QEMU on PATH, no OVMF', async () => {
   const image = await helloImage(512, 'cli-bad');
   const missing = await cli(['run', '/nonexistent/disk.img']);
   assert.is(missing.exitCode, 3, missing.stderr);
@@ -100,6 +100,12 @@ RunCli('bad input: missing image, bad regex, no QEMU on PATH, no OVMF', async ()
   const regex = await cli(['run', image, '--expect', 'a(']);
   assert.is(regex.exitCode, 2, regex.stderr);
   assert.match(regex.stderr, /^bankforge: --expect a\(: not a valid regular expression/);
+  const buses = await cli(['run', image, '--usb', '--bus', 'nvme']);
+  assert.is(buses.exitCode, 2, buses.stderr);
+  assert.match(buses.stderr, /^bankforge: --usb and --bus nvme contradict each other/);
+  const ahci4k = await cli(['run', image, '--bus', 'ahci', '--sector-size', '4096', '--snapshot']);
+  assert.is(ahci4k.exitCode, 2, ahci4k.stderr);
+  assert.match(ahci4k.stderr, /ide-hd\) have 512-byte sectors only; a 4096-byte-sector image needs --bus virtio, nvme or usb/);
   const noQemu = await cli(['run', image], { env: { PATH: '/nonexistent' } });
   assert.is(noQemu.exitCode, 3, noQemu.stderr);
   assert.match(noQemu.stderr, /qemu-system-x86_64 not found on PATH .*install the Debian package qemu-system-x86/);
