@@ -35,6 +35,7 @@ void panic_begin(void)
 			serial_putc(*msg++);
 		machine_reset();
 	}
+	console_emergency();
 }
 
 /* A frame is a saved frame pointer followed by a return address. The chain ends at entry.S's
