@@ -23,14 +23,16 @@ void grid_fill(struct grid *g, int x, int y, int w, int h, uint8_t attr)
 
 int grid_text(struct grid *g, int x, int y, int max, uint8_t attr, const char *s)
 {
-	int n = 0;
+	int n = 0, written = 0;
 
 	if (y < 0 || y >= g->rows)
 		return 0;
 	for (; *s && n < max && x + n < g->cols; s++, n++)
-		if (x + n >= 0)
+		if (x + n >= 0) {
 			g->cells[y * g->cols + x + n] = (struct cell){ (uint8_t)*s, attr };
-	return n;
+			written++;
+		}
+	return written;
 }
 
 static void newline(struct grid *g, uint8_t attr)

@@ -101,6 +101,11 @@ void keydec_feed(struct keydec *d, uint8_t c, uint64_t now_ms)
 	int at, body, done;
 	uint8_t intro;
 
+	if (d->len < 0) {
+		if (c >= 0x40 && c <= 0x7e)
+			d->len = 0;
+		return;
+	}
 	if (d->len == 0) {
 		if (c != 0x1b) {
 			plain(d, c);
@@ -141,7 +146,7 @@ void keydec_feed(struct keydec *d, uint8_t c, uint64_t now_ms)
 		finish(d);
 		d->len = 0;
 	} else if (d->len == (int)sizeof d->seq) {
-		d->len = 0;   /* too long to be a key: dropped */
+		d->len = -1;   /* too long to be a key: dropped, up to its final byte */
 	}
 }
 
@@ -149,6 +154,8 @@ int keydec_key(struct keydec *d, uint64_t now_ms)
 {
 	int key;
 
+	if (d->len < 0 && now_ms - d->esc_ms >= KEYDEC_ESC_MS)
+		d->len = 0;   /* a too long sequence that never ended: typing goes on */
 	if (d->qlen == 0 && d->len > 0 && now_ms - d->esc_ms >= KEYDEC_ESC_MS) {
 		/* Nothing completed the sequence in time: what came was typed, an Esc and the rest. */
 		int at = d->seq[1] == 0x1b && d->len > 1 ? 2 : 1;

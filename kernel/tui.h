@@ -59,10 +59,10 @@ enum {
  * one Enter, DEL and BS as backspace. An ESC that nothing follows within KEYDEC_ESC_MS is the
  * Esc key. Keys come out in order: nothing typed after a lone Esc is lost. */
 #define KEYDEC_ESC_MS 50
-#define KEYDEC_QUEUE 8
+#define KEYDEC_QUEUE 24   /* more than a sequence's bytes: a timed-out one comes out whole */
 struct keydec {
-	uint8_t seq[16];       /* the escape sequence so far, ESC included; len 0: none */
-	int len;
+	uint8_t seq[16];       /* the escape sequence so far, ESC included */
+	int len;               /* 0: none; -1: one too long to be a key, dropped up to its final byte */
 	uint64_t esc_ms;       /* when its ESC came */
 	int after_cr;
 	int queue[KEYDEC_QUEUE];
