@@ -51,21 +51,23 @@ static struct {
 	int64_t text_len;
 	uint64_t nlines, first;
 	int screen;                 /* changes with the page or the dialog (serial_tui's plain mode) */
+	int from_serial;            /* the last key came from the serial line, not the keyboard */
 } ui;
 
 static const struct bf_boot_info *boot;
 static char cpu[49];
 static uint64_t mem_mib;
 
+/* Descriptions fit the right pane of an 80-column screen: 44 characters a line. */
 static const struct item {
 	const char *name;
-	const char *help[3];
+	const char *help[4];
 } items[] = {
-	{ "Configure Password", { "Set the password of root, the user who logs in here", "and to the management agents." } },
-	{ "Configure Management Network", { "The management network's IPv4 address (by DHCP or", "static), subnet mask, default gateway, DNS server", "and the host name." } },
+	{ "Configure Password", { "Set the password of root, the user who logs", "in here and to the management agents." } },
+	{ "Configure Management Network", { "The management network: IPv4 by DHCP or a", "static address, subnet mask and default", "gateway; the DNS server and the host name." } },
 	{ "View System Logs", { "Read this boot's logs, a page at a time:", "<1> VMkernel (vmkernel.log)", "<2> Management agent (hostd.log)" } },
-	{ "Restart Management Agents", { "Restart vmsyslogd and hostd. Remote management", "connections are interrupted while they restart." } },
-	{ "Reset System Configuration", { "Return the root password, the management network", "and the host name to their defaults." } },
+	{ "Restart Management Agents", { "Restart vmsyslogd and hostd. Remote", "management connections are interrupted", "while they restart." } },
+	{ "Reset System Configuration", { "Return the root password, the management", "network and the host name to their", "defaults." } },
 };
 #define NITEMS ((int)(sizeof items / sizeof items[0]))
 enum { I_PASSWORD, I_NETWORK, I_LOGS, I_AGENTS, I_RESET };
@@ -167,7 +169,7 @@ static void draw_menu(struct grid *g)
 		grid_text(g, 2, 3 + i, split - 3, a, items[i].name);
 	}
 	textf(g, split + 2, 1, A_LOW_HI, "%s", it->name);
-	for (int i = 0; i < 3 && it->help[i]; i++)
+	for (int i = 0; i < 4 && it->help[i]; i++)
 		grid_text(g, split + 2, 3 + i, g->cols - split - 3, A_LOW, it->help[i]);
 	switch (ui.sel) {
 	case I_PASSWORD:
@@ -323,11 +325,15 @@ static int getkey(void)
 					present();
 				continue;
 			}
-			if (vc_active() == VC_DCUI && !(c & KEY_ALT))
+			if (vc_active() == VC_DCUI && !(c & KEY_ALT)) {
+				ui.from_serial = 0;
 				return c;
+			}
 		}
-		if ((c = stui_key()) >= 0 && !(c & KEY_ALT))
+		if ((c = stui_key()) >= 0 && !(c & KEY_ALT)) {
+			ui.from_serial = 1;
 			return c;
+		}
 		yield();
 	}
 }
@@ -496,7 +502,7 @@ static void network(void)
 static void view_log(const char *name, const char *path)
 {
 	struct fs_stat st;
-	uint64_t pages, step;
+	uint64_t pages;
 	char *text;
 	int64_t n;
 	struct grid *s = stui_grid();
@@ -521,17 +527,17 @@ static void view_log(const char *name, const char *path)
 	if (ui.text_len && text[ui.text_len - 1] != '\n')
 		ui.nlines++;
 	ui.first = 0;
-	/* A page is what the smallest console showing it holds, so that no line is skipped on it. */
-	step = log_page(vc_grid(VC_DCUI));
-	if (s && log_page(s) < step)
-		step = log_page(s);
 	status("%s", "");
 	set_page(P_LOG);
 	for (;;) {
 		int c;
 
+		uint64_t step;
+
 		present();
 		c = getkey();
+		/* A page is what the console the key came from holds. */
+		step = log_page(ui.from_serial && s ? s : vc_grid(VC_DCUI));
 		if (c == 'q' || c == KEY_ESC)
 			break;
 		if (c == KEY_UP || c == KEY_PGUP || c == 'b')

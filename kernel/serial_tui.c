@@ -166,11 +166,13 @@ void stui_present(int screen)
 
 int stui_key(void)
 {
-	int c;
+	int c, key;
 
 	if (mode == STUI_OFF)
 		return -1;
-	while ((c = serial_getc()) >= 0)
+	/* A byte at a time, until a key comes out: what waits in the UART stays there rather than
+	 * overflowing the decoder's queue. */
+	while ((key = keydec_key(&keys, now_ms())) < 0 && (c = serial_getc()) >= 0)
 		keydec_feed(&keys, (uint8_t)c, now_ms());
-	return keydec_key(&keys, now_ms());
+	return key;
 }

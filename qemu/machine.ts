@@ -203,20 +203,24 @@ export class Machine {
   }
 
   /**
-   * Resolves with the screen once its rows, joined by newlines, match `pattern`, reading it every
-   * `intervalMs` (default 250); rejects with a ScreenTimeoutError, which shows the last screen,
-   * after `timeoutMs` (default 60 s).
+   * Resolves with the screen once its rows, joined by newlines, match `pattern` in two readings in
+   * a row that show the same text (a screendump can catch the guest halfway through a redraw),
+   * reading it every `intervalMs` (default 250); rejects with a ScreenTimeoutError, which shows
+   * the last screen, after `timeoutMs` (default 60 s).
    */
   async waitForScreen(pattern: RegExp, opts: WaitOptions & { intervalMs?: number } = {}): Promise<Screen> {
     const started = Date.now();
     const timeoutMs = opts.timeoutMs ?? 60_000;
     const re = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
-    let last: Screen | undefined;
+    let last: Screen | undefined, before = '';
     for (;;) {
       last = await this.screenText();
-      if (re.test(last.text.join('\n'))) return last;
+      const text = last.text.join('\n');
+      if (re.test(text) && text === before) return last;
+      before = text;
       if (Date.now() - started >= timeoutMs) throw new ScreenTimeoutError(pattern, Date.now() - started, last, this.name);
-      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
+      // A match is read again soon to confirm it.
+      await new Promise((r) => setTimeout(r, (opts.intervalMs ?? 250) / (re.test(text) ? 2 : 1)));
     }
   }
 

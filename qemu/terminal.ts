@@ -50,21 +50,27 @@ export class Terminal {
     for (const l of this.#listeners) l();
   }
 
-  /** Resolves once the rows, joined by newlines, match `pattern`; rejects after `timeoutMs`. */
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<string[]> {
+  /**
+   * Resolves once the rows, joined by newlines, match `pattern` and have stayed so for `settleMs`
+   * with nothing more arriving (a full-screen program sends a frame in pieces: a match in the
+   * middle of one may be half old, half new); rejects after `timeoutMs`.
+   */
+  waitFor(pattern: RegExp, timeoutMs: number, settleMs = 300): Promise<string[]> {
     const re = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
     return new Promise((resolve, reject) => {
       const started = Date.now();
+      let settle: NodeJS.Timeout | undefined;
       const check = () => {
+        if (settle) clearTimeout(settle);
+        settle = undefined;
         if (!re.test(this.text.join('\n'))) return;
-        done();
-        resolve(this.text);
+        settle = setTimeout(() => { done(); resolve(this.text); }, settleMs);
       };
       const timer = setTimeout(() => {
         done();
         reject(new BankforgeError(`timed out after ${((Date.now() - started) / 1000).toFixed(1)} s waiting for ${pattern} on the serial terminal; it shows:\n${this.text.map((r) => `  | ${r.trimEnd()}`).join('\n')}`, EXIT.timeout));
       }, timeoutMs);
-      const done = () => { clearTimeout(timer); this.#listeners.delete(check); };
+      const done = () => { clearTimeout(timer); if (settle) clearTimeout(settle); this.#listeners.delete(check); };
       this.#listeners.add(check);
       check();
     });
