@@ -119,6 +119,13 @@ static void keybar(struct grid *g, const char *left, const char *right)
 		grid_text(g, g->cols - 1 - (int)strlen(right), g->rows - 1, g->cols, A_KEYS, right);
 }
 
+/* Rows per line of text: a tall screen (the framebuffer's 50 rows) gets a blank row between
+ * lines, as ESXi's DCUI is spaced; an 80x24 terminal gets none. */
+static int spacing(const struct grid *g)
+{
+	return g->rows >= 40 ? 2 : 1;
+}
+
 static int static_net(void)
 {
 	return strcmp(config_get("net.mode"), "static") == 0 && config_get("net.address")[0];
@@ -126,63 +133,63 @@ static int static_net(void)
 
 static void draw_main(struct grid *g)
 {
-	int top = g->rows / 2, y;
+	int top = g->rows / 2, sp = spacing(g), y;
 
 	grid_fill(g, 0, 0, g->cols, top, A_TOP);
 	grid_fill(g, 0, top, g->cols, g->rows - top, A_LOW);
-	textf(g, 2, 1, A_TOP_TITLE, "bankforge %.32s (bank %c)", boot->bank_version, boot->bank ? 'B' : 'A');
-	textf(g, 2, 3, A_TOP, "%s", cpu);
-	textf(g, 2, 4, A_TOP, "%lu MiB Memory", mem_mib);
-	textf(g, 2, 6, A_TOP, "Host name: %s", config_get("hostname"));
+	textf(g, 2, 1 * sp, A_TOP_TITLE, "bankforge %.32s (bank %c)", boot->bank_version, boot->bank ? 'B' : 'A');
+	textf(g, 2, 3 * sp, A_TOP, "%s", cpu);
+	textf(g, 2, 4 * sp, A_TOP, "%lu MiB Memory", mem_mib);
+	textf(g, 2, 6 * sp, A_TOP, "Host name: %s", config_get("hostname"));
 	if (static_net())
-		textf(g, 2, 7, A_TOP, "Management network: %s/%s (static), gateway %s", config_get("net.address"),
+		textf(g, 2, 7 * sp, A_TOP, "Management network: %s/%s (static), gateway %s", config_get("net.address"),
 		      config_get("net.netmask"), config_get("net.gateway")[0] ? config_get("net.gateway") : "none");
 	else
-		textf(g, 2, 7, A_TOP, "Management network: DHCP, no address yet");
-	y = top + 1;
+		textf(g, 2, 7 * sp, A_TOP, "Management network: DHCP, no address yet");
+	y = top + sp;
 	if (static_net()) {
-		textf(g, 2, y++, A_LOW, "To manage this host, go to:");
-		textf(g, 2, y++, A_LOW_HI, "http://%s/", config_get("hostname"));
-		textf(g, 2, y++, A_LOW_HI, "http://%s/ (STATIC)", config_get("net.address"));
+		textf(g, 2, y, A_LOW, "To manage this host, go to:");
+		textf(g, 2, y + sp, A_LOW_HI, "http://%s/", config_get("hostname"));
+		textf(g, 2, y + 2 * sp, A_LOW_HI, "http://%s/ (STATIC)", config_get("net.address"));
 	} else {
-		textf(g, 2, y++, A_LOW, "The management network has no address yet.");
-		textf(g, 2, y++, A_LOW, "Press F2 to configure it.");
+		textf(g, 2, y, A_LOW, "The management network has no address yet.");
+		textf(g, 2, y + sp, A_LOW, "Press F2 to configure it.");
 	}
 	if (!users_password_set("root"))
-		textf(g, 2, y + 1, A_LOW_HI, "The root password is not set: press F2 to set it.");
+		textf(g, 2, y + 4 * sp, A_LOW_HI, "The root password is not set: press F2 to set it.");
 	keybar(g, "<F2> Customize System/View Logs", "<F12> Shut Down/Restart");
 }
 
 static void draw_menu(struct grid *g)
 {
-	int split = g->cols * 2 / 5;
+	int split = g->cols * 2 / 5, sp = spacing(g);
 	const struct item *it = &items[ui.sel];
 
 	grid_fill(g, 0, 0, split, g->rows - 1, A_TOP);
 	grid_fill(g, split, 0, g->cols - split, g->rows - 1, A_LOW);
-	textf(g, 2, 1, A_TOP_TITLE, "System Customization");
+	textf(g, 2, sp, A_TOP_TITLE, "System Customization");
 	for (int i = 0; i < NITEMS; i++) {
 		uint8_t a = i == ui.sel ? A_SEL : A_TOP;
 
 		if (i == ui.sel)
-			grid_fill(g, 1, 3 + i, split - 2, 1, a);
-		grid_text(g, 2, 3 + i, split - 3, a, items[i].name);
+			grid_fill(g, 1, (3 + i) * sp, split - 2, 1, a);
+		grid_text(g, 2, (3 + i) * sp, split - 3, a, items[i].name);
 	}
-	textf(g, split + 2, 1, A_LOW_HI, "%s", it->name);
+	textf(g, split + 2, sp, A_LOW_HI, "%s", it->name);
 	for (int i = 0; i < 4 && it->help[i]; i++)
-		grid_text(g, split + 2, 3 + i, g->cols - split - 3, A_LOW, it->help[i]);
+		grid_text(g, split + 2, (3 + i) * sp, g->cols - split - 3, A_LOW, it->help[i]);
 	switch (ui.sel) {
 	case I_PASSWORD:
-		textf(g, split + 2, 7, A_LOW, "Root password: %s", users_password_set("root") ? "set" : "not set");
+		textf(g, split + 2, 8 * sp, A_LOW, "Root password: %s", users_password_set("root") ? "set" : "not set");
 		break;
 	case I_NETWORK:
-		textf(g, split + 2, 7, A_LOW, "IPv4: %s", strcmp(config_get("net.mode"), "static") == 0 ? "static" : "DHCP");
+		textf(g, split + 2, 8 * sp, A_LOW, "IPv4: %s", strcmp(config_get("net.mode"), "static") == 0 ? "static" : "DHCP");
 		if (strcmp(config_get("net.mode"), "static") == 0) {
-			textf(g, split + 2, 8, A_LOW, "Address: %s/%s", config_get("net.address"), config_get("net.netmask"));
-			textf(g, split + 2, 9, A_LOW, "Gateway: %s", config_get("net.gateway"));
+			textf(g, split + 2, 9 * sp, A_LOW, "Address: %s/%s", config_get("net.address"), config_get("net.netmask"));
+			textf(g, split + 2, 10 * sp, A_LOW, "Gateway: %s", config_get("net.gateway"));
 		}
-		textf(g, split + 2, 10, A_LOW, "DNS server: %s", config_get("net.dns"));
-		textf(g, split + 2, 11, A_LOW, "Host name: %s", config_get("hostname"));
+		textf(g, split + 2, 11 * sp, A_LOW, "DNS server: %s", config_get("net.dns"));
+		textf(g, split + 2, 12 * sp, A_LOW, "Host name: %s", config_get("hostname"));
 		break;
 	}
 	keybar(g, "<Up/Down> Select   <Enter> Change   <Esc> Log Out", 0);
@@ -226,21 +233,24 @@ static void draw_log(struct grid *g)
 
 static void draw_dialog(struct grid *g, const struct dialog *d)
 {
-	int w = g->cols - 8 < 64 ? g->cols - 8 : 64, nt = 0, h, x, y;
+	int w = g->cols - 8 < 64 ? g->cols - 8 : 64, nt = 0, sp = spacing(g), h, x, y, first;
 
 	while (nt < 3 && d->text[nt])
 		nt++;
-	h = 2 + nt + (nt ? 1 : 0) + d->nf + 4;
+	/* Lines from the third row: the text, a blank line, the fields, a blank line, the error,
+	 * the keys; then the frame. */
+	first = nt + (nt ? 1 : 0);
+	h = 2 + (first + d->nf + 2) * sp + 2;
 	x = (g->cols - w) / 2;
 	y = (g->rows - h) / 2;
 	grid_fill(g, x, y, w, h, A_FRAME);
 	grid_fill(g, x + 1, y + 1, w - 2, h - 2, A_BOX);
 	textf(g, x + 2, y, A_FRAME, " %s ", d->title);
 	for (int i = 0; i < nt; i++)
-		grid_text(g, x + 2, y + 2 + i, w - 4, A_BOX, d->text[i]);
+		grid_text(g, x + 2, y + 2 + i * sp, w - 4, A_BOX, d->text[i]);
 	for (int i = 0; i < d->nf; i++) {
 		const struct field *f = &d->f[i];
-		int fy = y + 2 + nt + (nt ? 1 : 0) + i, fx = x + 2 + 22, fw = w - 4 - 22, n = (int)strlen(f->val);
+		int fy = y + 2 + (first + i) * sp, fx = x + 2 + 22, fw = w - 4 - 22, n = (int)strlen(f->val);
 		uint8_t a = i == d->focus ? A_FOCUS : A_INPUT;
 		char shown[FIELD_MAX + 8];
 
@@ -261,8 +271,8 @@ static void draw_dialog(struct grid *g, const struct dialog *d)
 			grid_fill(g, fx + 1 + n, fy, 1, 1, A_CURSOR);
 	}
 	if (d->err[0])
-		grid_text(g, x + 2, y + h - 3, w - 4, A_ERR, d->err);
-	grid_text(g, x + 2, y + h - 2, w - 4, A_BOX, d->keys);
+		grid_text(g, x + 2, y + 2 + (first + d->nf + 1) * sp - (sp > 1), w - 4, A_ERR, d->err);
+	grid_text(g, x + 2, y + 2 + (first + d->nf + 2) * sp - (sp > 1), w - 4, A_BOX, d->keys);
 }
 
 static void draw(struct grid *g)
@@ -286,7 +296,7 @@ static void draw(struct grid *g)
 		draw_dialog(g, ui.dlg);
 	if (ui.page != P_LOG || ui.status[0]) {
 		grid_fill(g, 0, g->rows - 2, g->cols, 1, A_LOW);
-		grid_text(g, 1, g->rows - 2, g->cols - 2, A_LOW_HI, ui.status);
+		grid_text(g, 1, g->rows - 2, g->cols - 2, A_LOW, ui.status);
 	}
 }
 
