@@ -442,7 +442,7 @@ static int authenticate(void)
 			return 0;
 		if (strcmp(f[0].val, "root") == 0 && users_check("root", f[1].val)) {
 			kprintf("dcui: root logged in\n");
-			status(" ");
+			status("%s", "");
 			return 1;
 		}
 		kprintf("dcui: failed login for %.32s\n", f[0].val);
@@ -573,7 +573,7 @@ static void customize(void)
 		c = getkey();
 		if (c == KEY_ESC) {
 			kprintf("dcui: root logged out\n");
-			status(" ");
+			status("%s", "");
 			return;
 		}
 		if (c == KEY_UP)

@@ -72,7 +72,7 @@ function highlighted(s: Screen): string {
 /** Lines the kernel logs while the DCUI is open; none may reach the DCUI's page. */
 const LOG_TEXT = /vmsyslogd: started|hostd: started|dcui: |bankforge: ready|config: |ramfs: /;
 
-test('PS/2 keyboard and the screen: password, static network, logs, agents, consoles, restart; then the saved state, reset, shut down', async () => {
+async function keyboardDrive(): Promise<void> {
   const img = await image('kbd');
   const m = await Machine.start({ image: img });
   try {
@@ -244,7 +244,7 @@ test('PS/2 keyboard and the screen: password, static network, logs, agents, cons
   assert.match(after.stdout, /^hostname=localhost$/m);
   assert.match(after.stdout, /^net\.mode=dhcp$/m);
   assert.match(after.stdout, /^root\.password=$/m);
-});
+}
 
 // Keys as an xterm sends them.
 const KEY = { up: '\x1b[A', down: '\x1b[B', f2: '\x1bOQ', f11: '\x1b[23~', f12: '\x1b[24~', esc: '\x1b', enter: '\r', bs: '\x7f' };
@@ -266,7 +266,7 @@ function termHighlighted(t: Terminal): string {
   return odd[0]!;
 }
 
-test('serial line, ANSI: preseeded by bankforge config; login, password, network, logs, agents, a lone Esc, reset, shut down', async () => {
+async function serialDrive(): Promise<void> {
   const img = await image('serial', 'dcui.serial=ansi');
   const hash = (await tool('openssl', ['passwd', '-6', '-salt', 'preseedsalt', '-stdin'], 'from-host\n')).stdout.trim();
   assert.is((await cli(['config', img, 'set', 'hostname=first'])).exitCode, 0);
@@ -352,7 +352,21 @@ test('serial line, ANSI: preseeded by bankforge config; login, password, network
   const after = await cli(['config', img, 'get']);
   assert.match(after.stdout, /^hostname=localhost$/m);
   assert.match(after.stdout, /^root\.password=$/m);
+}
+
+// The two machines boot side by side (the suite runs at most two QEMUs at a time; the other
+// files' boots do not overlap this one's), so the file takes about as long as its longer drive.
+let runs: { keyboard: Promise<void>; serial: Promise<void> };
+test.before(() => {
+  runs = { keyboard: keyboardDrive(), serial: serialDrive() };
+  for (const r of Object.values(runs)) r.catch(() => undefined);   // reported by the test that owns it
+});
+test.after(async () => {
+  await Promise.allSettled(Object.values(runs));
+  await cleanup();
 });
 
-test.after(cleanup);
+test('PS/2 keyboard and the screen: password, static network, logs, agents, consoles, restart; then the saved state, reset, shut down', () => runs.keyboard);
+test('serial line, ANSI: preseeded by bankforge config; login, password, network, logs, agents, a lone Esc, reset, shut down', () => runs.serial);
+
 test.run();
