@@ -7,6 +7,7 @@
 #include "../common/bootinfo.h"
 #include "../common/fmt.h"
 #include "../common/gpt.h"
+#include "tui.h"
 
 #define PAGE_SIZE ((uint64_t)4096)
 #define NORETURN __attribute__((noreturn))
@@ -29,12 +30,22 @@ int serial_getc(void);
 #define FONT_LAST 126
 extern const uint8_t font_glyphs[FONT_LAST - FONT_FIRST + 1][8];
 
-/* fbcon.c */
+/* fbcon.c: the framebuffer as cols x rows text cells (0 x 0 without one). */
 void fbcon_init(const struct bf_framebuffer *fb);
-void fbcon_putc(char c);
+int fbcon_cols(void);
+int fbcon_rows(void);
+grid_draw_fn fbcon_cell;
 
-/* console.c */
+/* console.c: kprintf and the screen's virtual consoles (Alt+F1, Alt+F2, Alt+F12). */
+enum { VC_SHELL, VC_DCUI, VC_LOG, VC_COUNT };
 void console_init(void);
+void console_screen_init(const struct bf_framebuffer *fb);
+struct grid *vc_grid(int vc);     /* the console's cells: only its owner writes them */
+void vc_present(int vc);          /* paints the changed cells when `vc` is on the screen */
+void vc_switch(int vc);
+int vc_active(void);
+void console_serial_log(int on);  /* whether kprintf also writes to the serial line */
+void console_emergency(void);     /* a panic: the log on the screen and on the serial line */
 void kprintf(const char *fmt, ...) PRINTF(1, 2);
 void kvprintf(const char *fmt, va_list ap);
 /* The kernel log: a ring of the last KLOG_SIZE bytes kprintf wrote (a power of two). */
@@ -54,6 +65,7 @@ uint64_t cmdline_uint(const char *key, uint64_t def);
 extern uint64_t tsc_hz;
 void time_init(uint64_t hz);
 uint64_t tsc_ms(uint64_t from, uint64_t to);
+uint64_t now_ms(void);   /* since the TSC started, for timeouts */
 void delay_ms(uint64_t ms);
 uint64_t rtc_seconds(void);   /* seconds since 1970 from the CMOS clock, 0 when it makes no sense */
 
@@ -68,6 +80,7 @@ int backtrace_pcs(uint64_t rip, uint64_t rbp, uint64_t *pcs, int max);
 
 /* power.c */
 NORETURN void machine_reset(void);   /* port 0xCF9, else the i8042, else a triple fault */
+int machine_poweroff(const struct bf_boot_info *bi);   /* ACPI S5; returns -1 (and says why) when it cannot */
 
 /* idt.c */
 void idt_init(void);

@@ -1,28 +1,31 @@
-/* fbcon.c: a text console on the GOP framebuffer the loader left in bootinfo. Characters are
- * font.c's 8x8 glyphs, drawn at 2x when the screen holds at least 80x30 cells that way (so the
- * text stays readable on large modes) and at 1x otherwise. Light grey on black; when the
- * cursor leaves the last row the screen scrolls up one text row. Without a framebuffer every
- * call does nothing and the serial console carries the output alone. */
+/* fbcon.c: the screen, as cells: the GOP framebuffer the loader left in bootinfo divided into
+ * text cells of font.c's 8x8 glyphs, drawn at 2x when the screen holds at least 80x30 cells that
+ * way (so the text stays readable on large modes) and at 1x otherwise. It draws one cell when
+ * asked (fbcon_cell, the painter's device for grid.c) and nothing else: what the cells hold is
+ * the consoles' business (console.c). Colours are the 16 of tui.h. Without a framebuffer every
+ * call does nothing and fbcon_cols/rows are 0. */
 #include "defs.h"
 
 static volatile uint32_t *fb;     /* NULL: no framebuffer */
-static uint32_t width, height, stride;   /* pixels; stride = pixels per scanline */
-static uint32_t scale, cols, rows, cx, cy;
-static uint32_t fg, bg;
+static uint32_t stride;           /* pixels per scanline */
+static uint32_t scale, cols, rows;
+static uint32_t palette[16];
 
-static uint32_t rgb(const struct bf_framebuffer *f, uint8_t r, uint8_t g, uint8_t b)
+/* The PC's text-mode colours, with the grey the console always had (0xc8) as the usual text
+ * colour and a deeper yellow for the DCUI's lower half, as ESXi's. */
+static const uint8_t rgb16[16][3] = {
+	{ 0x00, 0x00, 0x00 }, { 0x00, 0x00, 0xa8 }, { 0x00, 0xa8, 0x00 }, { 0x00, 0xa8, 0xa8 },
+	{ 0xa8, 0x00, 0x00 }, { 0xa8, 0x00, 0xa8 }, { 0xc0, 0x98, 0x00 }, { 0xc8, 0xc8, 0xc8 },
+	{ 0x58, 0x58, 0x58 }, { 0x54, 0x54, 0xfc }, { 0x54, 0xfc, 0x54 }, { 0x54, 0xfc, 0xfc },
+	{ 0xfc, 0x54, 0x54 }, { 0xfc, 0x54, 0xfc }, { 0xfc, 0xfc, 0x54 }, { 0xff, 0xff, 0xff },
+};
+
+static uint32_t pixel(const struct bf_framebuffer *f, const uint8_t c[3])
 {
 	/* GOP's PixelBlueGreenRedReserved8BitPerColor is byte order B, G, R, X in memory. */
 	if (f->format == BF_FB_BGRX)
-		return (uint32_t)r << 16 | (uint32_t)g << 8 | b;
-	return (uint32_t)b << 16 | (uint32_t)g << 8 | r;
-}
-
-static void fill(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t color)
-{
-	for (uint32_t j = 0; j < h; j++)
-		for (uint32_t i = 0; i < w; i++)
-			fb[(uint64_t)(y + j) * stride + x + i] = color;
+		return (uint32_t)c[0] << 16 | (uint32_t)c[1] << 8 | c[2];
+	return (uint32_t)c[2] << 16 | (uint32_t)c[1] << 8 | c[0];
 }
 
 void fbcon_init(const struct bf_framebuffer *f)
@@ -31,58 +34,43 @@ void fbcon_init(const struct bf_framebuffer *f)
 	    f->width < 8 || f->height < 8)
 		return;
 	fb = (volatile uint32_t *)(uintptr_t)f->base;
-	width = f->width;
-	height = f->height;
 	stride = f->pitch / 4;
-	scale = width / 16 >= 80 && height / 16 >= 30 ? 2 : 1;
-	cols = width / (8 * scale);
-	rows = height / (8 * scale);
-	fg = rgb(f, 0xc8, 0xc8, 0xc8);
-	bg = rgb(f, 0, 0, 0);
-	fill(0, 0, width, height, bg);
+	scale = f->width / 16 >= 80 && f->height / 16 >= 30 ? 2 : 1;
+	cols = f->width / (8 * scale);
+	rows = f->height / (8 * scale);
+	for (int i = 0; i < 16; i++)
+		palette[i] = pixel(f, rgb16[i]);
+	/* The firmware's last picture goes; the part right of and below the last whole cell
+	 * stays black, as no cell covers it. */
+	for (uint32_t y = 0; y < f->height; y++)
+		for (uint32_t x = 0; x < f->width; x++)
+			fb[(uint64_t)y * stride + x] = palette[C_BLACK];
 }
 
-static void draw(uint32_t col, uint32_t row, char c)
+int fbcon_cols(void)
 {
-	const uint8_t *g = font_glyphs[(c >= FONT_FIRST && c <= FONT_LAST ? c : '?') - FONT_FIRST];
-	uint32_t x0 = col * 8 * scale, y0 = row * 8 * scale;
-
-	for (uint32_t y = 0; y < 8; y++)
-		for (uint32_t x = 0; x < 8; x++)
-			fill(x0 + x * scale, y0 + y * scale, scale, scale, g[y] & (0x80 >> x) ? fg : bg);
+	return fb ? (int)cols : 0;
 }
 
-static void scroll(void)
+int fbcon_rows(void)
 {
-	uint64_t line = (uint64_t)stride * 8 * scale;   /* pixels in one text row */
-
-	/* The framebuffer is ordinary memory to the CPU, so moving it in place is cheapest. */
-	memmove((void *)fb, (const void *)(fb + line), (rows - 1) * line * 4);
-	fill(0, (rows - 1) * 8 * scale, width, 8 * scale, bg);
+	return fb ? (int)rows : 0;
 }
 
-void fbcon_putc(char c)
+void fbcon_cell(void *ctx, int col, int row, struct cell c)
 {
-	if (!fb)
+	const uint8_t *g = font_glyphs[(c.ch >= FONT_FIRST && c.ch <= FONT_LAST ? c.ch : '?') - FONT_FIRST];
+	uint32_t fg = palette[ATTR_FG(c.attr)], bg = palette[ATTR_BG(c.attr)];
+	uint64_t x0 = (uint64_t)col * 8 * scale, y0 = (uint64_t)row * 8 * scale;
+
+	(void)ctx;
+	if (!fb || col < 0 || row < 0 || (uint32_t)col >= cols || (uint32_t)row >= rows)
 		return;
-	if (c == '\n' || cx == cols) {
-		cx = 0;
-		if (++cy == rows) {
-			scroll();
-			cy = rows - 1;
-		}
-		if (c == '\n')
-			return;
+	for (uint32_t y = 0; y < 8 * scale; y++) {
+		uint8_t bits = g[y / scale];
+		volatile uint32_t *p = fb + (y0 + y) * stride + x0;
+
+		for (uint32_t x = 0; x < 8 * scale; x++)
+			p[x] = bits & (0x80 >> (x / scale)) ? fg : bg;
 	}
-	if (c == '\r') {
-		cx = 0;
-		return;
-	}
-	if (c == '\t') {
-		do
-			draw(cx++, cy, ' ');
-		while (cx % 8 && cx < cols);
-		return;
-	}
-	draw(cx++, cy, c);
 }

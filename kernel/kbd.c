@@ -1,15 +1,17 @@
 /* kbd.c: the PS/2 keyboard through the i8042 controller, polled (interrupts stay off). The
  * controller's translation (command byte bit 6) is switched on, so the keyboard's codes arrive
  * as scan code set 1 whatever set the firmware left it in: a make code below 0x80, its break
- * code with bit 7 set, extended keys prefixed by 0xE0. Only what the DCUI needs is mapped: the
- * printable keys of a US layout with Shift, Enter, Backspace, Escape, Up and Down. Bytes from
- * the mouse port (status bit 5) are dropped. Ports and commands from the IBM PC/AT technical
- * reference: data 0x60, status/command 0x64, 0x20 read and 0x60 write the command byte. */
+ * code with bit 7 set, extended keys prefixed by 0xE0. Mapped: the printable keys of a US layout
+ * with Shift, Enter, Backspace, Tab, Escape, the arrows, Home/End, PgUp/PgDn, Delete and F1-F12,
+ * with Alt (either) or-ed in as KEY_ALT (tui.h). Bytes from the mouse port (status bit 5) are
+ * dropped. Ports and commands from the IBM PC/AT technical reference: data 0x60,
+ * status/command 0x64, 0x20 read and 0x60 write the command byte. */
 #include "system.h"
 #include "x86.h"
 
 enum { DATA = 0x60, STATUS = 0x64 };
 enum { ST_OUT = 0x01, ST_IN = 0x02, ST_AUX = 0x20 };
+enum { SC_LSHIFT = 0x2A, SC_RSHIFT = 0x36, SC_ALT = 0x38, SC_F1 = 0x3B, SC_F10 = 0x44, SC_F11 = 0x57, SC_F12 = 0x58 };
 
 static const char normal[0x3a] = {
 	0, 0, '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-', '=', '\b', '\t',
@@ -24,7 +26,7 @@ static const char shifted[0x3a] = {
 	'B', 'N', 'M', '<', '>', '?', 0, '*', 0, ' ',
 };
 
-static int present, shift, extended;
+static int present, shift, alt, extended;
 
 /* Wait (bounded) until the controller can take a byte; 0 when it never could. */
 static int can_write(void)
@@ -72,10 +74,29 @@ void kbd_init(void)
 	present = 1;
 }
 
-/* The next key as a character or KEY_*, or -1 when none is waiting. */
+/* An 0xE0-prefixed make code: the grey keys. */
+static int extended_key(uint8_t sc)
+{
+	switch (sc) {
+	case 0x48: return KEY_UP;
+	case 0x50: return KEY_DOWN;
+	case 0x4B: return KEY_LEFT;
+	case 0x4D: return KEY_RIGHT;
+	case 0x47: return KEY_HOME;
+	case 0x4F: return KEY_END;
+	case 0x49: return KEY_PGUP;
+	case 0x51: return KEY_PGDN;
+	case 0x53: return KEY_DEL;
+	case 0x1C: return '\r';   /* keypad Enter */
+	default: return -1;
+	}
+}
+
+/* The next key as a character or KEY_* (tui.h), or -1 when none is waiting. */
 int kbd_getc(void)
 {
 	uint8_t st, sc;
+	int key;
 
 	while (present && ((st = inb(STATUS)) & ST_OUT)) {
 		sc = inb(DATA);
@@ -85,26 +106,34 @@ int kbd_getc(void)
 			extended = 1;
 			continue;
 		}
-		if (extended) {
+		if ((sc & 0x7F) == SC_ALT) {   /* left Alt, or right Alt after 0xE0 */
+			alt = !(sc & 0x80);
 			extended = 0;
-			if (sc == 0x48)
-				return KEY_UP;
-			if (sc == 0x50)
-				return KEY_DOWN;
-			if (sc == 0x1C)
-				return '\r';   /* keypad Enter */
 			continue;
 		}
-		if (sc == 0x2A || sc == 0x36 || sc == 0xAA || sc == 0xB6) {
+		if (extended) {
+			extended = 0;
+			if (sc & 0x80 || (key = extended_key(sc)) < 0)
+				continue;
+			return key | (alt ? KEY_ALT : 0);
+		}
+		if (sc == SC_LSHIFT || sc == SC_RSHIFT || sc == (SC_LSHIFT | 0x80) || sc == (SC_RSHIFT | 0x80)) {
 			shift = !(sc & 0x80);
 			continue;
 		}
 		if (sc & 0x80)
 			continue;
 		if (sc == 0x01)
-			return KEY_ESC;
-		if (sc < sizeof normal && normal[sc])
-			return shift ? shifted[sc] : normal[sc];
+			key = KEY_ESC;
+		else if (sc >= SC_F1 && sc <= SC_F10)
+			key = KEY_F(sc - SC_F1 + 1);
+		else if (sc == SC_F11 || sc == SC_F12)
+			key = KEY_F(sc == SC_F11 ? 11 : 12);
+		else if (sc < sizeof normal && normal[sc])
+			key = (uint8_t)(shift ? shifted[sc] : normal[sc]);
+		else
+			continue;
+		return key | (alt ? KEY_ALT : 0);
 	}
 	return -1;
 }

@@ -73,7 +73,7 @@ NORETURN void kmain(struct bf_boot_info *bi)
 		      bi->version, bi->size, BF_BOOTINFO_VERSION, sizeof *bi);
 	if (bi->bank > 1)
 		panic("boot info: bank %u", bi->bank);
-	fbcon_init(&bi->fb);
+	console_screen_init(&bi->fb);
 	time_init(bi->tsc_hz);
 	kprintf("bankforge kernel: version %.32s, bank %c, framebuffer %ux%u\n", bi->bank_version, bi->bank ? 'B' : 'A',
 		bi->fb.width, bi->fb.height);

@@ -37,6 +37,7 @@ void panic_begin(void)
 	}
 	/* A whole watchdog period for the report, the core dump and panic.delay. */
 	watchdog_feed();
+	console_emergency();
 }
 
 /* A frame is a saved frame pointer followed by a return address. The chain ends at entry.S's

@@ -100,10 +100,19 @@ void agents_start(void);
 void agents_restart(void);
 void log_sync(void);
 
-/* kbd.c */
-enum { KEY_UP = 0x100, KEY_DOWN, KEY_ESC };
+/* kbd.c: keys as tui.h defines them. */
 void kbd_init(void);
 int kbd_getc(void);
+
+/* serial_tui.c: the DCUI's side of the serial line. */
+enum { STUI_OFF, STUI_PLAIN, STUI_ANSI };
+#define STUI_COLS 80
+#define STUI_ROWS 24
+int stui_start(void);            /* chooses the mode (kernelopt dcui.serial, else detected) */
+int stui_mode(void);
+struct grid *stui_grid(void);    /* what the DCUI draws for the serial line */
+void stui_present(int screen);   /* sends it; `screen` changes when the page or dialog does */
+int stui_key(void);              /* the next key typed on the serial line, or -1 */
 
 /* dcui.c */
 void dcui_start(const struct bf_boot_info *bi);

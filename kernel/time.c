@@ -28,6 +28,11 @@ uint64_t tsc_ms(uint64_t from, uint64_t to)
 	return d / tsc_hz * 1000 + d % tsc_hz * 1000 / tsc_hz;
 }
 
+uint64_t now_ms(void)
+{
+	return tsc_ms(0, rdtsc());
+}
+
 void delay_ms(uint64_t ms)
 {
 	uint64_t start = rdtsc();

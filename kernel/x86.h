@@ -40,6 +40,12 @@ static inline void outl(uint16_t port, uint32_t v)
 	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
 }
 
+/* CPUID leaf `leaf`: eax, ebx, ecx, edx into r[0..3]. */
+static inline void cpuid(uint32_t leaf, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
+}
+
 static inline uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;

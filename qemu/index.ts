@@ -6,3 +6,5 @@ export { DISK_BUSES, type DiskBus } from './args.js';
 export { SerialTimeoutError, SerialClosedError, DEFAULT_WAIT_MS, type Pattern, type WaitOptions } from './serial.js';
 export { QmpError } from './qmp.js';
 export { chooseAccel, probeKvm, type Accel, type AccelChoice, type KvmProbe } from './accel.js';
+export { readScreen, parsePpm, parseFont, kernelFont, screenString, ScreenTimeoutError, UNKNOWN_CELL, type Screen, type ScreenCell, type Font, type Rgb } from './screen.js';
+export { Terminal, terminalOf } from './terminal.js';

@@ -3,7 +3,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { constants as osConstants, tmpdir } from 'node:os';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
 import { BankforgeError } from '../support/errors.js';
@@ -16,6 +16,7 @@ import { forget, isRunning, launch } from './launch.js';
 import { findOvmf, privateVars } from './ovmf.js';
 import { QmpClient } from './qmp.js';
 import { SerialConsole, type Pattern, type WaitOptions } from './serial.js';
+import { parsePpm, readScreen, ScreenTimeoutError, type Screen } from './screen.js';
 
 export interface MachineOptions {
   /** Disk image (raw or qcow2) or block device to boot. */
@@ -55,6 +56,8 @@ export class Machine {
   readonly #serial: SerialConsole;
   readonly #qmp: QmpClient;
   readonly #listeners = new Set<(text: string) => void>();
+  readonly #tempDir: string;
+  #dumps = 0;
   #stderr = '';
   #stopping: Promise<number> | undefined;
 
@@ -71,6 +74,7 @@ export class Machine {
     tempDir: string,
   ) {
     this.#child = child;
+    this.#tempDir = tempDir;
     this.#serial = new SerialConsole(name);
     this.#qmp = new QmpClient(child.stdio[QMP_FD] as Duplex);
     const decoder = new TextDecoder();
@@ -192,6 +196,43 @@ export class Machine {
   async screenshot(pngPath: string): Promise<void> {
     this.#mustRun('screenshot');
     await this.#qmp.execute('screendump', { filename: resolve(pngPath), format: 'png' });
+  }
+
+  /**
+   * The screen as text: a screendump cut into the kernel console's cells, each matched exactly
+   * against the kernel's font (qemu/screen.ts), with its colours.
+   */
+  async screenText(): Promise<Screen> {
+    this.#mustRun('screenText');
+    const file = join(this.#tempDir, `screen-${this.#dumps++}.ppm`);
+    await this.#qmp.execute('screendump', { filename: file });
+    try {
+      return readScreen(parsePpm(await readFile(file)));
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  /**
+   * Resolves with the screen once its rows, joined by newlines, match `pattern` in two readings in
+   * a row that show the same text (a screendump can catch the guest halfway through a redraw),
+   * reading it every `intervalMs` (default 250); rejects with a ScreenTimeoutError, which shows
+   * the last screen, after `timeoutMs` (default 60 s).
+   */
+  async waitForScreen(pattern: RegExp, opts: WaitOptions & { intervalMs?: number } = {}): Promise<Screen> {
+    const started = Date.now();
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const re = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
+    let last: Screen | undefined, before = '';
+    for (;;) {
+      last = await this.screenText();
+      const text = last.text.join('\n');
+      if (re.test(text) && text === before) return last;
+      before = text;
+      if (Date.now() - started >= timeoutMs) throw new ScreenTimeoutError(pattern, Date.now() - started, last, this.name);
+      // A match is read again soon to confirm it.
+      await new Promise((r) => setTimeout(r, (opts.intervalMs ?? 250) / (re.test(text) ? 2 : 1)));
+    }
   }
 
   /** Hard reset, as a watchdog or the reset button does: the firmware starts again, nothing is shut down. */
