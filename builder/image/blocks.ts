@@ -7,6 +7,8 @@
 
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type { Bytes } from '../../partitions/units.js';
 import type { Range } from './sparse-file.js';
 
@@ -56,21 +58,68 @@ export function blockRuns(imageSize: Bytes, data: readonly Range[], blockSize: B
   return out;
 }
 
-/** Hashes the data blocks of the image at `path`; holes are declared, not read. */
+/** Blocks `first` .. `first + count - 1` of one data run, hashed as one job. */
+export interface Piece { first: number; count: number }
+export interface HashPiecesJob { path: string; imageSize: Bytes; blockSize: Bytes; pieces: Piece[] }
+
+/** A piece of at most this many bytes: small enough to share out evenly, large enough for few reads. */
+const PIECE: Bytes = 64 * 1024 * 1024;
+/** Below this much data one thread hashes it all: starting a worker costs more than it saves. */
+const PARALLEL_FROM: Bytes = 96 * 1024 * 1024;
+
+/**
+ * Hashes the data blocks of the image at `path`; holes are declared, not read. The blocks are read
+ * back through the page cache just after the writer wrote them; with much data the hashing, the
+ * real cost, is shared between this thread and one worker per further core.
+ */
 export async function hashBlocks(path: string, imageSize: Bytes, data: readonly Range[], onProgress?: (done: Bytes, total: Bytes) => void, blockSize: Bytes = BLOCK_SIZE): Promise<BlockList> {
   const runs = blockRuns(imageSize, data, blockSize);
-  const total = runs.reduce((n, r) => n + (r.data ? r.count : 0), 0) * blockSize;
+  const perPiece = Math.max(1, Math.floor(PIECE / blockSize));
+  const pieces: Piece[] = [];
+  for (const r of runs) {
+    if (!r.data) continue;
+    for (let at = 0; at < r.count; at += perPiece) pieces.push({ first: r.first + at, count: Math.min(perPiece, r.count - at) });
+  }
+  const total = pieces.reduce((n, p) => n + p.count, 0) * blockSize;
+  const lanes = total >= PARALLEL_FROM ? Math.min(availableParallelism(), 4, pieces.length) : 1;
+  // Piece i goes to lane i % lanes; lane 0 is this thread.
+  const share = (lane: number) => pieces.filter((_, i) => i % lanes === lane);
+  let done = 0;
+  const workers = Array.from({ length: lanes - 1 }, (_, k) => runWorker({ path, imageSize, blockSize, pieces: share(k + 1) }));
+  workers.forEach((w) => w.catch(() => undefined)); // awaited below; a failure here must not go unhandled first
+  const mine = await hashPieces({ path, imageSize, blockSize, pieces: share(0) }, (n) => onProgress?.((done += n) * lanes, total));
+  const theirs = await Promise.all(workers);
+  const digests = new Map<number, string[]>();
+  share(0).forEach((p, i) => digests.set(p.first, mine[i]!));
+  theirs.forEach((lane, k) => share(k + 1).forEach((p, i) => digests.set(p.first, lane[i]!)));
+  const out: BlockRun[] = runs.map((r) => {
+    if (!r.data) return { first: r.first, count: r.count };
+    const sha256: string[] = [];
+    for (let at = 0; at < r.count; at += perPiece) sha256.push(...digests.get(r.first + at)!);
+    return { first: r.first, count: r.count, sha256 };
+  });
+  return { size: blockSize, zeroSha256: zeroDigest(blockSize), runs: out };
+}
+
+function runWorker(job: HashPiecesJob): Promise<string[][]> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./blocks-worker.js', import.meta.url), { workerData: job });
+    w.once('message', resolve);
+    w.once('error', reject);
+    w.once('exit', (code) => { if (code !== 0) reject(new Error(`block hash worker exited with ${code}`)); });
+  });
+}
+
+/** The digests of each piece's blocks, in order. `onBytes` hears each read's size. */
+export async function hashPieces(job: HashPiecesJob, onBytes?: (n: Bytes) => void): Promise<string[][]> {
+  const { path, imageSize, blockSize } = job;
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(Math.max(blockSize, Math.floor(READ_CHUNK / blockSize) * blockSize));
-    let done = 0;
-    const out: BlockRun[] = [];
-    for (const run of runs) {
-      if (!run.data) { out.push({ first: run.first, count: run.count }); continue; }
+    return await mapInOrder(job.pieces, async (p) => {
       const sha256: string[] = [];
-      const start = run.first * blockSize;
-      const end = Math.min(imageSize, (run.first + run.count) * blockSize);
-      for (let at = start; at < end; at += buf.length) {
+      const end = Math.min(imageSize, (p.first + p.count) * blockSize);
+      for (let at = p.first * blockSize; at < end; at += buf.length) {
         const n = Math.min(buf.length, end - at);
         let got = 0;
         while (got < n) {
@@ -79,15 +128,19 @@ export async function hashBlocks(path: string, imageSize: Bytes, data: readonly 
           got += bytesRead;
         }
         for (let b = 0; b < n; b += blockSize) sha256.push(createHash('sha256').update(buf.subarray(b, Math.min(n, b + blockSize))).digest('hex'));
-        done += n;
-        onProgress?.(done, total);
+        onBytes?.(n);
       }
-      out.push({ first: run.first, count: run.count, sha256 });
-    }
-    return { size: blockSize, zeroSha256: zeroDigest(blockSize), runs: out };
+      return sha256;
+    });
   } finally {
     await fh.close();
   }
+}
+
+async function mapInOrder<T, U>(xs: readonly T[], f: (x: T) => Promise<U>): Promise<U[]> {
+  const out: U[] = [];
+  for (const x of xs) out.push(await f(x));
+  return out;
 }
 
 export function zeroDigest(blockSize: Bytes): string {
