@@ -4,7 +4,7 @@
 // machine slows all alike; median of RUNS each. Used by bench/boot.ts; docs/qemu.md keeps the list.
 
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { machineArgs } from '../qemu/args.js';
@@ -27,19 +27,31 @@ export const VARIANTS: Variant[] = [
   { name: '-m 128', edit: setFlag('-m', '128') },
 ];
 
-function bootOnce(qemu: string, args: string[]): Promise<number> {
+/** utime + stime of a live process, in seconds (clock ticks of 1/100 s on Linux). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+export interface Timing { ms: number; cpuMs: number }
+
+function bootOnce(qemu: string, args: string[]): Promise<Timing> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(qemu, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '', err = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no hello within 120 s: ${err}`)); }, 120_000);
+    let timer: NodeJS.Timeout | undefined = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no hello within 120 s: ${err}`)); }, 120_000);
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString('latin1');
-      if (HELLO.com1.test(out)) {
+      if (HELLO.com1.test(out) && timer) {
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         clearTimeout(timer);
-        child.kill('SIGKILL');
-        child.once('close', () => resolve(ms));
+        timer = undefined;
+        void cpuSeconds(child.pid!).then((cpu) => {
+          child.kill('SIGKILL');
+          child.once('close', () => resolve({ ms, cpuMs: cpu * 1000 }));
+        }, reject);
       }
     });
     child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
@@ -47,8 +59,8 @@ function bootOnce(qemu: string, args: string[]): Promise<number> {
   });
 }
 
-/** Median ms to hello for each variant. */
-export async function measureFlags(runs: number, variants = VARIANTS): Promise<{ name: string; ms: number }[]> {
+/** Median wall and CPU ms to hello for each variant. */
+export async function measureFlags(runs: number, variants = VARIANTS): Promise<({ name: string } & Timing)[]> {
   const qemu = findQemu();
   const ovmf = await findOvmf();
   const image = await helloImage(512);
@@ -60,7 +72,7 @@ export async function measureFlags(runs: number, variants = VARIANTS): Promise<{
       disk: { format: 'raw', sectorSize: 512, path: image, bus: 'virtio', snapshot: true },
       gui: false, serialLog: undefined, qmpFd: 3, extraArgs: [],
     }).filter((x, i, a) => !/^socket,id=qmp|^chardev=qmp/.test(x) && !/^socket,id=qmp|^chardev=qmp/.test(a[i + 1] ?? ''));
-    const times: number[][] = variants.map(() => []);
+    const times: Timing[][] = variants.map(() => []);
     for (let r = 0; r < runs; r++) {
       for (const [k, v] of variants.entries()) {
         const vars = join(dir, 'OVMF_VARS.fd');
@@ -69,12 +81,16 @@ export async function measureFlags(runs: number, variants = VARIANTS): Promise<{
         times[k]!.push(await bootOnce(qemu, v.edit(base(vars), { code2m: join(ovmf.code, '..', 'OVMF_CODE.fd'), vars2m })));
       }
     }
-    return variants.map((v, k) => ({ name: v.name, ms: times[k]!.sort((a, b) => a - b)[Math.floor(runs / 2)]! }));
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    return variants.map((v, k) => ({ name: v.name, ms: median(times[k]!.map((t) => t.ms)), cpuMs: median(times[k]!.map((t) => t.cpuMs)) }));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const r of await measureFlags(Number(process.env.BENCH_RUNS ?? 3))) console.log(`${(r.ms / 1000).toFixed(3)} s  ${r.name}`);
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
+  const rows = await measureFlags(runs);
+  console.log(`QEMU start -> efi-hello's first line, median of ${runs} boots each, in turn (TCG, virtio-blk)`);
+  for (const r of rows) console.log(`wall ${(r.ms / 1000).toFixed(2)} s  CPU ${(r.cpuMs / 1000).toFixed(2)} s (${r.cpuMs <= rows[0]!.cpuMs ? '-' : '+'}${Math.abs(r.cpuMs - rows[0]!.cpuMs).toFixed(0)} ms)  ${r.name}`);
 }

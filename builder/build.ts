@@ -90,6 +90,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const out = await createOutput(opts.out);
   const tmp = out.tmp;
   let img: SparseImageFile | undefined;
+  let closed: Promise<void> | undefined;
   try {
     img = await SparseImageFile.create(tmp, placed.diskSize);
     for (const e of writeGpt({ sectorSize: placed.sectorSize, sectorCount: placed.sectorCount, diskGuid: placed.diskGuid, partitions: placed.partitions.map(gptEntry) })) {
@@ -110,7 +111,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         }
       } else if (plan.file) await sink.copyFile(0, plan.file.path, plan.file.size);
     }
-    await img.close();
+    // The image goes to disk (fsync, I/O) while its blocks are hashed from the page cache (CPU):
+    // both are done before it is renamed into place.
+    closed = img.close();
+    closed.catch(() => undefined); // awaited below, after the hashing; a failure there comes first
     progress?.step('hashing');
     const data = img.dataRanges();
     let shown = Date.now();
@@ -121,13 +125,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     };
     const blocks = await hashBlocks(tmp, placed.diskSize, data, tick('hashing data blocks'));
     const sha256 = opts.sha256 ? await hashWholeImage(tmp, placed.diskSize, data, tick('hashing the whole image')) : undefined;
+    await closed;
     const manifest = makeManifest(opts, layout.sha256, placed, plans, epoch, blocks, sha256);
     await out.commit();
     await writeManifest(manifestPath, manifest);
     progress?.done(`built ${opts.out} (${placed.diskSize} bytes${sha256 ? `, sha256 ${sha256.slice(0, 16)}…` : ''})`);
     return { image: opts.out, manifestPath, manifest, dataRanges: data };
   } catch (e) {
-    await img?.close().catch(() => undefined);
+    await (closed ?? img?.close())?.catch(() => undefined);
     await out.discard();
     if ((e as NodeJS.ErrnoException).code === 'EFBIG') {
       throw new BankforgeError(`cannot write ${opts.out}: the layout's disk is ${placed.diskSize} bytes (${(placed.diskSize / 2 ** 40).toFixed(2)} TiB), more than the file system holding it allows in one file (EFBIG); nothing was left there`);

@@ -1,17 +1,10 @@
 // The bankforge command line: yargs for parsing and help, one module per command under
 // commands/, each loaded only when its command runs so start-up stays lean.
 
-import { createRequire } from 'node:module';
-import type { Argv } from 'yargs';
-import type Yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { BankforgeError, EXIT, environmentError } from '../support/errors.js';
 import { exitCodesEpilogue } from '../support/exit-codes.js';
 import { terminalSafe } from '../support/terminal-text.js';
-
-// yargs through its CommonJS build: five bundled files instead of some fifty ES modules, each of
-// which Node's ESM loader resolves and links one by one (bench/startup.ts: about 20 ms of CPU
-// less on every command, out of some 80 that loading yargs costs).
-const yargs = createRequire(import.meta.url)('yargs') as typeof Yargs;
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
 

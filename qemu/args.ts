@@ -29,11 +29,15 @@ export function optionValue(s: string): string {
   return s.replaceAll(',', ',,');
 }
 
-export function machineArgs(c: MachineConfig): string[] {
-  const blockSize = c.disk.sectorSize === 4096 ? ',logical_block_size=4096,physical_block_size=4096' : '';
-  const device = c.disk.bus === 'usb'
+/** The devices that attach drive `disk0` on its bus, as the first boot device. */
+export function diskDevices(disk: MachineConfig['disk']): string[] {
+  const blockSize = disk.sectorSize === 4096 ? ',logical_block_size=4096,physical_block_size=4096' : '';
+  return disk.bus === 'usb'
     ? ['-device', 'qemu-xhci,id=xhci', '-device', `usb-storage,bus=xhci.0,drive=disk0,bootindex=0${blockSize}`]
     : ['-device', `virtio-blk-pci,drive=disk0,bootindex=0${blockSize}`];
+}
+
+export function machineArgs(c: MachineConfig): string[] {
   return [
     '-name', optionValue(c.name),
     '-machine', 'q35',
@@ -45,7 +49,7 @@ export function machineArgs(c: MachineConfig): string[] {
     '-drive', `if=pflash,unit=0,format=raw,readonly=on,file=${optionValue(c.ovmfCode)}`,
     '-drive', `if=pflash,unit=1,format=raw,file=${optionValue(c.ovmfVars)}`,
     '-drive', `if=none,id=disk0,format=${c.disk.format},file=${optionValue(c.disk.path)}${c.disk.snapshot ? ',snapshot=on' : ''}`,
-    ...device,
+    ...diskDevices(c.disk),
     // signal=off: a Ctrl-C on our terminal is ours to handle, not QEMU's.
     '-chardev', `stdio,id=serial0,signal=off${c.serialLog ? `,logfile=${optionValue(c.serialLog)},logappend=off` : ''}`,
     '-serial', 'chardev:serial0',
