@@ -9,7 +9,7 @@ import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
-import { timeCommand, ratioLine } from './timing.js';
+import { timeCommandCpu, ratioLine } from './timing.js';
 import { PACKAGE_ROOT } from '../support/package-info.js';
 
 const MiB = 1024 * 1024;
@@ -91,18 +91,21 @@ async function main(): Promise<void> {
 
       // In turn (ours, genimage, pipeline, ours, …) so a busy moment of the machine hits all alike.
       const genimageBefore = async () => { await rm(join(work, 'gtmp'), { recursive: true, force: true }); await rm(join(work, 'images'), { recursive: true, force: true }); };
-      const t: number[][] = [[], [], []];
+      const t = [[], [], []] as { wall: number; cpu: number }[][];
       for (let i = 0; i < runs; i++) {
-        t[0]!.push(await timeCommand(process.execPath, [join(PACKAGE_ROOT, 'bin', 'bankforge.js'), 'build', '--quiet', '--layout', layout, '--out', join(work, 'ours.img')], { runs: 1 }));
-        t[1]!.push(await timeCommand('genimage', ['--config', join(work, 'genimage.cfg'), '--rootpath', root, '--inputpath', join(work, 'input'), '--outputpath', join(work, 'images'), '--tmppath', join(work, 'gtmp')], { runs: 1, before: genimageBefore }));
-        t[2]!.push(await timeCommand('sh', [join(work, 'pipeline.sh')], { runs: 1 }));
+        t[0]!.push(await timeCommandCpu(process.execPath, [join(PACKAGE_ROOT, 'bin', 'bankforge.js'), 'build', '--quiet', '--layout', layout, '--out', join(work, 'ours.img')]));
+        t[1]!.push(await timeCommandCpu('genimage', ['--config', join(work, 'genimage.cfg'), '--rootpath', root, '--inputpath', join(work, 'input'), '--outputpath', join(work, 'images'), '--tmppath', join(work, 'gtmp')], { before: genimageBefore }));
+        t[2]!.push(await timeCommandCpu('sh', [join(work, 'pipeline.sh')]));
       }
-      const [ours, genimage, pipeline] = t.map((x) => x.sort((a, b) => a - b)[Math.floor(x.length / 2)]!) as [number, number, number];
+      const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const [ours, genimage, pipeline] = t.map((x) => median(x.map((r) => r.wall))) as [number, number, number];
+      const [oursCpu, genimageCpu, pipelineCpu] = t.map((x) => median(x.map((r) => r.cpu))) as [number, number, number];
 
       console.log(`\nesxi layout, ${mib} MB in the store, median of ${runs} runs, in turn`);
       console.log(`${'bankforge build (manifest incl.)'.padEnd(34)} ${ours.toFixed(3)} s`);
       console.log(ratioLine('genimage', ours, genimage, mib > 100 ? 0.7 : 1.0));
       console.log(ratioLine('sgdisk+mkfs.fat+mcopy', ours, pipeline));
+      console.log(`CPU (user + system): bankforge ${oursCpu.toFixed(2)} s, genimage ${genimageCpu.toFixed(2)} s (${(oursCpu / genimageCpu).toFixed(2)}x), pipeline ${pipelineCpu.toFixed(2)} s (${(oursCpu / pipelineCpu).toFixed(2)}x)`);
       await rm(root, { recursive: true, force: true });
     }
   } finally {
