@@ -1,4 +1,4 @@
-// `bankforge build`: layout -> plan every partition -> write a sparse image -> hash -> manifest.
+// `bankforge build`: layout -> plan every partition -> write a sparse image -> hash its data blocks -> manifest.
 // Every check (layout, placement, content that must exist and fit) runs in the planning phase,
 // so a rejected build writes nothing; the image is written under a temporary name and renamed
 // into place only when complete, so a failed build never leaves a half image behind.
@@ -14,7 +14,8 @@ import { checkVersion } from './version.js';
 import { pipelineArtifacts, type Artifacts } from './pipeline/artifacts.js';
 import type { Progress } from '../support/progress.js';
 import { SparseImageFile, type Range } from './image/sparse-file.js';
-import { hashImage } from './image/hash.js';
+import { hashWholeImage } from './image/hash.js';
+import { hashBlocks, type BlockList } from './image/blocks.js';
 import { FatError, planFatVolume, writeFatVolume, type FatPlan, type FatTree } from '../partitions/fat/index.js';
 import { writeGpt } from '../partitions/gpt.js';
 import { Bank, BootState, encodeState, newState, pushEvent, Reason, slotOffsets, StateEvent, STATE, type BankState } from '../partitions/bankstate.js';
@@ -47,6 +48,8 @@ export interface BuildOptions {
   /** boot.cfg kernelopt: the kernel command line. */
   kernelopt?: string;
   progress?: Progress;
+  /** Also record the sha256 of the whole image, holes included: costs the disk's size, not the data's. */
+  sha256?: boolean;
   /**
    * The files the caller writes beside the image afterwards (compressed outputs, bmap, the debug
    * kernel): checked with the image's own paths, so that one that cannot be written refuses the
@@ -89,6 +92,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const out = await createOutput(opts.out);
   const tmp = out.tmp;
   let img: SparseImageFile | undefined;
+  let closed: Promise<void> | undefined;
   try {
     img = await SparseImageFile.create(tmp, placed.diskSize);
     for (const e of writeGpt({ sectorSize: placed.sectorSize, sectorCount: placed.sectorCount, diskGuid: placed.diskGuid, partitions: placed.partitions.map(gptEntry) })) {
@@ -109,21 +113,28 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         }
       } else if (plan.file) await sink.copyFile(0, plan.file.path, plan.file.size);
     }
-    await img.close();
+    // The image goes to disk (fsync, I/O) while its blocks are hashed from the page cache (CPU):
+    // both are done before it is renamed into place.
+    closed = img.close();
+    closed.catch(() => undefined); // awaited below, after the hashing; a failure there comes first
     progress?.step('hashing');
+    const data = img.dataRanges();
     let shown = Date.now();
-    const hashes = await hashImage(tmp, placed.diskSize, img.dataRanges(), placed.partitions.map((p) => ({ name: p.spec.name, offset: p.offset, size: p.size })), (done, total) => {
+    const tick = (what: string) => (done: Bytes, total: Bytes) => {
       if (Date.now() - shown < 1000) return;
       shown = Date.now();
-      progress?.step(`hashing: ${Math.floor((done / total) * 100)}% of ${total} bytes`);
-    });
-    const manifest = makeManifest(opts, layout.sha256, placed, plans, epoch, hashes);
+      progress?.step(`${what}: ${Math.floor((done / total) * 100)}% of ${total} bytes`);
+    };
+    const blocks = await hashBlocks(tmp, placed.diskSize, data, tick('hashing data blocks'));
+    const sha256 = opts.sha256 ? await hashWholeImage(tmp, placed.diskSize, data, tick('hashing the whole image')) : undefined;
+    await closed;
+    const manifest = makeManifest(opts, layout.sha256, placed, plans, epoch, blocks, sha256);
     await out.commit();
     await writeManifest(manifestPath, manifest);
-    progress?.done(`built ${opts.out} (${placed.diskSize} bytes, sha256 ${hashes.image.slice(0, 16)}…)`);
-    return { image: opts.out, manifestPath, manifest, dataRanges: img.dataRanges() };
+    progress?.done(`built ${opts.out} (${placed.diskSize} bytes${sha256 ? `, sha256 ${sha256.slice(0, 16)}…` : ''})`);
+    return { image: opts.out, manifestPath, manifest, dataRanges: data };
   } catch (e) {
-    await img?.close().catch(() => undefined);
+    await (closed ?? img?.close())?.catch(() => undefined);
     await out.discard();
     if ((e as NodeJS.ErrnoException).code === 'EFBIG') {
       throw new BankforgeError(`cannot write ${opts.out}: the layout's disk is ${placed.diskSize} bytes (${(placed.diskSize / 2 ** 40).toFixed(2)} TiB), more than the file system holding it allows in one file (EFBIG); nothing was left there`);
@@ -202,7 +213,7 @@ function gptEntry(p: PlacedPartition) {
   return { index: p.index, typeGuid: p.spec.typeGuid, guid: p.guid, firstLba: p.firstLba, lastLba: p.lastLba, attributes: p.spec.attributes, name: p.spec.gptName };
 }
 
-function makeManifest(opts: BuildOptions, layoutSha: string, placed: PlacedLayout, plans: PartitionPlan[], epoch: number, hashes: { image: string; regions: Record<string, string> }): Manifest {
+function makeManifest(opts: BuildOptions, layoutSha: string, placed: PlacedLayout, plans: PartitionPlan[], epoch: number, blocks: BlockList, sha256: string | undefined): Manifest {
   return {
     format: MANIFEST_FORMAT,
     tool: { name: 'bankforge', version: toolVersion() },
@@ -213,7 +224,8 @@ function makeManifest(opts: BuildOptions, layoutSha: string, placed: PlacedLayou
     sectorSize: placed.sectorSize,
     diskSize: placed.diskSize,
     diskGuid: placed.diskGuid,
-    image: { file: basename(opts.out), size: placed.diskSize, sha256: hashes.image },
+    image: { file: basename(opts.out), size: placed.diskSize, ...(sha256 ? { sha256 } : {}) },
+    blocks,
     partitions: plans.map((plan) => {
       const p = plan.placed;
       const files = plan.kind === 'fat'
@@ -232,7 +244,6 @@ function makeManifest(opts: BuildOptions, layoutSha: string, placed: PlacedLayou
         lastLba: p.lastLba,
         offset: p.offset,
         size: p.size,
-        sha256: hashes.regions[p.spec.name]!,
         files,
       };
     }),

@@ -24,6 +24,7 @@ function commands(y: Argv): Argv {
       .option('boot-timeout', { type: 'string', default: '3', describe: "Seconds the loader's menu waits (boot.cfg timeout); 0 = no menu" })
       .option('watchdog', { type: 'string', describe: 'Seconds a trial boot may run before the kernel marks it good, else the hardware watchdog resets it (boot.cfg watchdog; default 60); 0 = none' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the manifest as JSON on stdout' })
+      .option('sha256', { type: 'boolean', default: false, describe: 'Also record the sha256 of the whole image, holes included, in the manifest (costs the disk size, not the data; a gz or xz output records it anyway)' })
       .option('format', { alias: 'f', type: 'string', array: true, default: ['raw'], describe: 'Outputs beside the raw image, comma-separated: raw, gz, xz, qcow2, vmdk, bmap (bmaptool 2.0 map). The raw image is always written' })
       .example('$0 build', 'Build the default (ESXi) layout into esxi.img')
       .example('$0 build --format raw,xz,bmap', 'Also write esxi.img.xz and esxi.img.bmap (for bankforge flash or bmaptool copy)')

@@ -2,30 +2,74 @@
 # The test suite, run by uvu over the compiled tests: `sh scripts/test.sh` runs all of it,
 # `unit` only what needs no QEMU (seconds to a minute), `qemu` only the suites that boot QEMU
 # (files named *.qemu.test.ts). Ends with one line "N passed, N failed" that CI reads; exits
-# non-zero on any failure.
+# non-zero on any failure. A second argument, a regular expression over the paths under dist/test,
+# runs only the files it matches: `sh scripts/test.sh qemu '^(boot|bootloader)/'`.
+#
+# The unit files run in one uvu process. The QEMU files are independent (each works in its own
+# scratch directory) and a TCG boot keeps one core busy, so they run side by side: as many lanes
+# as there are cores (BANKFORGE_TEST_LANES overrides), each taking the next file from one queue
+# (largest file first, size standing in for running time) and running it in its own uvu process.
+# Each process's output is shown whole when it ends; the counts of all of them are added up.
 set -u
 cd "$(dirname "$0")/.."
 case "${1:-all}" in
-  all)  set -- '\.test\.js$' ;;
-  unit) set -- '\.test\.js$' --ignore '\.qemu\.test\.js$' ;;
-  qemu) set -- '\.qemu\.test\.js$' ;;
-  *)    echo "usage: sh scripts/test.sh [all|unit|qemu]" >&2; exit 2 ;;
+  all|unit|qemu) what=${1:-all} ;;
+  *) echo "usage: sh scripts/test.sh [all|unit|qemu] [REGEX]" >&2; exit 2 ;;
 esac
+only=${2:-'\.test\.js$'}
 sh scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-{ node node_modules/uvu/bin.js dist/test "$@" 2>&1; echo "uvu-exit $?"; } | tee "$log" | grep -v '^uvu-exit '
-status=$(sed -n 's/^uvu-exit //p' "$log")
+lanes=${BANKFORGE_TEST_LANES:-$(nproc 2>/dev/null || echo 2)}
+case "$lanes" in ''|*[!0-9]*|0) lanes=2 ;; esac
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 
-# uvu prints "Total: N", "Passed: N", "Skipped: N"; anything not passed and not skipped failed.
-# A skipped test is a failure here too: the suite has no business skipping a check.
-total=$(sed -n 's/^ *Total: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
-passed=$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
-if [ -z "$total" ] || [ -z "$passed" ]; then
-  echo "0 passed, 1 failed"
-  exit 1
+# show LOG: prints a finished process's output in one piece, never interleaved with another's.
+show() {
+  until mkdir "$logs/print.lock" 2>/dev/null; do sleep 0.1; done
+  grep -v '^uvu-exit ' "$1"
+  rmdir "$logs/print.lock"
+}
+
+if [ "$what" != qemu ]; then
+  ( { node node_modules/uvu/bin.js dist/test "$only" --ignore '\.qemu\.test\.js$' 2>&1; echo "uvu-exit $?"; } > "$logs/unit.log"
+    show "$logs/unit.log" ) &
 fi
+if [ "$what" != unit ]; then
+  (cd dist/test && find . -name '*.qemu.test.js' -printf '%s %P\n') | sort -rn | cut -d' ' -f2- | grep -E -- "$only" > "$logs/queue"
+  # take: the next file of the queue, under a mkdir lock (atomic), or nothing when it is empty.
+  take() {
+    until mkdir "$logs/queue.lock" 2>/dev/null; do sleep 0.1; done
+    head -n 1 "$logs/queue"; sed -i 1d "$logs/queue"
+    rmdir "$logs/queue.lock"
+  }
+  i=0
+  while [ "$i" -lt "$lanes" ]; do
+    (
+      while f=$(take) && [ -n "$f" ]; do
+        name=$(printf '%s' "$f" | tr '/' '_')
+        { node node_modules/uvu/bin.js dist/test "$(printf '^%s$' "$f" | sed 's/[.]/\\./g')" 2>&1; echo "uvu-exit $?"; } > "$logs/$name.log"
+        show "$logs/$name.log"
+      done
+    ) &
+    i=$((i + 1))
+  done
+fi
+wait
+
+total=0; passed=0; failed_runs=0
+for log in "$logs"/*.log; do
+  # uvu prints "Total: N", "Passed: N", "Skipped: N"; anything not passed and not skipped failed.
+  # A skipped test is a failure here too: the suite has no business skipping a check.
+  t=$(sed -n 's/^ *Total: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+  p=$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+  s=$(sed -n 's/^uvu-exit //p' "$log")
+  if [ -z "$t" ] || [ -z "$p" ]; then failed_runs=$((failed_runs + 1)); continue; fi
+  [ "$s" = 0 ] || failed_runs=$((failed_runs + 1))
+  total=$((total + t)); passed=$((passed + p))
+done
 failed=$((total - passed))
+# A lane that ended without its counts (a crash before uvu's summary) is one failure at least.
+[ "$failed_runs" -gt 0 ] && [ "$failed" = 0 ] && failed=1
 echo "$passed passed, $failed failed"
-[ "$failed" = 0 ] && [ "$status" = 0 ]
+[ "$failed" = 0 ] && [ "$failed_runs" = 0 ]

@@ -1,40 +1,20 @@
-// sha256 of the whole image and of each partition. Holes are hashed from a zero buffer instead
-// of being read, since the writer knows where it put data. The whole-image hash runs in a worker
-// thread while this thread hashes the partitions: the two are the same amount of work, and
-// hashing 2 x 750 MiB is most of what a build costs.
+// sha256 of the whole image, holes included (what sha256sum prints), for `build --sha256`. Holes
+// are hashed from a zero buffer instead of being read, since the writer knows where it put data.
+// It costs the disk's size, not the data's: the manifest's block list is what a build always has.
 
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
 import type { Bytes } from '../../partitions/units.js';
 import type { Range } from './sparse-file.js';
 
 const CHUNK: Bytes = 4 * 1024 * 1024;
 const YIELD_EVERY: Bytes = 256 * 1024 * 1024;
 
-export interface HashedRegion { name: string; offset: Bytes; size: Bytes }
-export interface ImageHashes { image: string; regions: Record<string, string> }
+export interface HashJob { path: string; data: readonly Range[]; regions: { offset: Bytes; size: Bytes }[] }
 
-/** What a worker needs to hash regions of an image file on its own. */
-export interface HashJob { path: string; data: Range[]; regions: { offset: Bytes; size: Bytes }[] }
-
-/**
- * `onProgress` hears how many of the partitions' bytes this thread has hashed (the worker does the
- * same amount for the whole image): a 64 GiB disk of holes still takes tens of seconds.
- */
-export async function hashImage(path: string, size: Bytes, data: Range[], regions: HashedRegion[], onProgress?: (done: Bytes, total: Bytes) => void): Promise<ImageHashes> {
-  const whole = new Promise<string>((resolve, reject) => {
-    const job: HashJob = { path, data, regions: [{ offset: 0, size }] };
-    const w = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: job });
-    w.once('message', (hashes: string[]) => resolve(hashes[0]!));
-    w.once('error', reject);
-    w.once('exit', (code) => { if (code !== 0) reject(new Error(`hash worker exited with ${code}`)); });
-  });
-  const total = regions.reduce((n, r) => n + r.size, 0);
-  const parts = await hashRegions({ path, data, regions }, onProgress && ((done) => onProgress(done, total)));
-  const out: Record<string, string> = {};
-  regions.forEach((r, i) => { out[r.name] = parts[i]!; });
-  return { image: await whole, regions: out };
+/** `onProgress` hears how many bytes are hashed: a 64 GiB disk of holes still takes tens of seconds. */
+export async function hashWholeImage(path: string, size: Bytes, data: readonly Range[], onProgress?: (done: Bytes, total: Bytes) => void): Promise<string> {
+  return (await hashRegions({ path, data, regions: [{ offset: 0, size }] }, onProgress && ((done) => onProgress(done, size))))[0]!;
 }
 
 /** sha256 of each region, in order. Regions must not overlap. */
@@ -78,7 +58,7 @@ export async function hashRegions(job: HashJob, onProgress?: (done: Bytes) => vo
 }
 
 /** [start, end) cut into alternating hole and data pieces. `data` is sorted and merged. */
-function* pieces(start: Bytes, end: Bytes, data: Range[]): Generator<{ start: Bytes; end: Bytes; data: boolean }> {
+function* pieces(start: Bytes, end: Bytes, data: readonly Range[]): Generator<{ start: Bytes; end: Bytes; data: boolean }> {
   let at = start;
   for (const r of data) {
     const rEnd = r.offset + r.length;

@@ -1,6 +1,7 @@
 // `bankforge build`: argument handling around builder/build.ts.
 
 import { build } from '../../builder/build.js';
+import { writeManifest } from '../../builder/manifest.js';
 import { debugKernelPath, keepDebugKernel } from '../../builder/pipeline/debug-kernel.js';
 import { BankforgeError } from '../../support/errors.js';
 import { makeProgress } from '../../support/progress.js';
@@ -10,7 +11,7 @@ import { EPOCH_MAX_FAT, sourceDateEpoch } from '../source-date-epoch.js';
 import { wholeNumber } from '../whole-number.js';
 import { BOOTCFG } from '../../partitions/bank-files.js';
 
-interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: string; watchdog?: string; json: boolean; quiet: boolean; format: string[] }
+interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: string; watchdog?: string; json: boolean; quiet: boolean; format: string[]; sha256: boolean }
 
 export async function run(a: Args): Promise<void> {
   const epoch = sourceDateEpoch(undefined, EPOCH_MAX_FAT, 'the last FAT date, 2107-12-31');
@@ -34,12 +35,18 @@ export async function run(a: Args): Promise<void> {
     bootTimeout,
     ...(watchdog !== undefined ? { watchdog } : {}),
     progress,
+    sha256: a.sha256,
   });
   // Loaded only when asked for: the writers pull in execa, which costs start-up on every build.
-  const outputs = formats.some((f) => f !== 'raw')
+  const written = formats.some((f) => f !== 'raw')
     ? await (await import('../../builder/outputs/write.js')).writeOutputs({ image: result.image, size: result.manifest.diskSize, dataRanges: result.dataRanges }, formats, (m) => progress.step(m))
-    : [];
-  if (outputs.length) progress.done(`wrote ${outputs.join(', ')}`);
+    : undefined;
+  // A gz or xz output read every byte: its sha256 of the whole image goes into the manifest for free.
+  if (written?.sha256 && !result.manifest.image.sha256) {
+    result.manifest.image.sha256 = written.sha256;
+    await writeManifest(result.manifestPath, result.manifest);
+  }
+  if (written?.files.length) progress.done(`wrote ${written.files.join(', ')}`);
   await keepDebugKernel(result.image, result.manifest);
   if (a.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
 }

@@ -5,8 +5,7 @@
 import { stat, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
-import { manifestPathFor } from '../../builder/manifest.js';
-import { readUntrustedJsonFile } from '../../support/untrusted-json.js';
+import { manifestPathFor, readImageManifest, type ImageManifest } from '../../builder/manifest.js';
 import { readRegularFile } from '../../support/regular-file.js';
 import { bmapPathFor, parseBmap, BmapError, type Bmap } from '../../builder/outputs/bmap.js';
 import { readGpt, GptError, type GptReadResult } from '../../partitions/gpt.js';
@@ -30,7 +29,8 @@ export interface ImageSource {
   /** The first HEAD_BYTES of the raw image (fewer when it is smaller). */
   head: Buffer;
   bmap: { path: string; map: Bmap } | undefined;
-  manifest: { path: string; sha256: string } | undefined;
+  /** The manifest beside the raw image, when it describes this image. */
+  manifest: ImageManifest | undefined;
   /** What was looked at and not used, for the user (a manifest describing another image). */
   notes: string[];
   openReader(): Promise<ImageReader>;
@@ -60,7 +60,7 @@ export async function openImage(path: string): Promise<ImageSource> {
   if (bmap && bmap.map.imageSize !== size) {
     throw new BankforgeError(`${bmap.path} describes an image of ${bmap.map.imageSize} bytes; ${path} has ${size} (a map of another build?)`);
   }
-  const m = manifest && manifest.size === size && manifest.file === basename(raw) ? { path: manifest.path, sha256: manifest.sha256 } : undefined;
+  const m = manifest && manifest.size === size && manifest.file === basename(raw) ? manifest : undefined;
   if (manifest && !m) notes.push(`${manifest.path} describes ${manifest.file} of ${manifest.size} bytes, not this image; not used`);
 
   const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
@@ -104,20 +104,16 @@ async function findBmap(path: string, raw: string): Promise<{ path: string; map:
   return undefined;
 }
 
-async function findManifest(raw: string, notes: string[]): Promise<{ path: string; file: string; size: Bytes; sha256: string } | undefined> {
+async function findManifest(raw: string, notes: string[]): Promise<ImageManifest | undefined> {
   const path = manifestPathFor(raw);
   if (!(await stat(path).catch(() => undefined))) return undefined;
-  let m: Record<string, unknown>;
   try {
-    m = (await readUntrustedJsonFile(path)).value as Record<string, unknown>;
+    return await readImageManifest(path);
   } catch (e) {
     if (!(e instanceof BankforgeError)) throw e;
     notes.push(`${e.message}; the manifest is not used`);
     return undefined;
   }
-  const image = m && typeof m === 'object' ? m.image as Record<string, unknown> | undefined : undefined;
-  if (!image || typeof image !== 'object' || typeof image.file !== 'string' || !Number.isSafeInteger(image.size) || typeof image.sha256 !== 'string') return undefined;
-  return { path, file: image.file, size: image.size as number, sha256: image.sha256 };
 }
 
 /** The primary GPT, read from the head alone: a stream has no end to seek to, and the backup is rewritten anyway. */

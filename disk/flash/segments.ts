@@ -1,11 +1,13 @@
 // The image's data, in order, as the writer wants it: chunks of at most CHUNK bytes, each at a
 // 4 KiB-aligned place in an aligned buffer. With a .bmap only its ranges are read (a raw file
 // then reads nothing else; a stream decompresses and discards the rest). Without one, every block is read and all-zero 4 KiB blocks are left
-// out; the whole image is then hashed too, to hold it against the manifest when there is one.
+// out; every block is then held against the manifest when there is one (format 2: each data
+// block's sha256, holes as zeros; format 1: the whole image's sha256).
 
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
+import { BlockCheck } from '../../builder/image/blocks.js';
 import { alignedBuffer } from './direct-io.js';
 import { FlashFailure } from './errors.js';
 import type { ImageSource } from './image.js';
@@ -58,12 +60,17 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
     }
     return;
   }
-  const whole = source.manifest ? createHash('sha256') : undefined;
+  const m = source.manifest;
+  const blocks = m?.blocks && new BlockCheck(m.blocks, source.size, 0, (x) => {
+    throw new FlashFailure(`${source.path} does not match ${m.path}: block ${x.block} (bytes ${x.offset}..${x.offset + x.length - 1}) ${x.hole ? 'holds data where the manifest declares a hole' : `hashes to ${x.seen}, the manifest says ${x.expected}`}`);
+  });
+  const whole = m && !blocks ? createHash('sha256') : undefined;
   const zero = Buffer.alloc(CHUNK);
   for (let at = 0; at < source.size; at += CHUNK) {
     const chunk = buf.subarray(0, Math.min(CHUNK, source.size - at));
     await reader.read(at, chunk);
     whole?.update(chunk);
+    blocks?.update(chunk);
     // Most of an image is holes: one comparison settles a whole chunk of them.
     if (chunk.equals(zero.subarray(0, chunk.length))) { done((read += chunk.length)); continue; }
     // Runs of blocks that are not all zeros.
@@ -78,8 +85,9 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
     }
     done((read += chunk.length));
   }
-  if (whole && source.manifest) {
+  blocks?.end();
+  if (whole && m) {
     const seen = whole.digest('hex');
-    if (seen !== source.manifest.sha256) throw new FlashFailure(`${source.path} does not match ${source.manifest.path}: the image hashes to ${seen}, the manifest says ${source.manifest.sha256}`);
+    if (seen !== m.sha256) throw new FlashFailure(`${source.path} does not match ${m.path}: the image hashes to ${seen}, the manifest says ${m.sha256}`);
   }
 }

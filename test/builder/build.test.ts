@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, DEFAULT_BOOT_TIMEOUT } from '../../builder/build.js';
+import type { Manifest } from '../../builder/manifest.js';
+import { BLOCK_SIZE, blockDigests } from '../../builder/image/blocks.js';
 import { LAYOUTS_DIR } from '../../builder/layout/load.js';
 import { scratch, tool } from '../helpers/tools.js';
 import { bootCfg } from '../../builder/pipeline/bank.js';
@@ -98,13 +100,21 @@ test('mtools reads back every file byte-identical, long and unicode names includ
   }
 });
 
+/** The digests of the blocks inside [offset, offset + size), holes as undefined. */
+function blocksOf(m: Manifest, offset: number, size: number): (string | undefined)[] {
+  const at = blockDigests(m.blocks);
+  const out: (string | undefined)[] = [];
+  for (let i = Math.floor(offset / m.blocks.size); i < Math.ceil((offset + size) / m.blocks.size); i++) out.push(at(i));
+  return out;
+}
+
 test('same inputs give the same bytes; another version gives other bytes', async () => {
   const { dir, cleanup } = await scratch();
   try {
     const { layout } = await contentLayout(dir);
-    const a = await build({ layout, out: join(dir, 'a.img'), version: '2.0.0', progress: quiet });
-    const b = await build({ layout, out: join(dir, 'b.img'), version: '2.0.0', progress: quiet });
-    const c = await build({ layout, out: join(dir, 'c.img'), version: '2.0.1', progress: quiet });
+    const a = await build({ layout, out: join(dir, 'a.img'), version: '2.0.0', progress: quiet, sha256: true });
+    const b = await build({ layout, out: join(dir, 'b.img'), version: '2.0.0', progress: quiet, sha256: true });
+    const c = await build({ layout, out: join(dir, 'c.img'), version: '2.0.1', progress: quiet, sha256: true });
     const [ha, hb, hc] = await Promise.all(['a', 'b', 'c'].map((n) => sha256File(join(dir, `${n}.img`))));
     assert.is(ha, hb);
     assert.is.not(ha, hc);
@@ -112,25 +122,47 @@ test('same inputs give the same bytes; another version gives other bytes', async
     assert.is(c.manifest.image.sha256, hc);
     assert.equal({ ...a.manifest, image: { ...a.manifest.image, file: '' } }, { ...b.manifest, image: { ...b.manifest.image, file: '' } });
     // The version lands in the banks (boot.cfg and state record), and only there.
-    const differing = a.manifest.partitions.filter((p, i) => p.sha256 !== c.manifest.partitions[i]!.sha256).map((p) => p.name);
+    const differing = a.manifest.partitions.filter((p) => JSON.stringify(blocksOf(a.manifest, p.offset, p.size)) !== JSON.stringify(blocksOf(c.manifest, p.offset, p.size))).map((p) => p.name);
     assert.equal(differing, ['bootbank', 'altbootbank']);
   } finally {
     await cleanup();
   }
 });
 
-test('the manifest hashes are the sha256 of the image and of each partition', async () => {
+test('the manifest lists the sha256 of every data block and declares the rest holes, which read as zeros; --sha256 adds the whole image\'s', async () => {
   const { dir, cleanup } = await scratch();
   try {
     const { layout } = await contentLayout(dir);
     const out = join(dir, 'm.img');
-    await build({ layout, out, version: '3', progress: quiet });
+    const r = await cli(['build', '--quiet', '--layout', layout, '--out', out, '--version', '3']);
+    assert.is(r.exitCode, 0, r.stderr);
     const m = JSON.parse(await readFile(join(dir, 'm.manifest.json'), 'utf8'));
-    assert.is(m.image.sha256, (await tool('sha256sum', [out])).stdout.split(' ')[0]);
-    for (const p of m.partitions) assert.is(p.sha256, await sha256File(out, p.offset, p.size), p.name);
+    assert.is(m.format, 2);
+    assert.is(m.image.sha256, undefined, 'the whole-image sha256 costs the disk size: only on request');
+    assert.is(m.blocks.size, BLOCK_SIZE);
+    assert.is(m.blocks.zeroSha256, createHash('sha256').update(Buffer.alloc(BLOCK_SIZE)).digest('hex'));
+    const bytes = await readFile(out);
+    let next = 0, holes = 0, data = 0;
+    for (const run of m.blocks.runs) {
+      assert.is(run.first, next, 'runs cover the image in order');
+      for (let i = 0; i < run.count; i++) {
+        const block = bytes.subarray((run.first + i) * m.blocks.size, (run.first + i + 1) * m.blocks.size);
+        if (run.sha256) { data++; assert.is(run.sha256[i], createHash('sha256').update(block).digest('hex'), `block ${run.first + i}`); }
+        else { holes++; assert.ok(block.equals(Buffer.alloc(block.length)), `hole block ${run.first + i} reads as zeros`); }
+      }
+      next += run.count;
+    }
+    assert.is(next * m.blocks.size, m.image.size);
+    assert.ok(data > 0 && holes > data, `${data} data blocks, ${holes} holes`);
+    for (const p of m.partitions) assert.not.ok('sha256' in p, 'partitions are checked through the blocks');
     const bankFiles = m.partitions.find((p: { name: string }) => p.name === 'bootbank').files;
     assert.equal(bankFiles.map((f: { path: string }) => f.path), ['boot.cfg', 'SHA256SUMS', 'kernel.elf', 'base.tar']);
     assert.is(bankFiles[0].size, Buffer.byteLength(bootCfg({ version: '3', updated: 1, timeout: DEFAULT_BOOT_TIMEOUT, kernelopt: '' })));
+    const w = await cli(['build', '--quiet', '--layout', layout, '--out', join(dir, 'w.img'), '--version', '3', '--sha256']);
+    assert.is(w.exitCode, 0, w.stderr);
+    const mw = JSON.parse(await readFile(join(dir, 'w.manifest.json'), 'utf8'));
+    assert.is(mw.image.sha256, (await tool('sha256sum', [join(dir, 'w.img')])).stdout.split(' ')[0]);
+    assert.equal(mw.blocks, m.blocks);
   } finally {
     await cleanup();
   }

@@ -30,9 +30,9 @@ interface Built { image: string; size: number; sha256: string; partitions: { nam
 
 async function buildImage(name: string, layout: string, sectorSize: 512 | 4096 = 512): Promise<Built> {
   const image = join(dir, `${name}.img`);
-  const r = await build({ layout, out: image, version: '1.0.0', sectorSize, bootTimeout: 0, progress: quiet });
+  const r = await build({ layout, out: image, version: '1.0.0', sectorSize, bootTimeout: 0, progress: quiet, sha256: true });
   await writeOutputs({ image, size: r.manifest.diskSize, dataRanges: r.dataRanges }, ['bmap'], () => undefined);
-  return { image, size: r.manifest.diskSize, sha256: r.manifest.image.sha256, partitions: r.manifest.partitions };
+  return { image, size: r.manifest.diskSize, sha256: r.manifest.image.sha256!, partitions: r.manifest.partitions };
 }
 
 const small = await buildImage('small', 'small');
@@ -225,21 +225,30 @@ test('gz, xz and zst images are decompressed on the fly, with the .bmap and with
   }
 });
 
-test('an image that does not match its manifest is caught while flashing, and the device is said to be unusable', async () => {
+test('an image that does not match its manifest is caught while flashing (format 2 by block, format 1 by the whole image), and the device is said to be unusable', async () => {
   const other = join(dir, 'tampered.img');
+  const otherManifest = other.replace(/\.img$/, '.manifest.json');
   await copyFile(small.image, other);
-  await copyFile(small.image.replace(/\.img$/, '.manifest.json'), other.replace(/\.img$/, '.manifest.json'));
-  const manifest = JSON.parse(await (await import('node:fs/promises')).readFile(other.replace(/\.img$/, '.manifest.json'), 'utf8'));
+  const manifest = JSON.parse(await (await import('node:fs/promises')).readFile(small.image.replace(/\.img$/, '.manifest.json'), 'utf8'));
   manifest.image.file = 'tampered.img';
-  await writeFile(other.replace(/\.img$/, '.manifest.json'), JSON.stringify(manifest));
+  const at = small.partitions[3]!.offset + 3 * MiB;
   const fh = await open(other, 'r+');
-  await fh.write(Buffer.from('X'), 0, 1, small.partitions[3]!.offset + 3 * MiB);
+  await fh.write(Buffer.from('X'), 0, 1, at);
   await fh.close();
-  await withLoop(await stick('tampered', small.size + 8 * MiB, 0), 512, async (dev) => {
-    const r = await cli(['flash', other, dev, '--yes']);
-    assert.is(r.exitCode, EXIT.failed, r.stderr);
-    assert.match(r.stderr, /tampered\.img does not match .*tampered\.manifest\.json: the image hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
-  });
+  const block = Math.floor(at / manifest.blocks.size);
+  const v1 = { ...manifest, format: 1, blocks: undefined, partitions: [] };
+  const cases: [object, RegExp][] = [
+    [manifest, new RegExp(`tampered\\.img does not match .*tampered\\.manifest\\.json: block ${block} \\(bytes ${block * manifest.blocks.size}\\.\\.[0-9]+\\) (hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}|holds data where the manifest declares a hole)`)],
+    [v1, /tampered\.img does not match .*tampered\.manifest\.json: the image hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}/],
+  ];
+  for (const [m, message] of cases) {
+    await writeFile(otherManifest, JSON.stringify(m));
+    await withLoop(await stick('tampered', small.size + 8 * MiB, 0), 512, async (dev) => {
+      const r = await cli(['flash', other, dev, '--yes']);
+      assert.is(r.exitCode, EXIT.failed, r.stderr);
+      assert.match(r.stderr, message);
+    });
+  }
 });
 
 test('interrupted while writing: FlashInterrupted, and the device has no partition table (nothing boots a half-written stick)', async () => {

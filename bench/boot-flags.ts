@@ -1,0 +1,96 @@
+// What each QEMU flag of the runner's machine costs or saves at boot: QEMU started directly with
+// qemu/args.ts's command line (QMP left out, in every variant alike) and with one change at a
+// time, timed to efi-hello's first line on COM1. Variants run in turn (A B C … A B C …) so a busy
+// machine slows all alike; median of RUNS each. Used by bench/boot.ts; docs/qemu.md keeps the list.
+
+import { spawn } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { machineArgs } from '../qemu/args.js';
+import { findQemu } from '../qemu/binary.js';
+import { findOvmf } from '../qemu/ovmf.js';
+import { HELLO, helloImage } from '../test/fixtures/efi-hello/image.js';
+
+export interface Variant { name: string; edit: (args: string[], vars: { code2m: string; vars2m: string }) => string[] }
+
+/** Replaces the value after `flag` (first occurrence). */
+const setFlag = (flag: string, value: string) => (a: string[]) => a.map((x, i) => (a[i - 1] === flag && a.indexOf(flag) === i - 1 ? value : x));
+
+export const VARIANTS: Variant[] = [
+  { name: 'the runner\'s machine (qemu/args.ts)', edit: (a) => a },
+  { name: 'without -nodefaults (default NIC, CD-ROM, VGA)', edit: (a) => a.filter((x) => x !== '-nodefaults') },
+  { name: '-vga none (no GOP framebuffer)', edit: setFlag('-vga', 'none') },
+  { name: 'OVMF 2 MiB code + 128 KiB variable store', edit: (a, v) => a.map((x) => x.replace(/file=[^,]*OVMF_CODE_4M\.fd/, `file=${v.code2m}`).replace(/file=[^,]*OVMF_VARS\.fd/, `file=${v.vars2m}`)) },
+  { name: '-machine q35,smm=off', edit: setFlag('-machine', 'q35,smm=off') },
+  { name: '-machine q35,hpet=off', edit: setFlag('-machine', 'q35,hpet=off') },
+  { name: '-m 128', edit: setFlag('-m', '128') },
+];
+
+/** utime + stime of a live process, in seconds (clock ticks of 1/100 s on Linux). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+export interface Timing { ms: number; cpuMs: number }
+
+function bootOnce(qemu: string, args: string[]): Promise<Timing> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(qemu, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    let timer: NodeJS.Timeout | undefined = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no hello within 120 s: ${err}`)); }, 120_000);
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString('latin1');
+      if (HELLO.com1.test(out) && timer) {
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        clearTimeout(timer);
+        timer = undefined;
+        void cpuSeconds(child.pid!).then((cpu) => {
+          child.kill('SIGKILL');
+          child.once('close', () => resolve({ ms, cpuMs: cpu * 1000 }));
+        }, reject);
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    child.once('close', (code) => { clearTimeout(timer); if (!HELLO.com1.test(out)) reject(new Error(`QEMU exited ${code}: ${err}`)); });
+  });
+}
+
+/** Median wall and CPU ms to hello for each variant. */
+export async function measureFlags(runs: number, variants = VARIANTS): Promise<({ name: string } & Timing)[]> {
+  const qemu = findQemu();
+  const ovmf = await findOvmf();
+  const image = await helloImage(512);
+  const dir = await mkdtemp(join(tmpdir(), 'bankforge-bench-flags-'));
+  try {
+    const vars2m = join(dir, 'OVMF_VARS_2M.fd');
+    const base = (vars: string) => machineArgs({
+      name: 'flags', accel: 'tcg', memMiB: 256, ovmfCode: ovmf.code, ovmfVars: vars,
+      disk: { format: 'raw', sectorSize: 512, path: image, bus: 'virtio', snapshot: true },
+      gui: false, serialLog: undefined, qmpFd: 3, extraArgs: [],
+    }).filter((x, i, a) => !/^socket,id=qmp|^chardev=qmp/.test(x) && !/^socket,id=qmp|^chardev=qmp/.test(a[i + 1] ?? ''));
+    const times: Timing[][] = variants.map(() => []);
+    for (let r = 0; r < runs; r++) {
+      for (const [k, v] of variants.entries()) {
+        const vars = join(dir, 'OVMF_VARS.fd');
+        await copyFile(ovmf.varsTemplate, vars);
+        await copyFile(join(ovmf.code, '..', 'OVMF_VARS.fd'), vars2m);
+        times[k]!.push(await bootOnce(qemu, v.edit(base(vars), { code2m: join(ovmf.code, '..', 'OVMF_CODE.fd'), vars2m })));
+      }
+    }
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    return variants.map((v, k) => ({ name: v.name, ms: median(times[k]!.map((t) => t.ms)), cpuMs: median(times[k]!.map((t) => t.cpuMs)) }));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
+  const rows = await measureFlags(runs);
+  console.log(`QEMU start -> efi-hello's first line, median of ${runs} boots each, in turn (TCG, virtio-blk)`);
+  for (const r of rows) console.log(`wall ${(r.ms / 1000).toFixed(2)} s  CPU ${(r.cpuMs / 1000).toFixed(2)} s (${r.cpuMs <= rows[0]!.cpuMs ? '-' : '+'}${Math.abs(r.cpuMs - rows[0]!.cpuMs).toFixed(0)} ms)  ${r.name}`);
+}

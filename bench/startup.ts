@@ -1,0 +1,62 @@
+// Benchmark: how long the CLI takes to start and finish a small command, against `node -e 0`
+// (Node's own start-up, the floor under any Node CLI): `bankforge --help` and `bankforge status
+// IMAGE` on the default image, whole process each, run in turn (A B C A B C …) so a busy machine
+// slows all alike. Prints the median wall time and the median CPU time (user + system, from
+// /proc of the finished child: less sensitive to other load) of each, and the ratios.
+// Run: npm run build && node dist/bench/startup.js
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from '../builder/build.js';
+import { PACKAGE_ROOT } from '../support/package-info.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const BIN = join(PACKAGE_ROOT, 'bin', 'bankforge.js');
+const quiet = { step() {}, done() {} };
+
+/** Wall and CPU seconds of one run; CPU through `time`'s format, as GNU time reports it. */
+function run(args: string[]): Promise<{ wall: number; cpu: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-f', '%U %S', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    child.once('close', (code) => {
+      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      const m = /(\d+\.\d+) (\d+\.\d+)\s*$/.exec(err);
+      if (code !== 0 || !m) { reject(new Error(`${args.join(' ')} exited ${code}: ${err}`)); return; }
+      resolve({ wall, cpu: Number(m[1]) + Number(m[2]) });
+    });
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const dir = await mkdtemp(join(tmpdir(), 'bankforge-bench-startup-'));
+try {
+  const image = join(dir, 'esxi.img');
+  await build({ out: image, version: '1.0.0', progress: quiet });
+  const cases: [string, string[]][] = [
+    ['node -e 0', ['-e', '0']],
+    ['bankforge --help', [BIN, '--help']],
+    ['bankforge status IMAGE', [BIN, 'status', image]],
+  ];
+  const wall: number[][] = cases.map(() => []), cpu: number[][] = cases.map(() => []);
+  for (let i = 0; i < RUNS; i++) {
+    for (const [k, [, args]] of cases.entries()) {
+      const r = await run(args);
+      wall[k]!.push(r.wall); cpu[k]!.push(r.cpu);
+    }
+  }
+  const [w0, c0] = [median(wall[0]!), median(cpu[0]!)];
+  console.log(`start-up, median of ${RUNS} runs each, alternating (CPU = user + system, 10 ms resolution)`);
+  for (const [k, [name]] of cases.entries()) {
+    const w = median(wall[k]!), c = median(cpu[k]!);
+    const verdict = k === 0 ? '' : `   wall ${(w / w0).toFixed(2)}x, CPU ${(c / c0).toFixed(2)}x node -e 0  (target <= 1.3x: ${w / w0 <= 1.3 ? 'met' : 'NOT met'})`;
+    console.log(`${name.padEnd(24)} wall ${w.toFixed(3)} s  CPU ${c.toFixed(3)} s${verdict}`);
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,228 @@
+// The manifest's block list (docs/manifest.md, format 2): the image cut into fixed-size blocks,
+// each either a declared hole (all zeros, not hashed) or data with its own sha256. A build hashes
+// only the blocks its writer put data in, so the cost follows the data, not the disk size (as
+// bmap and dm-verity do); any range of the image can then be checked against it by reading just
+// that range. A hole is checked as zeros; `zeroSha256` is the digest a whole hole block would
+// have, computed once, for readers that compare digests only.
+
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Bytes } from '../../partitions/units.js';
+import type { Range } from './sparse-file.js';
+
+/** 1 MiB: partitions start on 1 MiB by default, so a partition is whole blocks; a 64 GiB disk full of data is 65536 lines. */
+export const BLOCK_SIZE: Bytes = 1024 * 1024;
+
+/** Blocks `first` .. `first + count - 1`: with `sha256` (one per block) data, without it holes. */
+export interface BlockRun { first: number; count: number; sha256?: string[] }
+
+export interface BlockList {
+  /** Bytes per block; the last block is shorter when the image size is not a multiple. */
+  size: Bytes;
+  /** sha256 of one whole block of zeros: what a hole block would hash to. */
+  zeroSha256: string;
+  /** Runs in order, covering every block exactly once. */
+  runs: BlockRun[];
+}
+
+/** Read this much at a time: a data run of many blocks is read in few calls. */
+const READ_CHUNK: Bytes = 8 * 1024 * 1024;
+
+export function blockCount(imageSize: Bytes, blockSize: Bytes): number {
+  return Math.ceil(imageSize / blockSize);
+}
+
+/** Runs of blocks touched by `data` (sorted, merged ranges), with holes between. */
+export function blockRuns(imageSize: Bytes, data: readonly Range[], blockSize: Bytes = BLOCK_SIZE): { first: number; count: number; data: boolean }[] {
+  const total = blockCount(imageSize, blockSize);
+  const out: { first: number; count: number; data: boolean }[] = [];
+  let next = 0;
+  for (const r of data) {
+    if (r.length <= 0) continue;
+    const first = Math.floor(r.offset / blockSize);
+    const end = Math.ceil((r.offset + r.length) / blockSize);
+    const last = out[out.length - 1];
+    if (last?.data && first <= next) {
+      // Touches or shares a block with the previous run.
+      if (end > next) { last.count += end - next; next = end; }
+      continue;
+    }
+    if (first > next) out.push({ first: next, count: first - next, data: false });
+    const from = Math.max(first, next);
+    if (end > from) out.push({ first: from, count: end - from, data: true });
+    next = Math.max(next, end);
+  }
+  if (next < total) out.push({ first: next, count: total - next, data: false });
+  return out;
+}
+
+/** Blocks `first` .. `first + count - 1` of one data run, hashed as one job. */
+export interface Piece { first: number; count: number }
+export interface HashPiecesJob { path: string; imageSize: Bytes; blockSize: Bytes; pieces: Piece[] }
+
+/** A piece of at most this many bytes: small enough to share out evenly, large enough for few reads. */
+const PIECE: Bytes = 64 * 1024 * 1024;
+/** Below this much data one thread hashes it all: starting a worker costs more than it saves. */
+const PARALLEL_FROM: Bytes = 96 * 1024 * 1024;
+
+/**
+ * Hashes the data blocks of the image at `path`; holes are declared, not read. The blocks are read
+ * back through the page cache just after the writer wrote them; with much data the hashing, the
+ * real cost, is shared between this thread and one worker per further core.
+ */
+export async function hashBlocks(path: string, imageSize: Bytes, data: readonly Range[], onProgress?: (done: Bytes, total: Bytes) => void, blockSize: Bytes = BLOCK_SIZE): Promise<BlockList> {
+  const runs = blockRuns(imageSize, data, blockSize);
+  const perPiece = Math.max(1, Math.floor(PIECE / blockSize));
+  const pieces: Piece[] = [];
+  for (const r of runs) {
+    if (!r.data) continue;
+    for (let at = 0; at < r.count; at += perPiece) pieces.push({ first: r.first + at, count: Math.min(perPiece, r.count - at) });
+  }
+  const total = pieces.reduce((n, p) => n + p.count, 0) * blockSize;
+  const lanes = total >= PARALLEL_FROM ? Math.min(availableParallelism(), 4, pieces.length) : 1;
+  // Piece i goes to lane i % lanes; lane 0 is this thread.
+  const share = (lane: number) => pieces.filter((_, i) => i % lanes === lane);
+  let done = 0;
+  const workers = Array.from({ length: lanes - 1 }, (_, k) => runWorker({ path, imageSize, blockSize, pieces: share(k + 1) }));
+  workers.forEach((w) => w.catch(() => undefined)); // awaited below; a failure here must not go unhandled first
+  const mine = await hashPieces({ path, imageSize, blockSize, pieces: share(0) }, (n) => onProgress?.((done += n) * lanes, total));
+  const theirs = await Promise.all(workers);
+  const digests = new Map<number, string[]>();
+  share(0).forEach((p, i) => digests.set(p.first, mine[i]!));
+  theirs.forEach((lane, k) => share(k + 1).forEach((p, i) => digests.set(p.first, lane[i]!)));
+  const out: BlockRun[] = runs.map((r) => {
+    if (!r.data) return { first: r.first, count: r.count };
+    const sha256: string[] = [];
+    for (let at = 0; at < r.count; at += perPiece) sha256.push(...digests.get(r.first + at)!);
+    return { first: r.first, count: r.count, sha256 };
+  });
+  return { size: blockSize, zeroSha256: zeroDigest(blockSize), runs: out };
+}
+
+function runWorker(job: HashPiecesJob): Promise<string[][]> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./blocks-worker.js', import.meta.url), { workerData: job });
+    w.once('message', resolve);
+    w.once('error', reject);
+    w.once('exit', (code) => { if (code !== 0) reject(new Error(`block hash worker exited with ${code}`)); });
+  });
+}
+
+/** The digests of each piece's blocks, in order. `onBytes` hears each read's size. */
+export async function hashPieces(job: HashPiecesJob, onBytes?: (n: Bytes) => void): Promise<string[][]> {
+  const { path, imageSize, blockSize } = job;
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.max(blockSize, Math.floor(READ_CHUNK / blockSize) * blockSize));
+    return await mapInOrder(job.pieces, async (p) => {
+      const sha256: string[] = [];
+      const end = Math.min(imageSize, (p.first + p.count) * blockSize);
+      for (let at = p.first * blockSize; at < end; at += buf.length) {
+        const n = Math.min(buf.length, end - at);
+        let got = 0;
+        while (got < n) {
+          const { bytesRead } = await fh.read(buf, got, n - got, at + got);
+          if (bytesRead === 0) throw new Error(`${path}: ended at byte ${at + got} while hashing`);
+          got += bytesRead;
+        }
+        for (let b = 0; b < n; b += blockSize) sha256.push(createHash('sha256').update(buf.subarray(b, Math.min(n, b + blockSize))).digest('hex'));
+        onBytes?.(n);
+      }
+      return sha256;
+    });
+  } finally {
+    await fh.close();
+  }
+}
+
+async function mapInOrder<T, U>(xs: readonly T[], f: (x: T) => Promise<U>): Promise<U[]> {
+  const out: U[] = [];
+  for (const x of xs) out.push(await f(x));
+  return out;
+}
+
+export function zeroDigest(blockSize: Bytes): string {
+  return createHash('sha256').update(Buffer.alloc(blockSize)).digest('hex');
+}
+
+/** What a reader needs from a block list: for block `i`, its digest, or undefined for a hole. */
+export function blockDigests(list: BlockList): (i: number) => string | undefined {
+  const starts = list.runs.map((r) => r.first);
+  return (i) => {
+    // Binary search for the run holding block i.
+    let lo = 0, hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= i) lo = mid; else hi = mid - 1;
+    }
+    const r = list.runs[lo];
+    if (!r || i < r.first || i >= r.first + r.count) throw new RangeError(`block ${i} is outside the block list`);
+    return r.sha256?.[i - r.first];
+  };
+}
+
+/** Where the bytes read differ from the block list: a block's digest, or a hole that is not zeros. */
+export interface BlockMismatch { block: number; offset: Bytes; length: Bytes; hole: boolean; seen: string; expected: string }
+
+/**
+ * Checks an image read in order from byte `start` (a block boundary) against a block list:
+ * feed it the bytes as they come, then `end()`. Data blocks are hashed, holes compared with zeros.
+ */
+export class BlockCheck {
+  private readonly digest: (i: number) => string | undefined;
+  private hash = createHash('sha256');
+  private inBlock = 0;
+  private block: number;
+  private holeClean = true;
+  private readonly zeros: Buffer;
+
+  constructor(private readonly list: BlockList, private readonly imageSize: Bytes, start: Bytes, private readonly onMismatch: (m: BlockMismatch) => never) {
+    if (start % list.size !== 0) throw new RangeError(`a block check starts on a block boundary, not at byte ${start}`);
+    this.digest = blockDigests(list);
+    this.block = start / list.size;
+    this.zeros = Buffer.alloc(Math.min(list.size, 1024 * 1024));
+  }
+
+  update(data: Uint8Array): void {
+    let at = 0;
+    while (at < data.length) {
+      const want = this.blockLength(this.block) - this.inBlock;
+      const piece = data.subarray(at, at + Math.min(want, data.length - at));
+      if (this.digest(this.block) === undefined) {
+        for (let z = 0; z < piece.length && this.holeClean; z += this.zeros.length) {
+          const part = piece.subarray(z, Math.min(piece.length, z + this.zeros.length));
+          if (!Buffer.from(part.buffer, part.byteOffset, part.length).equals(this.zeros.subarray(0, part.length))) this.holeClean = false;
+        }
+      } else this.hash.update(piece);
+      this.inBlock += piece.length;
+      at += piece.length;
+      if (this.inBlock === this.blockLength(this.block)) this.close();
+    }
+  }
+
+  /** Checks that the bytes ended on a block boundary or at the image's end. */
+  end(): void {
+    if (this.inBlock !== 0) throw new RangeError(`a block check ended inside block ${this.block}`);
+  }
+
+  private blockLength(i: number): Bytes {
+    return Math.min(this.list.size, this.imageSize - i * this.list.size);
+  }
+
+  private close(): void {
+    const expected = this.digest(this.block);
+    const offset = this.block * this.list.size, length = this.blockLength(this.block);
+    if (expected === undefined) {
+      if (!this.holeClean) this.onMismatch({ block: this.block, offset, length, hole: true, seen: 'data', expected: 'zeros' });
+    } else {
+      const seen = this.hash.digest('hex');
+      if (seen !== expected) this.onMismatch({ block: this.block, offset, length, hole: false, seen, expected });
+      this.hash = createHash('sha256');
+    }
+    this.block++;
+    this.inBlock = 0;
+    this.holeClean = true;
+  }
+}

@@ -1,0 +1,79 @@
+// The manifest reader: formats 1 and 2 are read, a newer format or a damaged block list is
+// refused with the field named, and the block list's runs must cover the image exactly.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readImageManifest, ManifestError } from '../../builder/manifest.js';
+import { BlockCheck, blockRuns, zeroDigest, type BlockMismatch } from '../../builder/image/blocks.js';
+import { scratch } from '../helpers/tools.js';
+
+const D = 'a'.repeat(64), Z = zeroDigest(1024);
+const v2 = (runs: unknown, size = 4096) => ({ format: 2, image: { file: 'x.img', size }, blocks: { size: 1024, zeroSha256: Z, runs } });
+
+async function read(value: unknown): Promise<ReturnType<typeof readImageManifest>> {
+  const { dir, cleanup } = await scratch();
+  try {
+    const path = join(dir, 'x.manifest.json');
+    await writeFile(path, JSON.stringify(value));
+    return await readImageManifest(path);
+  } finally {
+    await cleanup();
+  }
+}
+
+async function refused(value: unknown, message: RegExp): Promise<void> {
+  const e = await read(value).then(() => undefined, (err: Error) => err);
+  assert.instance(e, ManifestError);
+  assert.match(e!.message, message);
+}
+
+test('format 2 is read with its blocks; format 1 with its whole-image sha256', async () => {
+  const m = await read(v2([{ first: 0, count: 1, sha256: [D] }, { first: 1, count: 3 }]));
+  assert.is(m.format, 2);
+  assert.equal(m.blocks!.runs, [{ first: 0, count: 1, sha256: [D] }, { first: 1, count: 3 }]);
+  const m1 = await read({ format: 1, image: { file: 'x.img', size: 4096, sha256: D }, partitions: [{ sha256: D }] });
+  assert.is(m1.format, 1);
+  assert.is(m1.sha256, D);
+  assert.is(m1.blocks, undefined);
+});
+
+test('a newer or unknown format, and a block list that does not cover the image, are refused by field', async () => {
+  await refused({ ...v2([]), format: 3 }, /format: 3 is newer than this bankforge reads \(1, 2\); upgrade bankforge/);
+  await refused({ ...v2([]), format: 'two' }, /format: expected 1 or 2, found "two"/);
+  await refused(v2([{ first: 0, count: 2 }]), /blocks\.runs: cover 2 of the image's 4 blocks/);
+  await refused(v2([{ first: 0, count: 1 }, { first: 2, count: 2 }]), /blocks\.runs\[1\]\.first: expected 1/);
+  await refused(v2([{ first: 0, count: 5 }]), /blocks\.runs\[0\]\.count: expected 1\.\.4/);
+  await refused(v2([{ first: 0, count: 2, sha256: [D] }, { first: 2, count: 2 }]), /blocks\.runs\[0\]\.sha256: expected 2 sha256s/);
+  await refused({ format: 1, image: { file: 'x.img', size: 1 } }, /image\.sha256: missing/);
+});
+
+test('blockRuns: data ranges become runs of touched blocks, holes between, covering the image', () => {
+  assert.equal(blockRuns(8192, [{ offset: 0, length: 10 }, { offset: 1000, length: 100 }, { offset: 5000, length: 2048 }], 1024), [
+    { first: 0, count: 2, data: true }, { first: 2, count: 2, data: false }, { first: 4, count: 3, data: true }, { first: 7, count: 1, data: false },
+  ]);
+  assert.equal(blockRuns(1500, [], 1024), [{ first: 0, count: 2, data: false }]);
+});
+
+test('BlockCheck: data blocks by digest, holes as zeros, a short last block', () => {
+  const img = Buffer.alloc(2500);
+  img.fill(7, 0, 1024);
+  const list = { size: 1024, zeroSha256: Z, runs: [{ first: 0, count: 1, sha256: [createHash('sha256').update(img.subarray(0, 1024)).digest('hex')] }, { first: 1, count: 2 }] };
+  const seen: BlockMismatch[] = [];
+  const check = (bytes: Buffer) => {
+    const c = new BlockCheck(list, bytes.length, 0, (m) => { seen.push(m); throw new Error('mismatch'); });
+    try { for (let at = 0; at < bytes.length; at += 300) c.update(bytes.subarray(at, at + 300)); c.end(); } catch { /* recorded */ }
+  };
+  check(img);
+  assert.equal(seen, []);
+  const bad = Buffer.from(img); bad[2400] = 1;
+  check(bad);
+  assert.equal(seen.map((m) => [m.block, m.offset, m.length, m.hole]), [[2, 2048, 452, true]]);
+  const bad2 = Buffer.from(img); bad2[5] = 1;
+  check(bad2);
+  assert.equal(seen.slice(1).map((m) => [m.block, m.hole]), [[0, false]]);
+});
+
+test.run();
