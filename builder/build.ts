@@ -12,6 +12,7 @@ import { manifestPathFor, writeManifest, MANIFEST_FORMAT, type Manifest } from '
 import { toolVersion } from '../support/package-info.js';
 import { checkVersion } from './version.js';
 import { pipelineArtifacts, type Artifacts } from './pipeline/artifacts.js';
+import { linuxInputs, type LinuxPayload } from './pipeline/linux.js';
 import type { Progress } from '../support/progress.js';
 import { SparseImageFile, type Range } from './image/sparse-file.js';
 import { hashImage } from './image/hash.js';
@@ -42,8 +43,10 @@ export interface BuildOptions {
   epoch?: number;
   /** boot.cfg timeout: seconds the loader's menu waits (0 = no menu). */
   bootTimeout?: number;
-  /** boot.cfg kernelopt: the kernel command line. */
+  /** boot.cfg kernelopt: the kernel command line (for a Linux payload, default: the layout's linux.cmdline). */
   kernelopt?: string;
+  /** A stock Linux payload for the banks instead of our kernel (default: the layout's "linux"). */
+  linux?: LinuxPayload;
   progress?: Progress;
   /**
    * The files the caller writes beside the image afterwards (compressed outputs, bmap, the debug
@@ -73,7 +76,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const epoch = opts.epoch ?? DEFAULT_EPOCH;
   const settings = hostSettings(layout);
   const hostFiles = await hostArchiveEntries(layout);
-  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, kernelopt: opts.kernelopt ?? '', epoch, hostFiles });
+  const payload = linuxInputs(layout, opts.linux, opts.kernelopt);
+  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, epoch, hostFiles, ...payload });
 
   progress?.step(`planning ${layout.name} (${placed.partitions.length} partitions, ${placed.sectorSize}-byte sectors)`);
   const plans: PartitionPlan[] = [];

@@ -9,7 +9,7 @@ import { outputPath, parseFormats } from '../../builder/outputs/formats.js';
 import { EPOCH_MAX_FAT, sourceDateEpoch } from '../source-date-epoch.js';
 import { wholeNumber } from '../whole-number.js';
 
-interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: string; json: boolean; quiet: boolean; format: string[] }
+interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: string; json: boolean; quiet: boolean; format: string[]; linuxKernel?: string; initrd?: string }
 
 export async function run(a: Args): Promise<void> {
   const epoch = sourceDateEpoch(undefined, EPOCH_MAX_FAT, 'the last FAT date, 2107-12-31');
@@ -29,6 +29,7 @@ export async function run(a: Args): Promise<void> {
     ...(a.seed ? { seed: a.seed } : {}),
     ...(epoch !== undefined ? { epoch } : {}),
     kernelopt: a.kernelopt,
+    ...(a.linuxKernel ? { linux: { kernel: a.linuxKernel, ...(a.initrd ? { initrd: a.initrd } : {}) } } : {}),
     bootTimeout,
     progress,
   });

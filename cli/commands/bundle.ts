@@ -7,7 +7,7 @@ import { makeProgress } from '../../support/progress.js';
 import { sourceDateEpoch } from '../source-date-epoch.js';
 import { wholeNumber } from '../whole-number.js';
 
-interface Args { version: string; layout: string; sign?: string; out: string; kernelopt: string; bootTimeout: string; json: boolean; quiet: boolean }
+interface Args { version: string; layout: string; sign?: string; out: string; kernelopt: string; bootTimeout: string; json: boolean; quiet: boolean; linuxKernel?: string; initrd?: string }
 
 /** The latest date a bundle manifest's build.sourceDateEpoch takes (docs/bundle.md): 2099-12-31. */
 const EPOCH_MAX_BUNDLE = 4102444799;
@@ -17,6 +17,7 @@ export async function run(a: Args): Promise<void> {
   const bootTimeout = wholeNumber('--boot-timeout', a.bootTimeout, 0, 3600, 'whole seconds');
   const manifest = await createBundle({
     version: a.version, layout: a.layout, out: a.out, kernelopt: a.kernelopt, bootTimeout,
+    ...(a.linuxKernel ? { linux: { kernel: a.linuxKernel, ...(a.initrd ? { initrd: a.initrd } : {}) } } : {}),
     epoch: sourceDateEpoch(DEFAULT_EPOCH, EPOCH_MAX_BUNDLE, 'the latest a bundle manifest takes, 2099-12-31')!, ...(a.sign ? { signKey: a.sign } : {}),
   });
   if (a.json) process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
