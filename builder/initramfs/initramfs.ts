@@ -17,6 +17,7 @@ import { gzipSync, constants } from 'node:zlib';
 import { BankforgeError } from '../../support/errors.js';
 import { writeOutput, checkOutputPath } from '../../support/output-file.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
+import { readInput } from '../pipeline/linux.js';
 
 export interface InitramfsOptions {
   out: string;
@@ -88,10 +89,10 @@ export async function makeInitramfs(opts: Omit<InitramfsOptions, 'out'>): Promis
   for (const d of ['bin', 'dev', 'proc', 'sbin', 'sys', 'tmp', 'usr/bin', 'usr/sbin']) put(tree, { kind: 'dir', path: d, mode: 0o755 });
   put(tree, { kind: 'chardev', path: 'dev/console', mode: 0o600, major: 5, minor: 1 });
   if (opts.busybox) {
-    put(tree, { kind: 'file', path: 'bin/busybox', mode: 0o755, data: await readFile(opts.busybox) });
+    put(tree, { kind: 'file', path: 'bin/busybox', mode: 0o755, data: await readInput(opts.busybox, 'busybox') });
     put(tree, { kind: 'symlink', path: 'bin/sh', target: 'busybox' });
   }
-  if (opts.stateTool) put(tree, { kind: 'file', path: STATE_TOOL_PATH, mode: 0o755, data: await readFile(opts.stateTool) });
+  if (opts.stateTool) put(tree, { kind: 'file', path: STATE_TOOL_PATH, mode: 0o755, data: await readInput(opts.stateTool, 'the mark-good tool') });
   for (const d of opts.dirs ?? []) await addHostDir(tree, d);
   // Sorted by path bytes: a directory sorts before its contents ("a" < "a/b").
   const entries = [...tree.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeBootCfg, writeSums } from '../../partitions/bank-files.js';
-import { checkLinuxKernel, type LinuxPayload, LINUX_INITRD_FILE, LINUX_KERNEL_FILE } from './linux.js';
+import { checkLinuxKernel, readInput, type LinuxPayload, LINUX_INITRD_FILE, LINUX_KERNEL_FILE } from './linux.js';
 import type { FatTree } from '../../partitions/fat/index.js';
 import { PACKAGE_ROOT } from '../../support/package-info.js';
 import { treeEntries, ustar, type TarEntry } from './ustar.js';
@@ -56,9 +56,9 @@ export function linuxBootCfg(inputs: BankInputs, initrd: boolean): Buffer {
 
 /** A bank holding a Linux payload: boot.cfg, vmlinuz, initrd.img (when given), SHA256SUMS. */
 export async function linuxBankArtifact(inputs: BankInputs, linux: LinuxPayload): Promise<FatTree> {
-  const kernel = await readFile(linux.kernel);
+  const kernel = await readInput(linux.kernel, 'the Linux kernel');
   checkLinuxKernel(kernel, linux.kernel);
-  const initrd = linux.initrd !== undefined ? await readFile(linux.initrd) : undefined;
+  const initrd = linux.initrd !== undefined ? await readInput(linux.initrd, 'the initramfs') : undefined;
   const cfg = linuxBootCfg(inputs, initrd !== undefined);
   const files: [string, Buffer][] = [['boot.cfg', cfg], [LINUX_KERNEL_FILE, kernel], ...(initrd ? [[LINUX_INITRD_FILE, initrd] as [string, Buffer]] : [])];
   const sums = writeSums(files);

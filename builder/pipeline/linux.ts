@@ -3,6 +3,7 @@
 // bzImage with the EFI stub (a PE32+ image the firmware's LoadImage accepts), so that a build or
 // bundle refuses a wrong file instead of making a bank the loader will mark "load failed".
 
+import { readFile } from 'node:fs/promises';
 import { BankforgeError } from '../../support/errors.js';
 import type { LayoutSpec } from '../layout/types.js';
 
@@ -47,4 +48,13 @@ export function linuxInputs(layout: LayoutSpec, linux: LinuxPayload | undefined,
     return { kernelopt: kernelopt || layout.linux.cmdline, linux: { kernel: layout.linux.kernel, ...(layout.linux.initrd ? { initrd: layout.linux.initrd } : {}) } };
   }
   return { kernelopt: kernelopt ?? '' };
+}
+
+/** A host file the user named, or a BankforgeError naming it and what it was for. */
+export async function readInput(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new BankforgeError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
 }

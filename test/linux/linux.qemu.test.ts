@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, DEFAULT_EPOCH } from '../../builder/build.js';
 import { createBundle } from '../../builder/bundle/create.js';
@@ -141,6 +141,28 @@ test('a corrupted kernel or initramfs in the trial bank is refused by the loader
     assert.is(b.reason, 'verification failed');
     assert.is(b.detail, `${file}: sha256 mismatch`);
   }
+});
+
+test('the README\'s "Your own Linux" commands work as written: five commands, the boot reaches the example\'s last line, the upgrade waits on trial', async () => {
+  const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+  const block = /## Your own Linux[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  const commands = block.split('\n').map((l) => l.replace(/ +# .*$/, '').trim()).filter(Boolean);
+  assert.is(commands.length, 5, block);
+  // In a copy of the tree (what git tracks or would track), compiled there: the commands write
+  // into the directory they run in, and must not depend on this checkout's outputs. The fetched
+  // .debs are hard-linked in, so the copy does not download them again.
+  const copy = join(dir, 'tree');
+  await mkdir(copy);
+  await mustRun('sh', ['-c', 'cd "$1" && git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$2" && cp -al node_modules "$2"/ && mkdir -p "$2/.cache" && cp -al .cache/debs "$2/.cache/"', 'copy', repoRoot, copy]);
+  await mustRun('sh', ['-c', 'cd "$1" && npx tsc -p tsconfig.json', 'tsc', copy]);
+  const r = await execa('sh', ['-ec', commands.join('\n')], { cwd: copy, reject: false, all: true, timeout: 900_000 });
+  assert.is(r.exitCode, 0, r.all?.slice(-3000));
+  assert.match(r.all ?? '', /^bank A: valid already, nothing written$/m);
+  assert.match(r.all ?? '', /bankforge: matched/);
+  const s = await status(join(copy, 'linux.img'));
+  assert.is(s.next, 'B');
+  assert.is(s.banks[1]!.bootstate, 'new');
+  assert.is(s.banks[1]!.version, '2.0.0');
 });
 
 test.after(cleanup);
