@@ -3,8 +3,8 @@
 // bzImage with the EFI stub (a PE32+ image the firmware's LoadImage accepts), so that a build or
 // bundle refuses a wrong file instead of making a bank the loader will mark "load failed".
 
-import { readFile } from 'node:fs/promises';
 import { BankforgeError } from '../../support/errors.js';
+import { readRegularFile } from '../../support/regular-file.js';
 import type { LayoutSpec } from '../layout/types.js';
 
 export const LINUX_KERNEL_FILE = 'vmlinuz';
@@ -50,11 +50,10 @@ export function linuxInputs(layout: LayoutSpec, linux: LinuxPayload | undefined,
   return { kernelopt: kernelopt ?? '' };
 }
 
-/** A host file the user named, or a BankforgeError naming it and what it was for. */
+/** Kernels, initramfs images and busybox: far above any real one, below what one Buffer holds. */
+const INPUT_MAX = 1 << 30;
+
+/** A host file the user named: a regular file (a FIFO is refused, not waited on) of at most 1 GiB. */
 export async function readInput(path: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new BankforgeError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
+  return readRegularFile(path, INPUT_MAX, what);
 }
