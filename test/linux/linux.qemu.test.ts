@@ -41,7 +41,8 @@ async function initramfs(name: string, release?: string): Promise<string> {
   return out;
 }
 
-const CMDLINE = 'console=ttyS0 quiet panic=1';
+// no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer check can fail and panic.
+const CMDLINE = 'console=ttyS0 quiet panic=1 no_timer_check';
 const initrd1 = await initramfs('initrd-1');
 const initrd2 = await initramfs('initrd-2', '2.0.0');
 const base = join(dir, 'base.img');
@@ -72,7 +73,7 @@ test('an upgrade to a second Linux payload boots on trial, is marked good by its
   const trial = (usbStick: boolean) => async (m: import('../../qemu/index.js').Machine) => {
     await m.waitFor(usbStick ? /^disk: usb, 512-byte sectors/ : /^disk: virtio, 512-byte sectors/, { timeoutMs: BOOT_MS });
     await m.waitFor(/^booting bank B \(on trial, updated 2, build 2\.0\.0\)$/, { timeoutMs: BOOT_MS });
-    await m.waitFor(/^starting Linux: \d+-byte kernel, \d+-byte initramfs, command line "console=ttyS0 quiet panic=1 bankforge\.bank=B bankforge\.disk=[0-9A-F-]{36} bankforge\.part=[0-9A-F-]{36}"$/, { timeoutMs: BOOT_MS });
+    await m.waitFor(/^starting Linux: \d+-byte kernel, \d+-byte initramfs, command line "console=ttyS0 quiet panic=1 no_timer_check bankforge\.bank=B bankforge\.disk=[0-9A-F-]{36} bankforge\.part=[0-9A-F-]{36}"$/, { timeoutMs: BOOT_MS });
     await m.waitFor(/^example: Linux 6\.\S+ up; bankforge\.bank=B$/, { timeoutMs: LINUX_MS });
     await m.waitFor(/^example: release 2\.0\.0$/, { timeoutMs: BOOT_MS });
     await m.waitFor(/^bank B: marked good$/, { timeoutMs: LINUX_MS });
@@ -85,7 +86,12 @@ test('an upgrade to a second Linux payload boots on trial, is marked good by its
     assert.is(b.bootstate, 'valid', img);
     assert.is(b.triesLeft, 3);
     assert.is((await status(img)).next, 'B');
-    assert.equal(b.history.slice(0, 3).map((e) => e.event), ['good', 'try', 'installed']);
+    // Marked good after its trial tries and nothing else since the upgrade installed it. Normally
+    // one try; a reset during the trial (seen once under heavy load) spends another, which the
+    // loader's rules allow: what must hold is good after tries, before the tries ran out.
+    const events = b.history.map((e) => e.event).filter(Boolean);
+    const tries = events.indexOf('installed') - 1;
+    assert.ok(events[0] === 'good' && tries >= 1 && tries <= 3 && events.slice(1, 1 + tries).every((e) => e === 'try'), events.join(' '));
   }
   // It stays: the next boot takes bank B as a valid bank, spending nothing (no "on trial" line).
   await withMachine({ image: virtio, snapshot: true }, async (m) => {
