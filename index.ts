@@ -4,6 +4,7 @@
 
 export { build, type BuildOptions, type BuildResult } from './builder/build.js';
 export { createBundle, type BundleOptions } from './builder/bundle/create.js';
+export { buildInitramfs, makeInitramfs, type InitramfsOptions } from './builder/initramfs/initramfs.js';
 export { loadPrivateKey, loadPublicKey } from './builder/bundle/keys.js';
 export { writeOutputs, type BuiltImage } from './builder/outputs/write.js';
 export { parseFormats, type OutputFormat } from './builder/outputs/formats.js';

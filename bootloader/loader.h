@@ -77,4 +77,17 @@ struct kernel_span {
 int span_reclaimable(uint64_t lo, uint64_t hi);
 efi_status handoff(struct bf_boot_info *bi, uint64_t entry, const struct kernel_span *k);
 
+/* linux.c: a stock Linux kernel (EFI-stub bzImage) and its initramfs, verified, in loader pages. */
+struct linux_payload {
+	uint8_t *kernel;
+	uint64_t kernel_size;
+	uint8_t *initrd;          /* NULL when boot.cfg names none */
+	uint64_t initrd_size;
+};
+int linux_is_kernel(const uint8_t *data, uint64_t size);
+/* Start it with the command line and the bank's identity (docs/boot-protocol.md, "Linux payloads").
+ * Returns only on failure: the bf_reason, with err. */
+uint8_t linux_boot(struct layout *l, int bank, const struct linux_payload *lx, const char *kernelopt, char *err,
+		   size_t errlen);
+
 #endif

@@ -114,6 +114,7 @@ struct loaded {
 	uint64_t entry;
 	uint32_t nmodules;
 	struct { uint8_t *data; uint64_t size; } mod[BF_MAX_MODULES];
+	struct linux_payload linux;   /* a Linux bank's kernel and initramfs, else zeros */
 };
 
 static void unload(struct loaded *ld)
@@ -121,6 +122,11 @@ static void unload(struct loaded *ld)
 	for (uint32_t i = 0; i < ld->nmodules; i++)
 		pages_free(ld->mod[i].data, ld->mod[i].size ? ld->mod[i].size : 1);
 	ld->nmodules = 0;
+	if (ld->linux.kernel)
+		pages_free(ld->linux.kernel, ld->linux.kernel_size ? ld->linux.kernel_size : 1);
+	if (ld->linux.initrd)
+		pages_free(ld->linux.initrd, ld->linux.initrd_size ? ld->linux.initrd_size : 1);
+	memset(&ld->linux, 0, sizeof ld->linux);
 	if (ld->kernel.size)
 		g_bs->free_pages(ld->kernel.staged ? ld->kernel.staged : ld->kernel.lo, ld->kernel.size / 4096);
 	ld->kernel.size = 0;
@@ -171,6 +177,27 @@ static uint8_t load_config(struct disk *d, const struct bank *b, struct loaded *
 	return reason;
 }
 
+/* A Linux bank: the kernel (already verified, in kf) and its initramfs, both kept in loader pages
+ * for linux_boot; bankforge's modules make no sense to Linux and are refused. */
+static uint8_t load_linux(struct disk *d, const struct bank *b, struct loaded *ld, uint8_t *kf, uint64_t ksize, char *err,
+			  size_t errlen)
+{
+	ld->linux.kernel = kf;
+	ld->linux.kernel_size = ksize;
+	uint8_t reason = 0;
+	if (ld->cfg.nmodules) {
+		bf_fmt(err, errlen, "%s: a Linux kernel takes initrd=, not modules=", ld->cfg.kernel);
+		reason = BF_REASON_BAD_CONFIG;
+	} else if (ld->cfg.initrd[0]) {
+		reason = read_verified(d, b, &ld->sums, ld->cfg.initrd, &ld->linux.initrd, &ld->linux.initrd_size, err, errlen);
+		if (reason)
+			ld->linux.initrd = NULL;   /* freed by read_verified, or never allocated */
+	}
+	if (reason)
+		unload(ld);
+	return reason;
+}
+
 /* The kernel at its linked address and the modules in loader pages, all verified. */
 static uint8_t load_bank(struct disk *d, const struct bank *b, struct loaded *ld, char *err, size_t errlen)
 {
@@ -179,6 +206,12 @@ static uint8_t load_bank(struct disk *d, const struct bank *b, struct loaded *ld
 	uint8_t reason = read_verified(d, b, &ld->sums, ld->cfg.kernel, &kf, &ksize, err, errlen);
 	if (reason)
 		return reason;
+	if (linux_is_kernel(kf, ksize))
+		return load_linux(d, b, ld, kf, ksize, err, errlen);
+	if (ld->cfg.initrd[0]) {
+		pages_free(kf, ksize ? ksize : 1);
+		return bf_fmt(err, errlen, "%s: initrd= needs a Linux kernel", ld->cfg.kernel), BF_REASON_BAD_CONFIG;
+	}
 	for (uint32_t i = 0; i < ld->cfg.nmodules && !reason; i++) {
 		reason = read_verified(d, b, &ld->sums, ld->cfg.modules[i], &ld->mod[i].data, &ld->mod[i].size, err, errlen);
 		if (!reason)
@@ -345,6 +378,10 @@ efi_status efi_main(efi_handle image, efi_system_table *st)
 			con_print("booting bank %c (%s, updated %u, build %s)\n", 'A' + sel.bank,
 				  state_name(b->view.state.bootstate), b->view.state.updated, build);
 			reason = load_bank(&disk, b, &ld, err, sizeof err);
+			if (!reason && ld.linux.kernel) {
+				reason = linux_boot(&layout, sel.bank, &ld.linux, ld.cfg.kernelopt, err, sizeof err);
+				unload(&ld);   /* only a kernel that could not start comes back */
+			}
 		}
 		if (!reason)
 			break;

@@ -12,6 +12,7 @@ import { manifestPathFor, writeManifest, MANIFEST_FORMAT, type Manifest } from '
 import { toolVersion } from '../support/package-info.js';
 import { checkVersion } from './version.js';
 import { pipelineArtifacts, type Artifacts } from './pipeline/artifacts.js';
+import { linuxInputs, type LinuxPayload } from './pipeline/linux.js';
 import type { Progress } from '../support/progress.js';
 import { SparseImageFile, type Range } from './image/sparse-file.js';
 import { hashWholeImage } from './image/hash.js';
@@ -45,8 +46,10 @@ export interface BuildOptions {
   bootTimeout?: number;
   /** boot.cfg watchdog: seconds a trial may run before it is marked good; 0 = none (default DEFAULT_WATCHDOG). */
   watchdog?: number;
-  /** boot.cfg kernelopt: the kernel command line. */
+  /** boot.cfg kernelopt: the kernel command line (for a Linux payload, default: the layout's linux.cmdline). */
   kernelopt?: string;
+  /** A stock Linux payload for the banks instead of our kernel (default: the layout's "linux"). */
+  linux?: LinuxPayload;
   progress?: Progress;
   /** Also record the sha256 of the whole image, holes included: costs the disk's size, not the data's. */
   sha256?: boolean;
@@ -78,7 +81,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const epoch = opts.epoch ?? DEFAULT_EPOCH;
   const settings = hostSettings(layout);
   const hostFiles = await hostArchiveEntries(layout);
-  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, ...(opts.watchdog !== undefined ? { watchdog: opts.watchdog } : {}), kernelopt: opts.kernelopt ?? '', epoch, hostFiles });
+  const payload = linuxInputs(layout, opts.linux, opts.kernelopt);
+  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, ...(opts.watchdog !== undefined ? { watchdog: opts.watchdog } : {}), epoch, hostFiles, ...payload });
 
   progress?.step(`planning ${layout.name} (${placed.partitions.length} partitions, ${placed.sectorSize}-byte sectors)`);
   const plans: PartitionPlan[] = [];

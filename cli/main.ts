@@ -8,6 +8,12 @@ import { terminalSafe } from '../support/terminal-text.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
 
+/** build and bundle: a stock Linux payload for the banks (docs/boot-protocol.md, "Linux payloads"). */
+const LINUX_OPTIONS = {
+  'linux-kernel': { type: 'string', describe: "Put this Linux kernel (x86_64 bzImage with the EFI stub) in the banks instead of bankforge's; --cmdline is its command line" },
+  initrd: { type: 'string', implies: 'linux-kernel', describe: 'The Linux kernel\'s initramfs (bankforge initramfs makes one)' },
+} as const;
+
 function commands(y: Argv): Argv {
   return y
     .scriptName('bankforge')
@@ -20,7 +26,8 @@ function commands(y: Argv): Argv {
       .option('version', { alias: 'V', type: 'string', default: '0.0.0-dev', describe: 'Version recorded in the banks and the manifest' })
       .option('sector-size', { type: 'number', choices: [512, 4096], describe: "Sector size (default: the layout's)" })
       .option('seed', { type: 'string', describe: "Seed for GUIDs and FAT serials (default: the layout's)" })
-      .option('kernelopt', { type: 'string', default: '', describe: "The kernel command line (boot.cfg kernelopt), e.g. 'panic.delay=3'" })
+      .option('kernelopt', { alias: 'cmdline', type: 'string', default: '', describe: "The kernel command line (boot.cfg kernelopt), e.g. 'panic.delay=3'" })
+      .options(LINUX_OPTIONS)
       .option('boot-timeout', { type: 'string', default: '3', describe: "Seconds the loader's menu waits (boot.cfg timeout); 0 = no menu" })
       .option('watchdog', { type: 'string', describe: 'Seconds a trial boot may run before the kernel marks it good, else the hardware watchdog resets it (boot.cfg watchdog; default 60); 0 = none' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the manifest as JSON on stdout' })
@@ -58,7 +65,8 @@ function commands(y: Argv): Argv {
       .option('layout', { alias: 'l', type: 'string', default: 'esxi', describe: 'Layout whose bank partitions the bundle must fit' })
       .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Bundle file to write' })
       .option('sign', { type: 'string', describe: 'Ed25519 private key (PEM) to sign the bundle with' })
-      .option('kernelopt', { type: 'string', default: '', describe: "The kernel command line (boot.cfg kernelopt)" })
+      .option('kernelopt', { alias: 'cmdline', type: 'string', default: '', describe: "The kernel command line (boot.cfg kernelopt)" })
+      .options(LINUX_OPTIONS)
       .option('boot-timeout', { type: 'string', default: '3', describe: "Seconds the loader's menu waits (boot.cfg timeout); 0 = no menu" })
       .option('watchdog', { type: 'string', describe: 'Seconds a trial boot may run before the kernel marks it good, else the hardware watchdog resets it (boot.cfg watchdog; default 60); 0 = none' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the manifest as JSON' })
@@ -77,6 +85,14 @@ function commands(y: Argv): Argv {
       .example('$0 upgrade /dev/sdb 1.3.0.bfb --pubkey pub.pem', 'Upgrade a stick, checking the signature')
       .epilogue('Procedure and power-cut safety: docs/upgrade.md. Nothing is written unless the bundle verifies and fits.'),
     async (a) => (await import('./commands/upgrade.js')).run(a))
+    .command('initramfs', 'Make a gzip-compressed cpio initramfs for a Linux payload, reproducibly', (c) => c
+      .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'File to write (e.g. initrd.img)' })
+      .option('dir', { type: 'string', array: true, describe: 'Host directory copied to the root (repeatable; later ones replace files of earlier ones)' })
+      .option('busybox', { type: 'string', describe: 'A static busybox binary: /bin/busybox, with /bin/sh linked to it' })
+      .option('state-tool', { type: 'boolean', default: true, describe: 'Add the mark-good tool as /sbin/bankforge-state (compiled with musl-gcc); --no-state-tool leaves it out' })
+      .example('$0 initramfs --busybox .cache/linux/busybox-static/bin/busybox --dir examples/linux/rootfs -o initrd.img', 'busybox, an /init and the mark-good tool')
+      .epilogue('Format and what the loader hands to Linux: docs/linux.md.'),
+    async (a) => (await import('./commands/initramfs.js')).run(a))
     .command('status <target>', 'Which bank boots next, and each bank\'s version, state, tries left, last failure and history', (c) => c
       .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })

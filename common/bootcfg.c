@@ -133,6 +133,11 @@ int bootcfg_parse(const char *text, size_t len, struct bootcfg *out, char *err, 
 			bad = copy_value(out->kernelopt, sizeof out->kernelopt, v, vn);
 		} else if (key_is(k, kn, "kernel")) {
 			bad = !valid_name(v, vn) || copy_value(out->kernel, sizeof out->kernel, v, vn);
+		} else if (key_is(k, kn, "initrd")) {
+			/* Empty: no initramfs (so a later line can take one back). */
+			bad = vn && (!valid_name(v, vn) || copy_value(out->initrd, sizeof out->initrd, v, vn));
+			if (!vn)
+				out->initrd[0] = 0;
 		} else if (key_is(k, kn, "modules")) {
 			if (parse_modules(v, vn, out, err, errlen, ln))
 				return -1;

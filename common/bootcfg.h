@@ -16,6 +16,7 @@ struct bootcfg {
 	char build[BOOTCFG_BUILD_MAX];
 	char kernel[BOOTCFG_NAME_MAX];
 	char kernelopt[BOOTCFG_CMDLINE_MAX];
+	char initrd[BOOTCFG_NAME_MAX];   /* a Linux kernel's initramfs, or "" (docs/boot-protocol.md) */
 	uint32_t timeout;            /* menu seconds; 0 = no menu */
 	uint32_t watchdog;           /* seconds a trial may run before it is marked good; 0 = no watchdog */
 	uint32_t nmodules;

@@ -26,6 +26,8 @@ export interface BootCfg {
   build: string;
   kernel: string;
   kernelopt: string;
+  /** A Linux kernel's initramfs (docs/boot-protocol.md, "Linux payloads"), or ''. */
+  initrd: string;
   /** Menu seconds; 0 = no menu. */
   timeout: number;
   /** Seconds a trial may run before it is marked good (docs/watchdog.md); 0 = no watchdog. */
@@ -37,6 +39,8 @@ export interface BankContent {
   /** boot.cfg build=: the version this bank holds. */
   version: string;
   kernel: string;
+  /** The initramfs of a Linux payload, or ''. */
+  initrd: string;
   modules: string[];
   /** Files listed in SHA256SUMS with their hashes (lower-case hex). */
   sums: Map<string, string>;
@@ -67,7 +71,7 @@ function validName(s: string): boolean {
 }
 
 export function parseBootCfg(bytes: Uint8Array): BootCfg {
-  const cfg: BootCfg = { title: '', build: '', kernel: '', kernelopt: '', timeout: 0, watchdog: 0, modules: [] };
+  const cfg: BootCfg = { title: '', build: '', kernel: '', kernelopt: '', initrd: '', timeout: 0, watchdog: 0, modules: [] };
   lines(bytes).forEach((raw, i) => {
     const ln = i + 1;
     const fail = (why: string): never => { throw new BankFileError(`boot.cfg line ${ln}: ${why}`); };
@@ -84,6 +88,7 @@ export function parseBootCfg(bytes: Uint8Array): BootCfg {
       case 'build': if (v.length >= BOOTCFG.buildMax) bad(); cfg.build = v; break;
       case 'kernelopt': if (v.length >= BOOTCFG.cmdlineMax) bad(); cfg.kernelopt = v; break;
       case 'kernel': if (!validName(v)) bad(); cfg.kernel = v; break;
+      case 'initrd': if (v !== '' && !validName(v)) bad(); cfg.initrd = v; break;
       case 'modules': cfg.modules = parseModules(v, fail); break;
       case 'timeout': cfg.timeout = seconds(v, BOOTCFG.timeoutMax, bad); break;
       case 'watchdog': cfg.watchdog = seconds(v, BOOTCFG.watchdogMax, bad); break;
@@ -146,7 +151,8 @@ export interface BootCfgFile extends BootCfg {
 export function writeBootCfg(c: BootCfgFile): Buffer {
   const fields: [string, string | number][] = [
     ['bootstate', c.bootstate], ['title', c.title], ['timeout', c.timeout], ['watchdog', c.watchdog], ['kernel', c.kernel],
-    ['kernelopt', c.kernelopt], ['modules', c.modules.join(BOOTCFG.moduleSeparator)], ['build', c.build], ['updated', c.updated],
+    ['kernelopt', c.kernelopt], ...(c.initrd ? [['initrd', c.initrd] as [string, string]] : []),
+    ['modules', c.modules.join(BOOTCFG.moduleSeparator)], ['build', c.build], ['updated', c.updated],
   ];
   for (const [k, v] of fields) if (/[\r\n]/.test(String(v))) throw new BankFileError(`boot.cfg ${k}: ${JSON.stringify(v)} has a line break`);
   const out = Buffer.from(fields.map(([k, v]) => `${k}=${v}\n`).join(''), 'utf8');
@@ -158,7 +164,7 @@ export function writeBootCfg(c: BootCfgFile): Buffer {
     throw new BankFileError(`boot.cfg ${fields[line - 1]?.[0] ?? 'kernel'}: the loader would refuse it (${(e as Error).message})`);
   }
   const bytes = (v: string): string => Buffer.from(v, 'utf8').toString('latin1');
-  for (const k of ['title', 'build', 'kernel', 'kernelopt'] as const) {
+  for (const k of ['title', 'build', 'kernel', 'kernelopt', 'initrd'] as const) {
     if (back[k] !== bytes(c[k])) throw new BankFileError(`boot.cfg ${k}: ${JSON.stringify(c[k])} would read back as ${JSON.stringify(back[k])} (no spaces or tabs at either end)`);
   }
   if (back.timeout !== c.timeout) throw new BankFileError(`boot.cfg timeout: ${c.timeout} would read back as ${back.timeout}`);
@@ -189,7 +195,7 @@ export async function checkBankContent(read: ReadBankFile, where: string): Promi
   const cfgFile = await read('boot.cfg');
   if (!cfgFile) throw new BankforgeError(`${where}: boot.cfg is missing`);
   const cfg = inFile(() => parseBootCfg(cfgFile));
-  for (const name of ['boot.cfg', cfg.kernel, ...cfg.modules]) {
+  for (const name of ['boot.cfg', cfg.kernel, ...(cfg.initrd ? [cfg.initrd] : []), ...cfg.modules]) {
     const want = sums.get(name);
     if (!want) throw new BankforgeError(`${where}: ${name} is not listed in SHA256SUMS`);
     const data = name === 'boot.cfg' ? cfgFile : await read(name);
@@ -197,5 +203,5 @@ export async function checkBankContent(read: ReadBankFile, where: string): Promi
     const seen = sha256(data);
     if (seen !== want) throw new BankforgeError(`${where}: ${name}: sha256 ${seen}, SHA256SUMS says ${want}`);
   }
-  return { version: cfg.build, kernel: cfg.kernel, modules: cfg.modules, sums };
+  return { version: cfg.build, kernel: cfg.kernel, initrd: cfg.initrd, modules: cfg.modules, sums };
 }

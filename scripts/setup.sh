@@ -10,7 +10,8 @@ need=""
 for pair in clang:clang ld.lld:lld lld-link:lld qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils \
             sgdisk:gdisk fsck.fat:dosfstools mkfs.fat:dosfstools mcopy:mtools bmaptool:bmap-tools \
             genimage:genimage llvm-symbolizer:llvm addr2line:binutils \
-            xz:xz-utils zstd:zstd losetup:mount openssl:openssl cc:gcc mkfs.ext4:e2fsprogs; do
+            xz:xz-utils zstd:zstd losetup:mount openssl:openssl cc:gcc mkfs.ext4:e2fsprogs \
+            musl-gcc:musl-tools dpkg-deb:dpkg cpio:cpio; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"
 done

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { BankforgeError } from '../../support/errors.js';
 import { loadLayout } from '../layout/load.js';
 import { pipelineArtifacts } from '../pipeline/artifacts.js';
+import { linuxInputs, type LinuxPayload } from '../pipeline/linux.js';
 import { toolVersion } from '../../support/package-info.js';
 import { checkVersion } from '../version.js';
 import { hostArchiveEntries } from '../host-files.js';
@@ -24,6 +25,8 @@ export interface BundleOptions {
   /** boot.cfg watchdog (seconds; 0 = none); default DEFAULT_WATCHDOG. */
   watchdog?: number;
   epoch: number;
+  /** A stock Linux payload instead of our kernel (default: the layout's "linux"). */
+  linux?: LinuxPayload;
   /** PEM file of an Ed25519 private key. */
   signKey?: string;
 }
@@ -36,7 +39,8 @@ export async function createBundle(opts: BundleOptions): Promise<BundleManifest>
   const layout = await loadLayout(opts.layout);
   // boot.cfg's updated= is informational (the state record decides) and unknown until install.
   const hostFiles = await hostArchiveEntries(layout);
-  const tree = await pipelineArtifacts({ version: opts.version, updated: 0, timeout: opts.bootTimeout, ...(opts.watchdog !== undefined ? { watchdog: opts.watchdog } : {}), kernelopt: opts.kernelopt, epoch: opts.epoch, hostFiles })('bank');
+  const bankPayload = linuxInputs(layout, opts.linux, opts.kernelopt);
+  const tree = await pipelineArtifacts({ version: opts.version, updated: 0, timeout: opts.bootTimeout, ...(opts.watchdog !== undefined ? { watchdog: opts.watchdog } : {}), epoch: opts.epoch, hostFiles, ...bankPayload })('bank');
   const fits = bundleFits(layout, tree, opts.epoch);
   if (fits.length === 0) throw new BankforgeError(`${layout.file}: no bank partition (a partition with "bank": "A" or "B") can hold this bank's files`);
 
@@ -48,7 +52,7 @@ export async function createBundle(opts: BundleOptions): Promise<BundleManifest>
   const manifest: BundleManifest = {
     format: 1,
     version: opts.version,
-    build: { tool: `bankforge ${toolVersion()}`, layout: layout.name, layoutSha256: layout.sha256, kernelopt: opts.kernelopt, bootTimeout: opts.bootTimeout, sourceDateEpoch: opts.epoch },
+    build: { tool: `bankforge ${toolVersion()}`, layout: layout.name, layoutSha256: layout.sha256, kernelopt: bankPayload.kernelopt, bootTimeout: opts.bootTimeout, sourceDateEpoch: opts.epoch },
     fits,
     files: files.map((f) => ({ name: f.name, size: f.data.length, sha256: sha256(f.data) })),
     payload: { size: payload.length, sha256: sha256(payload) },

@@ -9,10 +9,11 @@ import { isGuid, normalizeGuid } from '../../partitions/guid.js';
 import { GPT } from '../../partitions/gpt.js';
 import { isSectorSize } from '../../partitions/units.js';
 import { parseSize } from './size.js';
-import { ARTIFACTS, type ArtifactName, type ContentSource, type Filesystem, type HostSpec, type LayoutSpec, type PartitionSpec } from './types.js';
+import { ARTIFACTS, type ArtifactName, type ContentSource, type Filesystem, type HostSpec, type LayoutSpec, type LinuxSpec, type PartitionSpec } from './types.js';
 
-export const LAYOUT_FIELDS = ['$schema', 'description', 'sectorSize', 'alignment', 'diskSize', 'seed', 'diskGuid', 'host', 'partitions'] as const;
+export const LAYOUT_FIELDS = ['$schema', 'description', 'sectorSize', 'alignment', 'diskSize', 'seed', 'diskGuid', 'host', 'linux', 'partitions'] as const;
 export const HOST_FIELDS = ['settings', 'files'] as const;
+export const LINUX_FIELDS = ['kernel', 'initrd', 'cmdline'] as const;
 export const PARTITION_FIELDS = ['name', 'type', 'gptName', 'filesystem', 'label', 'size', 'start', 'guid', 'attributes', 'clusterSize', 'bank', 'contents'] as const;
 export const CONTENT_FIELDS = ['dir', 'file', 'artifact', 'to'] as const;
 const FILESYSTEMS: readonly Filesystem[] = ['fat12', 'fat16', 'fat32', 'raw'];
@@ -78,6 +79,7 @@ export function parseLayout(json: unknown, file: string, name: string): LayoutSp
   const description = o.description === undefined ? '' : c.string(o.description, 'description');
 
   const host = o.host === undefined ? undefined : parseHost(c, o.host, base);
+  const linux = o.linux === undefined ? undefined : parseLinux(c, o.linux, base);
   const list = o.partitions;
   if (!Array.isArray(list) || list.length === 0) c.fail('partitions', `expected a non-empty array, got ${show(list)}`);
   if (list.length > GPT.entryCount) c.fail('partitions', `${list.length} partitions; a GPT holds at most ${GPT.entryCount}`);
@@ -108,7 +110,22 @@ export function parseLayout(json: unknown, file: string, name: string): LayoutSp
       seen.set(`guid:${p.guid}`, p.field);
     }
   }
-  return { file, name, description, sectorSize, alignment, diskSize, seed, diskGuid, host, partitions };
+  return { file, name, description, sectorSize, alignment, diskSize, seed, diskGuid, host, linux, partitions };
+}
+
+/** "linux": the banks' {"artifact": "bank"} holds this Linux payload instead of our kernel. */
+function parseLinux(c: Checker, v: unknown, base: string): LinuxSpec {
+  const o = c.object(v, 'linux');
+  c.onlyKnown(o, LINUX_FIELDS, 'linux');
+  const path = (x: unknown, field: string): string => {
+    const p = c.string(x, field);
+    if (p === '') c.fail(field, 'must not be empty');
+    return isAbsolute(p) ? p : resolve(base, p);
+  };
+  if (o.kernel === undefined) c.fail('linux.kernel', 'required: the kernel image (bzImage with the EFI stub)');
+  const cmdline = o.cmdline === undefined ? '' : c.string(o.cmdline, 'linux.cmdline');
+  if (/[\r\n]/.test(cmdline)) c.fail('linux.cmdline', "must be one line (it becomes boot.cfg's kernelopt=)");
+  return { kernel: path(o.kernel, 'linux.kernel'), ...(o.initrd !== undefined ? { initrd: path(o.initrd, 'linux.initrd') } : {}), cmdline };
 }
 
 function parseHost(c: Checker, v: unknown, base: string): HostSpec {

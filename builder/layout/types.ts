@@ -41,6 +41,14 @@ export interface HostSpec {
   files: ContentSource[];
 }
 
+/** A stock Linux payload for the banks (docs/boot-protocol.md, "Linux payloads"); paths absolute. */
+export interface LinuxSpec {
+  kernel: string;
+  initrd?: string;
+  /** The kernel command line (boot.cfg kernelopt=). */
+  cmdline: string;
+}
+
 export interface LayoutSpec {
   /** The file it was read from, as given (for messages). */
   file: string;
@@ -52,5 +60,6 @@ export interface LayoutSpec {
   seed: string;
   diskGuid: string | undefined;
   host: HostSpec | undefined;
+  linux: LinuxSpec | undefined;
   partitions: PartitionSpec[];
 }

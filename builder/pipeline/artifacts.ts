@@ -3,7 +3,7 @@
 
 import { stat } from 'node:fs/promises';
 import { compileKernel, compileLoader } from './compile.js';
-import { bankArtifact, type BankInputs } from './bank.js';
+import { bankArtifact, linuxBankArtifact, type BankInputs } from './bank.js';
 import type { FatTree } from '../../partitions/fat/index.js';
 import type { ArtifactName } from '../layout/types.js';
 
@@ -12,7 +12,7 @@ export type Artifacts = (name: ArtifactName) => Promise<FatTree>;
 export function pipelineArtifacts(bank: BankInputs): Artifacts {
   const made = new Map<ArtifactName, Promise<FatTree>>();
   const make: Record<ArtifactName, () => Promise<FatTree>> = {
-    bank: async () => bankArtifact(bank, (await compileKernel()).path),
+    bank: async () => (bank.linux ? linuxBankArtifact(bank, bank.linux) : bankArtifact(bank, (await compileKernel()).path)),
     loader: async () => {
       const efi = (await compileLoader()).path;
       const { size } = await stat(efi);

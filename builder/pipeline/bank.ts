@@ -6,6 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeBootCfg, writeSums } from '../../partitions/bank-files.js';
+import { BankforgeError } from '../../support/errors.js';
+import { checkLinuxKernel, readInput, type LinuxPayload, LINUX_INITRD_FILE, LINUX_KERNEL_FILE } from './linux.js';
 import type { FatTree } from '../../partitions/fat/index.js';
 import { PACKAGE_ROOT } from '../../support/package-info.js';
 import { treeEntries, ustar, type TarEntry } from './ustar.js';
@@ -42,13 +44,41 @@ export interface BankInputs {
   epoch?: number;
   /** Files the layout adds to base.tar (after base/, so they replace its files). */
   hostFiles?: TarEntry[];
+  /** A stock Linux kernel (and initramfs) instead of ours: the bank then holds no base.tar (docs/boot-protocol.md, "Linux payloads"). */
+  linux?: LinuxPayload;
 }
 
 export function bootCfg(inputs: BankInputs): Buffer {
   return writeBootCfg({
     bootstate: 0, title: `bankforge ${inputs.version}`, timeout: inputs.timeout, watchdog: inputs.watchdog ?? DEFAULT_WATCHDOG, kernel: KERNEL_FILE,
-    kernelopt: inputs.kernelopt, modules: MODULES, build: inputs.version, updated: inputs.updated,
+    kernelopt: inputs.kernelopt, initrd: '', modules: MODULES, build: inputs.version, updated: inputs.updated,
   });
+}
+
+/**
+ * boot.cfg of a Linux bank: ESXi's keys, kernelopt the command line, initrd= the initramfs. No
+ * watchdog: the loader arms it only for our kernel, which feeds it until mark-good; a Linux kernel
+ * armed by the loader would be reset unless its own watchdog driver took over in time.
+ */
+export function linuxBootCfg(inputs: BankInputs, initrd: boolean): Buffer {
+  if (inputs.watchdog) {
+    throw new BankforgeError(`--watchdog ${inputs.watchdog}: the loader arms the watchdog for bankforge's own kernel only; a Linux payload runs without it (docs/watchdog.md)`);
+  }
+  return writeBootCfg({
+    bootstate: 0, title: `bankforge ${inputs.version} (Linux)`, timeout: inputs.timeout, watchdog: 0, kernel: LINUX_KERNEL_FILE,
+    kernelopt: inputs.kernelopt, initrd: initrd ? LINUX_INITRD_FILE : '', modules: [], build: inputs.version, updated: inputs.updated,
+  });
+}
+
+/** A bank holding a Linux payload: boot.cfg, vmlinuz, initrd.img (when given), SHA256SUMS. */
+export async function linuxBankArtifact(inputs: BankInputs, linux: LinuxPayload): Promise<FatTree> {
+  const kernel = await readInput(linux.kernel, 'the Linux kernel');
+  checkLinuxKernel(kernel, linux.kernel);
+  const initrd = linux.initrd !== undefined ? await readInput(linux.initrd, 'the initramfs') : undefined;
+  const cfg = linuxBootCfg(inputs, initrd !== undefined);
+  const files: [string, Buffer][] = [['boot.cfg', cfg], [LINUX_KERNEL_FILE, kernel], ...(initrd ? [[LINUX_INITRD_FILE, initrd] as [string, Buffer]] : [])];
+  const sums = writeSums(files);
+  return new Map([['SHA256SUMS', sums] as [string, Buffer], ...files].map(([name, data]) => [name, { kind: 'file', size: data.length, source: { data } }]));
 }
 
 export async function bankArtifact(inputs: BankInputs, kernelPath: string): Promise<FatTree> {

@@ -29,7 +29,7 @@ export function cacheDir(): string {
 
 export interface Compiled { path: string; cached: boolean }
 
-async function sourcesOf(dirs: string[]): Promise<string[]> {
+export async function sourcesOf(dirs: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const d of dirs) {
     for (const f of (await readdir(join(PACKAGE_ROOT, d))).sort()) {
@@ -44,7 +44,7 @@ async function sourcesOf(dirs: string[]): Promise<string[]> {
  * A stat instead of `name --version`, so a cache hit spawns no process at all (a build that
  * finds everything cached should not pay for four compiler start-ups).
  */
-async function tool(name: string, pkg: string): Promise<string> {
+export async function tool(name: string, pkg: string): Promise<string> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     try {
@@ -58,14 +58,14 @@ async function tool(name: string, pkg: string): Promise<string> {
   throw new BankforgeError(`${name} not found: install the Debian package ${pkg} (sh scripts/setup.sh does)`);
 }
 
-async function keyOf(kind: string, files: string[], flags: string[], versions: string[]): Promise<string> {
+export async function keyOf(kind: string, files: string[], flags: string[], versions: string[]): Promise<string> {
   const h = createHash('sha256').update(`${kind}\0${flags.join(' ')}\0${versions.join('\0')}\0`);
   for (const f of files) h.update(`${f}\0`).update(await readFile(join(PACKAGE_ROOT, f))).update('\0');
   return h.digest('hex').slice(0, 24);
 }
 
 /** Run `produce` into a fresh directory and move it into the cache only when it succeeded. */
-async function cached(kind: string, key: string, output: string, produce: (dir: string) => Promise<void>): Promise<Compiled> {
+export async function cached(kind: string, key: string, output: string, produce: (dir: string) => Promise<void>): Promise<Compiled> {
   const dir = join(cacheDir(), `${kind}-${key}`);
   const path = join(dir, output);
   if (await stat(path).then(() => true, () => false)) return { path, cached: true };
@@ -87,7 +87,7 @@ async function cached(kind: string, key: string, output: string, produce: (dir: 
 }
 
 /** Resolves with the command's messages (none, when all is well). */
-async function run(what: string, cmd: string, args: string[]): Promise<string> {
+export async function run(what: string, cmd: string, args: string[]): Promise<string> {
   // execa only when something is compiled: loading it is a noticeable part of a cached build.
   const { execa } = await import('execa');
   const r = await execa(cmd, args, { cwd: PACKAGE_ROOT, reject: false, all: true });

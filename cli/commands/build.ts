@@ -11,7 +11,7 @@ import { EPOCH_MAX_FAT, sourceDateEpoch } from '../source-date-epoch.js';
 import { wholeNumber } from '../whole-number.js';
 import { BOOTCFG } from '../../partitions/bank-files.js';
 
-interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: string; watchdog?: string; json: boolean; quiet: boolean; format: string[]; sha256: boolean }
+interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: string; watchdog?: string; json: boolean; quiet: boolean; format: string[]; sha256: boolean; linuxKernel?: string; initrd?: string }
 
 export async function run(a: Args): Promise<void> {
   const epoch = sourceDateEpoch(undefined, EPOCH_MAX_FAT, 'the last FAT date, 2107-12-31');
@@ -32,6 +32,7 @@ export async function run(a: Args): Promise<void> {
     ...(a.seed ? { seed: a.seed } : {}),
     ...(epoch !== undefined ? { epoch } : {}),
     kernelopt: a.kernelopt,
+    ...(a.linuxKernel ? { linux: { kernel: a.linuxKernel, ...(a.initrd ? { initrd: a.initrd } : {}) } } : {}),
     bootTimeout,
     ...(watchdog !== undefined ? { watchdog } : {}),
     progress,

@@ -8,7 +8,7 @@ import { sourceDateEpoch } from '../source-date-epoch.js';
 import { wholeNumber } from '../whole-number.js';
 import { BOOTCFG } from '../../partitions/bank-files.js';
 
-interface Args { version: string; layout: string; sign?: string; out: string; kernelopt: string; bootTimeout: string; watchdog?: string; json: boolean; quiet: boolean }
+interface Args { version: string; layout: string; sign?: string; out: string; kernelopt: string; bootTimeout: string; watchdog?: string; json: boolean; quiet: boolean; linuxKernel?: string; initrd?: string }
 
 /** The latest date a bundle manifest's build.sourceDateEpoch takes (docs/bundle.md): 2099-12-31. */
 const EPOCH_MAX_BUNDLE = 4102444799;
@@ -19,6 +19,7 @@ export async function run(a: Args): Promise<void> {
   const watchdog = a.watchdog === undefined ? undefined : wholeNumber('--watchdog', a.watchdog, 0, BOOTCFG.watchdogMax, 'whole seconds');
   const manifest = await createBundle({
     version: a.version, layout: a.layout, out: a.out, kernelopt: a.kernelopt, bootTimeout, ...(watchdog !== undefined ? { watchdog } : {}),
+    ...(a.linuxKernel ? { linux: { kernel: a.linuxKernel, ...(a.initrd ? { initrd: a.initrd } : {}) } } : {}),
     epoch: sourceDateEpoch(DEFAULT_EPOCH, EPOCH_MAX_BUNDLE, 'the latest a bundle manifest takes, 2099-12-31')!, ...(a.sign ? { signKey: a.sign } : {}),
   });
   if (a.json) process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);

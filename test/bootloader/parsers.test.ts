@@ -109,7 +109,7 @@ const CFG = [
 
 test('boot.cfg: the keys of docs/boot-protocol.md', async () => {
   const c = await host(bin, ['bootcfg', await file(CFG)]);
-  assert.equal(c, { title: 'bankforge 1.2.0', build: '1.2.0', kernel: 'kernel.elf', kernelopt: 'console=com1 panic.delay=3',
+  assert.equal(c, { title: 'bankforge 1.2.0', build: '1.2.0', kernel: 'kernel.elf', kernelopt: 'console=com1 panic.delay=3', initrd: '',
     timeout: 5, watchdog: 0, modules: ['base.tgz', 'etc.tgz', 'state.tgz'] });
 });
 
@@ -119,7 +119,7 @@ test('boot.cfg: CRLF, spaces around =, a key given twice keeps the last, empty m
   assert.is(c.timeout, 0);
   assert.equal(c.modules, []);
   const builder = await host(bin, ['bootcfg', await file('bootstate=0\ntitle=bankforge 1.0.0\ntimeout=3\nkernel=kernel.elf\nkernelopt=\nmodules=\nbuild=1.0.0\nupdated=1\n')]);
-  assert.equal(builder, { title: 'bankforge 1.0.0', build: '1.0.0', kernel: 'kernel.elf', kernelopt: '', timeout: 3, watchdog: 0, modules: [] });
+  assert.equal(builder, { title: 'bankforge 1.0.0', build: '1.0.0', kernel: 'kernel.elf', kernelopt: '', initrd: '', timeout: 3, watchdog: 0, modules: [] });
 });
 
 test('i6300esb: half the watchdog time in each stage, at 33 MHz / 2^15, rounded up and within 20 bits', async () => {

@@ -143,6 +143,7 @@ static int run_bootcfg(const uint8_t *data, size_t len, int print)
 	str_field(",", "build", c.build);
 	str_field(",", "kernel", c.kernel);
 	str_field(",", "kernelopt", c.kernelopt);
+	str_field(",", "initrd", c.initrd);
 	printf(",\"timeout\":%u,\"watchdog\":%u,\"modules\":[", c.timeout, c.watchdog);
 	for (uint32_t i = 0; i < c.nmodules; i++) {
 		printf(i ? "," : "");

@@ -6,8 +6,8 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { mustRun, repoRoot } from './tools.js';
 
-export async function compileHost(out: string, sources: string[], opts: { sanitize?: boolean } = {}): Promise<string> {
-  const flags = ['-std=c11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', `-I${join(repoRoot, 'common')}`];
+export async function compileHost(out: string, sources: string[], opts: { sanitize?: boolean; flags?: string[] } = {}): Promise<string> {
+  const flags = ['-std=c11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', `-I${join(repoRoot, 'common')}`, ...(opts.flags ?? [])];
   if (opts.sanitize ?? true) flags.push('-fsanitize=address,undefined', '-fno-sanitize-recover=all');
   await mustRun('cc', [...flags, ...sources.map((s) => join(repoRoot, s)), '-o', out]);
   return out;
