@@ -73,7 +73,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const epoch = opts.epoch ?? DEFAULT_EPOCH;
   const settings = hostSettings(layout);
   const hostFiles = await hostArchiveEntries(layout);
-  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, kernelopt: opts.kernelopt ?? '', epoch, hostFiles });
+  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, kernelopt: opts.kernelopt ?? '', epoch, hostFiles }, (m) => progress?.step(m));
 
   progress?.step(`planning ${layout.name} (${placed.partitions.length} partitions, ${placed.sectorSize}-byte sectors)`);
   const plans: PartitionPlan[] = [];

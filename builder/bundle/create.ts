@@ -24,6 +24,8 @@ export interface BundleOptions {
   epoch: number;
   /** PEM file of an Ed25519 private key. */
   signKey?: string;
+  /** Told when the kernel has to be compiled (seconds to tens of seconds). */
+  progress?: (message: string) => void;
 }
 
 export async function createBundle(opts: BundleOptions): Promise<BundleManifest> {
@@ -34,7 +36,7 @@ export async function createBundle(opts: BundleOptions): Promise<BundleManifest>
   const layout = await loadLayout(opts.layout);
   // boot.cfg's updated= is informational (the state record decides) and unknown until install.
   const hostFiles = await hostArchiveEntries(layout);
-  const tree = await pipelineArtifacts({ version: opts.version, updated: 0, timeout: opts.bootTimeout, kernelopt: opts.kernelopt, epoch: opts.epoch, hostFiles })('bank');
+  const tree = await pipelineArtifacts({ version: opts.version, updated: 0, timeout: opts.bootTimeout, kernelopt: opts.kernelopt, epoch: opts.epoch, hostFiles }, opts.progress)('bank');
   const fits = bundleFits(layout, tree, opts.epoch);
   if (fits.length === 0) throw new BankforgeError(`${layout.file}: no bank partition (a partition with "bank": "A" or "B") can hold this bank's files`);
 

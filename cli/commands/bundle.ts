@@ -15,13 +15,15 @@ const EPOCH_MAX_BUNDLE = 4102444799;
 export async function run(a: Args): Promise<void> {
   if (/[\r\n]/.test(a.kernelopt)) throw new BankforgeError("--kernelopt: must be one line (it becomes boot.cfg's kernelopt=)");
   const bootTimeout = wholeNumber('--boot-timeout', a.bootTimeout, 0, 3600, 'whole seconds');
+  const progress = makeProgress({ quiet: a.quiet || a.json });
   const manifest = await createBundle({
+    progress: (m) => progress.step(m),
     version: a.version, layout: a.layout, out: a.out, kernelopt: a.kernelopt, bootTimeout,
     epoch: sourceDateEpoch(DEFAULT_EPOCH, EPOCH_MAX_BUNDLE, 'the latest a bundle manifest takes, 2099-12-31')!, ...(a.sign ? { signKey: a.sign } : {}),
   });
   if (a.json) process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
   else {
     const fits = manifest.fits.map((f) => `${f.filesystem} in ${f.partitionSize}-byte banks, ${f.sectorSize}-byte sectors`).join('; ');
-    makeProgress({ quiet: a.quiet }).done(`bundled ${manifest.version} into ${a.out} (${manifest.payload.size} bytes of files, ${a.sign ? 'signed' : 'unsigned'}); fits ${fits}`);
+    progress.done(`bundled ${manifest.version} into ${a.out} (${manifest.payload.size} bytes of files, ${a.sign ? 'signed' : 'unsigned'}); fits ${fits}`);
   }
 }
