@@ -34,7 +34,7 @@ export async function run(a: Args): Promise<void> {
   });
   // Loaded only when asked for: the writers pull in execa, which costs start-up on every build.
   const outputs = formats.some((f) => f !== 'raw')
-    ? await (await import('../../builder/outputs/write.js')).writeOutputs({ image: result.image, size: result.manifest.diskSize, dataRanges: result.dataRanges }, formats, (m) => progress.step(m))
+    ? await (await import('../../builder/outputs/write.js')).writeOutputs({ image: result.image, size: result.manifest.diskSize, dataRanges: result.dataRanges, sha256: result.manifest.image.sha256 }, formats, (m) => progress.step(m))
     : [];
   if (outputs.length) progress.done(`wrote ${outputs.join(', ')}`);
   await keepDebugKernel(result.image, result.manifest);
