@@ -5,6 +5,8 @@ import yargs, { type Argv } from 'yargs';
 import { BankforgeError, EXIT, environmentError } from '../support/errors.js';
 import { exitCodesEpilogue } from '../support/exit-codes.js';
 import { terminalSafe } from '../support/terminal-text.js';
+import { toolVersion } from '../support/package-info.js';
+import { jsonError } from './json-error.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
 
@@ -14,6 +16,7 @@ function commands(y: Argv): Argv {
     .usage('$0 <command> [options]\n\nBuild, inspect, boot, flash and upgrade ESXi-style A/B disk images.')
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors and requested data' })
     .option('debug', { type: 'boolean', default: false, describe: 'Show stack traces and tool output on errors' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON on stdout; an error too, as {"error": {"code", "kind", "message", ...}} (docs/cli.md)' })
     .command('build', 'Build a disk image from a layout', (c) => c
       .option('layout', { alias: 'l', type: 'string', default: 'esxi', describe: 'Layout name from layouts/ or a path to a layout JSON file' })
       .option('out', { alias: 'o', type: 'string', describe: 'Image file to write (default: <layout>.img); the manifest goes beside it' })
@@ -133,6 +136,13 @@ function commands(y: Argv): Argv {
 
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
+  // Seen before parsing, so that a usage error is JSON too.
+  const json = argv.some((a) => a === '--json' || a === '--json=true');
+  // Only in front of a command: `build --version V` is the version to build.
+  if (argv[0] === '--version') {
+    process.stdout.write(json ? `${JSON.stringify({ name: 'bankforge', version: toolVersion() })}\n` : `${toolVersion()}\n`);
+    return;
+  }
   try {
     await commands(yargs(argv))
       .fail((msg, err) => {
@@ -141,12 +151,20 @@ export async function main(argv: string[]): Promise<void> {
       })
       .parseAsync();
   } catch (e) {
-    process.exitCode = report(e, debug);
+    process.exitCode = report(e, debug, json);
   }
 }
 
-function report(thrown: unknown, debug: boolean): number {
+function report(thrown: unknown, debug: boolean, json: boolean): number {
   const e = environmentError(thrown) ?? thrown;
+  if (json) {
+    const known = e instanceof BankforgeError && e.exitCode !== EXIT.internal;
+    const code = known ? e.exitCode : EXIT.internal;
+    const message = known ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
+    process.stdout.write(`${JSON.stringify(jsonError(e, code, message))}\n`);
+    if (debug) process.stderr.write(`${(thrown as Error | undefined)?.stack ?? ''}\n`);
+    return code;
+  }
   if (e instanceof BankforgeError && e.exitCode !== EXIT.internal) {
     process.stderr.write(`bankforge: ${terminalSafe(e.message)}\n`);
     // The stack of what was thrown: for an environment error, the write that failed.

@@ -35,3 +35,21 @@ export function compressionBySuffix(path: string): Compressed | undefined {
   const m = /\.(gz|xz|zst)$/i.exec(path);
   return m ? ({ gz: 'gzip', xz: 'xz', zst: 'zstd' } as const)[m[1]!.toLowerCase() as 'gz' | 'xz' | 'zst'] : undefined;
 }
+
+/** Bytes isTextFile looks at: a disk image's first sector is never all text (an MBR ends in 0x55 0xAA). */
+export const TEXT_PROBE_BYTES = 512;
+
+/**
+ * Whether `head` (a file's first bytes) reads as text: printable ASCII, tabs, line ends and
+ * well-formed UTF-8 only. A disk image fails at once (boot code, zeros, the MBR signature).
+ */
+export function isTextFile(head: Buffer): boolean {
+  if (head.length === 0) return false;
+  for (const b of head) if (b < 0x20 ? b !== 0x09 && b !== 0x0a && b !== 0x0d : b === 0x7f) return false;
+  // A multi-byte sequence cut by the probe's end (at most 3 bytes of one) is still text.
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  for (let cut = 0; cut <= Math.min(3, head.length - 1); cut++) {
+    try { utf8.decode(head.subarray(0, head.length - cut)); return true; } catch { /* try without the last byte */ }
+  }
+  return false;
+}
