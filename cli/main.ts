@@ -40,7 +40,7 @@ function commands(y: Argv): Argv {
       .example('$0 inspect esxi.img --json | jq .warnings', 'Only the warnings'),
     async (a) => (await import('./commands/inspect.js')).run(a))
     .command('run <image>', 'Boot an image in QEMU (UEFI, q35) with its serial console on this terminal', (c) => c
-      .positional('image', { type: 'string', demandOption: true, describe: 'Disk image (raw or qcow2) to boot' })
+      .positional('image', { type: 'string', demandOption: true, describe: 'Disk image to boot: raw, qcow2 or vmdk (told by content)' })
       .option('snapshot', { type: 'boolean', default: false, describe: "Discard the guest's writes; the image is not changed" })
       .option('timeout', { type: 'number', describe: 'Stop QEMU after this many seconds and exit 5' })
       .option('expect', { type: 'string', describe: 'Stop QEMU and exit 0 as soon as a serial line matches this regular expression' })
@@ -48,6 +48,7 @@ function commands(y: Argv): Argv {
       .option('usb', { type: 'boolean', default: false, describe: 'Attach the image as a USB stick instead of a virtio disk' })
       .option('mem', { type: 'number', default: 256, describe: 'Guest memory in MiB' })
       .option('sector-size', { type: 'number', choices: [512, 4096], describe: "Disk sector size (default: detected from the image's GPT)" })
+      .option('screenshot', { type: 'string', describe: 'Save the screen as PNG to this file when the run ends (the --expect match, --timeout, Ctrl-C)' })
       .example('$0 run esxi.img --snapshot', 'Boot and use the serial console here; Ctrl-] or Ctrl-C quits')
       .example("$0 run esxi.img --snapshot --expect 'kernel: ready' --timeout 60", 'Smoke test: exit 0 on the line, 5 if it has not come within 60 s')
       .epilogue(`${exitCodesEpilogue('run')} 0 is also QEMU exiting by itself with status 0; 3 includes an image QEMU refuses and QEMU or OVMF missing.`),
