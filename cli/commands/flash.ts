@@ -54,6 +54,7 @@ function outcome(e: unknown, device: string): number {
 }
 
 function interruptedText(e: FlashInterrupted, device: string): string {
+  if (e.message === 'checking') return `interrupted while checking the image: nothing was written to ${device}`;
   return e.message === 'verifying'
     ? `interrupted while verifying: ${device} was written completely but is not verified; run bankforge flash again to be sure`
     : `interrupted: ${device} is not bootable (its partition table is written last, and was not); run bankforge flash again`;

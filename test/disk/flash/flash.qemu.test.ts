@@ -225,7 +225,7 @@ test('gz, xz and zst images are decompressed on the fly, with the .bmap and with
   }
 });
 
-test('an image that does not match its manifest is caught while flashing, and the device is said to be unusable', async () => {
+test('an image that does not match its manifest is refused before the first write: exit 8, the stick unchanged', async () => {
   const other = join(dir, 'tampered.img');
   await copyFile(small.image, other);
   await copyFile(small.image.replace(/\.img$/, '.manifest.json'), other.replace(/\.img$/, '.manifest.json'));
@@ -235,18 +235,30 @@ test('an image that does not match its manifest is caught while flashing, and th
   const fh = await open(other, 'r+');
   await fh.write(Buffer.from('X'), 0, 1, small.partitions[3]!.offset + 3 * MiB);
   await fh.close();
-  await withLoop(await stick('tampered', small.size + 8 * MiB, 0), 512, async (dev) => {
+  await withLoop(await stick('tampered', small.size + 8 * MiB, 0xaa, 16 * MiB), 512, async (dev) => {
+    const before = await sha256Of(dev);
     const r = await cli(['flash', other, dev, '--yes']);
     assert.is(r.exitCode, EXIT.failed, r.stderr);
-    assert.match(r.stderr, /tampered\.img does not match .*tampered\.manifest\.json: the image hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
+    assert.match(r.stderr, /tampered\.img does not match .*tampered\.manifest\.json: the image hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}; nothing was written to /);
+    assert.is(await sha256Of(dev), before, 'the stick changed');
+    // The same with --json: the error document on stdout.
+    const j = await cli(['flash', other, dev, '--yes', '--json']);
+    assert.is(j.exitCode, EXIT.failed);
+    assert.is(JSON.parse(j.stdout).error.code, EXIT.failed);
   });
 });
 
 test('interrupted while writing: FlashInterrupted, and the device has no partition table (nothing boots a half-written stick)', async () => {
   await withLoop(await stick('interrupted', small.size + 8 * MiB, 0), 512, async (dev) => {
-    await cli(['flash', small.image, dev, '--yes', '--quiet']);
+    const done = await cli(['flash', small.image, dev, '--yes', '--quiet', '--json']);
+    assert.is(done.exitCode, 0, done.stderr);
+    const j = JSON.parse(done.stdout);
+    assert.is(j.device.path, dev);
+    assert.ok(j.dataBytes > 0 && j.verifiedBytes > 0 && j.verified === true, done.stdout);
     const abort = new AbortController();
-    const progress = { phase() {}, note() {}, update(done: number) { if (done > 0) abort.abort(); } };
+    // Once writing has begun (the image is first checked against its sidecars, writing nothing).
+    let phase = '';
+    const progress = { phase(name: string) { phase = name; }, note() {}, update(done: number) { if (phase === 'writing' && done > 0) abort.abort(); } };
     const err = await flash({ image: small.image, device: dev, progress, signal: abort.signal }).then(() => undefined, (e: Error) => e);
     assert.instance(err, FlashInterrupted);
     const v = await tool('sgdisk', ['-v', dev]);
@@ -268,7 +280,9 @@ test('Ctrl-C on the CLI: exit 130 and a message that the stick is not bootable',
     const { execa } = await import('execa');
     const { BIN } = await import('../../helpers/cli.js');
     const p = execa(process.execPath, [BIN, 'flash', image, dev, '--yes'], { reject: false, all: true, encoding: 'utf8' });
-    p.stderr!.once('data', () => p.kill('SIGINT'));
+    // Once writing has begun: the check against the manifest comes first and writes nothing.
+    const onData = (chunk: Buffer): void => { if (/^writing/m.test(chunk.toString())) { p.stderr!.off('data', onData); p.kill('SIGINT'); } };
+    p.stderr!.on('data', onData);
     const r = await p;
     assert.is(r.exitCode, EXIT.interrupted, r.all);
     assert.match(r.all!, new RegExp(`interrupted: ${dev} is not bootable \\(its partition table is written last, and was not\\); run bankforge flash again`));
