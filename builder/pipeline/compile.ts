@@ -74,7 +74,7 @@ async function tool(name: string, pkg: string, why = ''): Promise<string> {
 }
 
 /** The hash of what a program is made from; with `versions` (the compilers) empty, the key prebuilt/ records. */
-export async function keyOf(kind: string, files: string[], flags: string[], versions: string[]): Promise<string> {
+async function keyOf(kind: string, files: string[], flags: string[], versions: string[]): Promise<string> {
   const h = createHash('sha256').update(`${kind}\0${flags.join(' ')}\0${versions.join('\0')}\0`);
   for (const f of files) h.update(`${f}\0`).update(await readFile(join(PACKAGE_ROOT, f))).update('\0');
   return h.digest('hex').slice(0, 24);
