@@ -47,9 +47,10 @@ export const TEXT_PROBE_BYTES = 512;
 export function isTextFile(head: Buffer): boolean {
   if (head.length === 0) return false;
   for (const b of head) if (b < 0x20 ? b !== 0x09 && b !== 0x0a && b !== 0x0d : b === 0x7f) return false;
-  // A multi-byte sequence cut by the probe's end (at most 3 bytes of one) is still text.
+  // A multi-byte sequence cut by the probe's end (at most 3 bytes of one) is still text; a whole
+  // file (shorter than the probe) is not cut.
   const utf8 = new TextDecoder('utf-8', { fatal: true });
-  for (let cut = 0; cut <= Math.min(3, head.length - 1); cut++) {
+  for (let cut = 0; cut <= (head.length < TEXT_PROBE_BYTES ? 0 : 3); cut++) {
     try { utf8.decode(head.subarray(0, head.length - cut)); return true; } catch { /* try without the last byte */ }
   }
   return false;
