@@ -17,5 +17,6 @@ export { getConfig, setConfig, type ConfigReport } from './disk/config.js';
 export { readDisk as readCoredumps, clearDumps as clearCoredumps, renderDump, dumpJson, extractDump } from './disk/coredump/report.js';
 export { flash, type FlashOptions, type FlashResult } from './disk/flash/flash.js';
 export { listDevices, describeDevice, type DeviceInfo } from './disk/flash/devices.js';
-export { BankforgeError, LayoutError } from './support/errors.js';
+export { BankforgeError, LayoutError, type ErrorLocation } from './support/errors.js';
+export { type Progress } from './support/progress.js';
 export { EXIT, type ExitCode } from './support/exit-codes.js';

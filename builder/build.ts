@@ -82,7 +82,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const settings = hostSettings(layout);
   const hostFiles = await hostArchiveEntries(layout);
   const payload = linuxInputs(layout, opts.linux, opts.kernelopt);
-  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, ...(opts.watchdog !== undefined ? { watchdog: opts.watchdog } : {}), epoch, hostFiles, ...payload });
+  const artifacts = pipelineArtifacts({ version: opts.version, updated: 1, timeout: opts.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, ...(opts.watchdog !== undefined ? { watchdog: opts.watchdog } : {}), epoch, hostFiles, ...payload }, (m) => progress?.step(m));
 
   progress?.step(`planning ${layout.name} (${placed.partitions.length} partitions, ${placed.sectorSize}-byte sectors)`);
   const plans: PartitionPlan[] = [];

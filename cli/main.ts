@@ -5,6 +5,8 @@ import yargs, { type Argv } from 'yargs';
 import { BankforgeError, EXIT, environmentError } from '../support/errors.js';
 import { exitCodesEpilogue } from '../support/exit-codes.js';
 import { terminalSafe } from '../support/terminal-text.js';
+import { toolVersion } from '../support/package-info.js';
+import { jsonError } from './json-error.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
 
@@ -20,6 +22,7 @@ function commands(y: Argv): Argv {
     .usage('$0 <command> [options]\n\nBuild, inspect, boot, flash and upgrade ESXi-style A/B disk images.')
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors and requested data' })
     .option('debug', { type: 'boolean', default: false, describe: 'Show stack traces and tool output on errors' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON on stdout; an error too, as {"error": {"code", "kind", "message", ...}} (docs/cli.md)' })
     .command('build', 'Build a disk image from a layout', (c) => c
       .option('layout', { alias: 'l', type: 'string', default: 'esxi', describe: 'Layout name from layouts/ or a path to a layout JSON file' })
       .option('out', { alias: 'o', type: 'string', describe: 'Image file to write (default: <layout>.img); the manifest goes beside it' })
@@ -46,7 +49,7 @@ function commands(y: Argv): Argv {
       .example('$0 inspect esxi.img --json | jq .warnings', 'Only the warnings'),
     async (a) => (await import('./commands/inspect.js')).run(a))
     .command('run <image>', 'Boot an image in QEMU (UEFI, q35) with its serial console on this terminal', (c) => c
-      .positional('image', { type: 'string', demandOption: true, describe: 'Disk image (raw or qcow2) to boot' })
+      .positional('image', { type: 'string', demandOption: true, describe: 'Disk image to boot: raw, qcow2 or vmdk (told by content)' })
       .option('snapshot', { type: 'boolean', default: false, describe: "Discard the guest's writes; the image is not changed" })
       .option('timeout', { type: 'number', describe: 'Stop QEMU after this many seconds and exit 5' })
       .option('expect', { type: 'string', describe: 'Stop QEMU and exit 0 as soon as a serial line matches this regular expression' })
@@ -55,6 +58,7 @@ function commands(y: Argv): Argv {
       .option('usb', { type: 'boolean', default: false, describe: 'Shorthand for --bus usb' })
       .option('mem', { type: 'number', default: 256, describe: 'Guest memory in MiB' })
       .option('sector-size', { type: 'number', choices: [512, 4096], describe: "Disk sector size (default: detected from the image's GPT)" })
+      .option('screenshot', { type: 'string', describe: 'Save the screen as PNG to this file when the run ends (the --expect match, --timeout, Ctrl-C)' })
       .example('$0 run esxi.img --snapshot', 'Boot and use the serial console here; Ctrl-] or Ctrl-C quits')
       .example('$0 run esxi.img --bus nvme', 'Boot it as the NVMe disk of a machine')
       .example("$0 run esxi.img --snapshot --expect 'kernel: ready' --timeout 60", 'Smoke test: exit 0 on the line, 5 if it has not come within 60 s')
@@ -154,6 +158,13 @@ function commands(y: Argv): Argv {
 
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
+  // Seen before parsing, so that a usage error is JSON too.
+  const json = argv.some((a) => a === '--json' || a === '--json=true');
+  // Only in front of a command: `build --version V` is the version to build.
+  if (argv[0] === '--version') {
+    process.stdout.write(json ? `${JSON.stringify({ name: 'bankforge', version: toolVersion() })}\n` : `${toolVersion()}\n`);
+    return;
+  }
   try {
     await commands(yargs(argv))
       .fail((msg, err) => {
@@ -162,12 +173,20 @@ export async function main(argv: string[]): Promise<void> {
       })
       .parseAsync();
   } catch (e) {
-    process.exitCode = report(e, debug);
+    process.exitCode = report(e, debug, json);
   }
 }
 
-function report(thrown: unknown, debug: boolean): number {
+function report(thrown: unknown, debug: boolean, json: boolean): number {
   const e = environmentError(thrown) ?? thrown;
+  if (json) {
+    const known = e instanceof BankforgeError && e.exitCode !== EXIT.internal;
+    const code = known ? e.exitCode : EXIT.internal;
+    const message = known ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
+    process.stdout.write(`${JSON.stringify(jsonError(e, code, message))}\n`);
+    if (debug) process.stderr.write(`${(thrown as Error | undefined)?.stack ?? ''}\n`);
+    return code;
+  }
   if (e instanceof BankforgeError && e.exitCode !== EXIT.internal) {
     process.stderr.write(`bankforge: ${terminalSafe(e.message)}\n`);
     // The stack of what was thrown: for an environment error, the write that failed.

@@ -3,8 +3,8 @@
 import type { Stats } from 'node:fs';
 import { open, readFile, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { BankforgeError } from '../support/errors.js';
-import { CONTAINER_PROBE_BYTES, containerOf } from './container.js';
+import { BankforgeError, EXIT } from '../support/errors.js';
+import { CONTAINER_PROBE_BYTES, TEXT_PROBE_BYTES, containerOf, isTextFile } from './container.js';
 import { GptError, readGpt, type GptReadResult } from '../partitions/gpt.js';
 import type { ByteSource } from '../partitions/sink.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
@@ -14,15 +14,15 @@ import type { Bytes, SectorSize } from '../partitions/units.js';
  * works on an existing image or device goes through (device.ts opens for writing after this).
  * Anything else is refused for what it is, before it is opened: a directory, a FIFO (opening it
  * would wait for a writer forever), a socket, a character device; and a compressed image or a VM
- * disk, which would otherwise be read as a disk without a partition table.
+ * disk, which would otherwise be read as a disk without a partition table; an empty or a text file.
  */
 export async function openFileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
   const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-    throw new BankforgeError(`cannot open ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+    throw new BankforgeError(`cannot open ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, EXIT.input, { file: path });
   });
-  if (!st.isFile() && !st.isBlockDevice()) throw new BankforgeError(`${path} is ${kindOf(st)}, not a disk image or a block device`);
+  if (!st.isFile() && !st.isBlockDevice()) throw new BankforgeError(`${path} is ${kindOf(st)}, not a disk image or a block device`, EXIT.input, { file: path });
   const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new BankforgeError(`cannot open ${path}: ${e.message}`);
+    throw new BankforgeError(`cannot open ${path}: ${e.message}`, EXIT.input, { file: path });
   });
   const read = async (offset: Bytes, length: Bytes): Promise<Buffer> => {
     const buf = Buffer.alloc(length);
@@ -38,9 +38,12 @@ export async function openFileSource(path: string): Promise<ByteSource & { close
     // A block device reports size 0 through fstat; ask for its end instead.
     const size: Bytes = st.isBlockDevice() ? await blockDeviceSize(path) : st.size;
     if (st.isFile()) {
-      const hit = containerOf(await read(0, Math.min(size, CONTAINER_PROBE_BYTES)));
-      if (hit?.compression) throw new BankforgeError(`${path} is a compressed image (${hit.compression}): decompress it first`);
-      if (hit) throw new BankforgeError(`${path} is not a raw disk image: it is ${hit.what}`);
+      if (size === 0) throw new BankforgeError(`${path} is empty, not a disk image`, EXIT.input, { file: path });
+      const head = await read(0, Math.min(size, Math.max(CONTAINER_PROBE_BYTES, TEXT_PROBE_BYTES)));
+      const hit = containerOf(head);
+      if (hit?.compression) throw new BankforgeError(`${path} is a compressed image (${hit.compression}): decompress it first`, EXIT.input, { file: path });
+      if (hit) throw new BankforgeError(`${path} is not a raw disk image: it is ${hit.what}`, EXIT.input, { file: path });
+      if (isTextFile(head)) throw new BankforgeError(`${path} is a text file, not a disk image`, EXIT.input, { file: path });
     }
     return { size, read, close: () => fh.close() };
   } catch (e) {

@@ -6,17 +6,28 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 
 export { EXIT, type ExitCode } from './exit-codes.js';
 
+/** Where in the input the error is, for `--json` errors (cli/json-error.ts); the message names it too. */
+export interface ErrorLocation { file?: string; field?: string; offset?: number }
+
 export class BankforgeError extends Error {
-  constructor(message: string, readonly exitCode: ExitCode = EXIT.input) {
+  file?: string;
+  field?: string;
+  offset?: number;
+  constructor(message: string, readonly exitCode: ExitCode = EXIT.input, where?: ErrorLocation) {
     super(message);
     this.name = new.target.name;
+    if (where?.file !== undefined) this.file = where.file;
+    if (where?.field !== undefined) this.field = where.field;
+    if (where?.offset !== undefined) this.offset = where.offset;
   }
 }
 
 /** A layout was rejected. `where` is "file: field.path", so the user can go straight to it. */
 export class LayoutError extends BankforgeError {
-  constructor(readonly file: string, readonly field: string, detail: string) {
-    super(`${file}: ${field ? `${field}: ` : ''}${detail}`, EXIT.input);
+  declare readonly file: string;
+  declare readonly field: string;
+  constructor(file: string, field: string, detail: string) {
+    super(`${file}: ${field ? `${field}: ` : ''}${detail}`, EXIT.input, { file, field });
   }
 }
 

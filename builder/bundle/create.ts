@@ -29,6 +29,8 @@ export interface BundleOptions {
   linux?: LinuxPayload;
   /** PEM file of an Ed25519 private key. */
   signKey?: string;
+  /** Told when the kernel has to be compiled (seconds to tens of seconds). */
+  progress?: (message: string) => void;
 }
 
 export async function createBundle(opts: BundleOptions): Promise<BundleManifest> {
@@ -40,7 +42,7 @@ export async function createBundle(opts: BundleOptions): Promise<BundleManifest>
   // boot.cfg's updated= is informational (the state record decides) and unknown until install.
   const hostFiles = await hostArchiveEntries(layout);
   const bankPayload = linuxInputs(layout, opts.linux, opts.kernelopt);
-  const tree = await pipelineArtifacts({ version: opts.version, updated: 0, timeout: opts.bootTimeout, ...(opts.watchdog !== undefined ? { watchdog: opts.watchdog } : {}), epoch: opts.epoch, hostFiles, ...bankPayload })('bank');
+  const tree = await pipelineArtifacts({ version: opts.version, updated: 0, timeout: opts.bootTimeout, ...(opts.watchdog !== undefined ? { watchdog: opts.watchdog } : {}), epoch: opts.epoch, hostFiles, ...bankPayload }, opts.progress)('bank');
   const fits = bundleFits(layout, tree, opts.epoch);
   if (fits.length === 0) throw new BankforgeError(`${layout.file}: no bank partition (a partition with "bank": "A" or "B") can hold this bank's files`);
 

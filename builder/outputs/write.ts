@@ -17,8 +17,15 @@ import type { Bytes } from '../../partitions/units.js';
 import { encodeBmap, makeBmap } from './bmap.js';
 import { outputPath, type OutputFormat } from './formats.js';
 import { writeOutput } from '../../support/output-file.js';
+import { fixVmdkDescriptor } from './vmdk.js';
 
-export interface BuiltImage { image: string; size: Bytes; dataRanges: readonly Range[] }
+export interface BuiltImage {
+  image: string;
+  size: Bytes;
+  dataRanges: readonly Range[];
+  /** The raw image's sha256 (hex), as the manifest records it; hashed from the file when absent. */
+  sha256?: string;
+}
 
 export interface WrittenOutputs {
   /** The files written, in order. */
@@ -34,9 +41,9 @@ export async function writeOutputs(built: BuiltImage, formats: readonly OutputFo
   for (const format of formats) {
     if (format === 'raw') continue;
     const out = outputPath(built.image, format);
-    step(`writing ${out}`);
+    step(`${format === 'gz' || format === 'xz' ? 'compressing' : format === 'bmap' ? 'mapping' : 'converting'} ${built.image} to ${out}`);
     const hash = sha256 === undefined && (format === 'gz' || format === 'xz') ? createHash('sha256') : undefined;
-    await writeOutput(out, (tmp) => WRITERS[format](built, tmp, hash));
+    await writeOutput(out, (tmp) => WRITERS[format](built, tmp, out, hash));
     if (hash) sha256 = hash.digest('hex');
     files.push(out);
   }
@@ -52,15 +59,24 @@ function imageStream(b: BuiltImage, hash: Hash | undefined): NodeJS.ReadableStre
   return src.pipe(new Transform({ transform(chunk: Buffer, _enc, done) { hash.update(chunk); done(null, chunk); } }));
 }
 
-const WRITERS: Record<Exclude<OutputFormat, 'raw'>, (b: BuiltImage, tmp: string, hash: Hash | undefined) => Promise<void>> = {
-  gz: (b, tmp, hash) => pipeline(imageStream(b, hash), createGzip({ chunkSize: 1024 * 1024 }), createWriteStream(tmp)),
-  xz: (b, tmp, hash) => hash
+const WRITERS: Record<Exclude<OutputFormat, 'raw'>, (b: BuiltImage, tmp: string, out: string, hash: Hash | undefined) => Promise<void>> = {
+  gz: (b, tmp, _out, hash) => pipeline(imageStream(b, hash), createGzip({ chunkSize: 1024 * 1024 }), createWriteStream(tmp)),
+  xz: (b, tmp, _out, hash) => hash
     ? tool('xz', ['--threads=0', '--stdout', '-'], 'xz-utils', tmp, imageStream(b, hash))
     : tool('xz', ['--threads=0', '--stdout', b.image], 'xz-utils', tmp),
   qcow2: (b, tmp) => tool('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', b.image, tmp], 'qemu-utils'),
-  vmdk: (b, tmp) => tool('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', b.image, tmp], 'qemu-utils'),
+  vmdk: async (b, tmp, out) => {
+    await tool('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', b.image, tmp], 'qemu-utils');
+    await fixVmdkDescriptor(tmp, out, b.sha256 ?? await sha256File(b.image));
+  },
   bmap: async (b, tmp) => writeFile(tmp, encodeBmap(await makeBmap(b.image, b.size, b.dataRanges))),
 };
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, READ)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
 
 async function tool(cmd: string, args: string[], debianPackage: string, stdoutFile?: string, stdin?: NodeJS.ReadableStream): Promise<void> {
   const proc = execa(cmd, args, { reject: false, ...(stdoutFile ? { stdout: { file: stdoutFile } } : {}), ...(stdin ? { stdin: 'pipe' as const } : {}), stderr: 'pipe', encoding: 'utf8' });

@@ -2,19 +2,19 @@
 // layout asks for them and at most once per build.
 
 import { stat } from 'node:fs/promises';
-import { compileKernel, compileLoader } from './compile.js';
+import { compileKernel, compileLoader, type CompileProgress } from './compile.js';
 import { bankArtifact, linuxBankArtifact, type BankInputs } from './bank.js';
 import type { FatTree } from '../../partitions/fat/index.js';
 import type { ArtifactName } from '../layout/types.js';
 
 export type Artifacts = (name: ArtifactName) => Promise<FatTree>;
 
-export function pipelineArtifacts(bank: BankInputs): Artifacts {
+export function pipelineArtifacts(bank: BankInputs, progress?: CompileProgress): Artifacts {
   const made = new Map<ArtifactName, Promise<FatTree>>();
   const make: Record<ArtifactName, () => Promise<FatTree>> = {
-    bank: async () => (bank.linux ? linuxBankArtifact(bank, bank.linux) : bankArtifact(bank, (await compileKernel()).path)),
+    bank: async () => (bank.linux ? linuxBankArtifact(bank, bank.linux) : bankArtifact(bank, (await compileKernel(progress)).path)),
     loader: async () => {
-      const efi = (await compileLoader()).path;
+      const efi = (await compileLoader(progress)).path;
       const { size } = await stat(efi);
       return new Map([['BOOTX64.EFI', { kind: 'file', size, source: { path: efi } }]]);
     },

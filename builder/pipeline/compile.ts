@@ -2,6 +2,11 @@
 // PE32+ EFI application) and the kernel (kernel/ + common/, a freestanding ELF64). Warnings are
 // errors; the compiler's output is shown when it fails. Results are cached by a hash of the
 // sources, the flags and the compiler binaries, so an unchanged tree is never recompiled.
+// An installed package carries both programs prebuilt (builder/pipeline/prebuilt.ts): when the
+// sources are the ones they were built from, they are used and no compiler is needed.
+// Every compile maps the checkout's directory to "." (-ffile-prefix-map, and the debug
+// compilation directory, which clang 14's assembler does not remap): the bytes do not depend on
+// where the tree lives, which is also why the cache key need not name the directory.
 
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
@@ -10,11 +15,14 @@ import { delimiter, join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
 import { PACKAGE_ROOT } from '../../support/package-info.js';
 import { partialPath } from '../../support/temp-path.js';
+import { prebuiltFor, type ProgramKind } from './prebuilt.js';
 
 const COMMON = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-ffreestanding', '-fno-stack-protector'];
 
 const LOADER_FLAGS = [...COMMON, '-target', 'x86_64-unknown-windows', '-fshort-wchar', '-mno-red-zone'];
-const LOADER_LINK = ['-nostdlib', '-fuse-ld=lld-link', '-Wl,-entry:efi_main', '-Wl,-subsystem:efi_application'];
+// -Brepro: lld-link otherwise stamps the PE header's TimeDateStamp with the time of the link, so
+// two compiles of one tree a second apart differ; with it the stamp is a hash of the output.
+const LOADER_LINK = ['-nostdlib', '-fuse-ld=lld-link', '-Wl,-entry:efi_main', '-Wl,-subsystem:efi_application', '-Wl,-Brepro'];
 
 /** The kernel's compiler flags; exported for the test kernel the loader's tests boot. */
 export const KERNEL_FLAGS = [...COMMON, '-target', 'x86_64-unknown-none-elf', '-g', '-nostdlib', '-mno-red-zone', '-mno-mmx', '-mno-sse',
@@ -22,12 +30,19 @@ export const KERNEL_FLAGS = [...COMMON, '-target', 'x86_64-unknown-none-elf', '-
 /** ld.lld's options for the kernel; its linker script follows as -T. */
 export const KERNEL_LINK = ['-nostdlib', '-static', '-no-pie'];
 
+/** No absolute path of this checkout in any output; in the cache key as written here, so a cache entry made before the mapping is not reused. */
+const PREFIX_MAP = ['-ffile-prefix-map=<root>=.', '-fdebug-compilation-dir=.'];
+const prefixMap = (): string[] => PREFIX_MAP.map((f) => f.replace('<root>', PACKAGE_ROOT));
+
 /** Where compiled programs are cached: $BANKFORGE_CACHE, else $XDG_CACHE_HOME/bankforge, else ~/.cache/bankforge. */
 export function cacheDir(): string {
   return process.env.BANKFORGE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'bankforge');
 }
 
 export interface Compiled { path: string; cached: boolean }
+
+/** Told before a compiler runs (it takes seconds to tens of seconds); never for a cache hit or a prebuilt program. */
+export type CompileProgress = (message: string) => void;
 
 export async function sourcesOf(dirs: string[]): Promise<string[]> {
   const out: string[] = [];
@@ -44,7 +59,7 @@ export async function sourcesOf(dirs: string[]): Promise<string[]> {
  * A stat instead of `name --version`, so a cache hit spawns no process at all (a build that
  * finds everything cached should not pay for four compiler start-ups).
  */
-export async function tool(name: string, pkg: string): Promise<string> {
+export async function tool(name: string, pkg: string, why = ''): Promise<string> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     try {
@@ -55,9 +70,10 @@ export async function tool(name: string, pkg: string): Promise<string> {
       // not in this directory
     }
   }
-  throw new BankforgeError(`${name} not found: install the Debian package ${pkg} (sh scripts/setup.sh does)`);
+  throw new BankforgeError(`${name} not found${why}: install the Debian package ${pkg} (sh scripts/setup.sh does)`);
 }
 
+/** The hash of what a program is made from; with `versions` (the compilers) empty, the key prebuilt/ records. */
 export async function keyOf(kind: string, files: string[], flags: string[], versions: string[]): Promise<string> {
   const h = createHash('sha256').update(`${kind}\0${flags.join(' ')}\0${versions.join('\0')}\0`);
   for (const f of files) h.update(`${f}\0`).update(await readFile(join(PACKAGE_ROOT, f))).update('\0');
@@ -95,23 +111,48 @@ export async function run(what: string, cmd: string, args: string[]): Promise<st
   return r.all ?? '';
 }
 
+/** The flags that make each program, as they enter its key. */
+const FLAGS: Record<ProgramKind, string[]> = {
+  loader: [...LOADER_FLAGS, ...PREFIX_MAP, ...LOADER_LINK],
+  kernel: [...KERNEL_FLAGS, ...PREFIX_MAP],
+};
+const SOURCE_DIRS: Record<ProgramKind, string[]> = { loader: ['bootloader', 'common'], kernel: ['kernel', 'common'] };
+
+/** The key of a program's sources and flags alone (no compiler): what prebuilt/ is matched by. */
+export async function sourceKey(kind: ProgramKind): Promise<string> {
+  return keyOf(kind, await sourcesOf(SOURCE_DIRS[kind]), FLAGS[kind], []);
+}
+
+/**
+ * The prebuilt program when the sources are the ones it was built from, else the compiler's
+ * (cached). Without a compiler, the error says why one is needed: no prebuilt program, or
+ * sources that changed since it was built.
+ */
+async function compiled(kind: ProgramKind, linker: string, output: string, progress: CompileProgress | undefined,
+  produce: (dir: string, files: string[]) => Promise<void>): Promise<Compiled> {
+  const files = await sourcesOf(SOURCE_DIRS[kind]);
+  const prebuilt = await prebuiltFor(kind, await keyOf(kind, files, FLAGS[kind], []));
+  if (prebuilt.path) return { path: prebuilt.path, cached: true };
+  const why = prebuilt.differs ? ` (the C sources in ${SOURCE_DIRS[kind].join('/, ')}/ differ from those the prebuilt ${output} was made from, so it must be compiled)` : '';
+  const versions = [await tool('clang', 'clang', why), await tool(linker, 'lld', why)];
+  const key = await keyOf(kind, files, FLAGS[kind], versions);
+  return cached(kind, key, output, async (dir) => {
+    progress?.(`compiling the ${kind} (${files.filter((f) => /\.(c|S)$/.test(f)).length} files, clang)`);
+    await produce(dir, files);
+  });
+}
+
 /** bootloader/*.c + common/*.c -> BOOTX64.EFI */
-export async function compileLoader(): Promise<Compiled> {
-  const files = await sourcesOf(['bootloader', 'common']);
-  const versions = [await tool('clang', 'clang'), await tool('lld-link', 'lld')];
-  const key = await keyOf('loader', files, [...LOADER_FLAGS, ...LOADER_LINK], versions);
-  return cached('loader', key, 'BOOTX64.EFI', async (dir) => {
+export async function compileLoader(progress?: CompileProgress): Promise<Compiled> {
+  return compiled('loader', 'lld-link', 'BOOTX64.EFI', progress, async (dir, files) => {
     const c = files.filter((f) => f.endsWith('.c'));
-    await run('the loader', 'clang', [...LOADER_FLAGS, '-Icommon', ...LOADER_LINK, '-o', join(dir, 'BOOTX64.EFI'), ...c]);
+    await run('the loader', 'clang', [...LOADER_FLAGS, ...prefixMap(), '-Icommon', ...LOADER_LINK, '-o', join(dir, 'BOOTX64.EFI'), ...c]);
   });
 }
 
 /** kernel/*.c, kernel/*.S + common/*.c -> kernel.elf (with debug info), linked by kernel/kernel.ld */
-export async function compileKernel(): Promise<Compiled> {
-  const files = await sourcesOf(['kernel', 'common']);
-  const versions = [await tool('clang', 'clang'), await tool('ld.lld', 'lld')];
-  const key = await keyOf('kernel', files, KERNEL_FLAGS, versions);
-  return cached('kernel', key, 'kernel.elf', async (dir) => { await buildKernel(dir, files); });
+export async function compileKernel(progress?: CompileProgress): Promise<Compiled> {
+  return compiled('kernel', 'ld.lld', 'kernel.elf', progress, async (dir, files) => { await buildKernel(dir, files); });
 }
 
 /**
@@ -128,9 +169,7 @@ export async function buildKernel(dir: string, files?: string[]): Promise<string
   const worker = async () => {
     while (next < units.length) {
       const i = next++;
-      // Debug info names sources relative to the package, so the ELF (cached by content, shared by
-      // every checkout) does not depend on where this checkout happens to live.
-      messages[i] = await run(`the kernel (${units[i]})`, 'clang', [...KERNEL_FLAGS, `-fdebug-prefix-map=${PACKAGE_ROOT}=.`, '-Icommon', '-Ikernel', '-c', units[i]!, '-o', objects[i]!]);
+      messages[i] = await run(`the kernel (${units[i]})`, 'clang', [...KERNEL_FLAGS, ...prefixMap(), '-Icommon', '-Ikernel', '-c', units[i]!, '-o', objects[i]!]);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, cpus().length) }, worker));

@@ -40,7 +40,7 @@ export async function run(a: Args): Promise<void> {
   });
   // Loaded only when asked for: the writers pull in execa, which costs start-up on every build.
   const written = formats.some((f) => f !== 'raw')
-    ? await (await import('../../builder/outputs/write.js')).writeOutputs({ image: result.image, size: result.manifest.diskSize, dataRanges: result.dataRanges }, formats, (m) => progress.step(m))
+    ? await (await import('../../builder/outputs/write.js')).writeOutputs({ image: result.image, size: result.manifest.diskSize, dataRanges: result.dataRanges, ...(result.manifest.image.sha256 ? { sha256: result.manifest.image.sha256 } : {}) }, formats, (m) => progress.step(m))
     : undefined;
   // A gz or xz output read every byte: its sha256 of the whole image goes into the manifest for free.
   if (written?.sha256 && !result.manifest.image.sha256) {

@@ -17,7 +17,9 @@ export async function run(a: Args): Promise<void> {
   if (/[\r\n]/.test(a.kernelopt)) throw new BankforgeError("--kernelopt: must be one line (it becomes boot.cfg's kernelopt=)");
   const bootTimeout = wholeNumber('--boot-timeout', a.bootTimeout, 0, 3600, 'whole seconds');
   const watchdog = a.watchdog === undefined ? undefined : wholeNumber('--watchdog', a.watchdog, 0, BOOTCFG.watchdogMax, 'whole seconds');
+  const progress = makeProgress({ quiet: a.quiet || a.json });
   const manifest = await createBundle({
+    progress: (m) => progress.step(m),
     version: a.version, layout: a.layout, out: a.out, kernelopt: a.kernelopt, bootTimeout, ...(watchdog !== undefined ? { watchdog } : {}),
     ...(a.linuxKernel ? { linux: { kernel: a.linuxKernel, ...(a.initrd ? { initrd: a.initrd } : {}) } } : {}),
     epoch: sourceDateEpoch(DEFAULT_EPOCH, EPOCH_MAX_BUNDLE, 'the latest a bundle manifest takes, 2099-12-31')!, ...(a.sign ? { signKey: a.sign } : {}),
@@ -25,6 +27,6 @@ export async function run(a: Args): Promise<void> {
   if (a.json) process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
   else {
     const fits = manifest.fits.map((f) => `${f.filesystem} in ${f.partitionSize}-byte banks, ${f.sectorSize}-byte sectors`).join('; ');
-    makeProgress({ quiet: a.quiet }).done(`bundled ${manifest.version} into ${a.out} (${manifest.payload.size} bytes of files, ${a.sign ? 'signed' : 'unsigned'}); fits ${fits}`);
+    progress.done(`bundled ${manifest.version} into ${a.out} (${manifest.payload.size} bytes of files, ${a.sign ? 'signed' : 'unsigned'}); fits ${fits}`);
   }
 }

@@ -30,5 +30,6 @@ export async function run(a: Args): Promise<void> {
     changes[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   const w = await setConfig(a.target, changes);
-  if (!a.quiet) process.stdout.write(terminalSafe(`saved seq ${w.seq} in slot ${w.slot} of ${a.target}\n`));
+  if (a.json) process.stdout.write(`${JSON.stringify({ target: a.target, seq: w.seq, slot: w.slot, set: { ...changes } }, null, 2)}\n`);
+  else if (!a.quiet) process.stdout.write(terminalSafe(`saved seq ${w.seq} in slot ${w.slot} of ${a.target}\n`));
 }

@@ -10,7 +10,7 @@ import type { ImageSource } from '../../disk/flash/image.js';
 import { formatBytes, makeFlashProgress } from '../../disk/flash/progress.js';
 import { terminalSafe } from '../../support/terminal-text.js';
 
-interface Args { image: string; device: string; yes: boolean; verify: boolean; allowFixed: boolean; quiet: boolean }
+interface Args { image: string; device: string; yes: boolean; verify: boolean; allowFixed: boolean; quiet: boolean; json: boolean }
 
 export async function run(a: Args): Promise<void> {
   const progress = makeFlashProgress({ quiet: a.quiet });
@@ -28,10 +28,16 @@ export async function run(a: Args): Promise<void> {
       progress,
       signal: abort.signal,
     });
+    if (a.json) {
+      const { dataBytes, staleRead, staleCleared, verifiedBytes, writeMs, verifyMs } = r;
+      process.stdout.write(`${JSON.stringify({ image: a.image, device: r.device, verified: a.verify, dataBytes, staleRead, staleCleared, verifiedBytes, writeMs, verifyMs }, null, 2)}\n`);
+    }
     const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     progress.note(`flashed ${a.image} to ${r.device.path}: ${formatBytes(r.dataBytes)} of data written, ${formatBytes(r.staleCleared)} of old data cleared, in ${secs(r.writeMs)}`
       + (a.verify ? `; verified ${formatBytes(r.verifiedBytes)} read back from the device in ${secs(r.verifyMs)}` : '; not verified (--no-verify)'));
   } catch (e) {
+    // With --json the error is cli/main.ts' JSON document; the device's state is in its message.
+    if (a.json && e instanceof BankforgeError) throw e instanceof FlashInterrupted ? new BankforgeError(interruptedText(e, a.device), e.exitCode) : e;
     process.exitCode = outcome(e, a.device);
   } finally {
     process.off('SIGINT', onSignal);
@@ -42,14 +48,16 @@ export async function run(a: Args): Promise<void> {
 /** Flash errors print after a blank line (a progress line may be showing) and say what state the device is in. */
 function outcome(e: unknown, device: string): number {
   if (!(e instanceof BankforgeError)) throw e;
-  let msg = e.message;
-  if (e instanceof FlashInterrupted) {
-    msg = e.message === 'verifying'
-      ? `interrupted while verifying: ${device} was written completely but is not verified; run bankforge flash again to be sure`
-      : `interrupted: ${device} is not bootable (its partition table is written last, and was not); run bankforge flash again`;
-  }
+  const msg = e instanceof FlashInterrupted ? interruptedText(e, device) : e.message;
   process.stderr.write(`\nbankforge: ${terminalSafe(msg)}\n`);
   return e.exitCode;
+}
+
+function interruptedText(e: FlashInterrupted, device: string): string {
+  if (e.message === 'checking') return `interrupted while checking the image: nothing was written to ${device}`;
+  return e.message === 'verifying'
+    ? `interrupted while verifying: ${device} was written completely but is not verified; run bankforge flash again to be sure`
+    : `interrupted: ${device} is not bootable (its partition table is written last, and was not); run bankforge flash again`;
 }
 
 async function confirm(d: DeviceInfo, img: ImageSource, signal: AbortSignal): Promise<boolean> {

@@ -1,8 +1,15 @@
 // `bankforge run`: boots an image in QEMU (qemu/) with its serial console on this terminal.
 // With --expect it is a smoke test: exit 0 as soon as a serial line matches, 5 when --timeout
 // passes first. Keys typed on a terminal go to the serial console; Ctrl-] or Ctrl-C quits.
+// It boots raw, qcow2 and vmdk images, told apart by content; anything else is refused for what
+// it is before QEMU starts. --screenshot saves the screen when the run ends (on the --expect
+// match, the timeout or Ctrl-C). With --json the console goes to stderr and stdout gets one JSON
+// document: the outcome, or cli/main.ts' error document (exit 5 and 6 included).
 
+import { open, stat } from 'node:fs/promises';
 import { BankforgeError, EXIT } from '../../support/errors.js';
+import { checkOutputPath, writeOutput } from '../../support/output-file.js';
+import { CONTAINER_PROBE_BYTES, TEXT_PROBE_BYTES, containerOf, isTextFile } from '../../disk/container.js';
 import { DISK_BUSES, Machine, SerialClosedError, SerialTimeoutError, type DiskBus } from '../../qemu/index.js';
 import { lockForWriting } from '../../disk/write-lock.js';
 import { probeDisk } from '../../qemu/disk.js';
@@ -18,14 +25,16 @@ interface Args {
   usb: boolean;
   mem: number;
   sectorSize?: number;
+  screenshot?: string;
   quiet: boolean;
+  json: boolean;
 }
 
 /** Ctrl-] (telnet's and virsh console's escape) and Ctrl-C, as bytes in raw mode. */
 const QUIT_KEYS = [0x1d, 0x03];
 
 type Outcome =
-  | { kind: 'matched'; afterMs: number }
+  | { kind: 'matched'; afterMs: number; match: string }
   | { kind: 'timeout'; message: string }
   /** `clean`: QEMU exited with status 0 and nothing was expected. */
   | { kind: 'exited'; clean: boolean; message: string }
@@ -36,13 +45,16 @@ export async function run(a: Args): Promise<void> {
   if (a.timeout !== undefined && !(a.timeout > 0)) throw new BankforgeError(`--timeout ${a.timeout}: expected a number of seconds greater than 0`, EXIT.usage);
   const bus = busOf(a);
   if (!Number.isInteger(a.mem) || a.mem < 16) throw new BankforgeError(`--mem ${a.mem}: expected whole MiB, at least 16`, EXIT.usage);
-  // The console goes to stdout as it comes; a note must not land in the middle of a guest line.
+  // The console goes to stdout as it comes (stderr with --json); a note must not land in the middle of a guest line.
+  const consoleOut = a.json ? process.stderr : process.stdout;
   let midLine = false;
-  const show = (text: string): void => { if (text) { process.stdout.write(text); midLine = !text.endsWith('\n'); } };
+  const show = (text: string): void => { if (text) { consoleOut.write(text); midLine = !text.endsWith('\n'); } };
   const note = (msg: string): void => { if (!a.quiet) process.stderr.write(`${midLine ? '\n' : ''}bankforge: ${msg}\n`); midLine = false; };
 
-  // An unreadable image is said as such before anything else looks at it.
-  await probeDisk(a.image);
+  // An unreadable image, or a file that is no disk image, is said as such before anything else looks at it.
+  await refuseNonImage(a.image);
+  const disk = await probeDisk(a.image);
+  if (a.screenshot !== undefined) await checkOutputPath(a.screenshot);
   if (!a.snapshot) {
     // Without --snapshot the guest writes the image: refused, naming the holder, while another
     // bankforge writes it or a QEMU has it. While it runs, QEMU's own image lock is the write lock
@@ -81,11 +93,14 @@ export async function run(a: Args): Promise<void> {
   }
 
   let timer: NodeJS.Timeout | undefined;
+  let failure: BankforgeError | undefined;
+  let result: Record<string, unknown> = {};
+  let screenshot: string | undefined;
   try {
     const ends: Promise<Outcome>[] = [interrupted];
     if (expect) {
       ends.push(m.waitFor(expect, { timeoutMs: a.timeout === undefined ? Infinity : a.timeout * 1000 }).then(
-        (): Outcome => ({ kind: 'matched', afterMs: Date.now() - started }),
+        (found): Outcome => ({ kind: 'matched', afterMs: Date.now() - started, match: found[0] }),
         (e: unknown): Outcome => {
           if (e instanceof SerialTimeoutError) return { kind: 'timeout', message: e.message };
           if (e instanceof SerialClosedError) return { kind: 'exited', clean: false, message: e.message };
@@ -101,25 +116,29 @@ export async function run(a: Args): Promise<void> {
       }
     }
     const outcome = await Promise.race(ends);
+    if (a.screenshot !== undefined) {
+      if (outcome.kind === 'exited') note(`no screenshot: QEMU had exited`);
+      else screenshot = await writeOutput(a.screenshot, async (tmp) => { await m.screenshot(tmp); return a.screenshot; });
+    }
     switch (outcome.kind) {
       case 'matched':
         // waitFor also matches an unfinished line (for prompts); let a line in progress finish
         // printing before QEMU is stopped, so the console shows it whole.
         for (let i = 0; i < 50 && midLine; i++) await new Promise((r) => setTimeout(r, 20));
         note(`matched ${expect} after ${(outcome.afterMs / 1000).toFixed(1)} s`);
-        process.exitCode = EXIT.ok;
+        result = { outcome: 'matched', seconds: outcome.afterMs / 1000, match: outcome.match };
         break;
       case 'timeout':
-        process.stderr.write(`bankforge: ${outcome.message}\n`);
-        process.exitCode = EXIT.timeout;
+        failure = new BankforgeError(outcome.message, EXIT.timeout);
         break;
       case 'exited':
-        if (!outcome.clean) process.stderr.write(`bankforge: ${outcome.message}\n`);
-        process.exitCode = outcome.clean ? EXIT.ok : EXIT.qemuExited;
+        if (!outcome.clean) failure = new BankforgeError(outcome.message, EXIT.qemuExited);
+        result = { outcome: 'exited', seconds: (Date.now() - started) / 1000 };
         break;
       case 'interrupted':
         note(`${outcome.why}: stopping QEMU`);
-        process.exitCode = EXIT.interrupted;
+        if (a.json) failure = new BankforgeError(`${outcome.why}: QEMU stopped`, EXIT.interrupted);
+        else process.exitCode = EXIT.interrupted;
         break;
     }
   } finally {
@@ -133,6 +152,29 @@ export async function run(a: Args): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  // After QEMU has stopped: cli/main.ts prints it (as JSON with --json) with its exit code.
+  if (failure) throw failure;
+  if (a.json && process.exitCode === undefined) {
+    process.stdout.write(`${JSON.stringify({ image: a.image, format: disk.format, ...result, ...(screenshot ? { screenshot } : {}) }, null, 2)}\n`);
+  }
+}
+
+/** A directory, a compressed image, a VM disk QEMU is not given here, a text file: refused by name. */
+async function refuseNonImage(path: string): Promise<void> {
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    throw new BankforgeError(`cannot open ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, EXIT.input, { file: path });
+  });
+  if (st.isDirectory()) throw new BankforgeError(`${path} is a directory, not a disk image`, EXIT.input, { file: path });
+  if (!st.isFile() && !st.isBlockDevice()) throw new BankforgeError(`${path} is not a regular file or a block device`, EXIT.input, { file: path });
+  if (!st.isFile()) return;
+  if (st.size === 0) throw new BankforgeError(`${path} is empty, not a disk image`, EXIT.input, { file: path });
+  const fh = await open(path, 'r');
+  const head = Buffer.alloc(Math.min(st.size, Math.max(CONTAINER_PROBE_BYTES, TEXT_PROBE_BYTES)));
+  try { await fh.read(head, 0, head.length, 0); } finally { await fh.close(); }
+  const hit = containerOf(head);
+  if (hit?.compression) throw new BankforgeError(`${path} is a compressed image (${hit.compression}): decompress it first`, EXIT.input, { file: path });
+  if (hit && !hit.qemuBoots) throw new BankforgeError(`${path} is not a disk image run boots (raw, qcow2 or vmdk): it is ${hit.what}`, EXIT.input, { file: path });
+  if (isTextFile(head)) throw new BankforgeError(`${path} is a text file, not a disk image`, EXIT.input, { file: path });
 }
 
 /** --bus, or --usb as its shorthand; both at once must agree. */

@@ -12,9 +12,10 @@ export async function run(a: Args): Promise<void> {
 
 function bankLine(b: BankStatus): string {
   const tries = b.bootstate === 'new' || b.bootstate === 'trying' ? `, ${b.triesLeft} of ${b.triesMax} tries left` : '';
-  const why = b.reason ? `; last: ${b.reason}${b.detail ? ` (${b.detail})` : ''}` : '';
+  const why = b.why ? `\n  last: ${b.why}` : '';
+  const panic = b.panic ? `\n  last panic (core dump seq ${b.panic.seq}): ${b.panic.message}` : '';
   const [c0, c1] = b.copies.map((c) => (c === null ? 'does not decode' : `seq ${c}`));
-  return `bank ${b.bank} (${b.partition.name}): ${b.bootstate}${tries}, version ${b.version || '-'}, updated ${b.updated}${why}\n  copies: slot 0 ${c0}, slot 1 ${c1}; current slot ${b.slot}`;
+  return `bank ${b.bank} (${b.partition.name}): ${b.bootstate}${tries}, version ${b.version || '-'}, updated ${b.updated}${why}${panic}\n  copies: slot 0 ${c0}, slot 1 ${c1}; current slot ${b.slot}`;
 }
 
 function render(r: StatusReport): string {
@@ -24,5 +25,8 @@ function render(r: StatusReport): string {
     lines.push('', bankLine(b));
     for (const h of b.history) lines.push(`  #${h.seq} ${h.event}: ${h.bootstate}, tries ${h.triesLeft}${h.reason !== 'none' ? `, ${h.reason}` : ''}`);
   }
+  const c = r.coredumps;
+  if (c?.problem) lines.push('', `core dumps: cannot be read (${c.problem})`);
+  else if (c && c.waiting > 0) lines.push('', `${c.waiting} core dump${c.waiting === 1 ? '' : 's'} waiting: ${c.command}`);
   return `${lines.join('\n')}\n`;
 }

@@ -8,6 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Bytes } from '../../partitions/units.js';
 import { describeDevice, type DeviceInfo } from './devices.js';
 import { DirectReader } from './direct-io.js';
+import { checkSidecars } from './sidecars.js';
 import { FlashFailure, FlashInterrupted, FlashRefusal } from './errors.js';
 import { openImage, type ImageSource } from './image.js';
 import { makePlan } from './plan.js';
@@ -55,6 +56,8 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   for (const n of image.notes) progress.note(n);
   const device = await describeDevice(opts.device);
   checkTarget(device, { path: image.path, size: image.size, sectorSize: image.gpt.sectorSize }, { allowFixed: opts.allowFixed ?? false });
+  // Before the question and before the first write: an image its sidecars no longer describe is not written at all.
+  await checkSidecars(image, device.path, progress, opts.signal);
   if (opts.confirm && !(await opts.confirm(device, image))) throw new FlashRefusal(`not confirmed; nothing was written to ${device.path}`);
 
   // The write lock every bankforge writer and QEMU's image lock respect (disk/write-lock.ts): a

@@ -33,10 +33,8 @@ export interface FatFormatOptions {
 
 /** Everything the writer gets wrong-footed by is reported with this; `field` names the offending input. */
 export class FatError extends BankforgeError {
-  field?: string;
   constructor(message: string, field?: string) {
-    super(message);
-    if (field !== undefined) this.field = field;
+    super(message, undefined, field !== undefined ? { field } : undefined);
   }
 }
 

@@ -4,10 +4,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from '../../builder/build.js';
-import { Cause, COREDUMP, defaultGeometry, encodeDump } from '../../partitions/coredump.js';
+import { writeDump } from '../helpers/coredump.js';
 import { cli } from '../helpers/cli.js';
 import { quiet } from '../helpers/images.js';
 import { scratch } from '../helpers/tools.js';
@@ -16,19 +16,7 @@ import { scratch } from '../helpers/tools.js';
 async function imageWithDump(dir: string): Promise<string> {
   const img = join(dir, 'd.img');
   const { manifest } = await build({ layout: 'small', out: img, version: '1.0.0', progress: quiet });
-  const p = manifest.partitions.find((x) => x.type === 'vmkdiagnostic')!;
-  const d = encodeDump(defaultGeometry(p.size), {
-    header: {
-      seq: 5, rtcTime: 1_700_000_000, uptimeMs: 1000, tsc: 1n, tscHz: 1, bank: 0, bootstate: 0, build: '1.0.0',
-      kernelStart: 0x1000000n, kernelEnd: 0x1050000n, panicAddr: 0x1002000n, cause: Cause.Panic, vector: 0, errorCode: 0n, faultAddr: 0n,
-      reason: 'test panic', logWritten: 6,
-    },
-    regs: { rip: 0x1001234n }, allRegisters: false, backtrace: [], log: Buffer.from('hello\n'), bootInfo: Buffer.alloc(0),
-  });
-  const fh = await open(img, 'r+');
-  await fh.write(d.header, 0, d.header.length, p.offset + d.offset);
-  await fh.write(d.body, 0, d.body.length, p.offset + d.offset + COREDUMP.block);
-  await fh.close();
+  await writeDump(img, manifest, { seq: 5, bank: 0, build: '1.0.0', reason: 'test panic' });
   return img;
 }
 

@@ -43,10 +43,11 @@ test('two upgrades of one image at once: exactly one installs, the other is exit
       const won = rs.flatMap((r, i) => (r.exitCode === 0 ? [['2.0.0', '3.0.0'][i]!] : []));
       assert.is(won.length, 1, `trial ${trial}: ${rs.map((r) => `${r.exitCode} ${r.stderr}`).join(' | ')}`);
       const lost = rs.find((r) => r.exitCode !== 0)!;
-      assert.is(lost.exitCode, 3, lost.stderr);
+      assert.is(lost.exitCode, 3, lost.stdout);
       // Refused at the lock while the winner writes, or (when the winner finished first) because
       // the winner's bank is now on trial: never a second install.
-      assert.match(lost.stderr, /is in use by|still on trial/);
+      // With --json the refusal is the error document on stdout.
+      assert.match(JSON.parse(lost.stdout).error.message, /is in use by|still on trial/);
       const status = JSON.parse((await cli(['status', img, '--json'])).stdout);
       const next = status.banks.find((b: { bank: string }) => b.bank === status.next);
       assert.is(next.version, won[0]);

@@ -43,6 +43,7 @@ export interface Outcome {
   timedOut: boolean;
   ms: number;
   stderr: string;
+  stdout: string;
 }
 
 /** Runs bankforge on one case; never throws on how it ends, and kills it at `timeoutMs`. */
@@ -51,7 +52,7 @@ export async function runCase(args: string[], opts: { cwd?: string; timeoutMs?: 
   const r = await execa(process.execPath, [BIN, ...args], {
     reject: false, cwd: opts.cwd ?? repoRoot, env: {}, encoding: 'utf8', stdin: 'ignore', timeout: opts.timeoutMs ?? 30_000,
   });
-  return { args, exitCode: r.exitCode, signal: r.signal ?? undefined, timedOut: r.timedOut === true, ms: Date.now() - started, stderr: r.stderr ?? '' };
+  return { args, exitCode: r.exitCode, signal: r.signal ?? undefined, timedOut: r.timedOut === true, ms: Date.now() - started, stderr: r.stderr ?? '', stdout: r.stdout ?? '' };
 }
 
 /** The problem with an outcome, or undefined: it must end by itself, within time, with one of `allowed`. */
@@ -59,8 +60,14 @@ export function judge(o: Outcome, allowed: readonly number[]): string | undefine
   if (o.timedOut) return `did not end within its time bound (${o.ms} ms)`;
   if (o.signal) return `killed by ${o.signal}`;
   if (o.exitCode === undefined || !allowed.includes(o.exitCode)) return `exit ${o.exitCode}, expected one of ${allowed.join(', ')}: ${o.stderr.slice(0, 600)}`;
-  // Inspect's exit 4 reports warnings, in its report; every other failure says what went wrong.
-  if (o.exitCode !== 0 && o.exitCode !== 4 && !/^bankforge: \S/m.test(o.stderr)) return `exit ${o.exitCode} without a "bankforge: ..." message: ${o.stderr.slice(0, 300)}`;
+  // Inspect's exit 4 reports warnings, in its report; every other failure says what went wrong:
+  // on stderr, or with --json as the error document on stdout (docs/cli.md) with the same code.
+  if (o.exitCode !== 0 && o.exitCode !== 4) {
+    if (o.args.includes('--json')) {
+      const problem = jsonErrorProblem(o.stdout, o.exitCode);
+      if (problem) return `exit ${o.exitCode} with --json: ${problem}`;
+    } else if (!/^bankforge: \S/m.test(o.stderr)) return `exit ${o.exitCode} without a "bankforge: ..." message: ${o.stderr.slice(0, 300)}`;
+  }
   return undefined;
 }
 
@@ -72,4 +79,11 @@ export function tally(outcomes: readonly Outcome[]): string {
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   return [...counts].sort().map(([k, n]) => `${k}: ${n}`).join(', ');
+}
+
+function jsonErrorProblem(stdout: string, code: number): string | undefined {
+  let doc: { error?: { code?: unknown; message?: unknown } };
+  try { doc = JSON.parse(stdout) as typeof doc; } catch { return `stdout is not JSON: ${stdout.slice(0, 300)}`; }
+  if (doc.error?.code !== code || typeof doc.error.message !== 'string' || !doc.error.message) return `not an error document for exit ${code}: ${stdout.slice(0, 300)}`;
+  return undefined;
 }

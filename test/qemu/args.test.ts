@@ -96,22 +96,30 @@ test('commas in paths are doubled, as QEMU option values require', () => {
   assert.is(values(args, '-drive')[2], 'if=none,id=disk0,format=raw,file=/img/x,,y.img');
 });
 
-test('probeDisk: GPT signature at 512 or 4096, no GPT, qcow2, an override, a missing file', async () => {
+test('probeDisk: GPT signature at 512 or 4096, MBR only, qcow2, vmdk, an override; no partition table and a missing file refused', async () => {
   const { dir, cleanup } = await scratch();
   try {
-    const at = async (name: string, offset: number | undefined): Promise<string> => {
+    const at = async (name: string, offset: number | undefined, mbr = false): Promise<string> => {
       const buf = Buffer.alloc(16384);
       if (offset !== undefined) buf.write('EFI PART', offset, 'latin1');
+      if (mbr) buf.writeUInt16LE(0xaa55, 510);
       const path = join(dir, name);
       await writeFile(path, buf);
       return path;
     };
     assert.equal(await probeDisk(await at('512.img', 512)), { format: 'raw', sectorSize: 512 });
     assert.equal(await probeDisk(await at('4k.img', 4096)), { format: 'raw', sectorSize: 4096 });
-    assert.equal(await probeDisk(await at('none.img', undefined)), { format: 'raw', sectorSize: 512 });
+    assert.equal(await probeDisk(await at('mbr.img', undefined, true)), { format: 'raw', sectorSize: 512 });
+    await probeDisk(await at('none.img', undefined)).then(() => assert.unreachable(), (e: Error) => {
+      assert.match(e.message, /none\.img is not a disk image QEMU can boot: .*no partition table/);
+    });
+    await writeFile(join(dir, 'notes.txt'), 'hello\n');
+    await probeDisk(join(dir, 'notes.txt')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /not a disk image QEMU can boot/));
     assert.equal(await probeDisk(join(dir, '4k.img'), 512), { format: 'raw', sectorSize: 512 });
     await mustRun('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'q.qcow2'), '64M']);
     assert.equal(await probeDisk(join(dir, 'q.qcow2')), { format: 'qcow2', sectorSize: 512 });
+    await mustRun('qemu-img', ['create', '-q', '-f', 'vmdk', join(dir, 'v.vmdk'), '64M']);
+    assert.equal(await probeDisk(join(dir, 'v.vmdk')), { format: 'vmdk', sectorSize: 512 });
     await probeDisk(join(dir, 'missing.img')).then(() => assert.unreachable(), (e: Error) => {
       assert.match(e.message, /cannot read disk image .*missing\.img: ENOENT/);
     });

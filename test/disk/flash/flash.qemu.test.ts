@@ -225,7 +225,7 @@ test('gz, xz and zst images are decompressed on the fly, with the .bmap and with
   }
 });
 
-test('an image that does not match its manifest is caught while flashing (format 2 by block, format 1 by the whole image), and the device is said to be unusable', async () => {
+test('an image that does not match its manifest is refused before the first write (format 2 by block, format 1 by the whole image): exit 8, the stick unchanged', async () => {
   const other = join(dir, 'tampered.img');
   const otherManifest = other.replace(/\.img$/, '.manifest.json');
   await copyFile(small.image, other);
@@ -238,24 +238,36 @@ test('an image that does not match its manifest is caught while flashing (format
   const block = Math.floor(at / manifest.blocks.size);
   const v1 = { ...manifest, format: 1, blocks: undefined, partitions: [] };
   const cases: [object, RegExp][] = [
-    [manifest, new RegExp(`tampered\\.img does not match .*tampered\\.manifest\\.json: block ${block} \\(bytes ${block * manifest.blocks.size}\\.\\.[0-9]+\\) (hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}|holds data where the manifest declares a hole)`)],
-    [v1, /tampered\.img does not match .*tampered\.manifest\.json: the image hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}/],
+    [manifest, new RegExp(`tampered\\.img does not match .*tampered\\.manifest\\.json: block ${block} \\(bytes ${block * manifest.blocks.size}\\.\\.[0-9]+\\) (hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}|holds data where the manifest declares a hole); nothing was written to `)],
+    [v1, /tampered\.img does not match .*tampered\.manifest\.json: the image hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}; nothing was written to /],
   ];
   for (const [m, message] of cases) {
     await writeFile(otherManifest, JSON.stringify(m));
-    await withLoop(await stick('tampered', small.size + 8 * MiB, 0), 512, async (dev) => {
+    await withLoop(await stick('tampered', small.size + 8 * MiB, 0xaa, 16 * MiB), 512, async (dev) => {
+      const before = await sha256Of(dev);
       const r = await cli(['flash', other, dev, '--yes']);
       assert.is(r.exitCode, EXIT.failed, r.stderr);
       assert.match(r.stderr, message);
+      assert.is(await sha256Of(dev), before, 'the stick changed');
+      // The same with --json: the error document on stdout.
+      const j = await cli(['flash', other, dev, '--yes', '--json']);
+      assert.is(j.exitCode, EXIT.failed);
+      assert.is(JSON.parse(j.stdout).error.code, EXIT.failed);
     });
   }
 });
 
 test('interrupted while writing: FlashInterrupted, and the device has no partition table (nothing boots a half-written stick)', async () => {
   await withLoop(await stick('interrupted', small.size + 8 * MiB, 0), 512, async (dev) => {
-    await cli(['flash', small.image, dev, '--yes', '--quiet']);
+    const done = await cli(['flash', small.image, dev, '--yes', '--quiet', '--json']);
+    assert.is(done.exitCode, 0, done.stderr);
+    const j = JSON.parse(done.stdout);
+    assert.is(j.device.path, dev);
+    assert.ok(j.dataBytes > 0 && j.verifiedBytes > 0 && j.verified === true, done.stdout);
     const abort = new AbortController();
-    const progress = { phase() {}, note() {}, update(done: number) { if (done > 0) abort.abort(); } };
+    // Once writing has begun (the image is first checked against its sidecars, writing nothing).
+    let phase = '';
+    const progress = { phase(name: string) { phase = name; }, note() {}, update(done: number) { if (phase === 'writing' && done > 0) abort.abort(); } };
     const err = await flash({ image: small.image, device: dev, progress, signal: abort.signal }).then(() => undefined, (e: Error) => e);
     assert.instance(err, FlashInterrupted);
     const v = await tool('sgdisk', ['-v', dev]);
@@ -277,7 +289,9 @@ test('Ctrl-C on the CLI: exit 130 and a message that the stick is not bootable',
     const { execa } = await import('execa');
     const { BIN } = await import('../../helpers/cli.js');
     const p = execa(process.execPath, [BIN, 'flash', image, dev, '--yes'], { reject: false, all: true, encoding: 'utf8' });
-    p.stderr!.once('data', () => p.kill('SIGINT'));
+    // Once writing has begun: the check against the manifest comes first and writes nothing.
+    const onData = (chunk: Buffer): void => { if (/^writing/m.test(chunk.toString())) { p.stderr!.off('data', onData); p.kill('SIGINT'); } };
+    p.stderr!.on('data', onData);
     const r = await p;
     assert.is(r.exitCode, EXIT.interrupted, r.all);
     assert.match(r.all!, new RegExp(`interrupted: ${dev} is not bootable \\(its partition table is written last, and was not\\); run bankforge flash again`));

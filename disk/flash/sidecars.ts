@@ -1,0 +1,72 @@
+// Holds the image against its manifest (or, without one, its .bmap) before anything is written.
+// An image changed after its build (`run` without --snapshot, `upgrade`, `config set`) no longer
+// matches the sidecars the build wrote beside it; found while writing, that would leave a stick
+// written and unusable. The manifest covers every byte (format 2: a sha256 per data block, holes
+// declared; format 1: one sha256), so with one the whole image is read (holes included; a
+// compressed image is decompressed once more); with only a .bmap, its ranges are. The write and verify still check the ranges again (segments.ts, verify.ts).
+
+import { createHash } from 'node:crypto';
+import type { Bytes } from '../../partitions/units.js';
+import { rangeBytes } from '../../builder/outputs/bmap.js';
+import { BlockCheck } from '../../builder/image/blocks.js';
+import { FlashFailure, FlashInterrupted } from './errors.js';
+import type { ImageSource } from './image.js';
+import type { FlashProgress } from './progress.js';
+
+const CHUNK: Bytes = 4 * 1024 * 1024;
+
+const unchanged = (device: string): string =>
+  `nothing was written to ${device}. Was the image changed after it was built (run without --snapshot, upgrade, config set)? Rebuild it, or flash a copy made before`;
+
+export async function checkSidecars(source: ImageSource, device: string, progress: FlashProgress, signal?: AbortSignal): Promise<void> {
+  if (!source.manifest && !source.bmap) return;
+  const reader = await source.openReader();
+  const buf = Buffer.alloc(CHUNK);
+  const check = (): void => { if (signal?.aborted) throw new FlashInterrupted('checking'); };
+  try {
+    const m = source.manifest;
+    if (m) {
+      progress.phase(`checking against ${m.path}`, source.size);
+      // Format 2: each data block against its sha256 and every hole as zeros; format 1: the whole image.
+      const blocks = m.blocks && new BlockCheck(m.blocks, source.size, 0, (x) => {
+        throw new FlashFailure(`${source.path} does not match ${m.path}: block ${x.block} (bytes ${x.offset}..${x.offset + x.length - 1}) ${x.hole ? 'holds data where the manifest declares a hole' : `hashes to ${x.seen}, the manifest says ${x.expected}`}; ${unchanged(device)}`);
+      });
+      const whole = blocks ? undefined : createHash('sha256');
+      for (let at = 0; at < source.size; at += CHUNK) {
+        check();
+        const chunk = buf.subarray(0, Math.min(CHUNK, source.size - at));
+        await reader.read(at, chunk);
+        blocks?.update(chunk);
+        whole?.update(chunk);
+        progress.update(at + chunk.length);
+      }
+      blocks?.end();
+      const seen = whole?.digest('hex');
+      if (seen !== undefined && seen !== m.sha256) {
+        throw new FlashFailure(`${source.path} does not match ${m.path}: the image hashes to ${seen}, the manifest says ${m.sha256}; ${unchanged(device)}`);
+      }
+      return;
+    }
+    const b = source.bmap!;
+    const total = b.map.ranges.reduce((n, r) => n + rangeBytes(b.map, r).length, 0);
+    progress.phase(`checking against ${b.path}`, total);
+    let done = 0;
+    for (const r of b.map.ranges) {
+      const { offset, length } = rangeBytes(b.map, r);
+      const h = createHash('sha256');
+      for (let at = 0; at < length; at += CHUNK) {
+        check();
+        const chunk = buf.subarray(0, Math.min(CHUNK, length - at));
+        await reader.read(offset + at, chunk);
+        h.update(chunk);
+        progress.update((done += chunk.length));
+      }
+      const seen = h.digest('hex');
+      if (seen !== r.sha256) {
+        throw new FlashFailure(`${source.path} does not match ${b.path}: blocks ${r.first}-${r.last} (bytes ${offset}..${offset + length - 1}) hash to ${seen}, the map says ${r.sha256}; ${unchanged(device)}`);
+      }
+    }
+  } finally {
+    await reader.close();
+  }
+}
