@@ -52,7 +52,7 @@ test('build --linux-kernel --initrd --cmdline: both banks hold vmlinuz, initrd.i
     const p = manifest.partitions.find((x: { name: string }) => x.name === name);
     assert.equal(p.files.map((f: { path: string }) => f.path).sort(), ['SHA256SUMS', 'boot.cfg', 'initrd.img', 'vmlinuz']);
     const cfg = await bankFile(img, p.offset, 'boot.cfg');
-    assert.equal(parseBootCfg(cfg), { title: 'bankforge 1.2.0 (Linux)', build: '1.2.0', kernel: 'vmlinuz', kernelopt: 'console=ttyS0 quiet', initrd: 'initrd.img', timeout: 0, modules: [] });
+    assert.equal(parseBootCfg(cfg), { title: 'bankforge 1.2.0 (Linux)', build: '1.2.0', kernel: 'vmlinuz', kernelopt: 'console=ttyS0 quiet', initrd: 'initrd.img', timeout: 0, watchdog: 0, modules: [] });
     const sums = parseSums(await bankFile(img, p.offset, 'SHA256SUMS'));
     assert.equal([...sums], [['boot.cfg', sha(cfg)], ['vmlinuz', sha(await readFile(kernel))], ['initrd.img', sha('an initramfs')]]);
     assert.ok((await bankFile(img, p.offset, 'vmlinuz')).equals(await readFile(kernel)));
@@ -115,6 +115,16 @@ test('a file that is not an x86_64 EFI-stub bzImage is refused by name, and so i
   const lone = await cli(['build', '--layout', 'small', '-o', join(dir, 'lone.img'), '--initrd', initrd]);
   assert.is(lone.exitCode, 2, lone.stderr);
   assert.match(lone.stderr, /initrd -> linux-kernel|linux-kernel/);
+});
+
+test('--watchdog with a Linux payload is refused before anything is written: the loader arms it for our kernel only', async () => {
+  const out = join(dir, 'linux-watchdog.img');
+  const r = await cli(['build', '--layout', 'small', '-o', out, '--linux-kernel', kernel, '--watchdog', '30']);
+  assert.is(r.exitCode, 3, r.stderr);
+  assert.match(r.stderr, /--watchdog 30: the loader arms the watchdog for bankforge's own kernel only; a Linux payload runs without it/);
+  await access(out).then(() => assert.unreachable(`${out} written`), () => undefined);
+  const zero = await cli(['build', '--layout', 'small', '-o', out, '--linux-kernel', kernel, '--watchdog', '0']);
+  assert.is(zero.exitCode, 0, zero.stderr);
 });
 
 test.after(cleanup);
