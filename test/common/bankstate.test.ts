@@ -11,11 +11,11 @@ import {
   armSelection, Bank, BootState, decodeState, encodeState, failState, markGood, newState, pushEvent, readState, select,
   text, type BankState, type BankView,
 } from '../../partitions/bankstate.js';
-import { compileHost, HostProgram } from '../helpers/c-host.js';
+import { compileHost, HostProgram, COMMON_HOST_SOURCES } from '../helpers/c-host.js';
 import { repoRoot, scratch } from '../helpers/tools.js';
 
 const { dir, cleanup } = await scratch();
-const host = new HostProgram(await compileHost(join(dir, 'common-host'), ['test/c/common-host.c', 'common/crc32.c', 'common/sha256.c', 'common/bankstate.c', 'common/fmt.c']));
+const host = new HostProgram(await compileHost(join(dir, 'common-host'), COMMON_HOST_SOURCES));
 const vectors = JSON.parse(await readFile(join(repoRoot, 'test', 'vectors', 'bankstate.json'), 'utf8'));
 
 // A tiny deterministic PRNG, so a failure can be replayed.

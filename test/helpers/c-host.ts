@@ -6,6 +6,9 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { mustRun, repoRoot } from './tools.js';
 
+/** test/c/common-host.c and the common/ code it answers for (bank state, CRC-32, SHA-256). */
+export const COMMON_HOST_SOURCES = ['test/c/common-host.c', 'common/crc32.c', 'common/sha256.c', 'common/bankstate.c', 'common/fmt.c'];
+
 export async function compileHost(out: string, sources: string[], opts: { sanitize?: boolean; flags?: string[] } = {}): Promise<string> {
   const flags = ['-std=c11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', `-I${join(repoRoot, 'common')}`, ...(opts.flags ?? [])];
   if (opts.sanitize ?? true) flags.push('-fsanitize=address,undefined', '-fno-sanitize-recover=all');

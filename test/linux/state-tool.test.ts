@@ -17,7 +17,7 @@ import { markGood } from '../../disk/mark-good.js';
 import { rollback } from '../../disk/rollback.js';
 import { status } from '../../disk/status.js';
 import { Bank, BootState, StateEvent, STATE } from '../../partitions/bankstate.js';
-import { compileHost, HostProgram } from '../helpers/c-host.js';
+import { compileHost, HostProgram, COMMON_HOST_SOURCES } from '../helpers/c-host.js';
 import { changeBank, quiet } from '../helpers/images.js';
 import { scratch } from '../helpers/tools.js';
 import { checkCutPoints, type BankGeometry } from '../disk/upgrade/cutpoints.js';
@@ -27,7 +27,7 @@ import { STATE_TOOL_FLAGS } from '../../builder/pipeline/state-tool.js';
 const { dir, cleanup } = await scratch('bankforge-state-tool-');
 const SOURCES = ['linuxtool/main.c', 'linuxtool/statetool.c', 'common/bankstate.c', 'common/bootident.c', 'common/gpt.c', 'common/crc32.c', 'common/fmt.c'];
 const tool = await compileHost(join(dir, 'bankforge-state'), SOURCES, { flags: STATE_TOOL_FLAGS.filter((f) => !f.startsWith('-O') && !f.startsWith('-I') && !f.startsWith('-std')) });
-const selector = new HostProgram(await compileHost(join(dir, 'common-host'), ['test/c/common-host.c', 'common/crc32.c', 'common/sha256.c', 'common/bankstate.c']));
+const selector = new HostProgram(await compileHost(join(dir, 'common-host'), COMMON_HOST_SOURCES));
 
 const base = join(dir, 'base.img');
 const { manifest } = await build({ layout: 'small', out: base, version: '1.0.0', bootTimeout: 0, progress: quiet });

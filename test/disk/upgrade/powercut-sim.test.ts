@@ -15,13 +15,13 @@ import { RecordingDevice, type RecordedOp } from '../../../disk/recording.js';
 import { upgrade } from '../../../disk/upgrade/upgrade.js';
 import { rollback } from '../../../disk/rollback.js';
 import { BootState, Reason, slotOffsets, STATE, StateEvent, text } from '../../../partitions/bankstate.js';
-import { compileHost, HostProgram } from '../../helpers/c-host.js';
+import { compileHost, HostProgram, COMMON_HOST_SOURCES } from '../../helpers/c-host.js';
 import { buildQuiet } from '../../helpers/images.js';
 import { mustRun, scratch } from '../../helpers/tools.js';
 import { checkCutPoints, type BankGeometry, type Segment } from './cutpoints.js';
 
 const { dir, cleanup } = await scratch('bankforge-powercut-');
-const selector = new HostProgram(await compileHost(join(dir, 'common-host'), ['test/c/common-host.c', 'common/crc32.c', 'common/sha256.c', 'common/bankstate.c', 'common/fmt.c']));
+const selector = new HostProgram(await compileHost(join(dir, 'common-host'), COMMON_HOST_SOURCES));
 const powercutHost = await compileHost(join(dir, 'powercut-host'), ['test/c/powercut-host.c', 'common/crc32.c', 'common/bankstate.c', 'common/fmt.c']);
 const choose = async (recs: Buffer[]) => (await selector.ask<{ bank: number }>(`select ${recs.map((r) => r.toString('hex')).join(' ')} 0`)).bank;
 
