@@ -65,9 +65,9 @@ test('usb, 4Kn, snapshot, gui, serial log and extra arguments', () => {
 });
 
 test('ahci and nvme buses; more disks after the boot disk, without bootindex; AHCI refuses 4096-byte sectors', () => {
-  assert.equal(values(machineArgs({ ...base, disk: { ...base.disk, bus: 'ahci' } }), '-device'), ['ide-hd,bus=ide.0,drive=disk0,bootindex=0']);
+  assert.equal(values(machineArgs({ ...base, disk: { ...base.disk, bus: 'ahci' } }), '-device'), ['ide-hd,bus=ide.0,drive=disk0,bootindex=0', 'i6300esb']);
   assert.equal(values(machineArgs({ ...base, disk: { ...base.disk, bus: 'nvme', sectorSize: 4096 } }), '-device'),
-    ['nvme,serial=bankforge0,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096']);
+    ['nvme,serial=bankforge0,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096', 'i6300esb']);
   const more = machineArgs({
     ...base,
     disk: { ...base.disk, bus: 'ahci' },
@@ -80,7 +80,7 @@ test('ahci and nvme buses; more disks after the boot disk, without bootindex; AH
   });
   assert.equal(values(more, '-device'), [
     'ide-hd,bus=ide.0,drive=disk0,bootindex=0', 'ide-hd,bus=ide.1,drive=disk1', 'nvme,serial=bankforge2,drive=disk2',
-    'qemu-xhci,id=xhci', 'usb-storage,bus=xhci.0,drive=disk3', 'usb-storage,bus=xhci.0,drive=disk4',
+    'qemu-xhci,id=xhci', 'usb-storage,bus=xhci.0,drive=disk3', 'usb-storage,bus=xhci.0,drive=disk4', 'i6300esb',
   ]);
   assert.equal(values(more, '-drive').slice(2), [
     'if=none,id=disk0,format=raw,file=/img/a.img', 'if=none,id=disk1,format=raw,file=/img/b.img',
