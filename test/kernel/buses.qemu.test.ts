@@ -144,7 +144,9 @@ async function copies(bus: DiskBus): Promise<{ refusal: string; bank: string; ot
   await copyFile(base, other);
   const before = await sha256(other);
   const lines = await withMachine({ image: boot, bus, extraDisks: [{ image: other }] }, async (m) => {
-    const refusal = (await m.waitFor(/^bootdisk: 2 disks at .* carry the boot disk's GPT disk GUID .*$/, { timeoutMs: BOOT_MS }))[0];
+    // The whole line: a wait also matches the unfinished last line (for prompts), so a pattern
+    // open at its end can take a line the serial port has only half delivered.
+    const refusal = (await m.waitFor(/^bootdisk: 2 disks at .* carry the boot disk's GPT disk GUID .*; writing to none of them$/, { timeoutMs: BOOT_MS }))[0];
     const bank = (await m.waitFor(/^bankforge: .*; bank state is not updated$/, { timeoutMs: BOOT_MS }))[0];
     await m.waitFor(/^config: no store on a disk we drive/, { timeoutMs: STEP_MS });
     return { refusal, bank };
