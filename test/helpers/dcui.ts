@@ -28,13 +28,20 @@ export interface DcuiMain {
  * title (a boot); the rest of the page follows within a step.
  */
 export async function waitForDcuiMain(m: Machine, version: string, bank: 'A' | 'B', timeoutMs: number): Promise<DcuiMain> {
-  await m.waitFor(new RegExp(`^ {2}bankforge ${escape(version)} \\(bank ${bank}\\)$`), { timeoutMs });
-  const hostname = (await m.waitFor(/^ {2}Host name: (.*)$/, { timeoutMs: STEP_MS }))[1]!;
+  const title = new RegExp(`^ {2}bankforge ${escape(version)} \\(bank ${bank}\\)$`);
+  await m.waitFor(title, { timeoutMs });
   // The not-set line, when there is one, comes before the key bar that ends the page.
   const next = await m.waitFor(new RegExp(`${NOT_SET.source}|${KEY_BAR.source}`), { timeoutMs: STEP_MS });
   const passwordSet = !NOT_SET.test(next[0]);
+  // The host name row is read once a later row has come: a wait can match a line the port has
+  // only half delivered, which would cut the name.
+  const lines = m.lines;
+  let at = lines.length - 1;
+  while (at >= 0 && !title.test(lines[at]!)) at--;
+  const hostname = lines.slice(at + 1).map((l) => /^ {2}Host name: (.*)$/.exec(l)?.[1]).find((h) => h !== undefined);
+  assert.ok(at >= 0 && hostname !== undefined, `the main page has a host name row:\n${lines.slice(Math.max(at, 0)).join('\n')}`);
   if (!passwordSet) await m.waitFor(KEY_BAR, { timeoutMs: STEP_MS });
-  return { hostname, passwordSet };
+  return { hostname: hostname!, passwordSet };
 }
 
 /** Waits for the main page and checks that it shows `hostname`; returns what it shows. */
