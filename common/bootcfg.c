@@ -6,6 +6,7 @@
 #include "bootcfg.h"
 #include "fmt.h"
 #include "bfstring.h"
+#include "hex.h"
 
 /* One line at a time: [*pos, end of line), without the line break and a trailing CR. */
 static int next_line(const char *text, size_t len, size_t *pos, const char **line, size_t *n)
@@ -158,17 +159,6 @@ int bootcfg_parse(const char *text, size_t len, struct bootcfg *out, char *err, 
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int sums_parse(const char *text, size_t len, struct sums *out, char *err, size_t errlen)
 {
 	out->n = 0;
@@ -188,7 +178,7 @@ int sums_parse(const char *text, size_t len, struct sums *out, char *err, size_t
 			return bf_fmt(err, errlen, "SHA256SUMS: more than %d files", SUMS_MAX), -1;
 		uint8_t *h = out->e[out->n].sha256;
 		for (int i = 0; i < 32; i++) {
-			int hi = hexval(line[2 * i]), lo = hexval(line[2 * i + 1]);
+			int hi = bf_hexval(line[2 * i]), lo = bf_hexval(line[2 * i + 1]);
 			if (hi < 0 || lo < 0)
 				return bf_fmt(err, errlen, "SHA256SUMS line %u: bad hex", ln), -1;
 			h[i] = (uint8_t)(hi << 4 | lo);

@@ -3,6 +3,7 @@
  * the disk these words name, so a missing, malformed or contradicting word stops it. */
 #include "bootident.h"
 #include "bfstring.h"
+#include "hex.h"
 #include "fmt.h"
 
 static const char hexdig[] = "0123456789ABCDEF";
@@ -22,17 +23,6 @@ void bf_guid_text(const uint8_t guid[16], char out[37])
 	out[o] = 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int bf_guid_parse(const char *s, size_t n, uint8_t guid[16])
 {
 	if (n != 36)
@@ -43,7 +33,7 @@ int bf_guid_parse(const char *s, size_t n, uint8_t guid[16])
 			if (s[p++] != '-')
 				return -1;
 		}
-		int hi = hexval(s[p]), lo = hexval(s[p + 1]);
+		int hi = bf_hexval(s[p]), lo = bf_hexval(s[p + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		guid[guid_order[i]] = (uint8_t)(hi << 4 | lo);
