@@ -17,7 +17,7 @@ const RUNS = 5;
 const quiet = { step() {}, done() {} };
 
 /** The buses whose boot-to-ready is compared with virtio's. */
-const BUSES: DiskBus[] = ['virtio', 'ahci', 'nvme'];
+const BUSES: DiskBus[] = ['virtio', 'usb', 'ahci', 'nvme'];
 
 async function timeTo(image: string, marks: RegExp[], bus: DiskBus = 'virtio'): Promise<number[]> {
   const t0 = process.hrtime.bigint();
