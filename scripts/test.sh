@@ -69,6 +69,21 @@ for log in "$logs"/*.log; do
   total=$((total + t)); passed=$((passed + p))
 done
 failed=$((total - passed))
+# The failures again, last, where a reader of the run's tail (CI keeps only the end) sees them:
+# each failed file's name and its FAIL blocks, colours and library stack frames left out.
+for log in "$logs"/*.log; do
+  t=$(sed -n 's/^ *Total: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+  p=$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+  [ "$(sed -n 's/^uvu-exit //p' "$log")" = 0 ] && [ -n "$t" ] && [ "$t" = "$p" ] && continue
+  name=$(basename "$log" .log)
+  echo "--- failed: $name"
+  sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+    / FAIL / { on = 1 }
+    /^ *Total:/ { on = 0 }
+    on && !/^ +at .*(node_modules|node:internal)/ && n < 80 { print; n++ }
+    END { if (n == 0) print "  (no FAIL block: the process ended without one; its output is above)" }'
+done
+
 # A lane that ended without its counts (a crash before uvu's summary) is one failure at least.
 [ "$failed_runs" -gt 0 ] && [ "$failed" = 0 ] && failed=1
 echo "$passed passed, $failed failed"
