@@ -2,6 +2,8 @@
 // terminal escape sequences, and lets callers wait for a line matching a pattern, expect-style:
 // every wait consumes the lines up to and including its match, so waiting twice for the same
 // pattern finds its next occurrence, and a line printed before the wait began is not missed.
+// An unfinished line (a prompt) is matched only once the guest has paused after it: a line that is
+// still arriving would otherwise match an open-ended pattern with half its text.
 
 import { BankforgeError, EXIT } from '../support/errors.js';
 
@@ -16,6 +18,9 @@ export interface WaitOptions {
 }
 
 export const DEFAULT_WAIT_MS = 60_000;
+
+/** How long an unfinished line must stay unchanged before waits may match it as a prompt. */
+export const PROMPT_QUIET_MS = 150;
 
 /** The pattern did not appear in time. */
 export class SerialTimeoutError extends BankforgeError {
@@ -62,6 +67,9 @@ export class SerialConsole {
   #cursor = 0;
   /** The unfinished last line matched a wait: it is consumed once it completes. */
   #partialConsumed = false;
+  /** The unfinished last line has not grown for PROMPT_QUIET_MS: it may be matched. */
+  #partialQuiet = false;
+  #quietTimer: NodeJS.Timeout | undefined;
   #waiters: Waiter[] = [];
   #closed: string | undefined;
 
@@ -88,6 +96,13 @@ export class SerialConsole {
       this.#lines.push(cleanLine(raw));
       if (this.#partialConsumed) { this.#cursor = this.#lines.length; this.#partialConsumed = false; }
     }
+    this.#partialQuiet = false;
+    if (this.#quietTimer) clearTimeout(this.#quietTimer);
+    this.#quietTimer = undefined;
+    if (this.#partial) {
+      this.#quietTimer = setTimeout(() => { this.#quietTimer = undefined; this.#partialQuiet = true; this.#serve(); }, PROMPT_QUIET_MS);
+      this.#quietTimer.unref();
+    }
     this.#serve();
   }
 
@@ -95,6 +110,9 @@ export class SerialConsole {
   close(why: string): void {
     if (this.#closed !== undefined) return;
     this.#closed = why;
+    if (this.#quietTimer) clearTimeout(this.#quietTimer);
+    this.#quietTimer = undefined;
+    this.#partialQuiet = true;
     this.#serve();
     for (const w of this.#waiters.splice(0)) this.#fail(w);
   }
@@ -134,8 +152,8 @@ export class SerialConsole {
         return true;
       }
     }
-    // A prompt ("login: ") has no newline yet; match it as it stands.
-    if (!this.#partialConsumed && this.#partial) {
+    // A prompt ("login: ") has no newline yet; match it as it stands once the guest waits on it.
+    if (this.#partialQuiet && !this.#partialConsumed && this.#partial) {
       const m = w.pattern.exec(cleanLine(this.#partial));
       if (m) {
         this.#cursor = this.#lines.length;

@@ -42,6 +42,17 @@ test('an unfinished line (a prompt) matches, and is not matched again when it co
   assert.is((await s.waitFor(/login:/)).input, 'login: again');
 });
 
+test('an unfinished line is not matched while it is still arriving', async () => {
+  const s = new SerialConsole('t');
+  s.feed('ready: bank B 2');
+  const m = s.waitFor(/bank (\w) (\S+)/, { timeoutMs: 1000 });
+  await new Promise((r) => setTimeout(r, 20));
+  s.feed('.0.0');
+  await new Promise((r) => setTimeout(r, 20));
+  s.feed(' (trial)\n');
+  assert.is((await m)[2], '2.0.0');
+});
+
 test('a timeout names the pattern, the time waited and the last lines', async () => {
   const s = new SerialConsole('box');
   for (let i = 1; i <= 30; i++) s.feed(`line ${i}\n`);
