@@ -102,9 +102,14 @@ static int find_ident(const char *file, const char *sys, struct bf_ident *id, ch
 		return 0;
 	char path[512];
 	snprintf(path, sizeof path, "%s/firmware/efi/efivars/%s-%s", sys, BF_IDENT_VARIABLE, BF_VENDOR_GUID_TEXT);
-	if (read_text(path, text, sizeof text, &n) == 0 && n > 4 && bf_ident_parse(text + 4, n - 4, id, err, errlen) == 0)
+	if (read_text(path, text, sizeof text, &n) != 0)
+		return snprintf(err, errlen, "/proc/cmdline: %s (and no readable EFI variable %s)", perr, path), -1;
+	if (n <= 4)
+		return snprintf(err, errlen, "/proc/cmdline: %s; EFI variable %s: %zu bytes, no value after its 4 attribute bytes", perr, path, n), -1;
+	char verr[160];
+	if (bf_ident_parse(text + 4, n - 4, id, verr, sizeof verr) == 0)
 		return 0;
-	return snprintf(err, errlen, "/proc/cmdline: %s (and no readable EFI variable %s)", perr, path), -1;
+	return snprintf(err, errlen, "/proc/cmdline: %s; EFI variable %s: %s", perr, path, verr), -1;
 }
 
 static int open_dev(const char *path, int flags, struct fd_dev *f, uint32_t fallback_sector, uint64_t *sectors)
