@@ -36,7 +36,8 @@ export async function fixVmdkDescriptor(path: string, finalPath: string, imageSh
     let cids = 0;
     let extents = 0;
     const fixed = text
-      .replace(/^CID=[0-9a-f]{8}$/m, () => { cids++; return `CID=${vmdkCid(imageSha256)}`; })
+      // qemu-img prints its random CID without leading zeros: 1 to 8 digits.
+      .replace(/^CID=[0-9a-f]{1,8}$/m, () => { cids++; return `CID=${vmdkCid(imageSha256)}`; })
       .replace(/^(RW \d+ SPARSE )"[^"\n]*"$/gm, (_m, head: string) => { extents++; return `${head}${JSON.stringify(name)}`; });
     if (cids !== 1 || extents !== 1) throw new Error(`${path}: unexpected VMDK descriptor from qemu-img (${cids} CID lines, ${extents} extent lines)`);
     const bytes = Buffer.from(fixed, 'latin1');

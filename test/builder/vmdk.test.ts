@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeOutputs } from '../../builder/outputs/write.js';
+import { fixVmdkDescriptor } from '../../builder/outputs/vmdk.js';
 import { MiB } from '../../partitions/units.js';
 import { scratch, tool } from '../helpers/tools.js';
 
@@ -35,6 +36,28 @@ test('CID from the content, extent named as the final file, same bytes twice, sa
     await rename(out!, join(dir, 'first.vmdk'));
     await writeOutputs({ ...built, sha256: sha }, ['vmdk'], () => {});
     assert.ok((await readFile(out!)).equals(first));
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a CID that qemu-img printed with fewer than 8 digits (no leading zeros: 1 file in 16) is replaced too', async () => {
+  const { dir, cleanup } = await scratch();
+  try {
+    const out = join(dir, 'short.vmdk');
+    assert.is((await tool('qemu-img', ['create', '-q', '-f', 'vmdk', out, '4M'])).exitCode, 0);
+    const bytes = await readFile(out);
+    const text = descriptor(bytes);
+    const short = text.replace(/^CID=[0-9a-f]+$/m, 'CID=badf00');
+    assert.not.equal(short, text);
+    bytes.fill(0, 512, 512 * 21);
+    bytes.write(short, 512, 'latin1');
+    await writeFile(out, bytes);
+    const sha = 'c0ffee01'.padEnd(64, '0');
+    await fixVmdkDescriptor(out, join(dir, 'final.vmdk'), sha);
+    const fixed = descriptor(await readFile(out));
+    assert.match(fixed, /^CID=c0ffee01$/m);
+    assert.match(fixed, /^RW 8192 SPARSE "final\.vmdk"$/m);
   } finally {
     await cleanup();
   }
