@@ -10,7 +10,7 @@ import type { ByteSource } from '../partitions/sink.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
 import { openFileSource } from './file-source.js';
 import { bankLetter, bothBanks, nextBoot } from './target.js';
-import { readDiskFrom, type Disk } from './coredump/report.js';
+import { readDiskFrom, type Disk } from './coredump/read.js';
 import { BankforgeError } from '../support/errors.js';
 
 export interface StatusEvent { seq: number; event: string; bootstate: string; triesLeft: number; reason: string }
