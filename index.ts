@@ -14,7 +14,8 @@ export { upgrade, type UpgradeOptions, type UpgradeResult } from './disk/upgrade
 export { rollback, type RollbackResult } from './disk/rollback.js';
 export { markGood, type MarkGoodResult } from './disk/mark-good.js';
 export { getConfig, setConfig, type ConfigReport } from './disk/config.js';
-export { readDisk as readCoredumps, clearDumps as clearCoredumps, renderDump, dumpJson, extractDump } from './disk/coredump/report.js';
+export { readDisk as readCoredumps } from './disk/coredump/read.js';
+export { clearDumps as clearCoredumps, renderDump, dumpJson, extractDump } from './disk/coredump/report.js';
 export { flash, type FlashOptions, type FlashResult } from './disk/flash/flash.js';
 export { listDevices, describeDevice, type DeviceInfo } from './disk/flash/devices.js';
 export { BankforgeError, LayoutError, type ErrorLocation } from './support/errors.js';

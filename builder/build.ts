@@ -24,7 +24,7 @@ import { gptTypeName } from '../partitions/gpt-types.js';
 import { CONFIG, configAreaMarker, encodeRecord, holdsConfig } from '../partitions/config-record.js';
 import { hostArchiveEntries, hostSettings } from './host-files.js';
 import { checkPlannedBank } from './bank-content.js';
-import { deriveU32 } from '../partitions/guid.js';
+import { deriveU32 } from '../partitions/seeded-ids.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
 import { checkOutputPaths, createOutput, outputError } from '../support/output-file.js';
 

@@ -4,12 +4,13 @@
 // rolled back, in words, with the kernel's panic message when a core dump from that bank and
 // version waits; and how many core dumps wait. Reads only.
 
-import { readBanks, type BankRef } from './bank-state.js';
+import { readBanksFrom, type BankRef } from './bank-state.js';
 import { BOOTSTATE_TEXT, BootState, decodeState, EVENT_TEXT, REASON_TEXT, slotOffsets, STATE, text } from '../partitions/bankstate.js';
+import type { ByteSource } from '../partitions/sink.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
 import { openFileSource } from './file-source.js';
 import { bankLetter, bothBanks, nextBoot } from './target.js';
-import { readDisk, type Disk } from './coredump/report.js';
+import { readDiskFrom, type Disk } from './coredump/read.js';
 import { BankforgeError } from '../support/errors.js';
 
 export interface StatusEvent { seq: number; event: string; bootstate: string; triesLeft: number; reason: string }
@@ -65,9 +66,9 @@ function why(reason: string, detail: string, triesMax: number): string {
   return [reason, meaning, detail ? `detail: ${detail}` : ''].filter(Boolean).join('; ');
 }
 
-async function coredumps(path: string): Promise<{ disk?: Disk; report: StatusReport['coredumps'] }> {
+async function coredumps(src: ByteSource, path: string): Promise<{ disk?: Disk; report: StatusReport['coredumps'] }> {
   try {
-    const disk = await readDisk(path);
+    const disk = await readDiskFrom(src, path);
     const waiting = disk.dumps.filter((d) => !d.cleared);
     const newestSeq = waiting.reduce<number | null>((m, d) => (m === null || d.header.seq > m ? d.header.seq : m), null);
     return { disk, report: { waiting: waiting.length, newestSeq, command: `bankforge coredump ${shellWord(path)}` } };
@@ -79,12 +80,13 @@ async function coredumps(path: string): Promise<{ disk?: Disk; report: StatusRep
 }
 
 export async function status(path: string): Promise<StatusReport> {
-  const disk = await readBanks(path);
-  const banks = bothBanks(disk, path);
-  const sel = nextBoot(banks);
+  // One open and one probe of the target for the banks, their copies and the dumps.
   const src = await openFileSource(path);
   try {
-    const dumps = await coredumps(path);
+    const disk = await readBanksFrom(src, path);
+    const banks = bothBanks(disk, path);
+    const sel = nextBoot(banks);
+    const dumps = await coredumps(src, path);
     const out: BankStatus[] = [];
     for (const ref of banks) out.push(await bankStatus(ref, async (o) => decodeState(await src.read(o, STATE.recordSize))?.seq ?? null, dumps.disk));
     return {

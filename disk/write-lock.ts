@@ -15,7 +15,6 @@
 // (perl-base is part of every Debian and Ubuntu system) opens the file, takes the lock and holds
 // it until its standard input closes: when we release it, or when this process dies in any way.
 
-import { spawn } from 'node:child_process';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { BankforgeError } from '../support/errors.js';
 import { existsSync } from 'node:fs';
@@ -50,6 +49,8 @@ export const LOCKED_BYTES = [101, 201] as const;
 const PERL = existsSync('/usr/bin/perl') ? '/usr/bin/perl' : 'perl';
 
 export async function lockForWriting(path: string): Promise<WriteLock> {
+  // Loaded here: node:child_process costs a read-only command's start-up about as much as its work.
+  const { spawn } = await import('node:child_process');
   const child = spawn(PERL, ['-e', HELPER, path], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
   const answer = await new Promise<string>((resolve) => {
     let out = '';

@@ -1,9 +1,6 @@
 // GUIDs as GPT stores them: text form "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX", on disk in the
 // mixed-endian layout of the UEFI spec (first three fields little-endian, the rest as written).
-// Also the deterministic derivation that makes builds reproducible: a GUID is a hash of the
-// layout's seed and what the GUID is for, so the same layout always gets the same GUIDs.
-
-import { createHash } from 'node:crypto';
+// Making them from a seed is seeded-ids.ts' (it needs node:crypto, which readers of a GPT do not).
 
 const GUID_TEXT = /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/i;
 
@@ -34,21 +31,4 @@ export function guidFromBytes(bytes: Uint8Array): string {
   const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
   const tail = b.subarray(8, 16).toString('hex').toUpperCase();
   return `${hex(b.readUInt32LE(0), 8)}-${hex(b.readUInt16LE(4), 4)}-${hex(b.readUInt16LE(6), 4)}-${tail.slice(0, 4)}-${tail.slice(4)}`;
-}
-
-/**
- * A GUID derived from `seed` and `purpose` (e.g. "disk", "partition:bootbank"). The hash bits are
- * marked as an RFC 4122 version-4 / variant-1 UUID so tools that check the form accept them.
- */
-export function deriveGuid(seed: string, purpose: string): string {
-  const h = createHash('sha256').update(`bankforge-guid\0${seed}\0${purpose}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x40;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString('hex').toUpperCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/** A 32-bit value derived the same way, for FAT volume serials. */
-export function deriveU32(seed: string, purpose: string): number {
-  return createHash('sha256').update(`bankforge-u32\0${seed}\0${purpose}`).digest().readUInt32LE(0);
 }

@@ -1,10 +1,12 @@
 #!/bin/sh
 # npm pack / npm publish run this first: a fresh dist/ of the shipped code with its .d.ts
-# (tsconfig.package.json; no tests, no benchmarks, no source maps), then the prebuilt loader
-# and kernel (scripts/prebuild.mjs). Needs clang and lld once, here; the package does not.
+# (tsconfig.package.json; no tests, no benchmarks, no source maps), the CLI bundled from it
+# (scripts/bundle-cli.mjs), then the prebuilt loader and kernel (scripts/prebuild.mjs). Needs
+# clang and lld once, here; the package does not.
 # Run sh scripts/setup.sh afterwards to get the tests' dist/ back.
 set -eu
 cd "$(dirname "$0")/.."
 rm -rf dist
 npx tsc -p tsconfig.package.json
+node scripts/bundle-cli.mjs
 node scripts/prebuild.mjs

@@ -38,3 +38,4 @@ fi
 # A fresh dist/: files moved or removed in the sources must not linger as stale compiled modules.
 rm -rf dist
 npx tsc -p tsconfig.json
+node scripts/bundle-cli.mjs

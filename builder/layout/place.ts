@@ -3,7 +3,7 @@
 // are not whole sectors) is found here, before anything is written.
 
 import { LayoutError } from '../../support/errors.js';
-import { deriveGuid } from '../../partitions/guid.js';
+import { deriveGuid } from '../../partitions/seeded-ids.js';
 import { entryArraySectors, usableRange } from '../../partitions/gpt.js';
 import { alignUp, type Bytes, type Lba, type SectorSize, type Sectors } from '../../partitions/units.js';
 import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';

@@ -3,7 +3,8 @@
 // --clear instead print JSON, write files, or free every slot.
 
 import { BankforgeError, EXIT } from '../../support/errors.js';
-import { clearDumps, dumpJson, extractDump, listLine, prepareExtract, readDisk, renderDump } from '../../disk/coredump/report.js';
+import { clearDumps, dumpJson, extractDump, listLine, prepareExtract, renderDump } from '../../disk/coredump/report.js';
+import { readDisk } from '../../disk/coredump/read.js';
 import { terminalSafe } from '../../support/terminal-text.js';
 
 interface Args { target: string; json: boolean; extract?: string; clear: boolean; seq?: number; all: boolean; kernel?: string; logLines: number; quiet: boolean }

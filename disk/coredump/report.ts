@@ -1,6 +1,5 @@
-// `bankforge coredump`'s work: find the core-dump partition of an image or device, read its
-// dumps (partitions/coredump.ts), resolve their backtraces against the kernel that wrote them,
-// and render them as text or JSON; extract them to files; clear the partition.
+// `bankforge coredump`'s work on the dumps read.ts finds: resolve their backtraces against the
+// kernel that wrote them, and render them as text or JSON; extract them to files; clear the partition.
 
 import { lstat, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,41 +7,13 @@ import { dirname, join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
 import { createOutputDirectory, outputError } from '../../support/output-file.js';
 import { openBlockDevice } from '../device.js';
-import { openFileSource, readTargetGpt } from '../file-source.js';
-import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
 import { BOOTSTATE_TEXT } from '../../partitions/bankstate.js';
-import { Cause, clearHeader, COREDUMP, readDumps, REGISTERS, type Dump, type Geometry } from '../../partitions/coredump.js';
+import { Cause, clearHeader, COREDUMP, REGISTERS, type Dump } from '../../partitions/coredump.js';
+import type { Disk } from './read.js';
 import { FatVolume, fileSectorDevice } from '../../partitions/fat/index.js';
-import type { ByteSource } from '../../partitions/sink.js';
 import type { Bytes, SectorSize } from '../../partitions/units.js';
 import { elfSymbols, ElfError, matchesDump, symbolize, type ElfSymbol, type Frame } from './symbols.js';
 import { FileInputError, readRegularFile } from '../../support/regular-file.js';
-
-export interface CoredumpPartition { number: number; name: string; offset: Bytes; size: Bytes; sectorSize: SectorSize }
-
-export interface Disk { target: string; partition: CoredumpPartition; geometry: Geometry; dumps: Dump[] }
-
-/** The first partition of type vmkDiagnostic, and its dumps. */
-export async function readDisk(target: string): Promise<Disk> {
-  const src = await openFileSource(target);
-  try {
-    const gpt = await readTargetGpt(src, target);
-    const p = [...gpt.partitions].sort((a, b) => a.index - b.index).find((x) => x.typeGuid.toUpperCase() === GPT_TYPE_ALIASES.vmkdiagnostic);
-    if (!p) throw new BankforgeError(`${target}: no core-dump partition (GPT type vmkdiagnostic, ${GPT_TYPE_ALIASES.vmkdiagnostic})`);
-    const partition = { number: p.index + 1, name: p.name, offset: p.firstLba * gpt.sectorSize, size: (p.lastLba - p.firstLba + 1) * gpt.sectorSize, sectorSize: gpt.sectorSize };
-    if (partition.offset + partition.size > src.size) {
-      throw new BankforgeError(`${target}: the core-dump partition (bytes ${partition.offset}-${partition.offset + partition.size - 1}) runs past the end (${src.size} bytes)`);
-    }
-    const region: ByteSource = { size: partition.size, read: (o, l) => src.read(partition.offset + o, l) };
-    try {
-      return { target, partition, ...(await readDumps(region)) };
-    } catch (e) {
-      throw new BankforgeError(`${target}: partition ${partition.number}: ${(e as Error).message}`);
-    }
-  } finally {
-    await src.close();
-  }
-}
 
 /** Writes a partition header that frees every slot; touches only the partition's first block. */
 export async function clearDumps(disk: Disk): Promise<number> {

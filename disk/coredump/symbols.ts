@@ -2,7 +2,6 @@
 // read here, names functions and tells whether an ELF is the build that crashed; with debug
 // info, llvm-symbolizer (or binutils' addr2line) adds file:line and inlined frames.
 
-import { execa } from 'execa';
 import { PACKAGE_ROOT } from '../../support/package-info.js';
 import { BankforgeError } from '../../support/errors.js';
 
@@ -80,6 +79,9 @@ const shortPath = (p: string) => {
  */
 export async function symbolize(elfPath: string, symbols: ElfSymbol[], lookups: bigint[]): Promise<{ tool: string; frames: Frame[][] }> {
   const input = lookups.map((a) => hex(a)).join('\n') + '\n';
+  // Loaded here, not at the top: execa is some hundred modules, and `status` reaches this file
+  // (for the core-dump count) without ever symbolizing.
+  const { execa } = await import('execa');
   const llvm = await execa('llvm-symbolizer', ['--obj', elfPath, '--functions=linkage', '--inlining', '--output-style=LLVM'], { input, reject: false })
     .catch(() => undefined);
   if (llvm && llvm.exitCode === 0) {

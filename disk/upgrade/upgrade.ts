@@ -11,7 +11,7 @@ import type { KeyObject } from 'node:crypto';
 import { BankforgeError } from '../../support/errors.js';
 import { readBundle, type Bundle } from '../../builder/bundle/read.js';
 import { FatError, parseBootSector } from '../../partitions/fat/index.js';
-import { deriveU32 } from '../../partitions/guid.js';
+import { deriveU32 } from '../../partitions/seeded-ids.js';
 import { BootState, failState, nextState, pushEvent, Reason, StateEvent, STATE, text, type BankState } from '../../partitions/bankstate.js';
 import type { Progress } from '../../support/progress.js';
 import type { BankRef } from '../bank-state.js';

@@ -25,7 +25,10 @@ interface FatfsModule {
   createFileSystem(driver: FatfsDriver, opts: object, cb: (e: Error | null) => void): FatfsCallbackApi;
 }
 
-const fatfs = createRequire(import.meta.url)('fatfs') as FatfsModule;
+// Required on first mount, not at import: fatfs builds its on-disk structs when loaded, a cost
+// that commands reading no FAT volume (status, rollback, mark-good) should not pay at start-up.
+let fatfs: FatfsModule | undefined;
+const loadFatfs = (): FatfsModule => (fatfs ??= createRequire(import.meta.url)('fatfs') as FatfsModule);
 
 export interface Fatfs {
   readFile(path: string): Promise<Buffer>;
@@ -62,7 +65,7 @@ export function mountFatfs(dev: SectorDevice, readOnly: boolean, claimedSectors:
   };
   return new Promise((resolve, reject) => {
     // fatfs needs noatime (reads would otherwise write access dates) and gets umask etc. it only reports.
-    const fs = fatfs.createFileSystem(driver, { ro: readOnly, noatime: true }, (e) => {
+    const fs = loadFatfs().createFileSystem(driver, { ro: readOnly, noatime: true }, (e) => {
       if (e) return reject(new FatError(`fatfs cannot mount the volume: ${e.message}`));
       resolve({
         // An options object, never an encoding string: fatfs' readFile('utf8') throws inside fatfs.

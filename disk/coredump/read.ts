@@ -1,0 +1,41 @@
+// Finding the core-dump partition of an image or device and reading its dumps (partitions/coredump.ts).
+// Apart from report.ts so that `status`, which only counts the dumps, loads none of what
+// rendering, symbolizing and extracting them needs (the FAT reader, output files).
+
+import { BankforgeError } from '../../support/errors.js';
+import { openFileSource, readTargetGpt } from '../file-source.js';
+import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
+import { readDumps, type Dump, type Geometry } from '../../partitions/coredump.js';
+import type { ByteSource } from '../../partitions/sink.js';
+import type { Bytes, SectorSize } from '../../partitions/units.js';
+
+export interface CoredumpPartition { number: number; name: string; offset: Bytes; size: Bytes; sectorSize: SectorSize }
+
+export interface Disk { target: string; partition: CoredumpPartition; geometry: Geometry; dumps: Dump[] }
+
+/** The first partition of type vmkDiagnostic, and its dumps. */
+export async function readDisk(target: string): Promise<Disk> {
+  const src = await openFileSource(target);
+  try {
+    return await readDiskFrom(src, target);
+  } finally {
+    await src.close();
+  }
+}
+
+/** The same from an already open target (`target` names it in messages and in the result). */
+export async function readDiskFrom(src: ByteSource, target: string): Promise<Disk> {
+  const gpt = await readTargetGpt(src, target);
+  const p = [...gpt.partitions].sort((a, b) => a.index - b.index).find((x) => x.typeGuid.toUpperCase() === GPT_TYPE_ALIASES.vmkdiagnostic);
+  if (!p) throw new BankforgeError(`${target}: no core-dump partition (GPT type vmkdiagnostic, ${GPT_TYPE_ALIASES.vmkdiagnostic})`);
+  const partition = { number: p.index + 1, name: p.name, offset: p.firstLba * gpt.sectorSize, size: (p.lastLba - p.firstLba + 1) * gpt.sectorSize, sectorSize: gpt.sectorSize };
+  if (partition.offset + partition.size > src.size) {
+    throw new BankforgeError(`${target}: the core-dump partition (bytes ${partition.offset}-${partition.offset + partition.size - 1}) runs past the end (${src.size} bytes)`);
+  }
+  const region: ByteSource = { size: partition.size, read: (o, l) => src.read(partition.offset + o, l) };
+  try {
+    return { target, partition, ...(await readDumps(region)) };
+  } catch (e) {
+    throw new BankforgeError(`${target}: partition ${partition.number}: ${(e as Error).message}`);
+  }
+}
