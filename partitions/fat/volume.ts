@@ -56,7 +56,7 @@ export class FatVolume {
     private readonly dev: SectorDevice,
     private readonly readOnly: boolean,
     private label: string,
-    private freeClusters: number,
+    private freeClusters?: number,
   ) {}
 
   static async open(dev: SectorDevice, opts: { readOnly?: boolean } = {}): Promise<FatVolume> {
@@ -72,12 +72,13 @@ export class FatVolume {
     const root = await raw.readDirectory(0);
     const bpbLabel = L.label.trimEnd();
     const label = root.label ?? (bpbLabel === NO_NAME.trimEnd() ? '' : bpbLabel);
-    const { free } = await raw.countFree();
-    return new FatVolume(raw, fs, dev, readOnly, label, free);
+    return new FatVolume(raw, fs, dev, readOnly, label);
   }
 
-  info(): FatInfo {
+  /** The free count walks the whole FAT: done when asked for (reading files does not need it), then kept until an edit. */
+  async info(): Promise<FatInfo> {
     const L = this.raw.layout;
+    this.freeClusters ??= (await this.raw.countFree()).free;
     return {
       type: L.type, label: this.label, serial: L.serial, sectorSize: L.sectorSize, clusterSize: L.clusterSize,
       clusterCount: L.clusterCount, freeClusters: this.freeClusters, size: L.totalSectors * L.sectorSize,
@@ -243,7 +244,7 @@ export class FatVolume {
       changed = true;
     }
     if (changed) this.fs = undefined; // fatfs caches sectors per chain: mount afresh for the next edit
-    this.freeClusters = (await this.raw.countFree()).free;
+    this.freeClusters = undefined;
   }
 
   private async readBytes(at: Bytes, length: Bytes): Promise<Buffer> {

@@ -54,7 +54,7 @@ for (const [type, ss, mib] of mkfsCases) {
     try {
       const { img, files } = await mkfsVolume(s.dir, type, ss, mib);
       await withVolume(img, ss, true, async (v) => {
-        const info = v.info();
+        const info = await v.info();
         assert.equal({ type: info.type, label: info.label, serial: info.serial, sectorSize: info.sectorSize }, { type, label: 'THEIRS', serial: 0xcafef00d, sectorSize: ss });
         const fsck = await fsckFat(img);
         assert.is(info.clusterCount - info.freeClusters, fsck.used, 'used clusters agree with fsck.fat');
