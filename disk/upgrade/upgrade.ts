@@ -4,7 +4,7 @@
 // write. Then, each step flushed before the next:
 //   1. the inactive bank's state: invalid, reason "upgrade started" (both copies);
 //   2. its FAT volume, fresh, up to the state area and never into it;
-//   3. read back and compared byte for byte with the volume checked in step 0;
+//   3. read back and compared byte for byte with the volume checked before the first write;
 //   4. its state, last: new, updated = the active bank's + 1, tries (both copies).
 // The active bank is never written. A cut before step 4 completes leaves the old choice.
 
