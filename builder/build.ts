@@ -16,7 +16,7 @@ import { linuxInputs, type LinuxPayload } from './pipeline/linux.js';
 import type { Progress } from '../support/progress.js';
 import { SparseImageFile, type Range } from './image/sparse-file.js';
 import { hashWholeImage } from './image/hash.js';
-import { hashBlocks, type BlockList } from './image/blocks.js';
+import { BLOCK_SIZE, blockList, hashPieces, type BlockList } from './image/blocks.js';
 import { FatError, planFatVolume, writeFatVolume, type FatPlan, type FatTree } from '../partitions/fat/index.js';
 import { writeGpt } from '../partitions/gpt.js';
 import { Bank, BootState, encodeState, newState, pushEvent, Reason, slotOffsets, StateEvent, STATE, type BankState } from '../partitions/bankstate.js';
@@ -98,7 +98,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   let img: SparseImageFile | undefined;
   let closed: Promise<void> | undefined;
   try {
-    img = await SparseImageFile.create(tmp, placed.diskSize);
+    img = await SparseImageFile.create(tmp, placed.diskSize, BLOCK_SIZE);
     for (const e of writeGpt({ sectorSize: placed.sectorSize, sectorCount: placed.sectorCount, diskGuid: placed.diskGuid, partitions: placed.partitions.map(gptEntry) })) {
       await img.write(e.offset, e.data);
     }
@@ -117,19 +117,22 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         }
       } else if (plan.file) await sink.copyFile(0, plan.file.path, plan.file.size);
     }
-    // The image goes to disk (fsync, I/O) while its blocks are hashed from the page cache (CPU):
-    // both are done before it is renamed into place.
+    // The image goes to disk (fsync, I/O) while the few blocks written out of order are hashed
+    // from the page cache (the rest were hashed as they were written): both are done before it
+    // is renamed into place.
     closed = img.close();
     closed.catch(() => undefined); // awaited below, after the hashing; a failure there comes first
     progress?.step('hashing');
     const data = img.dataRanges();
+    const digests = await img.hasher.result(async (again) =>
+      (await hashPieces({ path: tmp, imageSize: placed.diskSize, blockSize: BLOCK_SIZE, pieces: again.map((b) => ({ first: b, count: 1 })) })).map((d) => d[0]!));
+    const blocks = blockList(placed.diskSize, data, digests);
     let shown = Date.now();
     const tick = (what: string) => (done: Bytes, total: Bytes) => {
       if (Date.now() - shown < 1000) return;
       shown = Date.now();
       progress?.step(`${what}: ${Math.floor((done / total) * 100)}% of ${total} bytes`);
     };
-    const blocks = await hashBlocks(tmp, placed.diskSize, data, tick('hashing data blocks'));
     const sha256 = opts.sha256 ? await hashWholeImage(tmp, placed.diskSize, data, tick('hashing the whole image')) : undefined;
     await closed;
     const manifest = makeManifest(opts, layout.sha256, placed, plans, epoch, blocks, sha256);

@@ -27,13 +27,21 @@ export interface BlockDevice extends ByteSource {
  * holder) while QEMU or another bankforge has the target; callers read what they decide on
  * through the returned device, under the lock. A block device is opened O_EXCL, which Linux
  * refuses with EBUSY while the device (or a partition of it) is mounted: we never write under a
- * mounted filesystem. `unit` is the sector size; unaligned writes are a bug and throw.
+ * mounted filesystem. `unit` is the sector size; unaligned writes are a bug and throw. It may
+ * still be on its way (read from the GPT while the lock's helper starts); if it fails, that is
+ * the error, and the lock is let go.
  */
-export async function openBlockDevice(path: string, unit: Bytes): Promise<BlockDevice> {
+export async function openBlockDevice(path: string, unit: Bytes | Promise<Bytes>): Promise<BlockDevice> {
   const src = await openFileSource(path);
   const size = src.size;
   await src.close();
-  const lock = await lockForWriting(path);
+  const [locked, sized] = await Promise.allSettled([lockForWriting(path), Promise.resolve(unit)]);
+  if (sized.status === 'rejected') {
+    if (locked.status === 'fulfilled') await locked.value.release();
+    throw sized.reason;
+  }
+  if (locked.status === 'rejected') throw locked.reason;
+  const lock = locked.value;
   let fh: FileHandle;
   try {
     const probe = await open(path, 'r');
@@ -46,7 +54,7 @@ export async function openBlockDevice(path: string, unit: Bytes): Promise<BlockD
     await lock.release();
     throw new BankforgeError(`cannot open ${path} for writing: ${why}`);
   }
-  return new FileBlockDevice(path, fh, size, unit, lock);
+  return new FileBlockDevice(path, fh, size, sized.value, lock);
 }
 
 class FileBlockDevice implements BlockDevice {

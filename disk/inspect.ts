@@ -106,7 +106,7 @@ async function inspectFat(path: string, offset: Bytes, size: Bytes, ss: SectorSi
       warnings.push(`${what}: has a FAT boot sector but cannot be read: ${(e as Error).message}`);
       return undefined;
     }
-    const info = vol.info();
+    const info = await vol.info();
     try {
       for (const w of await vol.checkConsistency()) warnings.push(`${what}: ${w}`);
     } catch (e) {

@@ -21,12 +21,14 @@ export interface TargetOptions {
 export const bankLetter = (b: Bank): 'A' | 'B' => (b === Bank.A ? 'A' : 'B');
 
 export async function openTarget(path: string, opts: TargetOptions = {}): Promise<Target> {
-  // The sector size (the write unit) comes from the GPT, read before the device is opened for writing.
-  const { sectorSize } = await readBanks(path);
+  // The sector size (the write unit) comes from the GPT, read while the write lock's helper starts;
+  // the banks decided on are read again through the locked device.
+  const sectorSize = readBanks(path).then((d) => d.sectorSize);
+  sectorSize.catch(() => undefined); // awaited by openBlockDevice, which reports it; not unhandled meanwhile
   const raw = await openBlockDevice(path, sectorSize);
   const dev = opts.wrap ? opts.wrap(raw) : raw;
   try {
-    return { dev, sectorSize, banks: bothBanks(await readBanksFrom(dev, path), path) };
+    return { dev, sectorSize: await sectorSize, banks: bothBanks(await readBanksFrom(dev, path), path) };
   } catch (e) {
     await dev.close();
     throw e;

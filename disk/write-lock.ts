@@ -12,72 +12,67 @@
 // window).
 //
 // Node has no fcntl and no maintained npm package provides OFD locks, so a tiny Perl program
-// (perl-base is part of every Debian and Ubuntu system) opens the file, takes the lock and holds
-// it until its standard input closes: when we release it, or when this process dies in any way.
+// (perl-base is part of every Debian and Ubuntu system) takes the lock on a descriptor we opened
+// and hand it as its fd 3, and exits. An OFD lock belongs to the open file description, which we
+// share: it stays held while our descriptor is open, and goes when we close it (release) or
+// when this process dies in any way. No helper outlives the locking, and releasing waits for
+// nothing.
 
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { open, readdir, readFile, readlink, stat, type FileHandle } from 'node:fs/promises';
 import { BankforgeError } from '../support/errors.js';
-import { existsSync } from 'node:fs';
 
 export interface WriteLock { release(): Promise<void> }
 
-/** The helper's command line in ps and /proc, so that a refusal can name the bankforge behind it. */
+/** The helper's command line in ps and /proc while it locks, so that a refusal seen then can name the bankforge behind it. */
 const TITLE = 'bankforge-write-lock for pid';
 
 // F_OFD_SETLK is 37 on Linux (all architectures); struct flock on 64-bit Linux is
 // { short l_type; short l_whence; off_t l_start; off_t l_len; pid_t l_pid } padded to 32 bytes.
+// F_WRLCK is 1 and SEEK_SET 0; EAGAIN (11) or EACCES (13) mean someone holds a conflicting lock.
+// Numbers rather than `use Fcntl`: the helper's start-up is on every writer's path.
 const HELPER = String.raw`
-use strict; use Fcntl qw(O_RDWR F_WRLCK SEEK_SET);
 $| = 1; $0 = "${TITLE} " . getppid();
-sysopen(my $fh, $ARGV[0], O_RDWR) or do { print "error $!\n"; exit 1 };
+open(my $fh, '+<&=', 3) or do { print "error $!\n"; exit 1 };
 for my $byte (101, 201) {
-  fcntl($fh, 37, pack('s s x4 q q l x4', F_WRLCK, SEEK_SET, $byte, 1, 0)) and next;
-  print $!{EAGAIN} || $!{EACCES} ? "busy\n" : "error $!\n"; exit 1;
+  fcntl($fh, 37, pack('s s x4 q q l x4', 1, 0, $byte, 1, 0)) and next;
+  print $! == 11 || $! == 13 ? "busy\n" : "error $!\n"; exit 1;
 }
 print "locked\n";
-1 while sysread(STDIN, my $b, 4096);
 `;
 
 /** The byte ranges bankforge locks (for tests and docs): QEMU's "write" permission and "write not shared" bytes. */
 export const LOCKED_BYTES = [101, 201] as const;
 
+/** Debian's perl-base puts perl here; by path, so a PATH without it (a service, a test) still locks. */
+const PERL = existsSync('/usr/bin/perl') ? '/usr/bin/perl' : 'perl';
+
 /**
  * Takes the exclusive write lock on `path` (an image file or a block device), or refuses with exit
  * 3 naming who holds it. Nothing is written either way.
  */
-/** Debian's perl-base puts perl here; by path, so a PATH without it (a service, a test) still locks. */
-const PERL = existsSync('/usr/bin/perl') ? '/usr/bin/perl' : 'perl';
-
 export async function lockForWriting(path: string): Promise<WriteLock> {
+  // Read-write, as a write lock needs; opening writes nothing, and a device is not opened O_EXCL here.
+  const fh: FileHandle = await open(path, constants.O_RDWR).catch((e: NodeJS.ErrnoException) => {
+    throw new BankforgeError(`cannot lock ${path} for writing: ${e.code === 'EACCES' || e.code === 'EROFS' ? 'not writable' : e.message}; nothing was written`);
+  });
   // Loaded here: node:child_process costs a read-only command's start-up about as much as its work.
   const { spawn } = await import('node:child_process');
-  const child = spawn(PERL, ['-e', HELPER, path], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
   const answer = await new Promise<string>((resolve) => {
+    const child = spawn(PERL, ['-e', HELPER], { stdio: ['ignore', 'pipe', 'ignore', fh.fd] });
     let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (s: string) => { out += s; if (out.includes('\n')) resolve(out.trim()); });
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (s: string) => { out += s; });
     child.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? 'noperl' : `error ${e.message}`));
-    child.once('exit', () => resolve(out.trim() || 'error the lock helper exited'));
+    child.once('close', () => resolve(out.trim() || 'error the lock helper exited'));
   });
   if (answer === 'locked') {
-    // Unreferenced: the lock never keeps the process alive; if we exit without releasing, the
-    // pipe closes and the helper lets go.
-    child.unref();
-    (child.stdout as unknown as { unref(): void }).unref();
-    (child.stdin as unknown as { unref(): void }).unref();
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    return {
-      async release() {
-        // Referenced again, or an otherwise idle process would exit before the helper has.
-        child.ref();
-        child.stdin.end();
-        await exited;
-      },
-    };
+    let released: Promise<void> | undefined;
+    return { release: () => (released ??= fh.close()) };
   }
-  child.kill();
+  await fh.close();
   if (answer === 'busy') {
-    const who = await holders(path, child.pid);
+    const who = await holders(path);
     throw new BankforgeError(`${path} is in use by ${who.length ? who.join(', ') : 'another process'} (it holds QEMU's image lock or bankforge's write lock); nothing was written. Stop it, or boot with --snapshot, and try again`);
   }
   if (answer === 'noperl') throw new BankforgeError(`cannot lock ${path} for writing: perl not found (install the Debian package perl-base); nothing was written`);
@@ -86,16 +81,17 @@ export async function lockForWriting(path: string): Promise<WriteLock> {
 
 /**
  * Who has `path` open with a lock on it, as "pid N (command line)", from /proc (OFD locks show
- * no owner in /proc/locks; each holder's fdinfo lists them). Best effort: unreadable entries
- * (another user's processes without root) are skipped.
+ * no owner in /proc/locks; each holder's fdinfo lists them), this process included (a lock it
+ * holds itself). Best effort: unreadable entries (another user's processes without root) are
+ * skipped.
  */
-export async function holders(path: string, exceptPid?: number): Promise<string[]> {
+export async function holders(path: string): Promise<string[]> {
   const target = await stat(path).catch(() => undefined);
   if (!target) return [];
   const same = (s: Awaited<ReturnType<typeof stat>>) =>
     target.isBlockDevice() ? s.isBlockDevice() && s.rdev === target.rdev : s.dev === target.dev && s.ino === target.ino;
   const found: string[] = [];
-  const pids = (await readdir('/proc').catch(() => [])).filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid && Number(p) !== exceptPid);
+  const pids = (await readdir('/proc').catch(() => [])).filter((p) => /^\d+$/.test(p));
   for (const pid of pids) {
     const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
     let locked = false;

@@ -11,9 +11,7 @@
 // bundle that URL is the bundle's, so the plugin below hands the shim yargs' real location.
 //
 // The bundle sits two levels under the package root, as the compiled modules do, so that
-// support/package-info.ts finds package.json from import.meta.url; the block-hash worker is an
-// entry of its own beside the chunk that starts it (builder/image/blocks.ts names it relative to
-// itself).
+// support/package-info.ts finds package.json from import.meta.url.
 // Run: node scripts/bundle-cli.mjs (npm run build, scripts/setup.sh and scripts/prepack.sh do).
 
 import { build } from 'esbuild';
@@ -61,10 +59,7 @@ export const notStrictEqual = (a, b, message) => { if (Object.is(a, b)) real().n
 await rm(out, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: [
-    { in: 'dist/cli/main.js', out: 'main' },
-    { in: 'dist/builder/image/blocks-worker.js', out: 'blocks-worker' },
-  ],
+  entryPoints: [{ in: 'dist/cli/main.js', out: 'main' }],
   outdir: out,
   bundle: true,
   splitting: true,

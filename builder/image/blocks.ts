@@ -1,14 +1,12 @@
 // The manifest's block list (docs/manifest.md, format 2): the image cut into fixed-size blocks,
 // each either a declared hole (all zeros, not hashed) or data with its own sha256. A build hashes
 // only the blocks its writer put data in, so the cost follows the data, not the disk size (as
-// bmap and dm-verity do); any range of the image can then be checked against it by reading just
-// that range. A hole is checked as zeros; `zeroSha256` is the digest a whole hole block would
+// bmap and dm-verity do), and it hashes them as it writes them (block-hasher.ts); any range of
+// the image can then be checked against it by reading just that range. A hole is checked as zeros; `zeroSha256` is the digest a whole hole block would
 // have, computed once, for readers that compare digests only.
 
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import type { Bytes } from '../../partitions/units.js';
 import type { Range } from './sparse-file.js';
 
@@ -58,60 +56,29 @@ export function blockRuns(imageSize: Bytes, data: readonly Range[], blockSize: B
   return out;
 }
 
+/**
+ * The block list of an image whose data lies in `data` (sorted, merged ranges): every block a
+ * range touches is a data block and must have its digest in `digests`; the rest are holes.
+ */
+export function blockList(imageSize: Bytes, data: readonly Range[], digests: ReadonlyMap<number, string>, blockSize: Bytes = BLOCK_SIZE): BlockList {
+  const runs: BlockRun[] = blockRuns(imageSize, data, blockSize).map((r) => {
+    if (!r.data) return { first: r.first, count: r.count };
+    const sha256 = Array.from({ length: r.count }, (_, k) => {
+      const d = digests.get(r.first + k);
+      if (d === undefined) throw new Error(`block ${r.first + k} holds data but was not hashed`);
+      return d;
+    });
+    return { first: r.first, count: r.count, sha256 };
+  });
+  return { size: blockSize, zeroSha256: zeroDigest(blockSize), runs };
+}
+
 /** Blocks `first` .. `first + count - 1` of one data run, hashed as one job. */
 export interface Piece { first: number; count: number }
 export interface HashPiecesJob { path: string; imageSize: Bytes; blockSize: Bytes; pieces: Piece[] }
 
-/** A piece of at most this many bytes: small enough to share out evenly, large enough for few reads. */
-const PIECE: Bytes = 64 * 1024 * 1024;
-/** Below this much data one thread hashes it all: starting a worker costs more than it saves. */
-const PARALLEL_FROM: Bytes = 96 * 1024 * 1024;
-
-/**
- * Hashes the data blocks of the image at `path`; holes are declared, not read. The blocks are read
- * back through the page cache just after the writer wrote them; with much data the hashing, the
- * real cost, is shared between this thread and one worker per further core.
- */
-export async function hashBlocks(path: string, imageSize: Bytes, data: readonly Range[], onProgress?: (done: Bytes, total: Bytes) => void, blockSize: Bytes = BLOCK_SIZE): Promise<BlockList> {
-  const runs = blockRuns(imageSize, data, blockSize);
-  const perPiece = Math.max(1, Math.floor(PIECE / blockSize));
-  const pieces: Piece[] = [];
-  for (const r of runs) {
-    if (!r.data) continue;
-    for (let at = 0; at < r.count; at += perPiece) pieces.push({ first: r.first + at, count: Math.min(perPiece, r.count - at) });
-  }
-  const total = pieces.reduce((n, p) => n + p.count, 0) * blockSize;
-  const lanes = total >= PARALLEL_FROM ? Math.min(availableParallelism(), 4, pieces.length) : 1;
-  // Piece i goes to lane i % lanes; lane 0 is this thread.
-  const share = (lane: number) => pieces.filter((_, i) => i % lanes === lane);
-  let done = 0;
-  const workers = Array.from({ length: lanes - 1 }, (_, k) => runWorker({ path, imageSize, blockSize, pieces: share(k + 1) }));
-  workers.forEach((w) => w.catch(() => undefined)); // awaited below; a failure here must not go unhandled first
-  const mine = await hashPieces({ path, imageSize, blockSize, pieces: share(0) }, (n) => onProgress?.((done += n) * lanes, total));
-  const theirs = await Promise.all(workers);
-  const digests = new Map<number, string[]>();
-  share(0).forEach((p, i) => digests.set(p.first, mine[i]!));
-  theirs.forEach((lane, k) => share(k + 1).forEach((p, i) => digests.set(p.first, lane[i]!)));
-  const out: BlockRun[] = runs.map((r) => {
-    if (!r.data) return { first: r.first, count: r.count };
-    const sha256: string[] = [];
-    for (let at = 0; at < r.count; at += perPiece) sha256.push(...digests.get(r.first + at)!);
-    return { first: r.first, count: r.count, sha256 };
-  });
-  return { size: blockSize, zeroSha256: zeroDigest(blockSize), runs: out };
-}
-
-function runWorker(job: HashPiecesJob): Promise<string[][]> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./blocks-worker.js', import.meta.url), { workerData: job });
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.once('exit', (code) => { if (code !== 0) reject(new Error(`block hash worker exited with ${code}`)); });
-  });
-}
-
-/** The digests of each piece's blocks, in order. `onBytes` hears each read's size. */
-export async function hashPieces(job: HashPiecesJob, onBytes?: (n: Bytes) => void): Promise<string[][]> {
+/** The digests of each piece's blocks, in order, read from the image file. */
+export async function hashPieces(job: HashPiecesJob): Promise<string[][]> {
   const { path, imageSize, blockSize } = job;
   const fh = await open(path, 'r');
   try {
@@ -128,7 +95,6 @@ export async function hashPieces(job: HashPiecesJob, onBytes?: (n: Bytes) => voi
           got += bytesRead;
         }
         for (let b = 0; b < n; b += blockSize) sha256.push(createHash('sha256').update(buf.subarray(b, Math.min(n, b + blockSize))).digest('hex'));
-        onBytes?.(n);
       }
       return sha256;
     });

@@ -1,9 +1,13 @@
 // A disk image file written sparsely: the file is sized up front (a hole reading as zeros) and
 // only data is written, so a 750 MiB image with 20 MB of content costs 20 MB of writes and
-// disk. It records which ranges hold data, for hashing without reading holes and for bmap.
+// disk. It records which ranges hold data (for the block list and bmap), and hands every write
+// to a BlockHasher while the write is under way, so the data is hashed once, from memory, and
+// never read back. A host file is copied in large chunks, the next read while this one is
+// written and hashed.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ByteSink } from '../../partitions/sink.js';
+import { BlockHasher } from './block-hasher.js';
 import type { Bytes } from '../../partitions/units.js';
 
 const COPY_CHUNK: Bytes = 4 * 1024 * 1024;
@@ -14,14 +18,14 @@ export class SparseImageFile {
   private readonly written: Range[] = [];
   private readonly zero = Buffer.alloc(COPY_CHUNK);
 
-  private constructor(readonly path: string, readonly size: Bytes, private readonly fh: FileHandle) {}
+  private constructor(readonly path: string, readonly size: Bytes, private readonly fh: FileHandle, readonly hasher: BlockHasher) {}
 
   /**
    * Create `path` (which must not exist: it is a fresh temporary name, and O_EXCL keeps a link
    * planted there from being followed) as a hole of `size` bytes. A size past the file system's
    * limit fails here (EFBIG), before anything is written.
    */
-  static async create(path: string, size: Bytes): Promise<SparseImageFile> {
+  static async create(path: string, size: Bytes, blockSize: Bytes): Promise<SparseImageFile> {
     const fh = await open(path, 'wx+', 0o644);
     try {
       await fh.truncate(size);
@@ -29,12 +33,22 @@ export class SparseImageFile {
       await fh.close();
       throw e;
     }
-    return new SparseImageFile(path, size, fh);
+    return new SparseImageFile(path, size, fh, new BlockHasher(size, blockSize));
   }
 
   async write(offset: Bytes, data: Uint8Array): Promise<void> {
     this.check(offset, data.length);
-    await writeAll(this.fh, data, offset);
+    await this.writeAndHash(offset, data);
+  }
+
+  /** The write goes to the thread pool; the hash is computed meanwhile (both only read `data`). */
+  private async writeAndHash(offset: Bytes, data: Uint8Array): Promise<void> {
+    const written = writeAll(this.fh, data, offset);
+    try {
+      this.hasher.add(offset, data);
+    } finally {
+      await written;
+    }
     this.note(offset, data.length);
   }
 
@@ -43,18 +57,23 @@ export class SparseImageFile {
     this.check(offset, length);
     const src = await open(path, 'r');
     try {
-      const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(length, 1)));
-      let done = 0;
-      while (done < length) {
-        const want = Math.min(buf.length, length - done);
-        const { bytesRead } = await src.read(buf, 0, want, done);
-        if (bytesRead !== want) throw new Error(`${path}: expected ${length} bytes, the file ended at ${done + bytesRead} (did it change during the build?)`);
-        const chunk = buf.subarray(0, want);
-        if (!chunk.equals(this.zero.subarray(0, want))) {
-          await writeAll(this.fh, chunk, offset + done);
-          this.note(offset + done, want);
-        }
-        done += want;
+      const size = Math.min(COPY_CHUNK, Math.max(length, 1));
+      const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+      const fetch = (at: Bytes, k: number): Promise<Buffer> => {
+        const want = Math.min(size, length - at);
+        const p = src.read(bufs[k % 2]!, 0, want, at).then(({ bytesRead }) => {
+          if (bytesRead !== want) throw new Error(`${path}: expected ${length} bytes, the file ended at ${at + bytesRead} (did it change during the build?)`);
+          return bufs[k % 2]!.subarray(0, want);
+        });
+        p.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+        return p;
+      };
+      let next = fetch(0, 0);
+      for (let done = 0, k = 0; done < length; k++) {
+        const chunk = await next;
+        if (done + chunk.length < length) next = fetch(done + chunk.length, k + 1);
+        if (!chunk.equals(this.zero.subarray(0, chunk.length))) await this.writeAndHash(offset + done, chunk);
+        done += chunk.length;
       }
     } finally {
       await src.close();

@@ -56,15 +56,24 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   for (const n of image.notes) progress.note(n);
   const device = await describeDevice(opts.device);
   checkTarget(device, { path: image.path, size: image.size, sectorSize: image.gpt.sectorSize }, { allowFixed: opts.allowFixed ?? false });
-  // Before the question and before the first write: an image its sidecars no longer describe is not written at all.
-  await checkSidecars(image, device.path, progress, opts.signal);
-  if (opts.confirm && !(await opts.confirm(device, image))) throw new FlashRefusal(`not confirmed; nothing was written to ${device.path}`);
-
   // The write lock every bankforge writer and QEMU's image lock respect (disk/write-lock.ts): a
-  // stick a VM or another bankforge is using is refused before a byte is written.
-  const lock = await lockForWriting(device.path).catch((e: unknown) => {
+  // stick a VM or another bankforge is using is refused before a byte is written. It is taken
+  // while the image is checked (its helper is a process of its own) and before the question, so
+  // that a "yes" is never followed by "in use".
+  const locking = lockForWriting(device.path).catch((e: unknown) => {
     throw e instanceof BankforgeError ? new FlashRefusal(`refusing to write ${device.path}: ${e.message}`) : e;
   });
+  // Before the question and before the first write: an image its sidecars no longer describe is not written at all.
+  const [checked, locked] = await Promise.allSettled([checkSidecars(image, device.path, progress, opts.signal), locking]);
+  if (checked.status === 'rejected' || locked.status === 'rejected') {
+    if (locked.status === 'fulfilled') await locked.value.release();
+    throw checked.status === 'rejected' ? checked.reason : (locked as PromiseRejectedResult).reason;
+  }
+  const lock = locked.value;
+  if (opts.confirm && !(await opts.confirm(device, image).catch(async (e: unknown) => { await lock.release(); throw e; }))) {
+    await lock.release();
+    throw new FlashRefusal(`not confirmed; nothing was written to ${device.path}`);
+  }
   const flags = constants.O_WRONLY | constants.O_EXCL | (opts.sync === 'dsync' ? constants.O_DSYNC : 0);
   const fh: FileHandle = await open(device.path, flags).catch(async (e: NodeJS.ErrnoException) => {
     await lock.release();

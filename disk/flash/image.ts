@@ -13,6 +13,7 @@ import type { ByteSource } from '../../partitions/sink.js';
 import type { Bytes } from '../../partitions/units.js';
 import { openReader, streamSize, type Compression, type ImageReader } from './reader.js';
 import { CONTAINER_PROBE_BYTES, compressionBySuffix, containerOf } from '../container.js';
+import { dataExtents, type Extent } from '../file-extents.js';
 
 /** A bmap lists ranges as text: tens of bytes each; a few MiB for the largest images. */
 const BMAP_MAX = 64 * 1024 * 1024;
@@ -33,6 +34,8 @@ export interface ImageSource {
   manifest: ImageManifest | undefined;
   /** What was looked at and not used, for the user (a manifest describing another image). */
   notes: string[];
+  /** A raw file's data extents (holes elsewhere), asked for as soon as the file is known to be raw; undefined for a stream or when unknown. */
+  extents: Promise<Extent[] | undefined>;
   openReader(): Promise<ImageReader>;
 }
 
@@ -44,6 +47,8 @@ export async function openImage(path: string): Promise<ImageSource> {
   });
   if (!st.isFile()) throw new BankforgeError(`${path} is not a regular file; give an image file (raw, .gz, .xz or .zst)`);
   const compression = await containerOfFile(path);
+  // The helper runs while the rest is read and the device is looked at; only a check against a manifest awaits it.
+  const extents = compression === 'none' ? dataExtents(path) : Promise.resolve(undefined);
   const notes: string[] = [];
   const raw = compression === 'none' ? path : path.replace(COMPRESSED_SUFFIX, '');
   const bmap = await findBmap(path, raw);
@@ -71,7 +76,7 @@ export async function openImage(path: string): Promise<ImageSource> {
     await reader.close();
   }
   const gpt = await gptOf(path, head, size);
-  return { path, compression, size, gpt, head, bmap, manifest: m, notes, openReader: () => openReader(path, compression) };
+  return { path, compression, size, gpt, head, bmap, manifest: m, notes, extents, openReader: () => openReader(path, compression) };
 }
 
 async function containerOfFile(path: string): Promise<Compression> {

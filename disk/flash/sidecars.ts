@@ -2,13 +2,17 @@
 // An image changed after its build (`run` without --snapshot, `upgrade`, `config set`) no longer
 // matches the sidecars the build wrote beside it; found while writing, that would leave a stick
 // written and unusable. The manifest covers every byte (format 2: a sha256 per data block, holes
-// declared; format 1: one sha256), so with one the whole image is read (holes included; a
-// compressed image is decompressed once more); with only a .bmap, its ranges are. The write and verify still check the ranges again (segments.ts, verify.ts).
+// declared; format 1: one sha256). Format 2 on a raw file: its data blocks are read and hashed,
+// and of its holes only what the filesystem says holds data (file-extents.ts; a hole of the file
+// reads as zeros by definition). Otherwise the whole image is read (holes included; a compressed
+// image is decompressed once more); with only a .bmap, its ranges are. The write and verify still
+// check the ranges again (segments.ts, verify.ts).
 
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
-import { BlockCheck } from '../../builder/image/blocks.js';
+import { BlockCheck, type BlockList, type BlockMismatch } from '../../builder/image/blocks.js';
+import type { Extent } from '../file-extents.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import type { ImageSource } from './image.js';
 import type { FlashProgress } from './progress.js';
@@ -18,6 +22,31 @@ const CHUNK: Bytes = 4 * 1024 * 1024;
 const unchanged = (device: string): string =>
   `nothing was written to ${device}. Was the image changed after it was built (run without --snapshot, upgrade, config set)? Rebuild it, or flash a copy made before`;
 
+/**
+ * The byte ranges (whole blocks, merged, in order) that a check against `list` must read: every
+ * data block, and every hole block that overlaps one of the file's data `extents`.
+ */
+export function blocksToRead(list: BlockList, imageSize: Bytes, extents: readonly Extent[]): Extent[] {
+  const out: Extent[] = [];
+  const add = (start: Bytes, end: Bytes): void => {
+    const last = out.at(-1);
+    if (last && last.end >= start) last.end = Math.max(last.end, end);
+    else out.push({ start, end });
+  };
+  const bs = list.size;
+  let e = 0;
+  for (const r of list.runs) {
+    const start = r.first * bs, end = Math.min(imageSize, (r.first + r.count) * bs);
+    if (r.sha256) { add(start, end); continue; }
+    while (e < extents.length && extents[e]!.end <= start) e++;
+    for (let k = e; k < extents.length && extents[k]!.start < end; k++) {
+      const from = Math.max(start, extents[k]!.start), to = Math.min(end, extents[k]!.end);
+      add(Math.floor(from / bs) * bs, Math.min(end, Math.ceil(to / bs) * bs));
+    }
+  }
+  return out;
+}
+
 export async function checkSidecars(source: ImageSource, device: string, progress: FlashProgress, signal?: AbortSignal): Promise<void> {
   if (!source.manifest && !source.bmap) return;
   const reader = await source.openReader();
@@ -26,12 +55,31 @@ export async function checkSidecars(source: ImageSource, device: string, progres
   try {
     const m = source.manifest;
     if (m) {
-      progress.phase(`checking against ${m.path}`, source.size);
       // Format 2: each data block against its sha256 and every hole as zeros; format 1: the whole image.
-      const blocks = m.blocks && new BlockCheck(m.blocks, source.size, 0, (x) => {
+      const differs = (x: BlockMismatch): never => {
         throw new FlashFailure(`${source.path} does not match ${m.path}: block ${x.block} (bytes ${x.offset}..${x.offset + x.length - 1}) ${x.hole ? 'holds data where the manifest declares a hole' : `hashes to ${x.seen}, the manifest says ${x.expected}`}; ${unchanged(device)}`);
-      });
+      };
+      const extents = m.blocks && source.compression === 'none' ? await source.extents : undefined;
+      if (m.blocks && extents) {
+        const ranges = blocksToRead(m.blocks, source.size, extents);
+        progress.phase(`checking against ${m.path}`, ranges.reduce((n, r) => n + r.end - r.start, 0));
+        let done = 0;
+        for (const r of ranges) {
+          const blocks = new BlockCheck(m.blocks, source.size, r.start, differs);
+          for (let at = r.start; at < r.end; at += CHUNK) {
+            check();
+            const chunk = buf.subarray(0, Math.min(CHUNK, r.end - at));
+            await reader.read(at, chunk);
+            blocks.update(chunk);
+            progress.update((done += chunk.length));
+          }
+          blocks.end();
+        }
+        return;
+      }
+      const blocks = m.blocks && new BlockCheck(m.blocks, source.size, 0, differs);
       const whole = blocks ? undefined : createHash('sha256');
+      progress.phase(`checking against ${m.path}`, source.size);
       for (let at = 0; at < source.size; at += CHUNK) {
         check();
         const chunk = buf.subarray(0, Math.min(CHUNK, source.size - at));

@@ -1,5 +1,6 @@
 // Reading the files of a bank's FAT volume through any ByteSource (a device, an image, the
-// power-cut harness' overlay of recorded writes), with our FatVolume reader.
+// power-cut harness' overlay of recorded writes, a volume composed in memory), with our FatVolume
+// reader.
 
 import { FatError, FatVolume, type SectorDevice } from '../../partitions/fat/index.js';
 import type { ByteSource } from '../../partitions/sink.js';

@@ -1,9 +1,10 @@
 // `bankforge upgrade`: install a verified bundle into the inactive bank, as docs/upgrade.md
-// specifies. Everything that can refuse (bundle, target, fit, version, the new volume itself)
-// runs before the first write. Then, each step flushed before the next:
+// specifies. Everything that can refuse (bundle, target, fit, version, the new volume itself,
+// opened with our FAT reader and checked as the loader checks a bank) runs before the first
+// write. Then, each step flushed before the next:
 //   1. the inactive bank's state: invalid, reason "upgrade started" (both copies);
 //   2. its FAT volume, fresh, up to the state area and never into it;
-//   3. read back and compared byte for byte, then checked as the loader checks a bank;
+//   3. read back and compared byte for byte with the volume checked before the first write;
 //   4. its state, last: new, updated = the active bank's + 1, tries (both copies).
 // The active bank is never written. A cut before step 4 completes leaves the old choice.
 
@@ -14,6 +15,8 @@ import { FatError, parseBootSector } from '../../partitions/fat/index.js';
 import { deriveU32 } from '../../partitions/seeded-ids.js';
 import { BootState, failState, nextState, pushEvent, Reason, StateEvent, STATE, text, type BankState } from '../../partitions/bankstate.js';
 import type { Progress } from '../../support/progress.js';
+import type { ByteSource } from '../../partitions/sink.js';
+import type { Bytes } from '../../partitions/units.js';
 import type { BankRef } from '../bank-state.js';
 import { checkBankVolume } from './bank-volume.js';
 import { composeVolume } from './compose.js';
@@ -40,10 +43,19 @@ export interface UpgradeResult { bank: 'A' | 'B'; version: string; previous: str
 
 export async function upgrade(opts: UpgradeOptions): Promise<UpgradeResult> {
   if (!Number.isInteger(opts.tries) || opts.tries < 1 || opts.tries > 15) throw new BankforgeError(`--tries: expected 1 to 15, got ${opts.tries}`);
-  const bundle = await readBundle(opts.bundle, { pubkey: opts.pubkey, allowUnverified: opts.allowUnverified });
-  const t = await openTarget(opts.target, opts);
+  // The bundle is read and checked while the target is opened and locked (the lock helper is a
+  // process of its own): neither depends on the other, and a bad bundle is still reported first.
+  const [bundle, target] = await Promise.allSettled([
+    readBundle(opts.bundle, { pubkey: opts.pubkey, allowUnverified: opts.allowUnverified }),
+    openTarget(opts.target, opts),
+  ]);
+  if (bundle.status === 'rejected' || target.status === 'rejected') {
+    if (target.status === 'fulfilled') await target.value.dev.close();
+    throw bundle.status === 'rejected' ? bundle.reason : (target as PromiseRejectedResult).reason;
+  }
+  const t = target.value;
   try {
-    return await install(t, bundle, opts);
+    return await install(t, bundle.value, opts);
   } finally {
     await t.dev.close();
   }
@@ -73,6 +85,13 @@ async function install(t: Target, bundle: Bundle, opts: UpgradeOptions): Promise
   const where = `bank ${bankLetter(inactive.bank)} (partition ${inactive.partition.index + 1}) of ${opts.target}`;
   const progress = opts.progress;
 
+  // The new volume is checked before anything is written; once written, reading it back equal to
+  // these bytes proves the bank holds what was checked.
+  const content = await checkBankVolume(composedSource(volume, inactive.size), 0, inactive.size, t.sectorSize, where).catch((e: Error) => {
+    throw e instanceof BankforgeError && !(e instanceof FatError) ? e : new BankforgeError(`${where}: the volume made for the bundle does not open: ${e.message}`);
+  });
+  if (content.version !== m.version) throw new BankforgeError(`${where}: boot.cfg in the volume made for the bundle says build=${content.version}, expected ${m.version}`);
+
   progress?.step(`${where}: marking invalid (upgrade started)`);
   const started = failState(inactive.view, Reason.UpgradeStarted, `installing ${m.version}`);
   let ref = await writeStateMirrored(t.dev, t.sectorSize, inactive, started);
@@ -89,16 +108,26 @@ async function install(t: Target, bundle: Bundle, opts: UpgradeOptions): Promise
     const first = back.findIndex((b, i) => b !== volume[i]);
     throw new BankforgeError(`${where}: read-back differs from what was written at partition byte ${first}; the bank stays invalid (upgrade started) and bank ${bankLetter(active.bank)} keeps booting`);
   }
-  const content = await checkBankVolume(t.dev, inactive.offset, inactive.size, t.sectorSize, where).catch((e: Error) => {
-    throw e instanceof BankforgeError && !(e instanceof FatError) ? e : new BankforgeError(`${where}: the volume read back does not open: ${e.message}`);
-  });
-  if (content.version !== m.version) throw new BankforgeError(`${where}: boot.cfg read back says build=${content.version}, expected ${m.version}`);
 
   progress?.step(`${where}: writing its state (new, ${opts.tries} tries)`);
   const installed = installedState(ref, m.version, active.view.state.updated + 1, opts.tries);
   ref = await writeStateMirrored(t.dev, t.sectorSize, ref, installed);
   progress?.done(`installed ${m.version} in ${where}: it boots next, on trial (${opts.tries} tries); bank ${bankLetter(active.bank)} (${activeVersion}) stays as the fallback`);
   return { bank: bankLetter(inactive.bank), version: m.version, previous: activeVersion, updated: installed.updated, signature: bundle.signature };
+}
+
+/**
+ * The composed volume as the bank partition it will be written to: a read past its end (where the
+ * old volume's free clusters stay) means the reader followed something the writer did not write.
+ */
+function composedSource(volume: Buffer, partitionSize: Bytes): ByteSource {
+  return {
+    size: partitionSize,
+    async read(offset, length) {
+      if (offset + length > volume.length) throw new FatError(`read of ${length} bytes at byte ${offset}, past the ${volume.length} bytes written`);
+      return volume.subarray(offset, offset + length);
+    },
+  };
 }
 
 /** The state that makes the new bank boot next, on trial. */

@@ -1,6 +1,8 @@
-// Reading and editing an existing FAT12/16/32 volume (ours or anyone's). File contents go through
-// fatfs; directory listings, FAT mirroring, FSInfo and the fix-ups fatfs needs go through RawVolume,
-// so that after close() `fsck.fat -n` finds nothing to say. See docs/fat.md for fatfs' limits.
+// Reading and editing an existing FAT12/16/32 volume (ours or anyone's). Reads (listings, file
+// contents by cluster chain) go through RawVolume, our own parser: a read-only volume never loads
+// fatfs. New files and directories go through fatfs, mounted on the first edit; FAT mirroring,
+// FSInfo and the fix-ups fatfs needs go through RawVolume, so that after close() `fsck.fat -n`
+// finds nothing to say. See docs/fat.md for fatfs' limits.
 
 import type { Bytes, SectorSize } from '../units.js';
 import { mountFatfs, type Fatfs } from './fatfs-binding.js';
@@ -49,11 +51,12 @@ export class FatVolume {
 
   private constructor(
     private raw: RawVolume,
-    private fs: Fatfs,
+    /** Mounted on the first edit: reading needs none of it. */
+    private fs: Fatfs | undefined,
     private readonly dev: SectorDevice,
     private readonly readOnly: boolean,
     private label: string,
-    private freeClusters: number,
+    private freeClusters?: number,
   ) {}
 
   static async open(dev: SectorDevice, opts: { readOnly?: boolean } = {}): Promise<FatVolume> {
@@ -64,16 +67,18 @@ export class FatVolume {
     if (!readOnly && L.totalSectors > dev.sectorCount) {
       throw new FatError(`the BPB claims ${L.totalSectors} sectors but the device has ${dev.sectorCount}; refusing to write to it`, 'size');
     }
-    const fs = await mountFatfs(dev, readOnly, Math.max(dev.sectorCount, L.totalSectors));
+    // A volume opened for editing is mounted at once, so that one fatfs cannot work with is refused before any edit.
+    const fs = readOnly ? undefined : await mountFatfs(dev);
     const root = await raw.readDirectory(0);
     const bpbLabel = L.label.trimEnd();
     const label = root.label ?? (bpbLabel === NO_NAME.trimEnd() ? '' : bpbLabel);
-    const { free } = await raw.countFree();
-    return new FatVolume(raw, fs, dev, readOnly, label, free);
+    return new FatVolume(raw, fs, dev, readOnly, label);
   }
 
-  info(): FatInfo {
+  /** The free count walks the whole FAT: done when asked for (reading files does not need it), then kept until an edit. */
+  async info(): Promise<FatInfo> {
     const L = this.raw.layout;
+    this.freeClusters ??= (await this.raw.countFree()).free;
     return {
       type: L.type, label: this.label, serial: L.serial, sectorSize: L.sectorSize, clusterSize: L.clusterSize,
       clusterCount: L.clusterCount, freeClusters: this.freeClusters, size: L.totalSectors * L.sectorSize,
@@ -103,9 +108,28 @@ export class FatVolume {
     const { attr, size } = found.entry.entry;
     if (attr & ATTR.directory) throw new FatError(`'${path}' is a directory`, 'path');
     if (size === 0) return Buffer.alloc(0);
-    const data = await this.fs.readFile(path);
-    if (data.length !== size) throw new FatError(`fatfs read ${data.length} bytes of '${path}', its directory entry says ${size}`);
+    // The chain is walked whole (it stops on loops, free and out-of-range links), then the sectors
+    // the size needs are read, each run of consecutive clusters in one read.
+    const L = this.raw.layout;
+    const clusters = await this.raw.chain(found.entry.entry.cluster);
+    const needed = Math.ceil(size / L.clusterSize);
+    if (clusters.length < needed) throw new FatError(`'${path}' is ${size} bytes, ${needed} clusters, but its cluster chain has ${clusters.length}`, 'path');
+    const data = Buffer.allocUnsafe(size);
+    for (let i = 0; i < needed;) {
+      let n = 1;
+      while (i + n < needed && clusters[i + n] === clusters[i]! + n) n++;
+      const from = i * L.clusterSize;
+      const length = Math.min(n * L.clusterSize, size - from);
+      (await this.raw.readSectors(this.raw.clusterLba(clusters[i]!), Math.ceil(length / L.sectorSize))).copy(data, from, 0, length);
+      i += n;
+    }
     return data;
+  }
+
+  /** fatfs, mounted on the first edit and again after a fix-up (it caches sectors per chain). */
+  private async fatfs(): Promise<Fatfs> {
+    this.fs ??= await mountFatfs(this.dev);
+    return this.fs;
   }
 
   /**
@@ -161,7 +185,7 @@ export class FatVolume {
     const dir = await this.raw.lookup(parent);
     if (!dir || (dir.entry && !(dir.entry.entry.attr & ATTR.directory))) throw new FatError(`'${parent}', the parent of '${path}', is not a directory`, 'path');
     this.dirty = true;
-    await this.fs.writeFile(path, Buffer.from(data.buffer, data.byteOffset, data.length));
+    await (await this.fatfs()).writeFile(path, Buffer.from(data.buffer, data.byteOffset, data.length));
     await this.afterCreate(path, data.length === 0);
   }
 
@@ -171,7 +195,7 @@ export class FatVolume {
     checkLongName(name, path);
     if (await this.raw.lookup(path)) throw new FatError(`'${path}' already exists`, 'path');
     this.dirty = true;
-    await this.fs.mkdir(path);
+    await (await this.fatfs()).mkdir(path);
     await this.afterCreate(path, false);
   }
 
@@ -219,8 +243,8 @@ export class FatVolume {
       await this.patchBytes(p.at, p.bytes);
       changed = true;
     }
-    if (changed) this.fs = await mountFatfs(this.dev, false, this.dev.sectorCount); // fatfs caches sectors per chain
-    this.freeClusters = (await this.raw.countFree()).free;
+    if (changed) this.fs = undefined; // fatfs caches sectors per chain: mount afresh for the next edit
+    this.freeClusters = undefined;
   }
 
   private async readBytes(at: Bytes, length: Bytes): Promise<Buffer> {

@@ -1,5 +1,6 @@
 // The manifest reader: formats 1 and 2 are read, a newer format or a damaged block list is
-// refused with the field named, and the block list's runs must cover the image exactly.
+// refused with the field named, and the block list's runs must cover the image exactly; the
+// block digests as the build computes them while writing.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -8,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImageManifest, ManifestError } from '../../builder/manifest.js';
 import { BlockCheck, blockRuns, zeroDigest, type BlockMismatch } from '../../builder/image/blocks.js';
+import { BlockHasher } from '../../builder/image/block-hasher.js';
 import { scratch } from '../helpers/tools.js';
 
 const D = 'a'.repeat(64), Z = zeroDigest(1024);
@@ -55,6 +57,31 @@ test('blockRuns: data ranges become runs of touched blocks, holes between, cover
     { first: 0, count: 2, data: true }, { first: 2, count: 2, data: false }, { first: 4, count: 3, data: true }, { first: 7, count: 1, data: false },
   ]);
   assert.equal(blockRuns(1500, [], 1024), [{ first: 0, count: 2, data: false }]);
+});
+
+test('BlockHasher: digests as the written bytes would read back, holes as zeros; blocks written out of order are hashed from the file', async () => {
+  const size = 4500, bs = 1024;
+  const image = Buffer.alloc(size);
+  const h = new BlockHasher(size, bs);
+  const write = (at: number, fill: number, n: number): void => {
+    const data = Buffer.alloc(n, fill);
+    data.copy(image, at);
+    h.add(at, data);
+  };
+  write(4400, 9, 100); // the end first, as the backup GPT is: block 4 (short) is left, then revisited
+  write(10, 1, 20); // block 0, in order: hashed as it comes
+  write(1000, 2, 100); // spans blocks 0 and 1
+  write(1500, 3, 10);
+  write(1200, 4, 10); // back inside block 1: hashed from the file
+  write(4096, 5, 8); // block 4 again
+  const fromFile: number[] = [];
+  const digests = await h.result(async (blocks) => {
+    fromFile.push(...blocks);
+    return blocks.map((b) => createHash('sha256').update(image.subarray(b * bs, Math.min(size, (b + 1) * bs))).digest('hex'));
+  });
+  assert.equal(fromFile, [1, 4]);
+  assert.equal([...digests.keys()].sort(), [0, 1, 4]);
+  for (const b of [0, 1, 4]) assert.is(digests.get(b), createHash('sha256').update(image.subarray(b * bs, Math.min(size, (b + 1) * bs))).digest('hex'), `block ${b}`);
 });
 
 test('BlockCheck: data blocks by digest, holes as zeros, a short last block', () => {

@@ -1,13 +1,17 @@
 // What flash is given (disk/flash/image.ts), as a hostile user gives it (issue 15 item 7 and 10):
 // every file that is not a usable image is bad input (exit 3) that says what it is, before any
-// device is looked at.
+// device is looked at; and the check against the manifest (sidecars.ts) that reads only what a
+// sparse image holds.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { openImage } from '../../../disk/flash/image.js';
+import { blocksToRead, checkSidecars } from '../../../disk/flash/sidecars.js';
+import { FlashFailure } from '../../../disk/flash/errors.js';
 import { BankforgeError, EXIT } from '../../../support/errors.js';
 import { buildQuiet } from '../../helpers/images.js';
 import { scratch } from '../../helpers/tools.js';
@@ -53,6 +57,44 @@ test('a manifest beside the image that is not valid JSON is noted and not used (
   const src = await openImage(copy);
   assert.is(src.manifest, undefined);
   assert.ok(src.notes.some((n) => /withbad\.manifest\.json: not valid JSON: .*the manifest is not used/.test(n)), src.notes.join('\n'));
+});
+
+test('the check against a format 2 manifest reads data blocks and only what the file holds in its holes; data written into a hole is refused', async () => {
+  const sparse = join(dir, 'sparse.img');
+  await execa('cp', ['--sparse=always', img, sparse]);
+  const manifest = JSON.parse(await readFile(join(dir, 'small.manifest.json'), 'utf8'));
+  manifest.image.file = 'sparse.img';
+  await writeFile(join(dir, 'sparse.manifest.json'), JSON.stringify(manifest));
+  const dataBytes = (manifest.blocks.runs as { first: number; count: number; sha256?: string[] }[])
+    .filter((r) => r.sha256).reduce((n, r) => n + Math.min(r.count * manifest.blocks.size, manifest.image.size - r.first * manifest.blocks.size), 0);
+  const checked = async (): Promise<{ total: number; error: unknown }> => {
+    let total = 0;
+    const progress = { phase(_name: string, t: number) { total = t; }, note() {}, update() {} };
+    const error = await checkSidecars(await openImage(sparse), '/dev/null', progress).then(() => undefined, (e: unknown) => e);
+    return { total, error };
+  };
+  const clean = await checked();
+  assert.is(clean.error, undefined, String(clean.error));
+  assert.is(clean.total, dataBytes, 'a sparse image: the data blocks are read, no hole');
+
+  // A byte in the middle of the first hole run: the filesystem now holds data there.
+  const hole = (manifest.blocks.runs as { first: number; count: number; sha256?: string[] }[]).find((r) => !r.sha256 && r.count > 2)!;
+  const at = (hole.first + 1) * manifest.blocks.size + 12345;
+  const fh = await open(sparse, 'r+');
+  await fh.write(Buffer.from('X'), 0, 1, at);
+  await fh.close();
+  const dirty = await checked();
+  assert.instance(dirty.error, FlashFailure);
+  assert.match((dirty.error as Error).message, new RegExp(`sparse\\.img does not match .*sparse\\.manifest\\.json: block ${hole.first + 1} \\(bytes ${(hole.first + 1) * manifest.blocks.size}\\.\\.[0-9]+\\) holds data where the manifest declares a hole; nothing was written to /dev/null`));
+  assert.ok(dirty.total > dataBytes && dirty.total < dataBytes + 16 * 1024 * 1024, `the block holding the byte is read too (${dirty.total} bytes)`);
+});
+
+test('blocksToRead: data runs whole, hole blocks only where an extent overlaps them, merged, the short last block kept short', () => {
+  const list = { size: 100, zeroSha256: '0'.repeat(64), runs: [{ first: 0, count: 2, sha256: ['a', 'b'] }, { first: 2, count: 5 }, { first: 7, count: 1, sha256: ['c'] }, { first: 8, count: 2 }] };
+  assert.equal(blocksToRead(list, 950, []), [{ start: 0, end: 200 }, { start: 700, end: 800 }]);
+  // An extent from the data into the hole's first block, one inside block 4, one in the short last block (joining the data before it).
+  assert.equal(blocksToRead(list, 950, [{ start: 0, end: 250 }, { start: 420, end: 430 }, { start: 880, end: 950 }]),
+    [{ start: 0, end: 300 }, { start: 400, end: 500 }, { start: 700, end: 950 }]);
 });
 
 test.after(cleanup);

@@ -14,6 +14,8 @@ import { readBundle } from '../../../builder/bundle/read.js';
 import { loadPublicKey } from '../../../builder/bundle/keys.js';
 import { sha256 } from '../../../partitions/bank-files.js';
 import type { StatusReport } from '../../../disk/status.js';
+import type { BlockDevice } from '../../../disk/device.js';
+import { upgrade } from '../../../disk/upgrade/upgrade.js';
 import { Bank, BootState, Reason, StateEvent } from '../../../partitions/bankstate.js';
 import { FatVolume, fileSectorDevice } from '../../../partitions/fat/index.js';
 import { STATE } from '../../../partitions/bankstate.js';
@@ -185,6 +187,31 @@ test('mark-good keeps the bank on trial; rollback swaps to the other valid bank 
   assert.is(r.exitCode, 3);
   assert.match(r.stderr, /bank B is invalid: upgrade started; only a valid bank can be rolled back to/);
   assert.match((await cli(['status', half])).stdout, /^next boot: bank A \(1\.0\.0\)$/m);
+});
+
+test('a volume that reads back different from what was written stops the upgrade: the bank stays invalid, the old bank keeps booting', async () => {
+  const img = await copy();
+  const b = (await readBanks(img)).banks[Bank.B]!;
+  // A disk that drops a write silently: the volume's reads come back with one byte flipped.
+  const flaky = (dev: BlockDevice): BlockDevice => ({
+    get name() { return dev.name; },
+    get size() { return dev.size; },
+    read: async (o, l) => {
+      const data = await dev.read(o, l);
+      if (o === b.offset && l > 4096) data[4000] ^= 0xff;
+      return data;
+    },
+    write: (o, d) => dev.write(o, d),
+    flush: () => dev.flush(),
+    close: () => dev.close(),
+  });
+  const err = await upgrade({ target: img, bundle: signed, pubkey: await loadPublicKey(pub), tries: 3, force: false, wrap: flaky }).then(() => undefined, (e: Error) => e);
+  assert.ok(err, 'the upgrade failed');
+  assert.match(err.message, /read-back differs from what was written at partition byte 4000; the bank stays invalid \(upgrade started\) and bank A keeps booting/);
+  const s = await status(img);
+  assert.is(s.next, 'A');
+  const sb = s.banks.find((x) => x.bank === 'B')!;
+  assert.equal([sb.bootstate, sb.reason], ['invalid', 'upgrade started']);
 });
 
 test('a 4096-byte-sector image upgrades too (the bundle fits both sector sizes)', async () => {

@@ -1,5 +1,6 @@
-// FatVolume (fatfs underneath) against volumes made by mkfs.fat + mcopy and by our writer: reading,
-// editing with fsck.fat/mtools as judges, and checkConsistency catching FAT copies made to differ.
+// FatVolume (our reader; fatfs underneath edits) against volumes made by mkfs.fat + mcopy and by our
+// writer: reading, editing with fsck.fat/mtools as judges, checkConsistency catching FAT copies made
+// to differ, and file reads refusing broken cluster chains.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -53,7 +54,7 @@ for (const [type, ss, mib] of mkfsCases) {
     try {
       const { img, files } = await mkfsVolume(s.dir, type, ss, mib);
       await withVolume(img, ss, true, async (v) => {
-        const info = v.info();
+        const info = await v.info();
         assert.equal({ type: info.type, label: info.label, serial: info.serial, sectorSize: info.sectorSize }, { type, label: 'THEIRS', serial: 0xcafef00d, sectorSize: ss });
         const fsck = await fsckFat(img);
         assert.is(info.clusterCount - info.freeClusters, fsck.used, 'used clusters agree with fsck.fat');
@@ -162,6 +163,47 @@ test('a read-only volume refuses edits; a BPB larger than the device is reported
       await dev.close();
     }
     assert.ok((await readFile(img)).length === 64 * MiB);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('readFile refuses a cluster chain that loops, runs into a free cluster or is shorter than the file', async () => {
+  const s = await scratch();
+  try {
+    const { img, files } = await mkfsVolume(s.dir, 'fat16', 512, 48);
+    const name = 'A Long Name, With Spaces.dat';
+    const { first, fatAt } = await withVolume(img, 512, true, async (v) => {
+      assert.ok((await v.readFile(name)).equals(files.get(name)!), 'reads the file mcopy wrote');
+      const boot = Buffer.alloc(512);
+      const fh = await open(img, 'r');
+      await fh.read(boot, 0, 512, 0);
+      await fh.close();
+      // The file's first cluster, from the root directory through our listing; FAT 1 follows the reserved sectors.
+      const raw = (v as unknown as { raw: { lookup(p: string): Promise<{ entry: { entry: { cluster: number } } }> } }).raw;
+      return { first: (await raw.lookup(name)).entry.entry.cluster, fatAt: boot.readUInt16LE(14) * 512 };
+    });
+    // 12305 bytes in 2 KiB clusters: a chain of 7; mcopy wrote it in consecutive clusters.
+    const cases: [string, number, RegExp][] = [
+      ['loop', first, /cluster chain from \d+ loops/],
+      ['free', 0, /runs into a free cluster/],
+      ['short', 0xffff, /is 12305 bytes, 7 clusters, but its cluster chain has 3/],
+    ];
+    for (const [what, link, expected] of cases) {
+      const copy = join(s.dir, `${what}.img`);
+      await writeFile(copy, await readFile(img));
+      const fh = await open(copy, 'r+');
+      const entry = Buffer.alloc(2);
+      entry.writeUInt16LE(link);
+      await fh.write(entry, 0, 2, fatAt + (first + 2) * 2); // the third cluster's link
+      await fh.close();
+      await withVolume(copy, 512, true, async (v) => {
+        await v.readFile(name).then(() => assert.unreachable(`${what}: read a broken chain`), (e: Error) => {
+          assert.instance(e, FatError, what);
+          assert.match(e.message, expected, what);
+        });
+      });
+    }
   } finally {
     await s.cleanup();
   }

@@ -78,7 +78,7 @@ for (const [type, ss, mib] of matrix) {
       const dev = await fileSectorDevice(img, 0, size, ss, false);
       try {
         const fv = await FatVolume.open(dev, { readOnly: true });
-        const info = fv.info();
+        const info = await fv.info();
         assert.equal({ type: info.type, label: info.label, serial: info.serial, free: info.freeClusters },
           { type, label: 'BANK A', serial: 0x1a2b3c4d, free: plan.freeClusters });
         const walked = await fv.walk();
