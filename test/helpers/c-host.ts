@@ -37,6 +37,9 @@ export async function compileHost(name: string, sources: string[], opts: { sanit
   });
 }
 
+/** How long one question may take before the program counts as hung. */
+const ASK_MS = 180_000;
+
 export class HostProgram {
   private readonly proc: ChildProcessWithoutNullStreams;
   private readonly pending: ((line: string) => void)[] = [];
@@ -48,9 +51,15 @@ export class HostProgram {
     createInterface({ input: this.proc.stdout }).on('line', (line) => this.pending.shift()?.(line));
   }
 
+  /**
+   * The answer to one line. The bound is for a program that hangs, not a measure of speed: one
+   * question may be a 40 000-input fuzz loop under ASan (about 2 s of CPU alone), and on two
+   * cores shared with QEMU boots and other test files (load 5 to 15 here) that can pass 10 s,
+   * the bound this had before: a likely source of the suite's rare unexplained failure.
+   */
   ask<T = Record<string, unknown>>(line: string): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer to "${line.slice(0, 80)}…"; stderr: ${this.stderr}`)), 10000);
+      const timer = setTimeout(() => reject(new Error(`no answer within ${ASK_MS / 1000} s to "${line.slice(0, 80)}…"; stderr: ${this.stderr}`)), ASK_MS);
       this.pending.push((answer) => { clearTimeout(timer); resolve(JSON.parse(answer) as T); });
       this.proc.stdin.write(`${line}\n`);
     });
