@@ -5,11 +5,16 @@
 # non-zero on any failure. A second argument, a regular expression over the paths under dist/test,
 # runs only the files it matches: `sh scripts/test.sh qemu '^(boot|bootloader)/'`.
 #
-# The unit files run in one uvu process. The QEMU files are independent (each works in its own
-# scratch directory) and a TCG boot keeps one core busy, so they run side by side: as many lanes
-# as there are cores (BANKFORGE_TEST_LANES overrides), each taking the next file from one queue
-# (largest file first, size standing in for running time) and running it in its own uvu process.
-# Each process's output is shown whole when it ends; the counts of all of them are added up.
+# Scheduling (docs/testing.md has the numbers): every test file, unit or QEMU, is one item of one
+# queue and runs in its own uvu process; the files are independent (each works in its own scratch
+# directory). Lanes take the next item until the queue is empty: one lane more than there are
+# cores (BANKFORGE_TEST_LANES overrides), because most files wait part of their time (on a guest's
+# timers, on the serial line, on child processes) and a waiting lane leaves its core to the others.
+# The queue is longest first (test/costs.txt: seconds each file took in a suite run; a file not
+# listed counts as 60 s if it boots QEMU, else 5 s), so the long QEMU files start at once and the
+# short unit files fill the lanes at the end instead of one lane running long after the others.
+# Each process's output is shown whole when it ends, with the time it took; the counts of all of
+# them are added up.
 set -u
 cd "$(dirname "$0")/.."
 case "${1:-all}" in
@@ -19,10 +24,26 @@ esac
 only=${2:-'\.test\.js$'}
 sh scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 
-lanes=${BANKFORGE_TEST_LANES:-$(nproc 2>/dev/null || echo 2)}
-case "$lanes" in ''|*[!0-9]*|0) lanes=2 ;; esac
+cores=$(nproc 2>/dev/null || echo 2)
+case "$cores" in ''|*[!0-9]*|0) cores=2 ;; esac
+lanes=${BANKFORGE_TEST_LANES:-$((cores + 1))}
+case "$lanes" in ''|*[!0-9]*|0) lanes=$((cores + 1)) ;; esac
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
+
+# The queue: "cost path" per file, longest first.
+(cd dist/test && find . -name '*.test.js' -printf '%P\n') | grep -E -- "$only" | while read -r f; do
+  case "$f" in
+    *.qemu.test.js) [ "$what" = unit ] && continue; def=60 ;;
+    *) [ "$what" = qemu ] && continue; def=5 ;;
+  esac
+  cost=$(awk -v f="${f%.js}.ts" '$2 == f { print $1; exit }' test/costs.txt 2>/dev/null)
+  echo "${cost:-$def} $f"
+done | sort -rn -k1,1 | cut -d' ' -f2- > "$logs/queue"
+if [ ! -s "$logs/queue" ]; then
+  echo "no test file under dist/test matches '$only' ($what)" >&2
+  echo "0 passed, 1 failed"; exit 1
+fi
 
 # show LOG: prints a finished process's output in one piece, never interleaved with another's.
 show() {
@@ -31,34 +52,34 @@ show() {
   rmdir "$logs/print.lock"
 }
 
-if [ "$what" != qemu ]; then
-  ( { node node_modules/uvu/bin.js dist/test "$only" --ignore '\.qemu\.test\.js$' 2>&1; echo "uvu-exit $?"; } > "$logs/unit.log"
-    show "$logs/unit.log" ) &
-fi
-if [ "$what" != unit ]; then
-  (cd dist/test && find . -name '*.qemu.test.js' -printf '%s %P\n') | sort -rn | cut -d' ' -f2- | grep -E -- "$only" > "$logs/queue"
-  # take: the next file of the queue, under a mkdir lock (atomic), or nothing when it is empty.
-  take() {
-    until mkdir "$logs/queue.lock" 2>/dev/null; do sleep 0.1; done
-    head -n 1 "$logs/queue"; sed -i 1d "$logs/queue"
-    rmdir "$logs/queue.lock"
-  }
-  i=0
-  while [ "$i" -lt "$lanes" ]; do
-    (
-      while f=$(take) && [ -n "$f" ]; do
-        name=$(printf '%s' "$f" | tr '/' '_')
-        { node node_modules/uvu/bin.js dist/test "$(printf '^%s$' "$f" | sed 's/[.]/\\./g')" 2>&1; echo "uvu-exit $?"; } > "$logs/$name.log"
-        show "$logs/$name.log"
-      done
-    ) &
-    i=$((i + 1))
-  done
-fi
+# take: the next file of the queue, under a mkdir lock (atomic), or nothing when it is empty.
+take() {
+  until mkdir "$logs/queue.lock" 2>/dev/null; do sleep 0.1; done
+  head -n 1 "$logs/queue"; sed -i 1d "$logs/queue"
+  rmdir "$logs/queue.lock"
+}
+
+started=$(date +%s)
+i=0
+while [ "$i" -lt "$lanes" ]; do
+  (
+    while f=$(take) && [ -n "$f" ]; do
+      name=$(printf '%s' "$f" | tr '/' '_')
+      t0=$(date +%s.%N)
+      { node node_modules/uvu/bin.js dist/test "$(printf '^%s$' "$f" | sed 's/[.]/\\./g')" 2>&1; echo "uvu-exit $?"; } > "$logs/$name.log"
+      t1=$(date +%s.%N)
+      awk -v f="${f%.js}.ts" -v a="$t0" -v b="$t1" -v l="$i" 'BEGIN { printf "  time: %.1f s %s (lane %s)\n", b - a, f, l }' >> "$logs/$name.log"
+      show "$logs/$name.log"
+    done
+  ) &
+  i=$((i + 1))
+done
 wait
+echo "$(($(date +%s) - started)) s in $lanes lanes"
 
 total=0; passed=0; failed_runs=0
 for log in "$logs"/*.log; do
+  [ -e "$log" ] || continue
   # uvu prints "Total: N", "Passed: N", "Skipped: N"; anything not passed and not skipped failed.
   # A skipped test is a failure here too: the suite has no business skipping a check.
   t=$(sed -n 's/^ *Total: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
@@ -72,6 +93,7 @@ failed=$((total - passed))
 # The failures again, last, where a reader of the run's tail (CI keeps only the end) sees them:
 # each failed file's name and its FAIL blocks, colours and library stack frames left out.
 for log in "$logs"/*.log; do
+  [ -e "$log" ] || continue
   t=$(sed -n 's/^ *Total: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
   p=$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
   [ "$(sed -n 's/^uvu-exit //p' "$log")" = 0 ] && [ -n "$t" ] && [ "$t" = "$p" ] && continue

@@ -9,7 +9,7 @@ import { readBanks } from '../../disk/bank-state.js';
 import { scratch } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
 import { buildQuiet, changeBank, corruptBankFile } from '../helpers/images.js';
-import { BOOT_MS, withMachine } from '../helpers/machine.js';
+import { BOOT_MS, STEP_MS, withMachine } from '../helpers/machine.js';
 
 const { dir, cleanup } = await scratch('bankforge-boot-');
 
@@ -76,7 +76,7 @@ test('both banks broken: the loader says so and waits; the menu boots the other 
     withMachine({ image: menu, snapshot: true }, async (m) => {
       await m.waitFor(/Press Enter to boot bank A now, 'o' \(or Shift\+R\) to boot the other bank/, { timeoutMs: BOOT_MS });
       await m.sendText('o');
-      await m.waitFor(/^booting bank B /, { timeoutMs: 30_000 });
+      await m.waitFor(/^booting bank B /, { timeoutMs: STEP_MS });
       await m.waitFor(/^bankforge: ready version=1\.0\.0 bank=B /, { timeoutMs: BOOT_MS });
     }),
   ]);

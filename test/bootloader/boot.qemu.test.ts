@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { scratch, mustRun } from '../helpers/tools.js';
 import { compileLoader } from '../../builder/pipeline/compile.js';
 import { Machine } from '../../qemu/index.js';
-import { buildHost, buildTestKernel, host } from './build.js';
+import { buildHost, buildTestKernel, host, closeHosts } from './build.js';
 
 const MiB = 1024 * 1024;
 const { dir, cleanup } = await scratch('bankforge-loader-boot-');
@@ -48,9 +48,9 @@ async function boot(disk: string, until: RegExp, ms: number): Promise<string> {
 }
 
 test('a newer bank that fails verification is marked invalid and the other bank boots', async () => {
-  const { bin } = await buildHost(dir);
+  const { bin } = await buildHost();
   const loader = (await compileLoader()).path;
-  const kernel = await readFile(await buildTestKernel(dir));
+  const kernel = await readFile(await buildTestKernel());
   const disk = join(dir, 'disk.img');
   await writeFile(disk, '');
   await truncate(disk, 32 * MiB);
@@ -107,5 +107,5 @@ test('a newer bank that fails verification is marked invalid and the other bank 
   assert.equal(b, { present: true, slot: 0, seq: 3, bank: 1, bootstate: 3, triesLeft: 2, reason: 2, detail: 'kernel.elf: sha256 mismatch' });
 });
 
-test.after(cleanup);
+test.after(async () => { await closeHosts(); await cleanup(); });
 test.run();

@@ -11,13 +11,13 @@ import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
 import { guidToBytes } from '../../partitions/guid.js';
 import { deriveGuid } from '../../partitions/seeded-ids.js';
 import { scratch, mustRun, tool } from '../helpers/tools.js';
-import { buildHost, buildTestKernel, host } from './build.js';
+import { buildHost, buildTestKernel, host, closeHosts } from './build.js';
 import { encodeRecord } from '../../partitions/config-record.js';
 
 const KiB = 1024;
 const { dir, cleanup } = await scratch('bankforge-loader-');
-const { bin, sanitized } = await buildHost(dir);
-const kernel = await buildTestKernel(dir);
+const { bin, sanitized } = await buildHost();
+const kernel = await buildTestKernel();
 let n = 0;
 const file = async (data: string | Buffer): Promise<string> => {
   const p = join(dir, `in-${n++}`);
@@ -241,5 +241,5 @@ test('fuzz: random bytes as boot.cfg, SHA256SUMS, ELF and a configuration record
   }
 });
 
-test.after(cleanup);
+test.after(async () => { await closeHosts(); await cleanup(); });
 test.run();

@@ -21,7 +21,15 @@
  *   loader-host readstate IMAGE BYTE_OFFSET    (the state area at that offset, both slots)
  *   loader-host esb-preload SECONDS   {"preload"}: the i6300esb's value per stage (common/i6300esb.c)
  *   loader-host fuzz gpt|bootcfg|sums|elf|record FILE ITERATIONS SEED [SECTOR_SIZE]
+ *   loader-host serve   the commands above, one a line on stdin, each word in hex (words
+ *                       separated by spaces: a value may hold any byte but NUL); each answer is
+ *                       followed by the line "end STATUS", STATUS what the command alone would
+ *                       have exited with. One process for hundreds of questions: ASan's start-up
+ *                       (60 ms here) and a fork per question were most of the vectors' test time.
+ *                       Under LeakSanitizer every command is checked for leaks on its own
+ *                       (a leak makes its STATUS 23, as LSan's exit would).
  */
+#define _POSIX_C_SOURCE 200809L   /* getline, for serve */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,7 +468,7 @@ static int read_state(const char *path, long offset)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int command(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "state"))
 		return write_state(argc, argv);
@@ -506,4 +514,50 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "unknown command %s\n", argv[1]), 2;
 	free(data);
 	return 0;
+}
+
+/* Present only when built with ASan/LSan (a weak reference is null otherwise). */
+extern int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
+
+#define SERVE_ARGS 64
+
+/* `serve`: read "HEX HEX ..." lines, run each as the command line it spells, answer "end STATUS". */
+static int serve(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+
+	while ((got = getline(&line, &cap, stdin)) > 0) {
+		char *argv[SERVE_ARGS + 1];
+		int argc = 0;
+		argv[argc++] = "loader-host";
+		for (char *w = strtok(line, " \n"); w; w = strtok(NULL, " \n")) {
+			if (argc == SERVE_ARGS)
+				return fprintf(stderr, "serve: more than %d words\n", SERVE_ARGS - 1), 2;
+			size_t n = strlen(w) / 2;
+			uint8_t *word = malloc(n + 1);
+			if (!word || unhex(w, word, n) != n)
+				return fprintf(stderr, "serve: bad word %s\n", w), 2;
+			word[n] = 0;
+			argv[argc++] = (char *)word;
+		}
+		argv[argc] = NULL;
+		int status = argc > 1 ? command(argc, argv) : 2;
+		for (int i = 1; i < argc; i++)
+			free(argv[i]);
+		if (__lsan_do_recoverable_leak_check && __lsan_do_recoverable_leak_check())
+			status = 23;
+		printf("end %d\n", status);
+		fflush(stdout);
+	}
+	free(line);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "serve"))
+		return serve();
+	return command(argc, argv);
 }

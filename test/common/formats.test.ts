@@ -10,22 +10,19 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseBootCfg, parseSums } from '../../partitions/bank-files.js';
 import { checkSetting, decodeRecordBytes, encodeRecordText, readSlots, recordText, CONFIG } from '../../partitions/config-record.js';
-import { buildHost, buildPlainHost, host as askHost } from '../bootloader/build.js';
-import { limiter } from '../helpers/limit.js';
+import { buildHost, buildPlainHost, host as askHost, closeHosts } from '../bootloader/build.js';
 import { FUZZ_SEED as SEED, fuzzRounds, mutate, rng } from '../helpers/fuzz.js';
 
 const ROUNDS = fuzzRounds(150);
 import { repoRoot, scratch } from '../helpers/tools.js';
 
 const { dir, cleanup } = await scratch('bankforge-vectors-');
-const { bin, sanitized } = await buildHost(dir);
-// The differential fuzz asks hundreds of questions: a plain build (ASan's start-up is 60 ms a run
-// here); the sanitized one answers the vectors, and the fuzz loops of bootloader/parsers.test.ts
-// run under ASan in one process.
-const plain = await buildPlainHost(dir);
-// Each answer is a process (with ASan's start-up): several at once keep the suite quick.
-const limit = limiter(4);
-const host = (b: string, args: string[]): Promise<any> => limit(() => askHost(b, args));
+const { bin, sanitized } = await buildHost();
+// The differential fuzz asks hundreds of questions: a plain build answers them (ASan makes every
+// answer slower); the sanitized one answers the vectors, and the fuzz loops of
+// bootloader/parsers.test.ts run under ASan. Each build answers in one process (`serve`).
+const plain = await buildPlainHost();
+const host = askHost;
 const vectors = async (name: string): Promise<any> => JSON.parse(await readFile(join(repoRoot, 'test', 'vectors', name), 'utf8'));
 let files = 0;
 const file = async (bytes: Uint8Array): Promise<string> => { const p = join(dir, `in-${files++}`); await writeFile(p, bytes); return p; };
@@ -141,5 +138,5 @@ test(`differential fuzz (seed ${SEED}, ${ROUNDS} rounds a format): mutated vecto
   }));
 });
 
-test.after(cleanup);
+test.after(async () => { await closeHosts(); await cleanup(); });
 test.run();

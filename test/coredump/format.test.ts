@@ -135,7 +135,7 @@ let cleanup: () => Promise<void>;
 
 test.before(async () => {
   ({ dir, cleanup } = await scratch('bankforge-coredump-'));
-  host = await compileHost(join(dir, 'host'), ['test/coredump/host.c', 'common/crc32.c']);
+  host = await compileHost('coredump-host', ['test/coredump/host.c', 'common/crc32.c']);
 });
 test.after(async () => cleanup());
 

@@ -38,7 +38,9 @@ async function refusedEverywhere(target: string, message: RegExp): Promise<void>
     const r = await cli(args);
     assert.is(r.exitCode, 3, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(' '));
-    assert.ok(Date.now() - t0 < 20_000, `${args[0]} answered promptly`);
+    // A FIFO waited on would block for ever: the bound is for that, not for speed (a CLI start on
+    // two cores shared with QEMU lanes took seconds at the load measured while the suite ran).
+    assert.ok(Date.now() - t0 < 60_000, `${args[0]} answered promptly`);
   }
 }
 

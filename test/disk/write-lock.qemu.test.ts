@@ -14,7 +14,7 @@ import { execa, type ResultPromise } from 'execa';
 import { lockForWriting } from '../../disk/write-lock.js';
 import { cli } from '../helpers/cli.js';
 import { buildQuiet } from '../helpers/images.js';
-import { withMachine } from '../helpers/machine.js';
+import { STEP_MS, withMachine } from '../helpers/machine.js';
 import { scratch } from '../helpers/tools.js';
 
 const sha = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
@@ -24,12 +24,16 @@ async function pausedQemu(img: string, snapshot: boolean): Promise<{ q: ResultPr
   const q = execa('qemu-system-x86_64', ['-S', '-nodefaults', '-display', 'none', '-machine', 'q35', '-accel', 'tcg',
     '-drive', `file=${img},format=raw,if=virtio${snapshot ? ',snapshot=on' : ''}`], { reject: false, encoding: 'utf8' });
   const ino = (await stat(img)).ino;
-  for (let i = 0; i < 200; i++) {
+  // Until QEMU holds the lock or has exited, bounded for a hang (STEP_MS), not for speed: the 10 s
+  // this had before is within reach of a QEMU start on two cores shared with the suite's lanes.
+  let exited = false;
+  void q.finally(() => { exited = true; });
+  for (const deadline = Date.now() + STEP_MS; !exited && Date.now() < deadline;) {
     if ((await readFile('/proc/locks', 'utf8')).split('\n').some((l) => l.includes(`:${ino} `))) return { q };
     await new Promise((r) => setTimeout(r, 50));
   }
   q.kill();
-  throw new Error(`QEMU did not lock ${img}: ${(await q).stderr}`);
+  throw new Error(`QEMU did not lock ${img}${exited ? ' (it exited)' : ` within ${STEP_MS / 1000} s`}: ${(await q).stderr}`);
 }
 
 async function stopped(q: ResultPromise): Promise<void> {

@@ -15,7 +15,7 @@ import { BASE_DIR } from '../../builder/pipeline/bank.js';
 import { decodeRecord, encodeRecord, DEFAULTS, readSlots } from '../../partitions/config-record.js';
 
 const { dir, cleanup } = await scratch('bankforge-host-');
-const host = new HostProgram(await compileHost(join(dir, 'system-host'), [
+const host = new HostProgram(await compileHost('system-host', [
   'test/c/system-host.c', 'kernel/sha512.c', 'kernel/crypt.c', 'kernel/ustar.c', 'kernel/ramfs.c', 'common/hostcfg.c', 'common/fmt.c', 'common/crc32.c',
 ]));
 

@@ -7,16 +7,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
 import { compileHost, HostProgram } from '../helpers/c-host.js';
-import { scratch } from '../helpers/tools.js';
 
-const { dir, cleanup } = await scratch('bankforge-usb-host-');
-const host = new HostProgram(await compileHost(join(dir, 'usb-host'), ['test/c/usb-host.c', 'kernel/usb_proto.c', 'kernel/scsi.c']));
+const host = new HostProgram(await compileHost('usb-host', ['test/c/usb-host.c', 'kernel/usb_proto.c', 'kernel/scsi.c']));
 
 test.after(async () => {
   assert.is(await host.close(), '', 'the host program wrote to stderr (a sanitizer report?)');
-  await cleanup();
 });
 
 const hex = (b: Buffer) => (b.length ? b.toString('hex') : '-');

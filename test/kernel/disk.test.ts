@@ -6,14 +6,11 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
 import { compileHost, HostProgram } from '../helpers/c-host.js';
-import { scratch } from '../helpers/tools.js';
 
-const { dir, cleanup } = await scratch('bankforge-disk-host-');
-const exe = await compileHost(join(dir, 'disk-host'), ['test/c/disk-host.c', 'kernel/ata.c', 'kernel/nvmeq.c', 'kernel/diskpick.c']);
+const exe = await compileHost('disk-host', ['test/c/disk-host.c', 'kernel/ata.c', 'kernel/nvmeq.c', 'kernel/diskpick.c']);
 const host = new HostProgram(exe);
-test.after(async () => { await host.close(); await cleanup(); });
+test.after(async () => { await host.close(); });
 
 /** IDENTIFY DEVICE data: 256 little-endian words, set by word number. */
 function identify(words: Record<number, number>, model = 'QEMU HARDDISK'): string {

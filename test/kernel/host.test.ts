@@ -5,26 +5,25 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { mustRun, repoRoot, scratch, tool } from '../helpers/tools.js';
+import { cachedBuild } from '../helpers/c-host.js';
+import { mustRun, repoRoot, tool } from '../helpers/tools.js';
 
 /** test/kernel/host.c around the units under test. Those, and common/bfstring.c under them, get
  * their libc names renamed, so that they run our memcpy and strlen rather than the C library's. */
-async function compileHost(dir: string): Promise<string> {
+async function compileHost(): Promise<string> {
   const rename = ['memcpy', 'memmove', 'memset', 'memcmp', 'strlen', 'strcmp'].map((f) => `-D${f}=k${f}`);
   const flags = ['-std=c11', '-O2', '-g', '-Wall', '-Wextra', '-Werror'];
   const units = ['kernel/libc.c', 'kernel/cmdline.c', 'kernel/mem.c', 'kernel/font.c', 'common/fmt.c', 'common/bfstring.c'];
-  const objects = units.map((u) => join(dir, `${u.replace(/[/.]/g, '_')}.o`));
-  await Promise.all(units.map((u, i) =>
-    mustRun('clang', [...flags, '-ffreestanding', '-fno-builtin', ...rename, '-c', join(repoRoot, u), '-o', objects[i]!])));
-  const exe = join(dir, 'host');
-  await mustRun('clang', [...flags, '-D_GNU_SOURCE', '-o', exe, join(repoRoot, 'test/kernel/host.c'), ...objects]);
-  return exe;
+  return cachedBuild('kernel-host', [...flags, ...rename, ...units], ['clang'], async (dir) => {
+    const objects = units.map((u) => join(dir, `${u.replace(/[/.]/g, '_')}.o`));
+    await Promise.all(units.map((u, i) =>
+      mustRun('clang', [...flags, '-ffreestanding', '-fno-builtin', ...rename, '-c', join(repoRoot, u), '-o', objects[i]!])));
+    await mustRun('clang', [...flags, '-D_GNU_SOURCE', '-o', join(dir, 'kernel-host'), join(repoRoot, 'test/kernel/host.c'), ...objects]);
+  });
 }
 
 // At the top level, not in before(): uvu reports nothing when a before hook throws.
-const { dir, cleanup } = await scratch('bankforge-khost-');
-const exe = await compileHost(dir);
-test.after(cleanup);
+const exe = await compileHost();
 
 const FORMATS: Array<[string, string, string]> = [
   ['%d', 'd', '0'], ['%d', 'd', '-42'], ['%i', 'd', '2147483647'], ['%d', 'd', '-2147483648'],

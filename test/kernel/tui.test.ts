@@ -5,13 +5,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
 import { compileHost, HostProgram } from '../helpers/c-host.js';
-import { scratch } from '../helpers/tools.js';
 
-const { dir, cleanup } = await scratch('bankforge-tui-');
-const host = new HostProgram(await compileHost(join(dir, 'tui-host'), ['test/c/tui-host.c', 'kernel/grid.c', 'kernel/keydec.c']));
-test.after(async () => { await host.close(); await cleanup(); });
+const host = new HostProgram(await compileHost('tui-host', ['test/c/tui-host.c', 'kernel/grid.c', 'kernel/keydec.c']));
+test.after(async () => { await host.close(); });
 
 const hex = (s: string) => (s ? Buffer.from(s, 'latin1').toString('hex') : '-');
 type Painted = { n: number; cells: [number, number, number, number][] };

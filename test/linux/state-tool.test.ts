@@ -26,8 +26,8 @@ import { STATE_TOOL_FLAGS } from '../../builder/pipeline/state-tool.js';
 
 const { dir, cleanup } = await scratch('bankforge-state-tool-');
 const SOURCES = ['linuxtool/main.c', 'linuxtool/statetool.c', 'common/bankstate.c', 'common/bootident.c', 'common/gpt.c', 'common/crc32.c', 'common/fmt.c'];
-const tool = await compileHost(join(dir, 'bankforge-state'), SOURCES, { flags: STATE_TOOL_FLAGS.filter((f) => !f.startsWith('-O') && !f.startsWith('-I') && !f.startsWith('-std')) });
-const selector = new HostProgram(await compileHost(join(dir, 'common-host'), COMMON_HOST_SOURCES));
+const tool = await compileHost('bankforge-state', SOURCES, { flags: STATE_TOOL_FLAGS.filter((f) => !f.startsWith('-O') && !f.startsWith('-I') && !f.startsWith('-std')) });
+const selector = new HostProgram(await compileHost('common-host', COMMON_HOST_SOURCES));
 
 const base = join(dir, 'base.img');
 const { manifest } = await build({ layout: 'small', out: base, version: '1.0.0', bootTimeout: 0, progress: quiet });

@@ -21,8 +21,8 @@ import { mustRun, scratch } from '../../helpers/tools.js';
 import { checkCutPoints, type BankGeometry, type Segment } from './cutpoints.js';
 
 const { dir, cleanup } = await scratch('bankforge-powercut-');
-const selector = new HostProgram(await compileHost(join(dir, 'common-host'), COMMON_HOST_SOURCES));
-const powercutHost = await compileHost(join(dir, 'powercut-host'), ['test/c/powercut-host.c', 'common/crc32.c', 'common/bankstate.c', 'common/fmt.c']);
+const selector = new HostProgram(await compileHost('common-host', COMMON_HOST_SOURCES));
+const powercutHost = await compileHost('powercut-host', ['test/c/powercut-host.c', 'common/crc32.c', 'common/bankstate.c', 'common/fmt.c']);
 const choose = async (recs: Buffer[]) => (await selector.ask<{ bank: number }>(`select ${recs.map((r) => r.toString('hex')).join(' ')} 0`)).bank;
 
 const base = join(dir, 'base.img');
