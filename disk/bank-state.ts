@@ -4,7 +4,7 @@
 // does not hold the current copy, then the device is flushed.
 
 import { BankforgeError } from '../support/errors.js';
-import { openFileSource, readTargetGpt } from './file-source.js';
+import { readTargetGpt, withFileSource } from './file-source.js';
 import { openBlockDevice, type BlockDevice } from './device.js';
 import type { GptPartition } from '../partitions/gpt.js';
 import { Bank, encodeState, readState, slotOffsets, STATE, type BankState, type BankView } from '../partitions/bankstate.js';
@@ -22,13 +22,8 @@ export interface BankRef {
 
 export interface DiskBanks { sectorSize: SectorSize; banks: [BankRef | undefined, BankRef | undefined] }
 
-export async function readBanks(path: string): Promise<DiskBanks> {
-  const src = await openFileSource(path);
-  try {
-    return await readBanksFrom(src, path);
-  } finally {
-    await src.close();
-  }
+export function readBanks(path: string): Promise<DiskBanks> {
+  return withFileSource(path, (src) => readBanksFrom(src, path));
 }
 
 /** The banks of an already open image or device; `name` is for messages. */

@@ -52,6 +52,16 @@ export async function openFileSource(path: string): Promise<ByteSource & { close
   }
 }
 
+/** Runs `use` on `path` opened by openFileSource, and closes it however `use` ends. */
+export async function withFileSource<T>(path: string, use: (src: ByteSource) => Promise<T>): Promise<T> {
+  const src = await openFileSource(path);
+  try {
+    return await use(src);
+  } finally {
+    await src.close();
+  }
+}
+
 function kindOf(st: Stats): string {
   return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : 'not a regular file';
 }

@@ -3,7 +3,7 @@
 // rendering, symbolizing and extracting them needs (the FAT reader, output files).
 
 import { BankforgeError } from '../../support/errors.js';
-import { openFileSource, readTargetGpt } from '../file-source.js';
+import { readTargetGpt, withFileSource } from '../file-source.js';
 import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
 import { readDumps, type Dump, type Geometry } from '../../partitions/coredump.js';
 import type { ByteSource } from '../../partitions/sink.js';
@@ -14,13 +14,8 @@ export interface CoredumpPartition { number: number; name: string; offset: Bytes
 export interface Disk { target: string; partition: CoredumpPartition; geometry: Geometry; dumps: Dump[] }
 
 /** The first partition of type vmkDiagnostic, and its dumps. */
-export async function readDisk(target: string): Promise<Disk> {
-  const src = await openFileSource(target);
-  try {
-    return await readDiskFrom(src, target);
-  } finally {
-    await src.close();
-  }
+export function readDisk(target: string): Promise<Disk> {
+  return withFileSource(target, (src) => readDiskFrom(src, target));
 }
 
 /** The same from an already open target (`target` names it in messages and in the result). */
