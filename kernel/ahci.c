@@ -256,6 +256,7 @@ static void port_probe(volatile uint8_t *hba, int n, const struct pci_dev *pci)
 	p->blk.pci_location = (uint32_t)pci->bus << 8 | (uint32_t)pci->slot << 3 | pci->fn;
 	p->blk.block_size = idn.sector_size;
 	p->blk.blocks = idn.sectors;
+	p->blk.max_bytes = CHUNK_BYTES;
 	kprintf("%s: %s\n", p->blk.name, idn.model);
 	nports++;
 	blk_register(&p->blk);
@@ -313,29 +314,14 @@ void ahci_init(void)
 	}
 }
 
-static int rw(struct ahci_port *p, uint8_t command, uint64_t lba, uint32_t count, uint8_t *buf, int write)
-{
-	uint32_t per = CHUNK_BYTES / p->blk.block_size;
-
-	while (count) {
-		uint32_t n = count < per ? count : per;
-		if (issue(p, command, lba, n, buf, n * p->blk.block_size, write) < 0)
-			return -1;
-		lba += n;
-		count -= n;
-		buf += (uint64_t)n * p->blk.block_size;
-	}
-	return 0;
-}
-
 static int ahci_read(struct blkdev *b, uint64_t lba, uint32_t count, void *buf)
 {
-	return rw(b->drv, ATA_READ_DMA_EXT, lba, count, buf, 0);
+	return issue(b->drv, ATA_READ_DMA_EXT, lba, count, buf, count * b->block_size, 0);
 }
 
 static int ahci_write(struct blkdev *b, uint64_t lba, uint32_t count, const void *buf)
 {
-	return rw(b->drv, ATA_WRITE_DMA_EXT, lba, count, (uint8_t *)(uintptr_t)buf, 1);
+	return issue(b->drv, ATA_WRITE_DMA_EXT, lba, count, (uint8_t *)(uintptr_t)buf, count * b->block_size, 1);
 }
 
 /* FLUSH CACHE EXT when the device has it (ACS-3 7.11). A device without it has no volatile

@@ -11,6 +11,11 @@ void blk_register(struct blkdev *d)
 {
 	if (d->block_size < 512 || d->block_size > PAGE_SIZE || d->block_size & (d->block_size - 1))
 		panic("blk: %s registered with block size %u", d->name, d->block_size);
+	if (d->max_bytes < d->block_size) {
+		kprintf("blk: %s not registered: %u bytes per command, less than a block of %u\n", d->name,
+			d->max_bytes, d->block_size);
+		return;
+	}
 	if (nblkdevs == MAX_BLKDEVS) {
 		kprintf("blk: %s not registered: already %d disks\n", d->name, MAX_BLKDEVS);
 		return;
@@ -25,18 +30,34 @@ static int in_range(const struct blkdev *d, uint64_t lba, uint32_t count)
 	return lba <= d->blocks && count <= d->blocks - lba;
 }
 
+/* Every driver moves at most max_bytes in one command; the split is done here, once. */
+static int transfer(struct blkdev *d, int write, uint64_t lba, uint32_t count, uint8_t *buf)
+{
+	uint32_t per = d->max_bytes / d->block_size;
+
+	while (count) {
+		uint32_t n = count < per ? count : per;
+		if ((write ? d->ops->write(d, lba, n, buf) : d->ops->read(d, lba, n, buf)) < 0)
+			return -1;
+		lba += n;
+		count -= n;
+		buf += (uint64_t)n * d->block_size;
+	}
+	return 0;
+}
+
 int blk_read(struct blkdev *d, uint64_t lba, uint32_t count, void *buf)
 {
 	if (!in_range(d, lba, count))
 		return -1;
-	return count ? d->ops->read(d, lba, count, buf) : 0;
+	return transfer(d, 0, lba, count, buf);
 }
 
 int blk_write(struct blkdev *d, uint64_t lba, uint32_t count, const void *buf)
 {
 	if (d->read_only || !in_range(d, lba, count))
 		return -1;
-	return count ? d->ops->write(d, lba, count, buf) : 0;
+	return transfer(d, 1, lba, count, (uint8_t *)(uintptr_t)buf);
 }
 
 int blk_flush(struct blkdev *d)

@@ -122,7 +122,8 @@ int pci_bar_mem(const struct pci_dev *d, int bar, uint64_t *addr, uint64_t *size
  * polled and allocate only while probing, so the core-dump writer can use them from a panic. */
 struct blkdev;
 struct blk_ops {
-	/* lba/count are checked against the disk by blk_*; buffers are identity-mapped, any
+	/* lba/count are checked against the disk by blk_*, and count is at most max_bytes'
+	 * worth of blocks (blk_* splits larger requests); buffers are identity-mapped, any
 	 * alignment the driver needs beyond 512 bytes is its own business. 0 or -1. */
 	int (*read)(struct blkdev *d, uint64_t lba, uint32_t count, void *buf);
 	int (*write)(struct blkdev *d, uint64_t lba, uint32_t count, const void *buf);
@@ -138,6 +139,7 @@ struct blkdev {
 	uint32_t pci_location;     /* segment<<16 | bus<<8 | device<<3 | function of the controller */
 	uint32_t block_size;       /* logical block size, 512 or 4096: the unit of every LBA */
 	uint64_t blocks;
+	uint32_t max_bytes;        /* the most one read or write moves: what one command takes */
 	int read_only;
 	char name[40];             /* for messages: "virtio-blk 00:03.0", "nvme 00:04.0 ns 1" */
 };

@@ -179,6 +179,7 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid, uint8_t *id)
 	ns->blk.pci_location = c->pci_location;
 	ns->blk.block_size = info.block_size;
 	ns->blk.blocks = info.blocks;
+	ns->blk.max_bytes = c->chunk;
 	ksnprintf(ns->blk.name, sizeof ns->blk.name, "%s ns %u", c->name, nsid);
 	nnss++;
 	blk_register(&ns->blk);
@@ -284,27 +285,18 @@ void nvme_init(void)
 	}
 }
 
+/* One Read or Write: blk.c hands over at most the controller's chunk (max_bytes). */
 static int io(struct nvme_ns *ns, uint8_t opcode, uint64_t lba, uint32_t count, uint8_t *buf)
 {
 	struct nvme_ctrl *c = ns->c;
-	uint32_t per = c->chunk / ns->blk.block_size;
 	struct nvme_cqe done;
+	struct nvme_sqe cmd = { .cdw0 = opcode, .nsid = ns->nsid, .cdw10 = (uint32_t)lba,
+				.cdw11 = (uint32_t)(lba >> 32), .cdw12 = count - 1 };   /* NLB is 0-based */
 
-	while (count) {
-		uint32_t n = count < per ? count : per;
-		struct nvme_sqe cmd = { .cdw0 = opcode, .nsid = ns->nsid, .cdw10 = (uint32_t)lba,
-					.cdw11 = (uint32_t)(lba >> 32), .cdw12 = n - 1 };   /* NLB is 0-based */
-
-		if (nvme_prps((uint64_t)(uintptr_t)buf, n * ns->blk.block_size, NVME_PAGE, c->prp_list,
-			      (uint64_t)(uintptr_t)c->prp_list, &cmd.prp1, &cmd.prp2) < 0)
-			panic("%s: buffer %p of %u bytes has no PRPs", ns->blk.name, buf, n * ns->blk.block_size);
-		if (run(c, &c->io, &cmd, &done) < 0)
-			return -1;
-		lba += n;
-		count -= n;
-		buf += (uint64_t)n * ns->blk.block_size;
-	}
-	return 0;
+	if (nvme_prps((uint64_t)(uintptr_t)buf, count * ns->blk.block_size, NVME_PAGE, c->prp_list,
+		      (uint64_t)(uintptr_t)c->prp_list, &cmd.prp1, &cmd.prp2) < 0)
+		panic("%s: buffer %p of %u bytes has no PRPs", ns->blk.name, buf, count * ns->blk.block_size);
+	return run(c, &c->io, &cmd, &done);
 }
 
 static int nvme_read(struct blkdev *b, uint64_t lba, uint32_t count, void *buf)

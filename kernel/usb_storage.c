@@ -250,6 +250,7 @@ static void probe_lun(struct msc *m, uint8_t n, uint32_t pci_location)
 	l->blk.drv = l;
 	l->blk.transport = BF_DISK_USB;
 	l->blk.pci_location = pci_location;
+	l->blk.max_bytes = CHUNK;
 	nluns++;
 	blk_register(&l->blk);
 }
@@ -283,29 +284,22 @@ void usb_storage_probe(struct usbdev *u, const struct usb_msc_iface *ifc, uint32
 		probe_lun(m, n, pci_location);
 }
 
-/* READ(10)/WRITE(10) in chunks of at most 64 KiB. */
+/* One READ(10)/WRITE(10): blk.c hands over at most CHUNK bytes (max_bytes). */
 static int rw(struct lun *l, uint8_t op, uint64_t lba, uint32_t count, uint8_t *buf)
 {
-	uint32_t per = CHUNK / l->blk.block_size, moved;
+	uint32_t bytes = count * l->blk.block_size, moved;
 	uint8_t cdb[16];
 
-	while (count) {
-		uint32_t n = count < per ? count : per, bytes = n * l->blk.block_size;
-
-		if (lba + n > 0x100000000ull)
-			return -1;   /* blk.c keeps us below blocks, which probe_lun capped */
-		scsi_cdb_rw10(cdb, op, (uint32_t)lba, (uint16_t)n);
-		if (scsi(l, op == SCSI_READ10 ? "READ(10)" : "WRITE(10)", cdb, 10,
-			 op == SCSI_READ10 ? BOT_DIR_IN : BOT_DIR_OUT, buf, bytes, &moved, NULL) < 0)
-			return -1;
-		if (moved != bytes) {
-			kprintf("%s: %s at %lu moved %u of %u bytes\n", l->blk.name, op == SCSI_READ10 ? "READ(10)" : "WRITE(10)",
-				lba, moved, bytes);
-			return -1;
-		}
-		lba += n;
-		count -= n;
-		buf += bytes;
+	if (lba + count > 0x100000000ull)
+		return -1;   /* blk.c keeps us below blocks, which probe_lun capped */
+	scsi_cdb_rw10(cdb, op, (uint32_t)lba, (uint16_t)count);
+	if (scsi(l, op == SCSI_READ10 ? "READ(10)" : "WRITE(10)", cdb, 10,
+		 op == SCSI_READ10 ? BOT_DIR_IN : BOT_DIR_OUT, buf, bytes, &moved, NULL) < 0)
+		return -1;
+	if (moved != bytes) {
+		kprintf("%s: %s at %lu moved %u of %u bytes\n", l->blk.name, op == SCSI_READ10 ? "READ(10)" : "WRITE(10)",
+			lba, moved, bytes);
+		return -1;
 	}
 	return 0;
 }

@@ -171,6 +171,7 @@ static void probe(const struct pci_dev *p)
 	d->blk.drv = d;
 	d->blk.transport = BF_DISK_VIRTIO;
 	d->blk.pci_location = (uint32_t)p->bus << 8 | (uint32_t)p->slot << 3 | p->fn;
+	d->blk.max_bytes = 65536;   /* 64 KiB per request: well inside any segment limit */
 	ksnprintf(d->blk.name, sizeof d->blk.name, "virtio-blk %02x:%02x.%x", p->bus, p->slot, p->fn);
 	blk_register(&d->blk);
 }
@@ -236,30 +237,14 @@ static int request(struct vblk *d, uint32_t type, uint64_t lba, void *buf, uint3
 	return 0;
 }
 
-static int rw(struct vblk *d, uint32_t type, uint64_t lba, uint32_t count, void *buf)
-{
-	/* Chunks of at most 64 KiB keep each request well inside any segment limit. */
-	uint32_t per = 65536 / d->blk.block_size;
-
-	while (count) {
-		uint32_t n = count < per ? count : per;
-		if (request(d, type, lba, buf, n * d->blk.block_size) < 0)
-			return -1;
-		lba += n;
-		count -= n;
-		buf = (uint8_t *)buf + (uint64_t)n * d->blk.block_size;
-	}
-	return 0;
-}
-
 static int vblk_read(struct blkdev *b, uint64_t lba, uint32_t count, void *buf)
 {
-	return rw(b->drv, T_IN, lba, count, buf);
+	return request(b->drv, T_IN, lba, buf, count * b->block_size);
 }
 
 static int vblk_write(struct blkdev *b, uint64_t lba, uint32_t count, const void *buf)
 {
-	return rw(b->drv, T_OUT, lba, count, (void *)(uintptr_t)buf);
+	return request(b->drv, T_OUT, lba, (void *)(uintptr_t)buf, count * b->block_size);
 }
 
 /* Ask the device to make completed writes durable. A device that does not offer the flush
