@@ -15,6 +15,7 @@
 #include "defs.h"
 #include "x86.h"
 #include "ata.h"
+#include "mmio.h"
 
 #define MAX_AHCI_PORTS 8           /* disks, over all controllers */
 #define IO_TIMEOUT_MS 5000         /* a command outstanding this long means the device is gone */
@@ -62,38 +63,15 @@ static struct ahci_port ports[MAX_AHCI_PORTS];
 static int nports;
 static const struct blk_ops ops;
 
-static uint32_t rd(volatile uint8_t *base, uint32_t off)
-{
-	return *(volatile uint32_t *)(base + off);
-}
-
-static void wr(volatile uint8_t *base, uint32_t off, uint32_t v)
-{
-	*(volatile uint32_t *)(base + off) = v;
-}
-
-/* Waits (bounded) until (reg & mask) == want; 0, or -1 on timeout. */
-static int wait_reg(volatile uint8_t *base, uint32_t off, uint32_t mask, uint32_t want, uint64_t ms)
-{
-	uint64_t start = rdtsc();
-
-	while ((rd(base, off) & mask) != want) {
-		if (tsc_ms(start, rdtsc()) > ms)
-			return -1;
-		pause();
-	}
-	return 0;
-}
-
 /* AHCI 10.1.2 step 3: a port is idle when ST, CR, FRE and FR are all clear. Clear ST and wait
  * for CR, then clear FRE and wait for FR. */
 static int port_stop(volatile uint8_t *pr)
 {
-	wr(pr, PxCMD, rd(pr, PxCMD) & ~CMD_ST);
-	if (wait_reg(pr, PxCMD, CMD_CR, 0, STOP_TIMEOUT_MS) < 0)
+	mmio_wr32(pr, PxCMD, mmio_rd32(pr, PxCMD) & ~CMD_ST);
+	if (mmio_wait32(pr, PxCMD, CMD_CR, 0, STOP_TIMEOUT_MS) < 0)
 		return -1;
-	wr(pr, PxCMD, rd(pr, PxCMD) & ~CMD_FRE);
-	return wait_reg(pr, PxCMD, CMD_FR, 0, STOP_TIMEOUT_MS);
+	mmio_wr32(pr, PxCMD, mmio_rd32(pr, PxCMD) & ~CMD_FRE);
+	return mmio_wait32(pr, PxCMD, CMD_FR, 0, STOP_TIMEOUT_MS);
 }
 
 /* Starts the command engine once the device is not busy (AHCI 10.3.1: ST may be set only
@@ -103,14 +81,14 @@ static int port_start(struct ahci_port *p)
 {
 	volatile uint8_t *pr = p->regs;
 
-	if (wait_reg(pr, PxTFD, TFD_BSY | TFD_DRQ, 0, 1000) < 0) {
-		if (!(rd(p->hba, CAP) & CAP_SCLO))
+	if (mmio_wait32(pr, PxTFD, TFD_BSY | TFD_DRQ, 0, 1000) < 0) {
+		if (!(mmio_rd32(p->hba, CAP) & CAP_SCLO))
 			return -1;
-		wr(pr, PxCMD, rd(pr, PxCMD) | CMD_CLO);
-		if (wait_reg(pr, PxCMD, CMD_CLO, 0, STOP_TIMEOUT_MS) < 0)
+		mmio_wr32(pr, PxCMD, mmio_rd32(pr, PxCMD) | CMD_CLO);
+		if (mmio_wait32(pr, PxCMD, CMD_CLO, 0, STOP_TIMEOUT_MS) < 0)
 			return -1;
 	}
-	wr(pr, PxCMD, rd(pr, PxCMD) | CMD_ST);
+	mmio_wr32(pr, PxCMD, mmio_rd32(pr, PxCMD) | CMD_ST);
 	return 0;
 }
 
@@ -120,9 +98,9 @@ static int port_recover(struct ahci_port *p)
 {
 	if (port_stop(p->regs) < 0)
 		return -1;
-	wr(p->regs, PxSERR, ~0u);
-	wr(p->regs, PxIS, ~0u);
-	wr(p->regs, PxCMD, rd(p->regs, PxCMD) | CMD_FRE);
+	mmio_wr32(p->regs, PxSERR, ~0u);
+	mmio_wr32(p->regs, PxIS, ~0u);
+	mmio_wr32(p->regs, PxCMD, mmio_rd32(p->regs, PxCMD) | CMD_FRE);
 	return port_start(p);
 }
 
@@ -137,7 +115,7 @@ static int issue(struct ahci_port *p, uint8_t command, uint64_t lba, uint32_t co
 	int prds = 0;
 	uint64_t start;
 
-	if (rd(pr, PxCI) & 1) {
+	if (mmio_rd32(pr, PxCI) & 1) {
 		kprintf("%s: slot 0 still busy; recovering the port\n", p->blk.name);
 		if (port_recover(p) < 0)
 			return -1;
@@ -149,15 +127,15 @@ static int issue(struct ahci_port *p, uint8_t command, uint64_t lba, uint32_t co
 	h->prdbc = 0;
 	h->ctba = (uint32_t)(uintptr_t)ct;
 	h->ctbau = (uint32_t)((uint64_t)(uintptr_t)ct >> 32);
-	wr(pr, PxIS, ~0u);
+	mmio_wr32(pr, PxIS, ~0u);
 	barrier();
-	wr(pr, PxCI, 1);
+	mmio_wr32(pr, PxCI, 1);
 
 	start = rdtsc();
 	for (;;) {
-		if (rd(pr, PxIS) & IS_TFES)
+		if (mmio_rd32(pr, PxIS) & IS_TFES)
 			break;
-		if (!(rd(pr, PxCI) & 1))
+		if (!(mmio_rd32(pr, PxCI) & 1))
 			break;
 		if (tsc_ms(start, rdtsc()) > IO_TIMEOUT_MS) {
 			kprintf("%s: command %02x at LBA %lu timed out\n", p->blk.name, command, lba);
@@ -167,9 +145,9 @@ static int issue(struct ahci_port *p, uint8_t command, uint64_t lba, uint32_t co
 		pause();
 	}
 	barrier();
-	if (rd(pr, PxIS) & IS_TFES || rd(pr, PxTFD) & (TFD_ERR | TFD_DF)) {
+	if (mmio_rd32(pr, PxIS) & IS_TFES || mmio_rd32(pr, PxTFD) & (TFD_ERR | TFD_DF)) {
 		kprintf("%s: command %02x at LBA %lu failed: status %02x error %02x\n", p->blk.name, command, lba,
-			rd(pr, PxTFD) & 0xFF, rd(pr, PxTFD) >> 8 & 0xFF);
+			mmio_rd32(pr, PxTFD) & 0xFF, mmio_rd32(pr, PxTFD) >> 8 & 0xFF);
 		port_recover(p);
 		return -1;
 	}
@@ -184,23 +162,23 @@ static int issue(struct ahci_port *p, uint8_t command, uint64_t lba, uint32_t co
  * for it to clear BOS, then give a busy firmware (BB) up to 2 s to finish. */
 static void handoff(volatile uint8_t *hba, const char *name)
 {
-	if (!(rd(hba, CAP2) & CAP2_BOH))
+	if (!(mmio_rd32(hba, CAP2) & CAP2_BOH))
 		return;
-	wr(hba, BOHC, rd(hba, BOHC) | BOHC_OOS);
-	if (wait_reg(hba, BOHC, BOHC_BOS, 0, 25) == 0 && !(rd(hba, BOHC) & BOHC_BB))
+	mmio_wr32(hba, BOHC, mmio_rd32(hba, BOHC) | BOHC_OOS);
+	if (mmio_wait32(hba, BOHC, BOHC_BOS, 0, 25) == 0 && !(mmio_rd32(hba, BOHC) & BOHC_BB))
 		return;
-	if (wait_reg(hba, BOHC, BOHC_BOS | BOHC_BB, 0, 2000) < 0)
-		kprintf("ahci %s: the firmware kept the controller (BOHC %x); taking it anyway\n", name, rd(hba, BOHC));
+	if (mmio_wait32(hba, BOHC, BOHC_BOS | BOHC_BB, 0, 2000) < 0)
+		kprintf("ahci %s: the firmware kept the controller (BOHC %x); taking it anyway\n", name, mmio_rd32(hba, BOHC));
 }
 
 /* AHCI 10.4.3: GHC.HR resets the HBA (not the devices); it clears itself within 1 s. AE must be
  * set again afterwards. */
 static int hba_reset(volatile uint8_t *hba)
 {
-	wr(hba, GHC, rd(hba, GHC) | GHC_HR);
-	if (wait_reg(hba, GHC, GHC_HR, 0, 1000) < 0)
+	mmio_wr32(hba, GHC, mmio_rd32(hba, GHC) | GHC_HR);
+	if (mmio_wait32(hba, GHC, GHC_HR, 0, 1000) < 0)
 		return -1;
-	wr(hba, GHC, GHC_AE);
+	mmio_wr32(hba, GHC, GHC_AE);
 	return 0;
 }
 
@@ -214,7 +192,7 @@ static void port_probe(volatile uint8_t *hba, int n, const struct pci_dev *pci)
 
 	/* Only a port with a device and an established link (PxSSTS.DET = 3) holding an ATA disk
 	 * (PxSIG, from the device's first D2H FIS) is ours. */
-	if ((rd(pr, PxSSTS) & 0xF) != SSTS_DET_PRESENT || rd(pr, PxSIG) != SIG_ATA)
+	if ((mmio_rd32(pr, PxSSTS) & 0xF) != SSTS_DET_PRESENT || mmio_rd32(pr, PxSIG) != SIG_ATA)
 		return;
 	memset(p, 0, sizeof *p);
 	p->regs = pr;
@@ -223,20 +201,20 @@ static void port_probe(volatile uint8_t *hba, int n, const struct pci_dev *pci)
 	/* 10.1.2 step 5: our command list and received-FIS area, then FIS receive on. A page plus
 	 * one for IDENTIFY's data; without 64-bit addressing (CAP.S64A) both must lie below 4 GiB. */
 	p->page = page_alloc(2);
-	if (!p->page || (!(rd(hba, CAP) & CAP_S64A) && (uint64_t)(uintptr_t)p->page >> 32)) {
+	if (!p->page || (!(mmio_rd32(hba, CAP) & CAP_S64A) && (uint64_t)(uintptr_t)p->page >> 32)) {
 		kprintf("%s: no memory for the command list; skipped\n", p->blk.name);
 		return;
 	}
 	id = p->page + PAGE_SIZE;
-	wr(pr, PxCLB, (uint32_t)(uintptr_t)(p->page + OFF_CL));
-	wr(pr, PxCLBU, (uint32_t)((uint64_t)(uintptr_t)p->page >> 32));
-	wr(pr, PxFB, (uint32_t)(uintptr_t)(p->page + OFF_FIS));
-	wr(pr, PxFBU, (uint32_t)((uint64_t)(uintptr_t)p->page >> 32));
+	mmio_wr32(pr, PxCLB, (uint32_t)(uintptr_t)(p->page + OFF_CL));
+	mmio_wr32(pr, PxCLBU, (uint32_t)((uint64_t)(uintptr_t)p->page >> 32));
+	mmio_wr32(pr, PxFB, (uint32_t)(uintptr_t)(p->page + OFF_FIS));
+	mmio_wr32(pr, PxFBU, (uint32_t)((uint64_t)(uintptr_t)p->page >> 32));
 	/* Step 6 and 7: clear stale errors and interrupt status; no port interrupts (we poll). */
-	wr(pr, PxSERR, ~0u);
-	wr(pr, PxIE, 0);
-	wr(pr, PxIS, ~0u);
-	wr(pr, PxCMD, rd(pr, PxCMD) | CMD_FRE);
+	mmio_wr32(pr, PxSERR, ~0u);
+	mmio_wr32(pr, PxIE, 0);
+	mmio_wr32(pr, PxIS, ~0u);
+	mmio_wr32(pr, PxCMD, mmio_rd32(pr, PxCMD) | CMD_FRE);
 	if (port_start(p) < 0) {
 		kprintf("%s: the device stays busy; skipped\n", p->blk.name);
 		return;
@@ -282,8 +260,8 @@ static void probe(const struct pci_dev *pci)
 
 	handoff(hba, name);
 	/* 10.1.2 step 1: AHCI mode (GHC.AE) and no interrupts from the HBA (GHC.IE clear). */
-	wr(hba, GHC, (rd(hba, GHC) | GHC_AE) & ~GHC_IE);
-	pi = rd(hba, PI);
+	mmio_wr32(hba, GHC, (mmio_rd32(hba, GHC) | GHC_AE) & ~GHC_IE);
+	pi = mmio_rd32(hba, PI);
 	/* Step 3: every implemented port idle; a port that will not stop gets the HBA reset. */
 	for (int n = 0; n < 32; n++) {
 		if (pi & 1u << n && port_stop(hba + 0x100 + 0x80 * n) < 0) {
@@ -296,9 +274,9 @@ static void probe(const struct pci_dev *pci)
 		kprintf("ahci %s: the HBA does not come out of reset; skipped\n", name);
 		return;
 	}
-	wr(hba, IS, ~0u);
-	kprintf("ahci %s: AHCI %x.%x, %u slots, ports %x\n", name, rd(hba, VS) >> 16, rd(hba, VS) & 0xFFFF,
-		(rd(hba, CAP) >> 8 & 0x1F) + 1, pi);
+	mmio_wr32(hba, IS, ~0u);
+	kprintf("ahci %s: AHCI %x.%x, %u slots, ports %x\n", name, mmio_rd32(hba, VS) >> 16, mmio_rd32(hba, VS) & 0xFFFF,
+		(mmio_rd32(hba, CAP) >> 8 & 0x1F) + 1, pi);
 	for (int n = 0; n < 32 && nports < MAX_AHCI_PORTS; n++)
 		if (pi & 1u << n)
 			port_probe(hba, n, pci);
@@ -339,7 +317,7 @@ static int ahci_quiesce(struct blkdev *b)
 {
 	struct ahci_port *p = b->drv;
 
-	if (wait_reg(p->regs, PxCI, 1, 0, IO_TIMEOUT_MS) == 0 && !(rd(p->regs, PxIS) & IS_TFES))
+	if (mmio_wait32(p->regs, PxCI, 1, 0, IO_TIMEOUT_MS) == 0 && !(mmio_rd32(p->regs, PxIS) & IS_TFES))
 		return 0;
 	kprintf("%s: a command was in flight at the panic; restarting the port\n", p->blk.name);
 	return port_recover(p);

@@ -16,6 +16,7 @@
 #include "defs.h"
 #include "usb.h"
 #include "x86.h"
+#include "mmio.h"
 
 #define MAX_HC 2
 #define MAX_USBDEV 8
@@ -95,40 +96,17 @@ static int nhcs;
 static struct usbdev devs[MAX_USBDEV];
 static int ndevs;
 
-static uint32_t rd32(volatile uint8_t *base, uint32_t off)
-{
-	return *(volatile uint32_t *)(base + off);
-}
-
-static void wr32(volatile uint8_t *base, uint32_t off, uint32_t v)
-{
-	*(volatile uint32_t *)(base + off) = v;
-}
-
 /* 64-bit registers as two 32-bit writes, low half first (5.1: controllers without 64-bit
  * access must take them so). */
 static void wr64(volatile uint8_t *base, uint32_t off, uint64_t v)
 {
-	wr32(base, off, (uint32_t)v);
-	wr32(base, off + 4, (uint32_t)(v >> 32));
+	mmio_wr32(base, off, (uint32_t)v);
+	mmio_wr32(base, off + 4, (uint32_t)(v >> 32));
 }
 
 static uint64_t phys(const void *p)
 {
 	return (uint64_t)(uintptr_t)p;
-}
-
-/* Polls until (register & mask) == want, at most `ms`. 0, or -1 on timeout. */
-static int wait_reg(volatile uint8_t *base, uint32_t off, uint32_t mask, uint32_t want, uint64_t ms)
-{
-	uint64_t start = rdtsc();
-
-	while ((rd32(base, off) & mask) != want) {
-		if (tsc_ms(start, rdtsc()) > ms)
-			return -1;
-		pause();
-	}
-	return 0;
 }
 
 /* The next event, and the controller told how far we have read (ERDP, clearing Event Handler
@@ -417,22 +395,22 @@ static int get_descriptor(struct usbdev *u, uint8_t type, uint16_t len, uint32_t
  * speed, or 0 when it did not end up enabled. */
 static uint32_t reset_port(struct xhci *hc, uint32_t port)
 {
-	uint32_t off = OP_PORTSC + 0x10 * (port - 1), v = rd32(hc->op, off);
+	uint32_t off = OP_PORTSC + 0x10 * (port - 1), v = mmio_rd32(hc->op, off);
 
 	if (!(v & PORT_CCS))
 		return 0;
 	if (!(v & PORT_PED) || hc->port_major[port - 1] != 3) {
 		/* A USB 3 port whose link did not come up gets a warm reset, which also retrains
 		 * the link (4.19.5.1); a USB 2 port the ordinary one. */
-		wr32(hc->op, off, PORT_PP | (hc->port_major[port - 1] == 3 ? PORT_WPR : PORT_PR));
-		if (wait_reg(hc->op, off, PORT_PRC, PORT_PRC, PORT_RESET_TIMEOUT_MS) < 0) {
+		mmio_wr32(hc->op, off, PORT_PP | (hc->port_major[port - 1] == 3 ? PORT_WPR : PORT_PR));
+		if (mmio_wait32(hc->op, off, PORT_PRC, PORT_PRC, PORT_RESET_TIMEOUT_MS) < 0) {
 			kprintf("%s: port %u: reset did not complete\n", hc->name, port);
 			return 0;
 		}
 		delay_ms(10);   /* reset recovery (USB 2.0 7.1.7.5, TRSTRCY) */
 	}
-	v = rd32(hc->op, off);
-	wr32(hc->op, off, PORT_PP | (v & PORT_CHANGES));   /* acknowledge the changes */
+	v = mmio_rd32(hc->op, off);
+	mmio_wr32(hc->op, off, PORT_PP | (v & PORT_CHANGES));   /* acknowledge the changes */
 	if (!(v & PORT_PED)) {
 		kprintf("%s: port %u: not enabled after reset\n", hc->name, port);
 		return 0;
@@ -574,28 +552,28 @@ static int probe_port(struct xhci *hc, uint32_t port)
  * controller behind our back. Also records which ports speak which USB revision (7.2). */
 static void extended_caps(struct xhci *hc)
 {
-	uint32_t off = (rd32(hc->cap, CAP_HCCPARAMS1) >> 16) * 4;
+	uint32_t off = (mmio_rd32(hc->cap, CAP_HCCPARAMS1) >> 16) * 4;
 
 	for (int n = 0; off && n < 64; n++) {
-		uint32_t v = rd32(hc->cap, off), id = v & 0xFF, next = (v >> 8 & 0xFF) * 4;
+		uint32_t v = mmio_rd32(hc->cap, off), id = v & 0xFF, next = (v >> 8 & 0xFF) * 4;
 
 		if (id == XCAP_LEGACY) {
 			if (v & LEGSUP_BIOS_OWNED) {
-				wr32(hc->cap, off, v | LEGSUP_OS_OWNED);
-				if (wait_reg(hc->cap, off, LEGSUP_BIOS_OWNED, 0, HANDOFF_TIMEOUT_MS) < 0) {
+				mmio_wr32(hc->cap, off, v | LEGSUP_OS_OWNED);
+				if (mmio_wait32(hc->cap, off, LEGSUP_BIOS_OWNED, 0, HANDOFF_TIMEOUT_MS) < 0) {
 					/* The firmware did not let go: take it (as every OS does) and say so. */
 					kprintf("%s: firmware kept ownership for %u ms; taking the controller anyway\n",
 						hc->name, HANDOFF_TIMEOUT_MS);
-					wr32(hc->cap, off, (rd32(hc->cap, off) & ~LEGSUP_BIOS_OWNED) | LEGSUP_OS_OWNED);
+					mmio_wr32(hc->cap, off, (mmio_rd32(hc->cap, off) & ~LEGSUP_BIOS_OWNED) | LEGSUP_OS_OWNED);
 				} else {
 					kprintf("%s: firmware handed the controller over\n", hc->name);
 				}
 			} else {
-				wr32(hc->cap, off, v | LEGSUP_OS_OWNED);
+				mmio_wr32(hc->cap, off, v | LEGSUP_OS_OWNED);
 			}
-			wr32(hc->cap, off + 4, (rd32(hc->cap, off + 4) & ~LEGCTL_SMI_ENABLES) | LEGCTL_SMI_STATUS);
+			mmio_wr32(hc->cap, off + 4, (mmio_rd32(hc->cap, off + 4) & ~LEGCTL_SMI_ENABLES) | LEGCTL_SMI_STATUS);
 		} else if (id == XCAP_PROTOCOL) {
-			uint32_t major = v >> 24, w2 = rd32(hc->cap, off + 8);
+			uint32_t major = v >> 24, w2 = mmio_rd32(hc->cap, off + 8);
 			uint32_t first = w2 & 0xFF, count = w2 >> 8 & 0xFF;
 			for (uint32_t p = first; p < first + count && p >= 1 && p <= 255; p++)
 				hc->port_major[p - 1] = (uint8_t)major;
@@ -631,12 +609,12 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 	}
 	pci_write16(p, 0x04, (uint16_t)(pci_read16(p, 0x04) | 0x0002 | 0x0004 | 0x0400));
 	hc->cap = (volatile uint8_t *)(uintptr_t)base;
-	hc->op = hc->cap + (rd32(hc->cap, CAP_CAPLENGTH) & 0xFF);
-	hc->rt = hc->cap + (rd32(hc->cap, CAP_RTSOFF) & ~0x1Fu);
-	hc->db = (volatile uint32_t *)(hc->cap + (rd32(hc->cap, CAP_DBOFF) & ~0x3u));
-	hcs1 = rd32(hc->cap, CAP_HCSPARAMS1);
-	hcs2 = rd32(hc->cap, CAP_HCSPARAMS2);
-	hcc1 = rd32(hc->cap, CAP_HCCPARAMS1);
+	hc->op = hc->cap + (mmio_rd32(hc->cap, CAP_CAPLENGTH) & 0xFF);
+	hc->rt = hc->cap + (mmio_rd32(hc->cap, CAP_RTSOFF) & ~0x1Fu);
+	hc->db = (volatile uint32_t *)(hc->cap + (mmio_rd32(hc->cap, CAP_DBOFF) & ~0x3u));
+	hcs1 = mmio_rd32(hc->cap, CAP_HCSPARAMS1);
+	hcs2 = mmio_rd32(hc->cap, CAP_HCSPARAMS2);
+	hcc1 = mmio_rd32(hc->cap, CAP_HCCPARAMS1);
 	hc->max_slots = hcs1 & 0xFF;
 	hc->max_ports = hcs1 >> 24;
 	hc->ctx_size = hcc1 & (1u << 2) ? 64 : 32;
@@ -647,7 +625,7 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 		kprintf("%s: no 64-bit addressing; not supported, skipped\n", hc->name);
 		return;
 	}
-	if (!(rd32(hc->op, OP_PAGESIZE) & 1)) {
+	if (!(mmio_rd32(hc->op, OP_PAGESIZE) & 1)) {
 		kprintf("%s: does not support 4 KiB pages; skipped\n", hc->name);
 		return;
 	}
@@ -655,16 +633,16 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 	/* Take the controller from the firmware (7.1), then halt it: clear Run/Stop and wait
 	 * for HCHalted (5.4.1), which a reset requires. */
 	extended_caps(hc);
-	wr32(hc->op, OP_USBCMD, rd32(hc->op, OP_USBCMD) & ~CMD_RUN);
-	if (wait_reg(hc->op, OP_USBSTS, STS_HCH, STS_HCH, HALT_TIMEOUT_MS) < 0) {
+	mmio_wr32(hc->op, OP_USBCMD, mmio_rd32(hc->op, OP_USBCMD) & ~CMD_RUN);
+	if (mmio_wait32(hc->op, OP_USBSTS, STS_HCH, STS_HCH, HALT_TIMEOUT_MS) < 0) {
 		kprintf("%s: does not halt; skipped\n", hc->name);
 		return;
 	}
 	/* Reset (4.2): HCRST, wait until it and Controller Not Ready clear. Everything the
 	 * firmware set up (its rings, slots, port states) is gone after this. */
-	wr32(hc->op, OP_USBCMD, CMD_HCRST);
-	if (wait_reg(hc->op, OP_USBCMD, CMD_HCRST, 0, RESET_TIMEOUT_MS) < 0 ||
-	    wait_reg(hc->op, OP_USBSTS, STS_CNR, 0, RESET_TIMEOUT_MS) < 0) {
+	mmio_wr32(hc->op, OP_USBCMD, CMD_HCRST);
+	if (mmio_wait32(hc->op, OP_USBCMD, CMD_HCRST, 0, RESET_TIMEOUT_MS) < 0 ||
+	    mmio_wait32(hc->op, OP_USBSTS, STS_CNR, 0, RESET_TIMEOUT_MS) < 0) {
 		kprintf("%s: reset does not complete; skipped\n", hc->name);
 		return;
 	}
@@ -691,7 +669,7 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 		hc->dcbaa[0] = phys(array);
 	}
 	/* CONFIG: how many slots we use. DCBAAP. CRCR with the ring's cycle state (5.4.5). */
-	wr32(hc->op, OP_CONFIG, (rd32(hc->op, OP_CONFIG) & ~0xFFu) | hc->max_slots);
+	mmio_wr32(hc->op, OP_CONFIG, (mmio_rd32(hc->op, OP_CONFIG) & ~0xFFu) | hc->max_slots);
 	wr64(hc->op, OP_DCBAAP, phys(hc->dcbaa));
 	wr64(hc->op, OP_CRCR, hc->cmd.phys | hc->cmd.cycle);
 	/* Interrupter 0: a one-entry segment table (6.5) for the event ring; ERSTSZ first, then
@@ -699,20 +677,20 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 	erst[0].param = hc->ev.phys;
 	erst[0].status = RING_TRBS;
 	erst[0].control = 0;
-	wr32(hc->rt, IR0 + IR_ERSTSZ, 1);
+	mmio_wr32(hc->rt, IR0 + IR_ERSTSZ, 1);
 	wr64(hc->rt, IR0 + IR_ERDP, hc->ev.phys);
 	wr64(hc->rt, IR0 + IR_ERSTBA, phys(erst));
-	wr32(hc->rt, IR0 + IR_IMAN, 1);   /* clear any pending IP (RW1C), IE stays 0 */
+	mmio_wr32(hc->rt, IR0 + IR_IMAN, 1);   /* clear any pending IP (RW1C), IE stays 0 */
 
 	/* Run (4.2 last step) and wait for HCHalted to clear. */
-	wr32(hc->op, OP_USBCMD, CMD_RUN);
-	if (wait_reg(hc->op, OP_USBSTS, STS_HCH, 0, HALT_TIMEOUT_MS) < 0) {
+	mmio_wr32(hc->op, OP_USBCMD, CMD_RUN);
+	if (mmio_wait32(hc->op, OP_USBSTS, STS_HCH, 0, HALT_TIMEOUT_MS) < 0) {
 		kprintf("%s: does not start; skipped\n", hc->name);
 		return;
 	}
 	nhcs++;
 	kprintf("%s: xHCI %x.%02x, %u ports, %u slots, %u scratchpad pages, %u-byte contexts\n", hc->name,
-		rd32(hc->cap, CAP_CAPLENGTH) >> 24, rd32(hc->cap, CAP_CAPLENGTH) >> 16 & 0xFF, hc->max_ports,
+		mmio_rd32(hc->cap, CAP_CAPLENGTH) >> 24, mmio_rd32(hc->cap, CAP_CAPLENGTH) >> 16 & 0xFF, hc->max_ports,
 		hc->max_slots, nscratch, hc->ctx_size);
 
 	/* Ports whose power is off by default (HCCPARAMS1.PPC) are powered on. A device connected
@@ -720,8 +698,8 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 	 * wait (bounded) for one, since our boot stick is surely there. */
 	for (uint32_t port = 1; port <= hc->max_ports; port++) {
 		uint32_t off = OP_PORTSC + 0x10 * (port - 1);
-		if (!(rd32(hc->op, off) & PORT_PP))
-			wr32(hc->op, off, PORT_PP);
+		if (!(mmio_rd32(hc->op, off) & PORT_PP))
+			mmio_wr32(hc->op, off, PORT_PP);
 	}
 	/* A port's connection shows some time after the reset (USB 3 link training, USB 2 connect
 	 * debounce): when we booted from USB, keep looking (bounded) until a mass-storage device
@@ -729,7 +707,7 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 	start = rdtsc();
 	for (;;) {
 		for (uint32_t port = 1; port <= hc->max_ports && !hc->dead; port++) {
-			if (probed[port - 1] || !(rd32(hc->op, OP_PORTSC + 0x10 * (port - 1)) & PORT_CCS))
+			if (probed[port - 1] || !(mmio_rd32(hc->op, OP_PORTSC + 0x10 * (port - 1)) & PORT_CCS))
 				continue;
 			probed[port - 1] = 1;
 			kprintf("%s: port %u (USB %u): device connected\n", hc->name, port, hc->port_major[port - 1]);
@@ -739,7 +717,7 @@ static void probe(const struct pci_dev *p, const struct bf_boot_info *bi)
 			break;
 		delay_ms(10);
 	}
-	if (rd32(hc->op, OP_USBSTS) & STS_HSE)
+	if (mmio_rd32(hc->op, OP_USBSTS) & STS_HSE)
 		kprintf("%s: host system error\n", hc->name);
 }
 
