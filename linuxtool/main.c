@@ -72,11 +72,19 @@ static int fd_drop_cache(void *ctx)
 	return posix_fadvise(f->fd, 0, 0, POSIX_FADV_DONTNEED) ? -1 : 0;
 }
 
+/* A regular file's text (/proc, sysfs and efivarfs files are regular). Opened without blocking
+ * and refused with EINVAL when it is anything else: a FIFO would wait for a writer for ever. */
 static int read_text(const char *path, char *buf, size_t len, size_t *got)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
 	ssize_t n = read(fd, buf, len - 1);
 	close(fd);
 	if (n < 0)
@@ -95,7 +103,7 @@ static int find_ident(const char *file, const char *sys, struct bf_ident *id, ch
 	char perr[160];
 	if (file) {
 		if (read_text(file, text, sizeof text, &n))
-			return snprintf(err, errlen, "%s: %s", file, strerror(errno)), -1;
+			return snprintf(err, errlen, "%s: %s", file, errno == EINVAL ? "not a regular file" : strerror(errno)), -1;
 		return bf_ident_parse(text, n, id, err, errlen);
 	}
 	if (read_text("/proc/cmdline", text, sizeof text, &n) == 0 && bf_ident_parse(text, n, id, perr, sizeof perr) == 0)
@@ -115,7 +123,8 @@ static int find_ident(const char *file, const char *sys, struct bf_ident *id, ch
 static int open_dev(const char *path, int flags, struct fd_dev *f, uint32_t fallback_sector, uint64_t *sectors)
 {
 	struct stat st;
-	f->fd = open(path, flags | O_CLOEXEC);
+	/* Without blocking, until fstat says what it is: opening a FIFO would wait for a peer. */
+	f->fd = open(path, flags | O_CLOEXEC | O_NONBLOCK);
 	if (f->fd < 0 || fstat(f->fd, &st))
 		return -1;
 	f->is_block = S_ISBLK(st.st_mode);
@@ -133,7 +142,7 @@ static int open_dev(const char *path, int flags, struct fd_dev *f, uint32_t fall
 		errno = ENODEV;
 		return -1;
 	}
-	return 0;
+	return fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) & ~O_NONBLOCK);
 }
 
 static uint32_t sysfs_sector(const char *sys, const char *name)
@@ -255,6 +264,10 @@ int main(int argc, char **argv)
 	struct fd_dev f = { .log_writes = log_writes };
 	uint64_t sectors = 0;
 	if (open_dev(path, !strcmp(cmd, "status") ? O_RDONLY : O_RDWR, &f, sector, &sectors)) {
+		if (errno == ENODEV || errno == EISDIR) {
+			fprintf(stderr, "bankforge-state: %s: not a block device or a disk image\n", path);
+			return ST_REFUSED;
+		}
 		fprintf(stderr, "bankforge-state: %s: %s\n", path, strerror(errno));
 		return ST_IO;
 	}

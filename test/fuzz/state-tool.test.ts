@@ -114,6 +114,33 @@ test(`hostile disks, command lines and EFI variables: bankforge-state exits 0, 3
   assert.equal(problems, [], problems.join('\n'));
 });
 
+test('a directory, a FIFO, an empty or a short file as the disk or the command line: refused at once with exit 3, nothing waits', async () => {
+  const at = join(dir, 'kinds');
+  await mkdir(join(at, 'dir'), { recursive: true });
+  await execa('mkfifo', [join(at, 'fifo')]);
+  await writeFile(join(at, 'empty'), '');
+  await writeFile(join(at, 'short'), fx.bytes.subarray(0, 1000));
+  await writeFile(join(at, 'cmdline'), words);
+  await writeFile(join(at, 'disk.img'), fx.bytes);
+  const cases: [string[], RegExp][] = [
+    ...['mark-good', 'status'].flatMap((cmd) => [
+      [['--cmdline', 'cmdline', '--disk', 'dir', cmd], /dir: not a block device or a disk image/],
+      [['--cmdline', 'cmdline', '--disk', 'fifo', cmd], /fifo: not a block device or a disk image/],
+    ] as [string[], RegExp][]),
+    [['--cmdline', 'cmdline', '--disk', 'empty', 'status'], /empty: .*not a disk bankforge boots from/],
+    [['--cmdline', 'cmdline', '--disk', 'short', 'status'], /short: .*not a disk bankforge boots from/],
+    [['--cmdline', 'fifo', '--disk', 'disk.img', 'status'], /fifo: not a regular file/],
+    [['--cmdline', 'dir', '--disk', 'disk.img', 'status'], /dir: not a regular file/],
+  ];
+  for (const [args, want] of cases) {
+    const r = await execa(tool, args, { cwd: at, reject: false, timeout: 20_000 });
+    assert.not.ok(r.timedOut, `${args.join(' ')} waited`);
+    assert.is(r.exitCode, 3, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, want);
+  }
+  assert.ok((await readFile(join(at, 'disk.img'))).equals(fx.bytes));
+});
+
 test('the undamaged disk and the loader\'s words: status and mark-good succeed (the campaign\'s control)', async () => {
   const c: Case = { name: 'control', disk: fx.bytes, files: { cmdline: Buffer.from(words) }, args: ['--cmdline', 'cmdline', '--disk', 'disk.img', 'status'] };
   assert.is(await check(c), undefined);
