@@ -5,7 +5,7 @@
 // The file is read and written with synchronous calls on the main thread: a build does nothing
 // else meanwhile, and on these machines each trip through libuv's thread pool costs 50-100 µs
 // and a 4 MiB read ~4 ms against ~0.5 ms done directly (bench/build.ts: a 20 MB build went from
-// 0.57 s to ... s). A long copy yields to the event loop every YIELD_EVERY bytes so that a
+// 0.57 s to 0.48 s). A long copy yields to the event loop every YIELD_EVERY bytes so that a
 // signal still removes the partial image promptly.
 
 import { closeSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
