@@ -17,7 +17,7 @@ import type { Progress } from '../support/progress.js';
 import { SparseImageFile, type Range } from './image/sparse-file.js';
 import { hashWholeImage } from './image/hash.js';
 import { BLOCK_SIZE, blockList, hashPieces, type BlockList } from './image/blocks.js';
-import { FatError, planFatVolume, writeFatVolume, type FatPlan, type FatTree } from '../partitions/fat/index.js';
+import { FatError, planFatVolume, writeFatVolume, type FatPlan, type FatTree, type FatTreeEntry } from '../partitions/fat/index.js';
 import { writeGpt } from '../partitions/gpt.js';
 import { Bank, BootState, encodeState, newState, pushEvent, Reason, slotOffsets, StateEvent, STATE, type BankState } from '../partitions/bankstate.js';
 import { gptTypeName } from '../partitions/gpt-types.js';
@@ -25,6 +25,7 @@ import { CONFIG, configAreaMarker, encodeRecord, holdsConfig } from '../partitio
 import { hostArchiveEntries, hostSettings } from './host-files.js';
 import { checkPlannedBank } from './bank-content.js';
 import { deriveU32 } from '../partitions/seeded-ids.js';
+import { KERNEL_FILE } from './pipeline/bank.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
 import { checkOutputPaths, createOutput, outputError } from '../support/output-file.js';
 
@@ -67,7 +68,11 @@ export interface BuildResult {
   manifest: Manifest;
   /** Where the image holds data (sorted, merged); everything else is a hole. For the .bmap output. */
   dataRanges: Range[];
+  /** The kernel ELF the build put in the banks (our kernel, not a Linux payload), for keepDebugKernel. */
+  kernelElf: FileSource | undefined;
 }
+
+type FileSource = Extract<FatTreeEntry, { kind: 'file' }>['source'];
 
 type PartitionPlan =
   | { placed: PlacedPartition; kind: 'fat'; plan: FatPlan; tree: FatTree; bankState: BankState | undefined; configArea?: boolean }
@@ -139,7 +144,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     await out.commit();
     await writeManifest(manifestPath, manifest);
     progress?.done(`built ${opts.out} (${placed.diskSize} bytes${sha256 ? `, sha256 ${sha256.slice(0, 16)}…` : ''})`);
-    return { image: opts.out, manifestPath, manifest, dataRanges: data };
+    return { image: opts.out, manifestPath, manifest, dataRanges: data, kernelElf: bankKernel(plans) };
   } catch (e) {
     await (closed ?? img?.close())?.catch(() => undefined);
     await out.discard();
@@ -148,6 +153,15 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     }
     throw outputError(opts.out, e);
   }
+}
+
+/** What the build wrote to a bank as KERNEL_FILE, if anything. */
+function bankKernel(plans: PartitionPlan[]): FileSource | undefined {
+  for (const plan of plans) {
+    const e = plan.kind === 'fat' && plan.placed.spec.bank ? plan.tree.get(KERNEL_FILE) : undefined;
+    if (e?.kind === 'file') return e.source;
+  }
+  return undefined;
 }
 
 /**

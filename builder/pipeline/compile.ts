@@ -74,14 +74,21 @@ export async function tool(name: string, pkg: string, why = ''): Promise<string>
   throw new BankforgeError(`${name} not found${why}: install the Debian package ${pkg} (sh scripts/setup.sh does)`);
 }
 
+/** A source file's path from the package root and its bytes, as they enter a cache key. */
+export interface Source { path: string; bytes: Buffer }
+
 /**
- * The hash of what a program is made from; with `versions` (the compilers) empty, the key
- * prebuilt/ records. The sources are read synchronously: a hundred small files cost ~3 ms so,
- * against ~150 ms as a hundred round trips through the thread pool, and every build pays this.
+ * `files` read for keyOf, synchronously: a hundred small files cost ~5 ms so, against ~150 ms as
+ * a hundred round trips through the thread pool, and every build pays this.
  */
-export async function keyOf(kind: string, files: string[], flags: string[], versions: string[]): Promise<string> {
+export function readSources(files: string[]): Source[] {
+  return files.map((path) => ({ path, bytes: readFileSync(join(PACKAGE_ROOT, path)) }));
+}
+
+/** The hash of what a program is made from; with `versions` (the compilers) empty, the key prebuilt/ records. */
+export function keyOf(kind: string, sources: readonly Source[], flags: string[], versions: string[]): string {
   const h = createHash('sha256').update(`${kind}\0${flags.join(' ')}\0${versions.join('\0')}\0`);
-  for (const f of files) h.update(`${f}\0`).update(readFileSync(join(PACKAGE_ROOT, f))).update('\0');
+  for (const s of sources) h.update(`${s.path}\0`).update(s.bytes).update('\0');
   return h.digest('hex').slice(0, 24);
 }
 
@@ -125,7 +132,7 @@ const SOURCE_DIRS: Record<ProgramKind, string[]> = { loader: ['bootloader', 'com
 
 /** The key of a program's sources and flags alone (no compiler): what prebuilt/ is matched by. */
 export async function sourceKey(kind: ProgramKind): Promise<string> {
-  return keyOf(kind, await sourcesOf(SOURCE_DIRS[kind]), FLAGS[kind], []);
+  return keyOf(kind, readSources(await sourcesOf(SOURCE_DIRS[kind])), FLAGS[kind], []);
 }
 
 /**
@@ -136,11 +143,12 @@ export async function sourceKey(kind: ProgramKind): Promise<string> {
 async function compiled(kind: ProgramKind, linker: string, output: string, progress: CompileProgress | undefined,
   produce: (dir: string, files: string[]) => Promise<void>): Promise<Compiled> {
   const files = await sourcesOf(SOURCE_DIRS[kind]);
-  const prebuilt = await prebuiltFor(kind, await keyOf(kind, files, FLAGS[kind], []));
+  const sources = readSources(files);
+  const prebuilt = await prebuiltFor(kind, keyOf(kind, sources, FLAGS[kind], []));
   if (prebuilt.path) return { path: prebuilt.path, cached: true };
   const why = prebuilt.differs ? ` (the C sources in ${SOURCE_DIRS[kind].join('/, ')}/ differ from those the prebuilt ${output} was made from, so it must be compiled)` : '';
   const versions = [await tool('clang', 'clang', why), await tool(linker, 'lld', why)];
-  const key = await keyOf(kind, files, FLAGS[kind], versions);
+  const key = keyOf(kind, sources, FLAGS[kind], versions);
   return cached(kind, key, output, async (dir) => {
     progress?.(`compiling the ${kind} (${files.filter((f) => /\.(c|S)$/.test(f)).length} files, clang)`);
     await produce(dir, files);

@@ -3,7 +3,7 @@
 // from linuxtool/ and the loader's own C in common/, cached like the loader and the kernel.
 
 import { join } from 'node:path';
-import { cached, keyOf, run, sourcesOf, tool, type Compiled } from './compile.js';
+import { cached, keyOf, readSources, run, sourcesOf, tool, type Compiled } from './compile.js';
 
 export const STATE_TOOL_FILE = 'bankforge-state';
 /** The common/ files it needs: the state record and selection, the GPT reader, the loader's words. */
@@ -15,7 +15,7 @@ export async function compileStateTool(): Promise<Compiled> {
   const files = [...await sourcesOf(['linuxtool', 'common'])];
   const versions = [await tool('musl-gcc', 'musl-tools')];
   const flags = ['-static', ...STATE_TOOL_FLAGS];
-  const key = await keyOf('state-tool', files, flags, versions);
+  const key = keyOf('state-tool', readSources(files), flags, versions);
   return cached('state-tool', key, STATE_TOOL_FILE, async (dir) => {
     const units = [...files.filter((f) => f.startsWith('linuxtool/') && f.endsWith('.c')), ...COMMON_UNITS];
     await run('the mark-good tool', 'musl-gcc', [...flags, '-s', '-o', join(dir, STATE_TOOL_FILE), ...units]);

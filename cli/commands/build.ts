@@ -48,6 +48,6 @@ export async function run(a: Args): Promise<void> {
     await writeManifest(result.manifestPath, result.manifest);
   }
   if (written?.files.length) progress.done(`wrote ${written.files.join(', ')}`);
-  await keepDebugKernel(result.image, result.manifest);
+  await keepDebugKernel(result.image, result.kernelElf);
   if (a.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
 }

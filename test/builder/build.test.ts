@@ -190,6 +190,11 @@ test('CLI build: --json prints the manifest, --quiet prints nothing else, defaul
     const m = JSON.parse(r.stdout);
     assert.is(m.version, '9');
     assert.equal((await readdir(dir)).sort(), ['small.img', 'small.img.kernel.elf', 'small.manifest.json']);
+    // The kernel kept beside the image is the one in the bank, byte for byte (mtools reads the bank).
+    const bank = (m as Manifest).partitions.find((p) => p.name === 'bootbank')!;
+    const fromBank = await tool('sh', ['-c', `mcopy -n -o -i "$0@@$1" ::kernel.elf "$2"`, join(dir, 'small.img'), String(bank.offset), join(dir, 'bank-kernel.elf')]);
+    assert.is(fromBank.exitCode, 0, fromBank.all);
+    assert.ok((await readFile(join(dir, 'small.img.kernel.elf'))).equals(await readFile(join(dir, 'bank-kernel.elf'))), 'kept kernel differs from the bank\'s');
     const q = await cli(['build', '--layout', 'small', '--quiet', '--out', join(dir, 'q.img')]);
     assert.is(q.exitCode, 0, q.stderr);
     assert.is(q.stdout + q.stderr, '');

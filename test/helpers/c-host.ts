@@ -8,7 +8,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { basename, join } from 'node:path';
-import { cached, keyOf, sourcesOf, tool as compilerId } from '../../builder/pipeline/compile.js';
+import { cached, keyOf, readSources, sourcesOf, tool as compilerId } from '../../builder/pipeline/compile.js';
 import { mustRun, repoRoot } from './tools.js';
 
 /** test/c/common-host.c and the common/ code it answers for (bank state, CRC-32, SHA-256). */
@@ -24,7 +24,7 @@ const INCLUDED_DIRS = ['common', 'kernel', 'bootloader', 'linuxtool', 'test/c', 
  */
 export async function cachedBuild(name: string, flags: string[], compilers: string[], produce: (dir: string) => Promise<void>): Promise<string> {
   const versions = await Promise.all(compilers.map((c) => compilerId(c, c === 'cc' ? 'gcc' : c === 'ld.lld' ? 'lld' : c)));
-  const key = await keyOf(`test-${name}`, await sourcesOf(INCLUDED_DIRS), flags, versions);
+  const key = keyOf(`test-${name}`, readSources(await sourcesOf(INCLUDED_DIRS)), flags, versions);
   return (await cached(`test-${name}`, key, name, produce)).path;
 }
 
