@@ -82,7 +82,10 @@ export async function hashPieces(job: HashPiecesJob): Promise<string[][]> {
   const { path, imageSize, blockSize } = job;
   const fh = await open(path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(Math.max(blockSize, Math.floor(READ_CHUNK / blockSize) * blockSize));
+    // No bigger than the largest piece: untouched memory costs a page fault per 4 KiB here, and a
+    // build re-hashes only a block or two (the backup GPT's).
+    const most = Math.max(0, ...job.pieces.map((p) => p.count)) * blockSize;
+    const buf = Buffer.allocUnsafe(Math.max(blockSize, Math.min(most, Math.floor(READ_CHUNK / blockSize) * blockSize)));
     return await mapInOrder(job.pieces, async (p) => {
       const sha256: string[] = [];
       const end = Math.min(imageSize, (p.first + p.count) * blockSize);
@@ -109,8 +112,12 @@ async function mapInOrder<T, U>(xs: readonly T[], f: (x: T) => Promise<U>): Prom
   return out;
 }
 
+/** sha256 of `blockSize` zero bytes, fed from a small buffer (a fresh zeroed block costs page faults). */
 export function zeroDigest(blockSize: Bytes): string {
-  return createHash('sha256').update(Buffer.alloc(blockSize)).digest('hex');
+  const zeros = Buffer.alloc(Math.min(blockSize, 64 * 1024));
+  const h = createHash('sha256');
+  for (let done = 0; done < blockSize; done += zeros.length) h.update(zeros.subarray(0, Math.min(zeros.length, blockSize - done)));
+  return h.digest('hex');
 }
 
 /** What a reader needs from a block list: for block `i`, its digest, or undefined for a hole. */

@@ -32,6 +32,12 @@ async function refused(value: unknown, message: RegExp): Promise<void> {
   assert.match(e!.message, message);
 }
 
+test('zeroDigest: sha256 of that many zero bytes, for block sizes the small buffer does not divide', () => {
+  // sha256sum of 1 MiB of zeros (head -c 1048576 /dev/zero | sha256sum).
+  assert.is(zeroDigest(1 << 20), '30e14955ebf1352266dc2ff8067e68104607e750abb9d3b36582b8af909fcb58');
+  for (const n of [1, 1024, 65536, 65537, 100000]) assert.is(zeroDigest(n), createHash('sha256').update(Buffer.alloc(n)).digest('hex'), `${n} bytes`);
+});
+
 test('format 2 is read with its blocks; format 1 with its whole-image sha256', async () => {
   const m = await read(v2([{ first: 0, count: 1, sha256: [D] }, { first: 1, count: 3 }]));
   assert.is(m.format, 2);
