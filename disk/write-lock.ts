@@ -18,8 +18,9 @@
 // when this process dies in any way. No helper outlives the locking, and releasing waits for
 // nothing.
 
-import { constants, existsSync } from 'node:fs';
-import { open, readdir, readFile, readlink, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { BankforgeError } from '../support/errors.js';
 
 export interface WriteLock { release(): Promise<void> }
@@ -53,13 +54,19 @@ const PERL = existsSync('/usr/bin/perl') ? '/usr/bin/perl' : 'perl';
  */
 export async function lockForWriting(path: string): Promise<WriteLock> {
   // Read-write, as a write lock needs; opening writes nothing, and a device is not opened O_EXCL here.
-  const fh: FileHandle = await open(path, constants.O_RDWR).catch((e: NodeJS.ErrnoException) => {
-    throw new BankforgeError(`cannot lock ${path} for writing: ${e.code === 'EACCES' || e.code === 'EROFS' ? 'not writable' : e.message}; nothing was written`);
-  });
-  // Loaded here: node:child_process costs a read-only command's start-up about as much as its work.
-  const { spawn } = await import('node:child_process');
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new BankforgeError(`cannot lock ${path} for writing: ${err.code === 'EACCES' || err.code === 'EROFS' ? 'not writable' : err.message}; nothing was written`);
+  }
+  // Loaded here: node:child_process costs a read-only command's start-up about as much as its
+  // work. Loaded synchronously, so that the helper is started before this call first returns and
+  // runs while the caller goes on with what it does not need the lock for (reading a bundle).
+  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const answer = await new Promise<string>((resolve) => {
-    const child = spawn(PERL, ['-e', HELPER], { stdio: ['ignore', 'pipe', 'ignore', fh.fd] });
+    const child = spawn(PERL, ['-e', HELPER], { stdio: ['ignore', 'pipe', 'ignore', fd] });
     let out = '';
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (s: string) => { out += s; });
@@ -67,10 +74,15 @@ export async function lockForWriting(path: string): Promise<WriteLock> {
     child.once('close', () => resolve(out.trim() || 'error the lock helper exited'));
   });
   if (answer === 'locked') {
-    let released: Promise<void> | undefined;
-    return { release: () => (released ??= fh.close()) };
+    let released = false;
+    return {
+      release: async () => {
+        if (!released) closeSync(fd);
+        released = true;
+      },
+    };
   }
-  await fh.close();
+  closeSync(fd);
   if (answer === 'busy') {
     const who = await holders(path);
     throw new BankforgeError(`${path} is in use by ${who.length ? who.join(', ') : 'another process'} (it holds QEMU's image lock or bankforge's write lock); nothing was written. Stop it, or boot with --snapshot, and try again`);
