@@ -13,10 +13,11 @@
 //
 // Node has no fcntl and no maintained npm package provides OFD locks, so a tiny Perl program
 // (perl-base is part of every Debian and Ubuntu system) takes the lock on a descriptor we opened
-// and hand it as its fd 3, and exits. An OFD lock belongs to the open file description, which we
-// share: it stays held while our descriptor is open, and goes when we close it (release) or
-// when this process dies in any way. No helper outlives the locking, and releasing waits for
-// nothing.
+// and hand it as its fd 3, closes its copy, answers on stdout and exits. An OFD lock belongs to
+// the open file description, which we share: it stays held while our descriptor is open, and
+// goes when we close it (release) or when this process dies in any way. As the helper has
+// closed its copy before it answers, we go on at the answer, without waiting for it to exit
+// (process exit and its reaping cost here a few ms more), and releasing waits for nothing.
 
 import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
@@ -35,11 +36,13 @@ const TITLE = 'bankforge-write-lock for pid';
 const HELPER = String.raw`
 $| = 1; $0 = "${TITLE} " . getppid();
 open(my $fh, '+<&=', 3) or do { print "error $!\n"; exit 1 };
+my $answer = "locked";
 for my $byte (101, 201) {
-  fcntl($fh, 37, pack('s s x4 q q l x4', 1, 0, $byte, 1, 0)) and next;
-  print $! == 11 || $! == 13 ? "busy\n" : "error $!\n"; exit 1;
+  next if fcntl($fh, 37, pack('s s x4 q q l x4', 1, 0, $byte, 1, 0));
+  $answer = $! == 11 || $! == 13 ? "busy" : "error $!"; last;
 }
-print "locked\n";
+close($fh);
+print "$answer\n";
 `;
 
 /** The byte ranges bankforge locks (for tests and docs): QEMU's "write" permission and "write not shared" bytes. */
@@ -69,7 +72,10 @@ export async function lockForWriting(path: string): Promise<WriteLock> {
     const child = spawn(PERL, ['-e', HELPER], { stdio: ['ignore', 'pipe', 'ignore', fd] });
     let out = '';
     child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (s: string) => { out += s; });
+    child.stdout!.on('data', (s: string) => {
+      out += s;
+      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+    });
     child.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? 'noperl' : `error ${e.message}`));
     child.once('close', () => resolve(out.trim() || 'error the lock helper exited'));
   });
