@@ -6,7 +6,7 @@
 // upgrade() call in this process, its modules already loaded (what the upgrade's own work costs).
 // What the upgrade writes and flushes is counted first, in-process, through the same wrapper the
 // power-cut harness uses; that first call is also reported, as the cold in-process time. Each run
-// starts from a fresh sparse copy of the built image; runs alternate between the three.
+// starts from a fresh sparse copy of the built image; runs alternate between the three and `node -e 0`.
 // Run: npm run build && node dist/bench/upgrade.js
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -66,14 +66,16 @@ try {
     ...Array.from({ length: sectors }, (_, i) => `dd if=${payload} of=${target} bs=512 count=1 seek=${i} conv=notrunc,fsync status=none`),
   ].join(' && ');
 
-  const ours: number[] = [], inProcess: number[] = [], dd: number[] = [];
+  const ours: number[] = [], inProcess: number[] = [], dd: number[] = [], nodes: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     ours.push(await timeCommand(process.execPath, [BIN, 'upgrade', target, bundle, '--allow-unverified', '--quiet'], { runs: 1, before: fresh }));
     await fresh();
     inProcess.push(await timeCall(() => upgrade({ target, bundle, tries: 3, force: false, allowUnverified: true })));
     dd.push(await timeCommand('sh', ['-c', ddScript], { runs: 1, before: fresh }));
+    // In the same rotation: on a shared machine Node's start-up alone swings by a factor of two.
+    nodes.push(await timeCommand(process.execPath, ['-e', '0'], { runs: 1 }));
   }
-  const node = await timeCommand(process.execPath, ['-e', '0'], { runs: RUNS });
+  const node = median(nodes);
   const floor = `dd conv=fsync (${counts.bytes} B) + ${sectors} fsync`;
   console.log(`upgrade of one bank of the default image: ${counts.bytes} bytes in ${counts.writes} writes, ${counts.flushes} flushes; median of ${RUNS}, alternating`);
   console.log(`${'bankforge upgrade (whole process)'.padEnd(34)} ${median(ours).toFixed(3)} s   (${(median(ours) - node).toFixed(3)} s above node -e 0)`);
