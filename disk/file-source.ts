@@ -1,7 +1,6 @@
 // Random-access reads of an image file (or a block device) as a ByteSource, and its GPT.
 
-import type { Stats } from 'node:fs';
-import { open, readFile, realpath, stat } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename } from 'node:path';
 import { BankforgeError, EXIT } from '../support/errors.js';
 import { CONTAINER_PROBE_BYTES, TEXT_PROBE_BYTES, containerOf, isTextFile } from './container.js';
@@ -17,39 +16,79 @@ import type { Bytes, SectorSize } from '../partitions/units.js';
  * disk, which would otherwise be read as a disk without a partition table; an empty or a text file.
  */
 export async function openFileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
-  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-    throw new BankforgeError(`cannot open ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, EXIT.input, { file: path });
-  });
-  if (!st.isFile() && !st.isBlockDevice()) throw new BankforgeError(`${path} is ${kindOf(st)}, not a disk image or a block device`, EXIT.input, { file: path });
-  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new BankforgeError(`cannot open ${path}: ${e.message}`, EXIT.input, { file: path });
-  });
-  const read = async (offset: Bytes, length: Bytes): Promise<Buffer> => {
-    const buf = Buffer.alloc(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return buf;
+  const { fd, size } = openChecked(path);
+  // A closed descriptor's number may already name another file this process opened since.
+  let closed = false;
+  const live = (): number => {
+    if (closed) throw new Error(`${path}: read after close`);
+    return fd;
   };
+  return {
+    size,
+    read: async (offset, length) => readFully(live(), offset, length),
+    close: async () => {
+      if (!closed) closeSync(fd);
+      closed = true;
+    },
+  };
+}
+
+/**
+ * openFileSource's checks, done before it returns, and the target's size: openBlockDevice checks
+ * its target this way so that the write lock's helper starts in the same turn, before anything
+ * else the caller has begun gets to run.
+ */
+export function checkTarget(path: string): Bytes {
+  const { fd, size } = openChecked(path);
+  closeSync(fd);
+  return size;
+}
+
+// Synchronous calls throughout: a command reads a few sectors of its target and waits for each,
+// and a trip through libuv's thread pool costs 50-100 µs on these machines against 5-10 µs here.
+function openChecked(path: string): { fd: number; size: Bytes } {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new BankforgeError(`cannot open ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, EXIT.input, { file: path });
+  }
+  if (!st.isFile() && !st.isBlockDevice()) throw new BankforgeError(`${path} is ${kindOf(st)}, not a disk image or a block device`, EXIT.input, { file: path });
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new BankforgeError(`cannot open ${path}: ${(e as Error).message}`, EXIT.input, { file: path });
+  }
   try {
     // A block device reports size 0 through fstat; ask for its end instead.
-    const size: Bytes = st.isBlockDevice() ? await blockDeviceSize(path) : st.size;
+    const size: Bytes = st.isBlockDevice() ? blockDeviceSize(path) : st.size;
     if (st.isFile()) {
       if (size === 0) throw new BankforgeError(`${path} is empty, not a disk image`, EXIT.input, { file: path });
-      const head = await read(0, Math.min(size, Math.max(CONTAINER_PROBE_BYTES, TEXT_PROBE_BYTES)));
+      const head = readFully(fd, 0, Math.min(size, Math.max(CONTAINER_PROBE_BYTES, TEXT_PROBE_BYTES)));
       const hit = containerOf(head);
       if (hit?.compression) throw new BankforgeError(`${path} is a compressed image (${hit.compression}): decompress it first`, EXIT.input, { file: path });
       if (hit) throw new BankforgeError(`${path} is not a raw disk image: it is ${hit.what}`, EXIT.input, { file: path });
       if (isTextFile(head)) throw new BankforgeError(`${path} is a text file, not a disk image`, EXIT.input, { file: path });
     }
-    return { size, read, close: () => fh.close() };
+    return { fd, size };
   } catch (e) {
-    await fh.close();
+    closeSync(fd);
     throw e;
   }
+}
+
+/** `length` bytes at `offset` of an open file; past its end (a sparse image shorter than its table) reads as zeros. */
+export function readFully(fd: number, offset: Bytes, length: Bytes): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, offset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return buf;
 }
 
 /** Runs `use` on `path` opened by openFileSource, and closes it however `use` ends. */
@@ -66,10 +105,10 @@ function kindOf(st: Stats): string {
   return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : 'not a regular file';
 }
 
-async function blockDeviceSize(path: string): Promise<Bytes> {
+function blockDeviceSize(path: string): Bytes {
   // sysfs counts 512-byte units whatever the device's logical sector size.
-  const name = basename(await realpath(path));
-  const sectors = Number((await readFile(`/sys/class/block/${name}/size`, 'utf8')).trim());
+  const name = basename(realpathSync(path));
+  const sectors = Number(readFileSync(`/sys/class/block/${name}/size`, 'utf8').trim());
   return sectors * 512;
 }
 

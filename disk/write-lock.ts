@@ -13,13 +13,15 @@
 //
 // Node has no fcntl and no maintained npm package provides OFD locks, so a tiny Perl program
 // (perl-base is part of every Debian and Ubuntu system) takes the lock on a descriptor we opened
-// and hand it as its fd 3, and exits. An OFD lock belongs to the open file description, which we
-// share: it stays held while our descriptor is open, and goes when we close it (release) or
-// when this process dies in any way. No helper outlives the locking, and releasing waits for
-// nothing.
+// and hand it as its fd 3, closes its copy, answers on stdout and exits. An OFD lock belongs to
+// the open file description, which we share: it stays held while our descriptor is open, and
+// goes when we close it (release) or when this process dies in any way. As the helper has
+// closed its copy before it answers, we go on at the answer, without waiting for it to exit
+// (process exit and its reaping cost here a few ms more), and releasing waits for nothing.
 
-import { constants, existsSync } from 'node:fs';
-import { open, readdir, readFile, readlink, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { BankforgeError } from '../support/errors.js';
 
 export interface WriteLock { release(): Promise<void> }
@@ -34,11 +36,13 @@ const TITLE = 'bankforge-write-lock for pid';
 const HELPER = String.raw`
 $| = 1; $0 = "${TITLE} " . getppid();
 open(my $fh, '+<&=', 3) or do { print "error $!\n"; exit 1 };
+my $answer = "locked";
 for my $byte (101, 201) {
-  fcntl($fh, 37, pack('s s x4 q q l x4', 1, 0, $byte, 1, 0)) and next;
-  print $! == 11 || $! == 13 ? "busy\n" : "error $!\n"; exit 1;
+  next if fcntl($fh, 37, pack('s s x4 q q l x4', 1, 0, $byte, 1, 0));
+  $answer = $! == 11 || $! == 13 ? "busy" : "error $!"; last;
 }
-print "locked\n";
+close($fh);
+print "$answer\n";
 `;
 
 /** The byte ranges bankforge locks (for tests and docs): QEMU's "write" permission and "write not shared" bytes. */
@@ -53,24 +57,38 @@ const PERL = existsSync('/usr/bin/perl') ? '/usr/bin/perl' : 'perl';
  */
 export async function lockForWriting(path: string): Promise<WriteLock> {
   // Read-write, as a write lock needs; opening writes nothing, and a device is not opened O_EXCL here.
-  const fh: FileHandle = await open(path, constants.O_RDWR).catch((e: NodeJS.ErrnoException) => {
-    throw new BankforgeError(`cannot lock ${path} for writing: ${e.code === 'EACCES' || e.code === 'EROFS' ? 'not writable' : e.message}; nothing was written`);
-  });
-  // Loaded here: node:child_process costs a read-only command's start-up about as much as its work.
-  const { spawn } = await import('node:child_process');
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new BankforgeError(`cannot lock ${path} for writing: ${err.code === 'EACCES' || err.code === 'EROFS' ? 'not writable' : err.message}; nothing was written`);
+  }
+  // Loaded here: node:child_process costs a read-only command's start-up about as much as its
+  // work. Loaded synchronously, so that the helper is started before this call first returns and
+  // runs while the caller goes on with what it does not need the lock for (reading a bundle).
+  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const answer = await new Promise<string>((resolve) => {
-    const child = spawn(PERL, ['-e', HELPER], { stdio: ['ignore', 'pipe', 'ignore', fh.fd] });
+    const child = spawn(PERL, ['-e', HELPER], { stdio: ['ignore', 'pipe', 'ignore', fd] });
     let out = '';
     child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (s: string) => { out += s; });
+    child.stdout!.on('data', (s: string) => {
+      out += s;
+      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+    });
     child.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? 'noperl' : `error ${e.message}`));
     child.once('close', () => resolve(out.trim() || 'error the lock helper exited'));
   });
   if (answer === 'locked') {
-    let released: Promise<void> | undefined;
-    return { release: () => (released ??= fh.close()) };
+    let released = false;
+    return {
+      release: async () => {
+        if (!released) closeSync(fd);
+        released = true;
+      },
+    };
   }
-  await fh.close();
+  closeSync(fd);
   if (answer === 'busy') {
     const who = await holders(path);
     throw new BankforgeError(`${path} is in use by ${who.length ? who.join(', ') : 'another process'} (it holds QEMU's image lock or bankforge's write lock); nothing was written. Stop it, or boot with --snapshot, and try again`);

@@ -6,8 +6,7 @@
 // boot.cfg and the kernel). Every size is checked against the file's real size and BUNDLE's
 // limits before a byte is allocated for it.
 
-import { open, stat } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { BankforgeError } from '../../support/errors.js';
 import { parseUntrustedJson } from '../../support/untrusted-json.js';
@@ -37,17 +36,23 @@ const FILE_NAME = /^[A-Za-z0-9._+~-]{1,47}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 export async function readBundle(path: string, opts: ReadBundleOptions = {}): Promise<Bundle> {
-  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-    throw new BankforgeError(`cannot read bundle ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-  });
+  // Synchronous calls: a bundle is read in a few reads, each waited for, and on these machines a
+  // trip through libuv's thread pool costs 50-100 µs against 5-10 µs on this thread.
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new BankforgeError(`cannot read bundle ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
   // Checked before opening: opening a FIFO would wait for a writer forever.
   if (!st.isFile()) throw new BankforgeError(`${path} is ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO (named pipe)' : 'not a regular file'}; a bundle is a file (bankforge bundle)`);
   const size = st.size;
-  const fh = await open(path, 'r');
+  const fd = openSync(path, 'r');
   try {
-    const at = (offset: number, length: number): Promise<Buffer> => readExactly(fh, path, size, offset, length);
+    const at = (offset: number, length: number): Buffer => readExactly(fd, path, size, offset, length);
     if (size < BUNDLE.headerSize) throw new BankforgeError(`${path}: truncated: ${size} bytes, a bundle header alone is ${BUNDLE.headerSize}`);
-    const header = await at(0, BUNDLE.headerSize);
+    const header = at(0, BUNDLE.headerSize);
     const magic = header.toString('latin1', HDR.magic, HDR.magic + 8);
     if (magic !== BUNDLE.magic) throw new BankforgeError(`${path}: offset 0: expected magic ${BUNDLE.magic}, found ${JSON.stringify(magic)}: not a bankforge bundle`);
     const format = header.readUInt32LE(HDR.format);
@@ -60,7 +65,7 @@ export async function readBundle(path: string, opts: ReadBundleOptions = {}): Pr
     const payloadAt = BUNDLE.headerSize + mlen + slen;
     if (size < payloadAt) throw new BankforgeError(`${path}: truncated: header and manifest need ${payloadAt} bytes, the file has ${size}`);
     if (size - payloadAt > BUNDLE.maxPayload) throw new BankforgeError(`${path}: payload at offset ${payloadAt}: ${size - payloadAt} bytes; a bundle payload is at most ${BUNDLE.maxPayload} (a bank's files)`);
-    const json = await at(BUNDLE.headerSize, mlen);
+    const json = at(BUNDLE.headerSize, mlen);
 
     let signature: Bundle['signature'] = slen ? 'unchecked' : 'absent';
     const { pubkey } = opts;
@@ -69,7 +74,7 @@ export async function readBundle(path: string, opts: ReadBundleOptions = {}): Pr
     }
     if (pubkey) {
       if (!slen) throw new BankforgeError(`${path}: not signed, but --pubkey was given: refusing an unsigned bundle`);
-      if (!verifyBytes(pubkey, Buffer.concat([header, json]), await at(BUNDLE.headerSize + mlen, slen))) {
+      if (!verifyBytes(pubkey, Buffer.concat([header, json]), at(BUNDLE.headerSize + mlen, slen))) {
         throw new BankforgeError(`${path}: signature at offset ${BUNDLE.headerSize + mlen} does not verify with the given public key (tampered, or signed with another key)`);
       }
       signature = 'verified';
@@ -80,7 +85,7 @@ export async function readBundle(path: string, opts: ReadBundleOptions = {}): Pr
     if (size !== expected) {
       throw new BankforgeError(`${path}: ${size < expected ? 'truncated' : 'trailing data'}: the manifest's files need a file of ${expected} bytes, this one has ${size}`);
     }
-    const payload = await at(payloadAt, manifest.payload.size);
+    const payload = at(payloadAt, manifest.payload.size);
     const payloadSha = sha256(payload);
     if (payloadSha !== manifest.payload.sha256) throw new BankforgeError(`${path}: payload at offset ${payloadAt}: sha256 ${payloadSha}, the manifest says ${manifest.payload.sha256}`);
     const files = new Map<string, Buffer>();
@@ -96,17 +101,17 @@ export async function readBundle(path: string, opts: ReadBundleOptions = {}): Pr
     if (content.version !== manifest.version) throw new BankforgeError(`${path}: boot.cfg says build=${content.version}, the manifest says version ${manifest.version}`);
     return { manifest, files, signature };
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
 /** `length` bytes at `offset`, read in pieces (one read() call takes less than 2 GiB, and may return less). */
-async function readExactly(fh: FileHandle, path: string, size: number, offset: number, length: number): Promise<Buffer> {
+function readExactly(fd: number, path: string, size: number, offset: number, length: number): Buffer {
   if (offset + length > size) throw new BankforgeError(`${path}: truncated: ${length} bytes expected at offset ${offset}, the file has ${size} bytes`);
   const b = Buffer.alloc(length);
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await fh.read(b, done, Math.min(length - done, 1 << 26), offset + done);
+    const bytesRead = readSync(fd, b, done, Math.min(length - done, 1 << 26), offset + done);
     if (bytesRead === 0) throw new BankforgeError(`${path}: truncated: ${length} bytes expected at offset ${offset}, the file ended at ${offset + done} (did it change while being read?)`);
     done += bytesRead;
   }

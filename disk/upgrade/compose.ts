@@ -7,9 +7,8 @@
 
 import { BankforgeError } from '../../support/errors.js';
 import { FatError, planFatVolume, writeFatVolume, type FatFormatOptions, type FatTree } from '../../partitions/fat/index.js';
-import { sectorOffset } from '../../partitions/fat/geometry.js';
+import { clusterOffset, sectorOffset } from '../../partitions/fat/geometry.js';
 import type { ByteSink } from '../../partitions/sink.js';
-import type { Bytes } from '../../partitions/units.js';
 
 export async function composeVolume(opts: FatFormatOptions, files: Map<string, Buffer>, where: string): Promise<Buffer> {
   const tree: FatTree = new Map([...files].map(([name, data]) => [name, { kind: 'file' as const, size: data.length, source: { data } }]));
@@ -20,16 +19,20 @@ export async function composeVolume(opts: FatFormatOptions, files: Map<string, B
     if (e instanceof FatError) throw new BankforgeError(`${where}: a ${opts.type} volume of ${opts.size} bytes cannot hold the bundle: ${e.message}`);
     throw e;
   }
-  const extents: { offset: Bytes; data: Uint8Array }[] = [];
+  // Every byte the writer puts down lies before the end of the last cluster the plan allocated
+  // (the boot area, the FATs and a FAT12/16 root come before the first cluster): one buffer of
+  // that size takes each write where it lands, with no copy of its own and no second pass.
+  const metadataEnd = sectorOffset(plan.geometry, plan.geometry.firstDataSector);
+  const out = Buffer.alloc(clusterOffset(plan.geometry, plan.nextFreeCluster));
+  let dataEnd = metadataEnd;
   const sink: ByteSink = {
-    write: async (offset, data) => { extents.push({ offset, data: Uint8Array.from(data) }); },
+    write: async (offset, data) => {
+      out.set(data, offset);
+      dataEnd = Math.max(dataEnd, offset + data.length);
+    },
     copyFile: () => Promise.reject(new Error('composeVolume: bundle files are in memory; no host file is copied')),
   };
   await writeFatVolume(plan, sink);
-  const metadataEnd = sectorOffset(plan.geometry, plan.geometry.firstDataSector);
-  const dataEnd = Math.max(metadataEnd, ...extents.map((e) => e.offset + e.data.length));
   const ss = opts.sectorSize;
-  const out = Buffer.alloc(Math.ceil(dataEnd / ss) * ss);
-  for (const e of extents) out.set(e.data, e.offset);
-  return out;
+  return out.subarray(0, Math.ceil(dataEnd / ss) * ss);
 }

@@ -45,9 +45,12 @@ export async function upgrade(opts: UpgradeOptions): Promise<UpgradeResult> {
   if (!Number.isInteger(opts.tries) || opts.tries < 1 || opts.tries > 15) throw new BankforgeError(`--tries: expected 1 to 15, got ${opts.tries}`);
   // The bundle is read and checked while the target is opened and locked (the lock helper is a
   // process of its own): neither depends on the other, and a bad bundle is still reported first.
+  // The target comes first: its lock helper starts before the bundle is read (all of it on this
+  // thread) and would otherwise wait for it.
+  const locking = openTarget(opts.target, opts);
   const [bundle, target] = await Promise.allSettled([
     readBundle(opts.bundle, { pubkey: opts.pubkey, allowUnverified: opts.allowUnverified }),
-    openTarget(opts.target, opts),
+    locking,
   ]);
   if (bundle.status === 'rejected' || target.status === 'rejected') {
     if (target.status === 'fulfilled') await target.value.dev.close();
