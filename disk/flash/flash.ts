@@ -75,7 +75,8 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
     await lock.release();
     throw new FlashRefusal(`not confirmed; nothing was written to ${device.path}`);
   }
-  const flags = constants.O_WRONLY | constants.O_EXCL | (opts.sync === 'dsync' ? constants.O_DSYNC : 0);
+  // O_DIRECT: the data goes from our buffer to the device, not through a second copy in the page cache first.
+  const flags = constants.O_WRONLY | constants.O_EXCL | constants.O_DIRECT | (opts.sync === 'dsync' ? constants.O_DSYNC : 0);
   let fd: number;
   try {
     fd = openSync(device.path, flags);

@@ -4,6 +4,8 @@
 // holds no partition table, so an interrupted flash leaves a disk nothing boots or mounts.
 // Cleared areas are read first (O_DIRECT) and only blocks that are not already zero are
 // written, so a clean stick costs reads, not writes. What was written is recorded for verify.
+// The device is written O_DIRECT: every write comes from an aligned buffer (alignedBuffer) and
+// starts and ends on a sector boundary, as O_DIRECT demands.
 
 import { createHash } from 'node:crypto';
 import { fdatasyncSync, writeSync } from 'node:fs';
@@ -19,8 +21,9 @@ import { EventLoopTurns } from './turns.js';
 import { alignedZeros, nonZeroRuns } from './zeros.js';
 
 /**
- * 'group': buffered writes and fdatasync after every SYNC_EVERY bytes; 'dsync': the device opened
- * O_DSYNC, every write waits for the device. bench/flash.ts measures both; 'group' is the default.
+ * Writes are O_DIRECT either way (flash.ts). 'group': fdatasync, which also flushes the device's
+ * write cache, after every SYNC_EVERY bytes; 'dsync': the device opened O_DSYNC as well, every
+ * write waits for that flush. bench/flash.ts measures both; 'group' is the default.
  */
 export type SyncMode = 'group' | 'dsync';
 export const SYNC_EVERY: Bytes = 32 * 1024 * 1024;
