@@ -15,7 +15,7 @@ import type { ImageReader } from './reader.js';
 import { EventLoopTurns } from './turns.js';
 import { nonZeroRuns } from './zeros.js';
 
-export const CHUNK: Bytes = 4 * 1024 * 1024;
+export const CHUNK: Bytes = 1024 * 1024;
 
 export interface Segment { offset: Bytes; data: Buffer }
 
