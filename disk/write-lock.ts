@@ -18,8 +18,8 @@
 // when this process dies in any way. No helper outlives the locking, and releasing waits for
 // nothing.
 
-import { constants, existsSync } from 'node:fs';
-import { open, readdir, readFile, readlink, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { BankforgeError } from '../support/errors.js';
 
 export interface WriteLock { release(): Promise<void> }
@@ -53,13 +53,20 @@ const PERL = existsSync('/usr/bin/perl') ? '/usr/bin/perl' : 'perl';
  */
 export async function lockForWriting(path: string): Promise<WriteLock> {
   // Read-write, as a write lock needs; opening writes nothing, and a device is not opened O_EXCL here.
-  const fh: FileHandle = await open(path, constants.O_RDWR).catch((e: NodeJS.ErrnoException) => {
-    throw new BankforgeError(`cannot lock ${path} for writing: ${e.code === 'EACCES' || e.code === 'EROFS' ? 'not writable' : e.message}; nothing was written`);
-  });
+  // Synchronously, so that the helper starts now: a caller that goes on with synchronous work while
+  // it runs (flash checks the image meanwhile) would otherwise start it only once that work is
+  // done, since a thread-pool open completes on a later turn of the event loop.
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new BankforgeError(`cannot lock ${path} for writing: ${code === 'EACCES' || code === 'EROFS' ? 'not writable' : (e as Error).message}; nothing was written`);
+  }
   // Loaded here: node:child_process costs a read-only command's start-up about as much as its work.
   const { spawn } = await import('node:child_process');
   const answer = await new Promise<string>((resolve) => {
-    const child = spawn(PERL, ['-e', HELPER], { stdio: ['ignore', 'pipe', 'ignore', fh.fd] });
+    const child = spawn(PERL, ['-e', HELPER], { stdio: ['ignore', 'pipe', 'ignore', fd] });
     let out = '';
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (s: string) => { out += s; });
@@ -68,9 +75,9 @@ export async function lockForWriting(path: string): Promise<WriteLock> {
   });
   if (answer === 'locked') {
     let released: Promise<void> | undefined;
-    return { release: () => (released ??= fh.close()) };
+    return { release: () => (released ??= Promise.resolve().then(() => closeSync(fd))) };
   }
-  await fh.close();
+  closeSync(fd);
   if (answer === 'busy') {
     const who = await holders(path);
     throw new BankforgeError(`${path} is in use by ${who.length ? who.join(', ') : 'another process'} (it holds QEMU's image lock or bankforge's write lock); nothing was written. Stop it, or boot with --snapshot, and try again`);
