@@ -13,6 +13,7 @@ import type { Bytes } from '../../partitions/units.js';
 import type { DirectReader } from './direct-io.js';
 import { FlashInterrupted } from './errors.js';
 import type { ImageSource } from './image.js';
+import type { ComposedArea } from './area.js';
 import { addStale, relocatedTable, staleFatMetadata, unchangedRanges, type FlashPlan, type Span } from './plan.js';
 import type { FlashProgress } from './progress.js';
 import type { ImageReader } from './reader.js';
@@ -79,11 +80,24 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
       await turns.after(buf.length);
     }
   };
-  /** Head and tail: only the blocks that are not zero need writing (the rest was cleared at the start); all of it is verified. */
-  const writeWhole = (buf: Buffer, base: Bytes): void => {
+  /**
+   * Head and tail: only the blocks that are not zero need writing (the rest was cleared at the
+   * start); all of it is verified, what was composed byte for byte and the rest as zeros.
+   */
+  const writeWhole = (area: ComposedArea): void => {
     checkAbort();
-    for (const { start, end } of nonZeroRuns(buf)) write(buf.subarray(start, end), base + start);
-    rec.expect.push({ offset: base, length: buf.length, kind: 'bytes', bytes: buf });
+    let at = 0;
+    const zerosUpTo = (end: Bytes): void => {
+      if (end > at) rec.expect.push({ offset: area.base + at, length: end - at, kind: 'zeros' });
+    };
+    for (const f of area.filledBlocks()) {
+      zerosUpTo(f.start);
+      const bytes = area.buf.subarray(f.start, f.end);
+      for (const { start, end } of nonZeroRuns(bytes)) write(bytes.subarray(start, end), area.base + f.start + start);
+      rec.expect.push({ offset: area.base + f.start, length: bytes.length, kind: 'bytes', bytes });
+      at = f.end;
+    }
+    zerosUpTo(area.buf.length);
   };
 
   // The old partition table goes first (both copies): an interrupted flash must not leave a
@@ -113,8 +127,8 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
       const at = p.start - seg.offset;
       for (const s of staleFatMetadata(plan, p.start, seg.data.subarray(at, at + plan.sectorSize))) addStale(plan, s);
     }
-    copyInto(plan.head, 0, seg, Math.min(plan.headEnd, plan.imageTableStart));
-    copyInto(plan.tail, plan.tailStart, seg, plan.imageTableStart);
+    plan.head.copyIn(seg.offset, seg.data, plan.imageTableStart);
+    plan.tail.copyIn(seg.offset, seg.data, plan.imageTableStart);
     const a = Math.max(seg.offset, plan.headEnd), b = Math.min(end, plan.tailStart, plan.imageTableStart);
     if (b <= a) continue;
     await clearUntil(a);
@@ -130,20 +144,11 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
   }
   await clearUntil(plan.tailStart);
 
-  for (const e of relocatedTable(plan, source.gpt, source.head)) {
-    if (e.offset < plan.headEnd) e.data.copy(plan.head, e.offset);
-    else e.data.copy(plan.tail, e.offset - plan.tailStart);
-  }
+  for (const e of relocatedTable(plan, source.gpt, source.head)) (e.offset < plan.headEnd ? plan.head : plan.tail).copyIn(e.offset, e.data);
   // The tail (backup GPT) may land with the data; only the head must come after everything.
-  writeWhole(plan.tail, plan.tailStart);
+  writeWhole(plan.tail);
   fdatasyncSync(dev.fd);
-  writeWhole(plan.head, 0);
+  writeWhole(plan.head);
   fdatasyncSync(dev.fd);
   return rec;
-}
-
-/** Copies the part of `seg` that falls in [base, base + buf.length) and below `limit` into `buf`. */
-function copyInto(buf: Buffer, base: Bytes, seg: { offset: Bytes; data: Buffer }, limit: Bytes): void {
-  const start = Math.max(seg.offset, base), end = Math.min(seg.offset + seg.data.length, base + buf.length, limit);
-  if (end > start) seg.data.copy(buf, start - base, start - seg.offset, end - seg.offset);
 }
