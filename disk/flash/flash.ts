@@ -52,9 +52,14 @@ export const DEFAULT_SYNC: SyncMode = 'group';
 
 export async function flash(opts: FlashOptions): Promise<FlashResult> {
   const progress = opts.progress ?? silentProgress;
-  const image = await openImage(opts.image);
+  // The device is looked at (sysfs and /proc; it is not opened) while the image is read and its
+  // helpers start; an image that cannot be flashed is still the error reported.
+  const [opened, described] = await Promise.allSettled([openImage(opts.image), describeDevice(opts.device)]);
+  if (opened.status === 'rejected') throw opened.reason;
+  const image = opened.value;
   for (const n of image.notes) progress.note(n);
-  const device = await describeDevice(opts.device);
+  if (described.status === 'rejected') throw described.reason;
+  const device = described.value;
   checkTarget(device, { path: image.path, size: image.size, sectorSize: image.gpt.sectorSize }, { allowFixed: opts.allowFixed ?? false });
   // The write lock every bankforge writer and QEMU's image lock respect (disk/write-lock.ts): a
   // stick a VM or another bankforge is using is refused before a byte is written. It is taken
