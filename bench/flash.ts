@@ -1,7 +1,7 @@
 // Benchmark: the default image onto a loop device by `bankforge flash`, by `dd bs=4M conv=fsync`
 // followed by `cmp`, and by `bmaptool copy` (which checks the .bmap's sha256 of everything it
 // copies), in one run, whole process each, run in turn, median of runs. Then bankforge's two sync modes
-// (fdatasync per 32 MiB vs O_DSYNC) in-process, on the default image and on one with ~200 MiB
+// (fdatasync per 256 MiB vs O_DSYNC) in-process, on the default image and on one with ~200 MiB
 // of content in the store, where syncing is what costs.
 // Run as root: npm run build && node dist/bench/flash.js   (needs losetup, bmap-tools)
 

@@ -57,6 +57,9 @@ const PERL = existsSync('/usr/bin/perl') ? '/usr/bin/perl' : 'perl';
  */
 export async function lockForWriting(path: string): Promise<WriteLock> {
   // Read-write, as a write lock needs; opening writes nothing, and a device is not opened O_EXCL here.
+  // Synchronously, so that the helper starts now: a caller that goes on with synchronous work while
+  // it runs (flash checks the image meanwhile) would otherwise start it only once that work is
+  // done, since a thread-pool open completes on a later turn of the event loop.
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDWR);

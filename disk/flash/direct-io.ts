@@ -8,8 +8,7 @@
 // fails with EINVAL; it succeeds at +496 bytes). V8 backs a WebAssembly.Memory with whole pages
 // from the page allocator, so its first byte is page-aligned, which satisfies every device.
 
-import { constants, type PathLike } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import type { Bytes } from '../../partitions/units.js';
 
 const WASM_PAGE: Bytes = 64 * 1024;
@@ -20,37 +19,31 @@ export function alignedBuffer(size: Bytes): Buffer {
   return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
 }
 
-let zeroPage: Buffer | undefined;
-
-/** A shared, never-written aligned buffer of zeros (at least `size` bytes): one allocation, not one per use. */
-export function alignedZeros(size: Bytes): Buffer {
-  if (!zeroPage || zeroPage.length < size) zeroPage = alignedBuffer(size);
-  return zeroPage.subarray(0, size);
-}
-
-/** A block device opened read-only with O_DIRECT. */
+/** A block device opened read-only with O_DIRECT, read with synchronous calls (turns.ts says why). */
 export class DirectReader {
-  private constructor(private readonly fh: FileHandle, readonly path: string, readonly blockSize: Bytes) {}
+  private constructor(private readonly fd: number, readonly path: string, readonly blockSize: Bytes) {}
 
-  static async open(path: PathLike, blockSize: Bytes): Promise<DirectReader> {
-    const fh = await open(path, constants.O_RDONLY | constants.O_DIRECT);
-    return new DirectReader(fh, String(path), blockSize);
+  static open(path: string, blockSize: Bytes): DirectReader {
+    return new DirectReader(openSync(path, constants.O_RDONLY | constants.O_DIRECT), path, blockSize);
   }
 
   /** Fills `into` (from alignedBuffer) from device byte `offset`; both must be block multiples. */
-  async read(offset: Bytes, into: Buffer): Promise<void> {
+  read(offset: Bytes, into: Buffer): void {
     if (offset % this.blockSize !== 0 || into.length % this.blockSize !== 0) {
       throw new Error(`${this.path}: O_DIRECT read of ${into.length} bytes at byte ${offset}: both must be multiples of the ${this.blockSize}-byte logical block`);
     }
     let done = 0;
     while (done < into.length) {
-      const { bytesRead } = await this.fh.read(into, done, into.length - done, offset + done).catch((e: NodeJS.ErrnoException) => {
-        throw new Error(`${this.path}: O_DIRECT read of ${into.length - done} bytes at byte ${offset + done} failed: ${e.code ?? e.message}`);
-      });
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(this.fd, into, done, into.length - done, offset + done);
+      } catch (e) {
+        throw new Error(`${this.path}: O_DIRECT read of ${into.length - done} bytes at byte ${offset + done} failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
       if (bytesRead === 0) throw new Error(`${this.path}: device ended at byte ${offset + done}, expected ${into.length - done} more bytes`);
       done += bytesRead;
     }
   }
 
-  close(): Promise<void> { return this.fh.close(); }
+  close(): void { closeSync(this.fd); }
 }

@@ -3,8 +3,7 @@
 // writing; the device is opened O_EXCL, so the kernel refuses it while anything has it mounted
 // or claimed, and nothing can mount it while we write.
 
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, openSync } from 'node:fs';
 import type { Bytes } from '../../partitions/units.js';
 import { describeDevice, type DeviceInfo } from './devices.js';
 import { DirectReader } from './direct-io.js';
@@ -14,6 +13,7 @@ import { openImage, type ImageSource } from './image.js';
 import { makePlan } from './plan.js';
 import { silentProgress, type FlashProgress } from './progress.js';
 import { checkTarget } from './safety.js';
+import { chunkBuffers } from './segments.js';
 import { verifyDevice } from './verify.js';
 import { writeDevice, type SyncMode } from './writer.js';
 import { lockForWriting } from '../write-lock.js';
@@ -52,9 +52,14 @@ export const DEFAULT_SYNC: SyncMode = 'group';
 
 export async function flash(opts: FlashOptions): Promise<FlashResult> {
   const progress = opts.progress ?? silentProgress;
-  const image = await openImage(opts.image);
+  // The device is looked at (sysfs and /proc; it is not opened) while the image is read and its
+  // helpers start; an image that cannot be flashed is still the error reported.
+  const [opened, described] = await Promise.allSettled([openImage(opts.image), describeDevice(opts.device)]);
+  if (opened.status === 'rejected') throw opened.reason;
+  const image = opened.value;
   for (const n of image.notes) progress.note(n);
-  const device = await describeDevice(opts.device);
+  if (described.status === 'rejected') throw described.reason;
+  const device = described.value;
   checkTarget(device, { path: image.path, size: image.size, sectorSize: image.gpt.sectorSize }, { allowFixed: opts.allowFixed ?? false });
   // The write lock every bankforge writer and QEMU's image lock respect (disk/write-lock.ts): a
   // stick a VM or another bankforge is using is refused before a byte is written. It is taken
@@ -63,8 +68,9 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   const locking = lockForWriting(device.path).catch((e: unknown) => {
     throw e instanceof BankforgeError ? new FlashRefusal(`refusing to write ${device.path}: ${e.message}`) : e;
   });
+  const buffers = chunkBuffers();
   // Before the question and before the first write: an image its sidecars no longer describe is not written at all.
-  const [checked, locked] = await Promise.allSettled([checkSidecars(image, device.path, progress, opts.signal), locking]);
+  const [checked, locked] = await Promise.allSettled([checkSidecars(image, device.path, progress, opts.signal, buffers.data), locking]);
   if (checked.status === 'rejected' || locked.status === 'rejected') {
     if (locked.status === 'fulfilled') await locked.value.release();
     throw checked.status === 'rejected' ? checked.reason : (locked as PromiseRejectedResult).reason;
@@ -74,25 +80,29 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
     await lock.release();
     throw new FlashRefusal(`not confirmed; nothing was written to ${device.path}`);
   }
-  const flags = constants.O_WRONLY | constants.O_EXCL | (opts.sync === 'dsync' ? constants.O_DSYNC : 0);
-  const fh: FileHandle = await open(device.path, flags).catch(async (e: NodeJS.ErrnoException) => {
+  // O_DIRECT: the data goes from our buffer to the device, not through a second copy in the page cache first.
+  const flags = constants.O_WRONLY | constants.O_EXCL | constants.O_DIRECT | (opts.sync === 'dsync' ? constants.O_DSYNC : 0);
+  let fd: number;
+  try {
+    fd = openSync(device.path, flags);
+  } catch (e) {
     await lock.release();
-    if (e.code === 'EBUSY') throw new FlashRefusal(`refusing to write ${device.path}: it is in use (a partition mounted or claimed since the check, or another program holds it exclusively). Nothing was written.`);
+    if ((e as NodeJS.ErrnoException).code === 'EBUSY') throw new FlashRefusal(`refusing to write ${device.path}: it is in use (a partition mounted or claimed since the check, or another program holds it exclusively). Nothing was written.`);
     throw e;
-  });
+  }
   let direct: DirectReader | undefined;
   let phase: 'writing' | 'verifying' = 'writing';
   const reader = await image.openReader();
   try {
-    direct = await DirectReader.open(device.path, device.sectorSize);
+    direct = DirectReader.open(device.path, device.sectorSize);
     const plan = makePlan(image.gpt, image.size, device.size);
     const t0 = performance.now();
     const verify = opts.verify !== false;
-    const rec = await writeDevice(plan, image, reader, { path: device.path, fh, direct }, { sync: opts.sync ?? DEFAULT_SYNC, checkBmapNow: !verify, progress, signal: opts.signal });
+    const rec = await writeDevice(plan, image, reader, { path: device.path, fd, direct }, { sync: opts.sync ?? DEFAULT_SYNC, checkBmapNow: !verify, progress, signal: opts.signal, buffers });
     const t1 = performance.now();
     await opts.afterWrite?.(device.path);
     phase = 'verifying';
-    const verifiedBytes = !verify ? 0 : await verifyDevice(plan, rec, image, direct, progress, opts.signal);
+    const verifiedBytes = !verify ? 0 : await verifyDevice(plan, rec, image, direct, buffers.data, progress, opts.signal);
     return { device, image, dataBytes: rec.dataBytes, staleRead: rec.staleRead, staleCleared: rec.staleCleared, verifiedBytes, writeMs: t1 - t0, verifyMs: performance.now() - t1 };
   } catch (e) {
     if (e instanceof FlashInterrupted || e instanceof FlashFailure) throw e;
@@ -103,8 +113,8 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
     throw new FlashFailure(`${(e as Error).message}; ${device.path} was being written: ${state}`);
   } finally {
     await reader.close();
-    await direct?.close();
-    await fh.close();
+    direct?.close();
+    closeSync(fd);
     await lock.release();
   }
 }

@@ -19,7 +19,7 @@ import { MBR, writeProtectiveMbr } from '../../partitions/mbr.js';
 import { parseBootSector } from '../../partitions/fat/bootsector.js';
 import type { Bytes, SectorSize } from '../../partitions/units.js';
 import { rangeBytes, type Bmap } from '../../builder/outputs/bmap.js';
-import { alignedBuffer } from './direct-io.js';
+import { ComposedArea } from './area.js';
 
 /** A byte range [start, end). */
 export interface Span { start: Bytes; end: Bytes }
@@ -34,10 +34,10 @@ export interface FlashPlan {
   deviceSize: Bytes;
   /** [0, headEnd) is written last, from `head`. */
   headEnd: Bytes;
-  head: Buffer;
+  head: ComposedArea;
   /** [tailStart, deviceSize) is written just before the head, from `tail`. */
   tailStart: Bytes;
-  tail: Buffer;
+  tail: ComposedArea;
   /** Image bytes from here on are its backup GPT: replaced by the relocated one, never copied. */
   imageTableStart: Bytes;
   /** Regions between head and tail that must read as zeros where the image has no data; sorted, disjoint. */
@@ -54,8 +54,8 @@ export function makePlan(gpt: GptReadResult, imageSize: Bytes, deviceSize: Bytes
   const imageTableStart = (gpt.primary!.lastUsableLba + 1) * ss;
   const plan: FlashPlan = {
     sectorSize: ss, imageSize, deviceSize, headEnd, tailStart, imageTableStart,
-    head: alignedBuffer(headEnd),
-    tail: alignedBuffer(deviceSize - tailStart),
+    head: new ComposedArea(0, headEnd),
+    tail: new ComposedArea(tailStart, deviceSize - tailStart),
     stale: [],
     partitions: parts,
   };

@@ -4,8 +4,7 @@
 // for them is installed). A stream can only go forward: skipping decompresses and discards.
 
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BankforgeError } from '../../support/errors.js';
@@ -48,18 +47,20 @@ export async function openReader(path: string, compression: Compression): Promis
   return new StreamReader(path, compression, sub.stdout[Symbol.asyncIterator](), stop, ended);
 }
 
-function fileReader(path: string): Promise<ImageReader> {
-  return open(path, 'r').then((fh) => ({
+/** Synchronous reads behind the async interface a stream needs (turns.ts says why). */
+async function fileReader(path: string): Promise<ImageReader> {
+  const fd = openSync(path, 'r');
+  return {
     async read(offset, into) {
       let done = 0;
       while (done < into.length) {
-        const { bytesRead } = await fh.read(into, done, into.length - done, offset + done);
+        const bytesRead = readSync(fd, into, done, into.length - done, offset + done);
         if (bytesRead === 0) throw new BankforgeError(`${path}: ended at byte ${offset + done}, expected ${into.length - done} more bytes (did it change while flashing?)`);
         done += bytesRead;
       }
     },
-    close: () => fh.close(),
-  }));
+    async close() { closeSync(fd); },
+  };
 }
 
 class StreamReader implements ImageReader {

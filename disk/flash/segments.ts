@@ -12,11 +12,23 @@ import { alignedBuffer } from './direct-io.js';
 import { FlashFailure } from './errors.js';
 import type { ImageSource } from './image.js';
 import type { ImageReader } from './reader.js';
+import { EventLoopTurns } from './turns.js';
+import { nonZeroRuns } from './zeros.js';
 
-export const CHUNK: Bytes = 4 * 1024 * 1024;
-const BLOCK: Bytes = 4096;
+export const CHUNK: Bytes = 1024 * 1024;
 
 export interface Segment { offset: Bytes; data: Buffer }
+
+/**
+ * The CHUNK-sized aligned buffers one flash reads and writes through (the image's data, and
+ * the device's old data where it is cleared), made once: fresh memory costs a page fault per
+ * 4 KiB on first use here, ~20 ms per 4 MiB.
+ */
+export interface ChunkBuffers { data: Buffer; scratch: Buffer }
+
+export function chunkBuffers(): ChunkBuffers {
+  return { data: alignedBuffer(CHUNK), scratch: alignedBuffer(CHUNK) };
+}
 
 /** Bytes the segment walk reads, for progress. */
 export function segmentTotal(source: ImageSource): Bytes {
@@ -25,33 +37,26 @@ export function segmentTotal(source: ImageSource): Bytes {
 }
 
 /**
- * Each segment's buffer is reused once the next one is asked for. `done` reports bytes read.
+ * Segments are views of `buf` (CHUNK bytes, from alignedBuffer), valid until the next one is
+ * asked for. `done` reports bytes read.
  * `checkBmap`: hold each range against the map now (when nothing is verified afterwards;
  * verify otherwise checks the device itself against the map).
  */
-export async function* segments(source: ImageSource, reader: ImageReader, checkBmap: boolean, done: (bytes: Bytes) => void): AsyncGenerator<Segment> {
-  const buf = alignedBuffer(CHUNK);
+export async function* segments(source: ImageSource, reader: ImageReader, checkBmap: boolean, buf: Buffer, done: (bytes: Bytes) => void): AsyncGenerator<Segment> {
   let read = 0;
+  const turns = new EventLoopTurns();
   const b = source.bmap;
   if (b) {
-    // Two buffers: the next chunk is read while the writer writes this one.
-    const bufs = [buf, alignedBuffer(CHUNK)];
     for (const r of b.map.ranges) {
       const { offset, length } = rangeBytes(b.map, r);
       const h = checkBmap ? createHash('sha256') : undefined;
-      const fetch = (at: Bytes, i: number) => {
-        const data = bufs[i % 2]!.subarray(0, Math.min(CHUNK, length - at));
-        const p = reader.read(offset + at, data).then(() => data);
-        p.catch(() => undefined); // awaited below; a writer that stops early must not leave it unhandled
-        return p;
-      };
-      let next = fetch(0, 0);
-      for (let at = 0, i = 0; at < length; at += CHUNK, i++) {
-        const data = await next;
-        if (at + CHUNK < length) next = fetch(at + CHUNK, i + 1);
+      for (let at = 0; at < length; at += CHUNK) {
+        const data = buf.subarray(0, Math.min(CHUNK, length - at));
+        await reader.read(offset + at, data);
         h?.update(data);
         yield { offset: offset + at, data };
         done((read += data.length));
+        await turns.after(data.length);
       }
       const seen = h?.digest('hex');
       if (seen !== undefined && seen !== r.sha256) {
@@ -65,25 +70,14 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
     throw new FlashFailure(`${source.path} does not match ${m.path}: block ${x.block} (bytes ${x.offset}..${x.offset + x.length - 1}) ${x.hole ? 'holds data where the manifest declares a hole' : `hashes to ${x.seen}, the manifest says ${x.expected}`}`);
   });
   const whole = m && !blocks ? createHash('sha256') : undefined;
-  const zero = Buffer.alloc(CHUNK);
   for (let at = 0; at < source.size; at += CHUNK) {
     const chunk = buf.subarray(0, Math.min(CHUNK, source.size - at));
     await reader.read(at, chunk);
     whole?.update(chunk);
     blocks?.update(chunk);
-    // Most of an image is holes: one comparison settles a whole chunk of them.
-    if (chunk.equals(zero.subarray(0, chunk.length))) { done((read += chunk.length)); continue; }
-    // Runs of blocks that are not all zeros.
-    let runStart = -1;
-    for (let i = 0; i < chunk.length + BLOCK; i += BLOCK) {
-      const isData = i < chunk.length && !chunk.subarray(i, i + BLOCK).equals(zero.subarray(0, Math.min(BLOCK, chunk.length - i)));
-      if (isData && runStart < 0) runStart = i;
-      if (!isData && runStart >= 0) {
-        yield { offset: at + runStart, data: chunk.subarray(runStart, Math.min(i, chunk.length)) };
-        runStart = -1;
-      }
-    }
+    for (const run of nonZeroRuns(chunk)) yield { offset: at + run.start, data: chunk.subarray(run.start, run.end) };
     done((read += chunk.length));
+    await turns.after(chunk.length);
   }
   blocks?.end();
   if (whole && m) {

@@ -16,8 +16,8 @@ import type { Extent } from '../file-extents.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import type { ImageSource } from './image.js';
 import type { FlashProgress } from './progress.js';
-
-const CHUNK: Bytes = 4 * 1024 * 1024;
+import { CHUNK } from './segments.js';
+import { EventLoopTurns } from './turns.js';
 
 const unchanged = (device: string): string =>
   `nothing was written to ${device}. Was the image changed after it was built (run without --snapshot, upgrade, config set)? Rebuild it, or flash a copy made before`;
@@ -47,11 +47,15 @@ export function blocksToRead(list: BlockList, imageSize: Bytes, extents: readonl
   return out;
 }
 
-export async function checkSidecars(source: ImageSource, device: string, progress: FlashProgress, signal?: AbortSignal): Promise<void> {
+/** `buf`: CHUNK bytes to read into; flash hands in the buffer it writes from, so that its pages are touched once. */
+export async function checkSidecars(source: ImageSource, device: string, progress: FlashProgress, signal?: AbortSignal, buf: Buffer = Buffer.allocUnsafe(CHUNK)): Promise<void> {
   if (!source.manifest && !source.bmap) return;
   const reader = await source.openReader();
-  const buf = Buffer.alloc(CHUNK);
-  const check = (): void => { if (signal?.aborted) throw new FlashInterrupted('checking'); };
+  const turns = new EventLoopTurns();
+  const check = async (bytes: Bytes): Promise<void> => {
+    await turns.after(bytes);
+    if (signal?.aborted) throw new FlashInterrupted('checking');
+  };
   try {
     const m = source.manifest;
     if (m) {
@@ -67,8 +71,8 @@ export async function checkSidecars(source: ImageSource, device: string, progres
         for (const r of ranges) {
           const blocks = new BlockCheck(m.blocks, source.size, r.start, differs);
           for (let at = r.start; at < r.end; at += CHUNK) {
-            check();
             const chunk = buf.subarray(0, Math.min(CHUNK, r.end - at));
+            await check(chunk.length);
             await reader.read(at, chunk);
             blocks.update(chunk);
             progress.update((done += chunk.length));
@@ -81,8 +85,8 @@ export async function checkSidecars(source: ImageSource, device: string, progres
       const whole = blocks ? undefined : createHash('sha256');
       progress.phase(`checking against ${m.path}`, source.size);
       for (let at = 0; at < source.size; at += CHUNK) {
-        check();
         const chunk = buf.subarray(0, Math.min(CHUNK, source.size - at));
+        await check(chunk.length);
         await reader.read(at, chunk);
         blocks?.update(chunk);
         whole?.update(chunk);
@@ -103,8 +107,8 @@ export async function checkSidecars(source: ImageSource, device: string, progres
       const { offset, length } = rangeBytes(b.map, r);
       const h = createHash('sha256');
       for (let at = 0; at < length; at += CHUNK) {
-        check();
         const chunk = buf.subarray(0, Math.min(CHUNK, length - at));
+        await check(chunk.length);
         await reader.read(offset + at, chunk);
         h.update(chunk);
         progress.update((done += chunk.length));

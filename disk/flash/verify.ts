@@ -6,13 +6,15 @@
 
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
-import { alignedBuffer, alignedZeros, type DirectReader } from './direct-io.js';
+import type { DirectReader } from './direct-io.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import type { ImageSource } from './image.js';
 import type { FlashPlan } from './plan.js';
 import type { FlashProgress } from './progress.js';
 import { CHUNK } from './segments.js';
+import { EventLoopTurns } from './turns.js';
 import type { Expect, WriteRecord } from './writer.js';
+import { alignedZeros, isZero } from './zeros.js';
 
 /** Index of the first byte where `a` and `b` differ, or -1. */
 export function firstDifference(a: Buffer, b: Buffer): number {
@@ -25,33 +27,27 @@ export function firstDifference(a: Buffer, b: Buffer): number {
   return a.length === b.length ? -1 : n;
 }
 
-export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: ImageSource, direct: DirectReader, progress: FlashProgress, signal?: AbortSignal): Promise<Bytes> {
+/** `buf`: an aligned buffer of CHUNK bytes to read into. */
+export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: ImageSource, direct: DirectReader, buf: Buffer, progress: FlashProgress, signal?: AbortSignal): Promise<Bytes> {
   const items = [...rec.expect].sort((a, b) => a.offset - b.offset);
   const total = items.reduce((n, i) => n + i.length, 0);
-  // Two buffers: the device reads the next chunk while this one is hashed.
-  const bufs = [alignedBuffer(CHUNK), alignedBuffer(CHUNK)];
-  const buf = bufs[0]!;
-  const zeros = alignedZeros(CHUNK);
+  const turns = new EventLoopTurns();
   let done = 0;
   progress.phase('verifying', total);
   for (const item of items) {
     const hash = item.kind === 'data' || item.kind === 'range' ? createHash('sha256') : undefined;
-    const fetch = (at: Bytes, i: number) => {
-      const into = bufs[i % 2]!.subarray(0, Math.min(CHUNK, item.length - at));
-      const p = direct.read(item.offset + at, into).then(() => into);
-      p.catch(() => undefined); // awaited below; an early exit must not leave it unhandled
-      return p;
-    };
-    let next = fetch(0, 0);
-    for (let at = 0, i = 0; at < item.length; at += CHUNK, i++) {
+    for (let at = 0; at < item.length; at += CHUNK) {
       if (signal?.aborted) throw new FlashInterrupted('verifying');
-      const seen = await next;
-      if (at + CHUNK < item.length) next = fetch(at + CHUNK, i + 1);
-      const expected = item.kind === 'bytes' ? item.bytes.subarray(at, at + seen.length) : item.kind === 'zeros' ? zeros.subarray(0, seen.length) : undefined;
-      const diff = expected ? firstDifference(seen, expected) : -1;
-      if (diff >= 0) throw mismatch(plan, direct.path, item.offset + at + diff, seen[diff]!, expected![diff]!, item.kind);
+      const seen = buf.subarray(0, Math.min(CHUNK, item.length - at));
+      direct.read(item.offset + at, seen);
+      if (item.kind === 'bytes' || (item.kind === 'zeros' && !isZero(seen))) {
+        const expected = item.kind === 'bytes' ? item.bytes.subarray(at, at + seen.length) : alignedZeros(seen.length);
+        const diff = firstDifference(seen, expected);
+        if (diff >= 0) throw mismatch(plan, direct.path, item.offset + at + diff, seen[diff]!, expected[diff]!, item.kind);
+      }
       hash?.update(seen);
       progress.update((done += seen.length));
+      await turns.after(seen.length);
     }
     if (hash && (item.kind === 'data' || item.kind === 'range') && hash.digest('hex') !== item.sha256) await locate(plan, item, source, direct, buf);
   }
@@ -61,11 +57,12 @@ export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: Im
 /** A hash did not match: find the first byte where the device and the image differ, and say so. */
 async function locate(plan: FlashPlan, item: Expect, source: ImageSource, direct: DirectReader, buf: Buffer): Promise<never> {
   const r = await source.openReader();
+  const image = Buffer.alloc(CHUNK);
   try {
     for (let at = 0; at < item.length; at += CHUNK) {
       const seen = buf.subarray(0, Math.min(CHUNK, item.length - at));
-      await direct.read(item.offset + at, seen);
-      const want = Buffer.alloc(seen.length);
+      direct.read(item.offset + at, seen);
+      const want = image.subarray(0, seen.length);
       await r.read(item.offset + at, want);
       const diff = firstDifference(seen, want);
       if (diff >= 0) throw mismatch(plan, direct.path, item.offset + at + diff, seen[diff]!, want[diff]!, item.kind);

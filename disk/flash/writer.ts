@@ -4,26 +4,37 @@
 // holds no partition table, so an interrupted flash leaves a disk nothing boots or mounts.
 // Cleared areas are read first (O_DIRECT) and only blocks that are not already zero are
 // written, so a clean stick costs reads, not writes. What was written is recorded for verify.
+// The device is written O_DIRECT: every write comes from an aligned buffer (alignedBuffer) and
+// starts and ends on a sector boundary, as O_DIRECT demands.
 
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
+import { fdatasyncSync, writeSync } from 'node:fs';
 import type { Bytes } from '../../partitions/units.js';
-import { alignedBuffer, alignedZeros, type DirectReader } from './direct-io.js';
+import type { DirectReader } from './direct-io.js';
 import { FlashInterrupted } from './errors.js';
 import type { ImageSource } from './image.js';
+import type { ComposedArea } from './area.js';
 import { addStale, relocatedTable, staleFatMetadata, unchangedRanges, type FlashPlan, type Span } from './plan.js';
 import type { FlashProgress } from './progress.js';
 import type { ImageReader } from './reader.js';
-import { CHUNK, segmentTotal, segments } from './segments.js';
+import { CHUNK, segmentTotal, segments, type ChunkBuffers } from './segments.js';
+import { EventLoopTurns } from './turns.js';
+import { alignedZeros, nonZeroRuns } from './zeros.js';
 
 /**
- * 'group': buffered writes and fdatasync after every SYNC_EVERY bytes; 'dsync': the device opened
- * O_DSYNC, every write waits for the device. bench/flash.ts measures both; 'group' is the default.
+ * Writes are O_DIRECT either way (flash.ts). 'group': fdatasync, which also flushes the device's
+ * write cache, after every SYNC_EVERY bytes; 'dsync': the device opened O_DSYNC as well, every
+ * write waits for that flush. bench/flash.ts measures both; 'group' is the default.
  */
 export type SyncMode = 'group' | 'dsync';
-export const SYNC_EVERY: Bytes = 32 * 1024 * 1024;
-
-const BLOCK: Bytes = 4096;
+/**
+ * Nothing waits in the page cache (O_DIRECT), so a periodic fdatasync only bounds what the
+ * device holds in its own write cache; the order that matters (old table cleared, then data and
+ * tail, then head) has an fdatasync of its own. 32 MiB, the figure from buffered writing, cost
+ * the ~200 MiB bench image a quarter of its write phase; a multi-GiB image still gets a flush
+ * every 256 MiB.
+ */
+export const SYNC_EVERY: Bytes = 256 * 1024 * 1024;
 
 /** What the device must now hold where this flash wrote. */
 export type Expect =
@@ -44,58 +55,63 @@ export interface WriteRecord {
   staleCleared: Bytes;
 }
 
-export interface DeviceHandles { path: string; fh: FileHandle; direct: DirectReader }
+/** The device opened for writing (a descriptor: writes are synchronous calls, turns.ts says why) and for O_DIRECT reads. */
+export interface DeviceHandles { path: string; fd: number; direct: DirectReader }
 
-export interface WriteOptions { sync: SyncMode; checkBmapNow: boolean; progress: FlashProgress; signal: AbortSignal | undefined }
+export interface WriteOptions { sync: SyncMode; checkBmapNow: boolean; progress: FlashProgress; signal: AbortSignal | undefined; buffers: ChunkBuffers }
 
 export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: ImageReader, dev: DeviceHandles, o: WriteOptions): Promise<WriteRecord> {
   const rec: WriteRecord = { expect: [], dataBytes: 0, staleRead: 0, staleCleared: 0 };
   const zeros = alignedZeros(CHUNK);
-  const scratch = alignedBuffer(CHUNK);
+  const scratch = o.buffers.scratch;
+  const turns = new EventLoopTurns();
   let unsynced = 0;
   const checkAbort = (): void => { if (o.signal?.aborted) throw new FlashInterrupted('writing'); };
-  const write = async (data: Buffer, at: Bytes): Promise<void> => {
-    for (let done = 0; done < data.length;) done += (await dev.fh.write(data, done, data.length - done, at + done)).bytesWritten;
+  const write = (data: Buffer, at: Bytes): void => {
+    for (let done = 0; done < data.length;) done += writeSync(dev.fd, data, done, data.length - done, at + done);
     unsynced += data.length;
-    if (o.sync === 'group' && unsynced >= SYNC_EVERY) { await dev.fh.datasync(); unsynced = 0; }
-  };
-  /** Calls `run` for each run of 4 KiB blocks of `buf` that are not zero. */
-  const nonZeroRuns = async (buf: Buffer, run: (start: number, end: number) => Promise<void>): Promise<void> => {
-    let start = -1;
-    for (let i = 0; i < buf.length + BLOCK; i += BLOCK) {
-      const dirty = i < buf.length && !buf.subarray(i, Math.min(i + BLOCK, buf.length)).equals(zeros.subarray(0, Math.min(BLOCK, buf.length - i)));
-      if (dirty && start < 0) start = i;
-      if (!dirty && start >= 0) { await run(start, Math.min(i, buf.length)); start = -1; }
-    }
+    if (o.sync === 'group' && unsynced >= SYNC_EVERY) { fdatasyncSync(dev.fd); unsynced = 0; }
   };
   /** Reads `span` from the device and writes zeros over every 4 KiB block of it that is not zero. */
   const clear = async (span: Span, record = true): Promise<void> => {
     for (let at = span.start; at < span.end; at += CHUNK) {
       checkAbort();
       const buf = scratch.subarray(0, Math.min(CHUNK, span.end - at));
-      await dev.direct.read(at, buf);
+      dev.direct.read(at, buf);
       rec.staleRead += buf.length;
-      // A clean stick: one comparison settles the whole chunk.
-      if (buf.equals(zeros.subarray(0, buf.length))) continue;
-      await nonZeroRuns(buf, async (s, e) => {
-        await write(zeros.subarray(0, e - s), at + s);
+      for (const { start: s, end: e } of nonZeroRuns(buf)) {
+        write(zeros.subarray(0, e - s), at + s);
         if (record) rec.expect.push({ offset: at + s, length: e - s, kind: 'zeros' });
         rec.staleCleared += e - s;
-      });
+      }
+      await turns.after(buf.length);
     }
   };
-  /** Head and tail: only the blocks that are not zero need writing (the rest was cleared at the start); all of it is verified. */
-  const writeWhole = async (buf: Buffer, base: Bytes): Promise<void> => {
+  /**
+   * Head and tail: only the blocks that are not zero need writing (the rest was cleared at the
+   * start); all of it is verified, what was composed byte for byte and the rest as zeros.
+   */
+  const writeWhole = (area: ComposedArea): void => {
     checkAbort();
-    await nonZeroRuns(buf, (s, e) => write(buf.subarray(s, e), base + s));
-    rec.expect.push({ offset: base, length: buf.length, kind: 'bytes', bytes: buf });
+    let at = 0;
+    const zerosUpTo = (end: Bytes): void => {
+      if (end > at) rec.expect.push({ offset: area.base + at, length: end - at, kind: 'zeros' });
+    };
+    for (const f of area.filledBlocks()) {
+      zerosUpTo(f.start);
+      const bytes = area.buf.subarray(f.start, f.end);
+      for (const { start, end } of nonZeroRuns(bytes)) write(bytes.subarray(start, end), area.base + f.start + start);
+      rec.expect.push({ offset: area.base + f.start, length: bytes.length, kind: 'bytes', bytes });
+      at = f.end;
+    }
+    zerosUpTo(area.buf.length);
   };
 
   // The old partition table goes first (both copies): an interrupted flash must not leave a
   // table that points into half-written partitions.
   await clear({ start: 0, end: plan.headEnd }, false);
   await clear({ start: plan.tailStart, end: plan.deviceSize }, false);
-  await dev.fh.datasync();
+  fdatasyncSync(dev.fd);
 
   const ranges = unchangedRanges(plan, source.bmap?.map);
   if (!o.checkBmapNow) for (const r of ranges) rec.expect.push({ ...r, kind: 'range' });
@@ -110,7 +126,7 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
   };
 
   o.progress.phase('writing', segmentTotal(source));
-  for await (const seg of segments(source, reader, o.checkBmapNow, (n) => o.progress.update(n))) {
+  for await (const seg of segments(source, reader, o.checkBmapNow, o.buffers.data, (n) => o.progress.update(n))) {
     checkAbort();
     const end = seg.offset + seg.data.length;
     for (const p of plan.partitions) {
@@ -118,13 +134,13 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
       const at = p.start - seg.offset;
       for (const s of staleFatMetadata(plan, p.start, seg.data.subarray(at, at + plan.sectorSize))) addStale(plan, s);
     }
-    copyInto(plan.head, 0, seg, Math.min(plan.headEnd, plan.imageTableStart));
-    copyInto(plan.tail, plan.tailStart, seg, plan.imageTableStart);
+    plan.head.copyIn(seg.offset, seg.data, plan.imageTableStart);
+    plan.tail.copyIn(seg.offset, seg.data, plan.imageTableStart);
     const a = Math.max(seg.offset, plan.headEnd), b = Math.min(end, plan.tailStart, plan.imageTableStart);
     if (b <= a) continue;
     await clearUntil(a);
     const piece = seg.data.subarray(a - seg.offset, b - seg.offset);
-    await write(piece, a);
+    write(piece, a);
     while (nextRange < ranges.length && ranges[nextRange]!.offset + ranges[nextRange]!.length <= a) nextRange++;
     const r = ranges[nextRange];
     const inRange = !o.checkBmapNow && r !== undefined && r.offset <= a && b <= r.offset + r.length;
@@ -135,20 +151,11 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
   }
   await clearUntil(plan.tailStart);
 
-  for (const e of relocatedTable(plan, source.gpt, source.head)) {
-    if (e.offset < plan.headEnd) e.data.copy(plan.head, e.offset);
-    else e.data.copy(plan.tail, e.offset - plan.tailStart);
-  }
+  for (const e of relocatedTable(plan, source.gpt, source.head)) (e.offset < plan.headEnd ? plan.head : plan.tail).copyIn(e.offset, e.data);
   // The tail (backup GPT) may land with the data; only the head must come after everything.
-  await writeWhole(plan.tail, plan.tailStart);
-  await dev.fh.datasync();
-  await writeWhole(plan.head, 0);
-  await dev.fh.datasync();
+  writeWhole(plan.tail);
+  fdatasyncSync(dev.fd);
+  writeWhole(plan.head);
+  fdatasyncSync(dev.fd);
   return rec;
-}
-
-/** Copies the part of `seg` that falls in [base, base + buf.length) and below `limit` into `buf`. */
-function copyInto(buf: Buffer, base: Bytes, seg: { offset: Bytes; data: Buffer }, limit: Bytes): void {
-  const start = Math.max(seg.offset, base), end = Math.min(seg.offset + seg.data.length, base + buf.length, limit);
-  if (end > start) seg.data.copy(buf, start - base, start - seg.offset, end - seg.offset);
 }
