@@ -1,13 +1,19 @@
 // Random-access reads of an image file (or a block device) as a ByteSource, and its GPT.
+// The file is opened and read with synchronous calls on the main thread: the reads of a command
+// like `status` are a hundred-odd sectors, and each trip through libuv's thread pool costs
+// 50-100 µs here against ~10 µs for a readSync (docs/architecture.md, "How the CLI starts").
+// Reading YIELD_EVERY bytes yields to the event loop once, so a long read still lets a signal in.
 
-import type { Stats } from 'node:fs';
-import { open, readFile, realpath, stat } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { setImmediate as yieldNow } from 'node:timers/promises';
 import { basename } from 'node:path';
 import { BankforgeError, EXIT } from '../support/errors.js';
 import { CONTAINER_PROBE_BYTES, TEXT_PROBE_BYTES, containerOf, isTextFile } from './container.js';
 import { GptError, readGpt, type GptReadResult } from '../partitions/gpt.js';
 import type { ByteSource } from '../partitions/sink.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
+
+const YIELD_EVERY: Bytes = 64 * 1024 * 1024;
 
 /**
  * Opens a target (an image file or a block device) for reading: the one place every command that
@@ -17,26 +23,44 @@ import type { Bytes, SectorSize } from '../partitions/units.js';
  * disk, which would otherwise be read as a disk without a partition table; an empty or a text file.
  */
 export async function openFileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
-  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-    throw new BankforgeError(`cannot open ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, EXIT.input, { file: path });
-  });
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new BankforgeError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, EXIT.input, { file: path });
+  }
   if (!st.isFile() && !st.isBlockDevice()) throw new BankforgeError(`${path} is ${kindOf(st)}, not a disk image or a block device`, EXIT.input, { file: path });
-  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new BankforgeError(`cannot open ${path}: ${e.message}`, EXIT.input, { file: path });
-  });
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new BankforgeError(`cannot open ${path}: ${(e as Error).message}`, EXIT.input, { file: path });
+  }
+  let sinceYield: Bytes = 0;
   const read = async (offset: Bytes, length: Bytes): Promise<Buffer> => {
     const buf = Buffer.alloc(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+      const bytesRead = readSync(fd, buf, done, length - done, offset + done);
       if (bytesRead === 0) break;
       done += bytesRead;
     }
+    sinceYield += done;
+    if (sinceYield >= YIELD_EVERY) {
+      sinceYield = 0;
+      await yieldNow();
+    }
     return buf;
+  };
+  // Closing twice is harmless, as it was for a FileHandle: the number may already name another file.
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (!closed) closeSync(fd);
+    closed = true;
   };
   try {
     // A block device reports size 0 through fstat; ask for its end instead.
-    const size: Bytes = st.isBlockDevice() ? await blockDeviceSize(path) : st.size;
+    const size: Bytes = st.isBlockDevice() ? blockDeviceSize(path) : st.size;
     if (st.isFile()) {
       if (size === 0) throw new BankforgeError(`${path} is empty, not a disk image`, EXIT.input, { file: path });
       const head = await read(0, Math.min(size, Math.max(CONTAINER_PROBE_BYTES, TEXT_PROBE_BYTES)));
@@ -45,9 +69,9 @@ export async function openFileSource(path: string): Promise<ByteSource & { close
       if (hit) throw new BankforgeError(`${path} is not a raw disk image: it is ${hit.what}`, EXIT.input, { file: path });
       if (isTextFile(head)) throw new BankforgeError(`${path} is a text file, not a disk image`, EXIT.input, { file: path });
     }
-    return { size, read, close: () => fh.close() };
+    return { size, read, close };
   } catch (e) {
-    await fh.close();
+    await close();
     throw e;
   }
 }
@@ -66,10 +90,10 @@ function kindOf(st: Stats): string {
   return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : 'not a regular file';
 }
 
-async function blockDeviceSize(path: string): Promise<Bytes> {
+function blockDeviceSize(path: string): Bytes {
   // sysfs counts 512-byte units whatever the device's logical sector size.
-  const name = basename(await realpath(path));
-  const sectors = Number((await readFile(`/sys/class/block/${name}/size`, 'utf8')).trim());
+  const name = basename(realpathSync(path));
+  const sectors = Number(readFileSync(`/sys/class/block/${name}/size`, 'utf8').trim());
   return sectors * 512;
 }
 
