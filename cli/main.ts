@@ -1,12 +1,13 @@
 // The bankforge command line: yargs for parsing and help, one module per command under
 // commands/, each loaded only when its command runs so start-up stays lean.
 
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { BankforgeError, EXIT, environmentError } from '../support/errors.js';
 import { exitCodesEpilogue } from '../support/exit-codes.js';
 import { terminalSafe } from '../support/terminal-text.js';
 import { toolVersion } from '../support/package-info.js';
 import { jsonError } from './json-error.js';
+import { HELP_WIDTH, staticHelp } from './static-help.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
 
@@ -152,7 +153,7 @@ function commands(y: Argv): Argv {
     .version(false)
     .help()
     .alias('help', 'h')
-    .wrap(Math.min(110, process.stdout.columns || 110))
+    .wrap(Math.min(HELP_WIDTH, process.stdout.columns || HELP_WIDTH))
     .epilogue(exitCodesEpilogue());
 }
 
@@ -165,7 +166,13 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(json ? `${JSON.stringify({ name: 'bankforge', version: toolVersion() })}\n` : `${toolVersion()}\n`);
     return;
   }
+  const help = staticHelp(argv);
+  if (help !== undefined) {
+    process.stdout.write(help);
+    return;
+  }
   try {
+    const { default: yargs } = await import('yargs');
     await commands(yargs(argv))
       .fail((msg, err) => {
         if (err) throw err;

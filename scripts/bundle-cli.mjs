@@ -10,14 +10,18 @@
 // locales y18n translates --help with (and the package.json yargs reads settings from); in a
 // bundle that URL is the bundle's, so the plugin below hands the shim yargs' real location.
 //
+// Beside the bundle goes help.txt: what yargs prints for `bankforge --help`, which cli/static-help.ts
+// prints instead of loading yargs (test/cli/help.test.ts checks that the two agree).
+//
 // The bundle sits two levels under the package root, as the compiled modules do, so that
 // support/package-info.ts finds package.json from import.meta.url.
 // Run: node scripts/bundle-cli.mjs (npm run build, scripts/setup.sh and scripts/prepack.sh do).
 
 import { build } from 'esbuild';
-import { readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'cli-bundle');
@@ -71,3 +75,12 @@ await build({
   plugins: [yargsShimLocation, lazyAssert],
   logLevel: 'warning',
 });
+
+// Run as a user would get it: English (C locale), not a terminal (so wrapped at the full width).
+const helpRun = spawnSync(process.execPath, ['--input-type=module', '-e', `await (await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'cli', 'main.js')).href)})).main(['--help']);`], {
+  env: { ...process.env, LC_ALL: 'C' },
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+if (helpRun.status !== 0 || !helpRun.stdout) throw new Error(`bankforge --help exited ${helpRun.status} with ${helpRun.stdout.length} bytes of output`);
+await writeFile(join(out, 'help.txt'), helpRun.stdout);
