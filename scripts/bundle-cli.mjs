@@ -1,17 +1,26 @@
-// Bundles the compiled CLI (dist/cli/main.js, after tsc) into dist/cli-bundle/ with esbuild, so that
-// `bankforge` starts by reading a handful of files instead of resolving, reading and compiling a
-// hundred modules (docs/architecture.md, "How the CLI starts"). Each command stays a chunk of its
-// own, loaded only when it runs; code two commands share goes into shared chunks.
+// Bundles the compiled CLI (dist/cli/main.js, after tsc) into one CommonJS file with esbuild,
+// dist/cli-bundle/main.cjs, and makes V8's code cache for it, main.cache, so that `bankforge`
+// starts by reading two files and compiling almost nothing (docs/architecture.md, "How the CLI
+// starts"; bin/load-bundle.js loads them). CommonJS because Node 20 can use a code cache only for
+// a script, and sets up its ES module loader, with a facade per builtin, only for ES modules. A
+// command's modules still run only when the command does (esbuild defers a module reached through
+// import() until then); there are no chunks, since esbuild splits only ES module output.
 //
 // What stays outside the bundle, resolved from node_modules at run time as before:
-// - execa: only commands that run tools load it, and it is ESM that finds its own files;
+// - execa: only commands that run tools load it, with import(), since it is ESM and finds its own files;
 // - fatfs: partitions/fat/fatfs-binding.ts requires it through createRequire on first mount.
-// yargs is bundled, but its ESM shim names its own location through import.meta.url to find the
-// locales y18n translates --help with (and the package.json yargs reads settings from); in a
-// bundle that URL is the bundle's, so the plugin below hands the shim yargs' real location.
+// import.meta.url, which support/package-info.ts and fatfs-binding.ts use, becomes the bundle's
+// own URL. yargs is bundled, but its ESM shim names its own location through import.meta.url to
+// find the locales y18n translates --help with (and the package.json yargs reads settings from); in
+// a bundle that URL is the bundle's, so the plugin below hands the shim yargs' real location.
 //
 // Beside the bundle goes help.txt: what yargs prints for `bankforge --help`, which cli/static-help.ts
 // prints instead of loading yargs (test/cli/help.test.ts checks that the two agree).
+//
+// The cache holds what V8 compiled while the bundle ran a few commands that need no image (below):
+// yargs, the command table, those commands' modules; the rest compiles on first use as without a
+// cache. It is made by the Node that runs this script; another Node version refuses it, and the
+// bundle is then compiled from source. Its first line is the build id the bundle ends with.
 //
 // The bundle sits two levels under the package root, as the compiled modules do, so that
 // support/package-info.ts finds package.json from import.meta.url.
@@ -19,7 +28,9 @@
 
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -60,21 +71,32 @@ export const notStrictEqual = (a, b, message) => { if (Object.is(a, b)) real().n
   },
 };
 
+const { ID_MARK, IMPORT } = createRequire(import.meta.url)('../bin/load-bundle.js');
+const bundle = join(out, 'main.cjs');
+const cacheFile = join(out, 'main.cache');
+
 await rm(out, { recursive: true, force: true });
-await build({
+await mkdir(out, { recursive: true });
+const built = await build({
   absWorkingDir: root,
-  entryPoints: [{ in: 'dist/cli/main.js', out: 'main' }],
-  outdir: out,
+  entryPoints: ['dist/cli/main.js'],
+  outfile: bundle,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external: ['execa'],
-  chunkNames: 'chunk-[hash]',
+  define: { 'import.meta.url': '__bankforgeUrl' },
+  banner: { js: "const __bankforgeUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [yargsShimLocation, lazyAssert],
   logLevel: 'warning',
+  write: false,
 });
+// load-bundle.js compiles the bundle with vm, where import() needs an experimental flag: its own
+// import() does the bundle's (only of string literals: execa, node:child_process).
+const code = built.outputFiles[0].text.replace(/\bimport\((["'][\w:/.-]+["'])\)/g, `${IMPORT}($1)`);
+if (/\bimport\s*\(/.test(code)) throw new Error(`${bundle}: an import() of something other than a string literal is left; load-bundle.js cannot run it`);
+await writeFile(bundle, `${code}${ID_MARK}${createHash('sha256').update(code).digest('hex').slice(0, 32)}\n`);
 
 // Run as a user would get it: English (C locale), not a terminal (so wrapped at the full width).
 const helpRun = spawnSync(process.execPath, ['--input-type=module', '-e', `await (await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'cli', 'main.js')).href)})).main(['--help']);`], {
@@ -84,3 +106,18 @@ const helpRun = spawnSync(process.execPath, ['--input-type=module', '-e', `await
 });
 if (helpRun.status !== 0 || !helpRun.stdout) throw new Error(`bankforge --help exited ${helpRun.status} with ${helpRun.stdout.length} bytes of output`);
 await writeFile(join(out, 'help.txt'), helpRun.stdout);
+
+// The commands run for the cache need no image: a target that does not exist gets each through
+// yargs (parsing, validation, the help yargs prepares for a command) and into its module.
+const missing = join(out, 'no-such-image');
+const produce = `
+const { loadBundle } = require(${JSON.stringify(join(root, 'bin', 'load-bundle.js'))});
+const { exports, script, id } = loadBundle(${JSON.stringify(bundle)}, '');
+(async () => {
+  for (const argv of [['status', ${JSON.stringify(missing)}], ['inspect', ${JSON.stringify(missing)}]]) await exports.main(argv);
+  require('node:fs').writeFileSync(${JSON.stringify(`${cacheFile}.tmp`)}, Buffer.concat([Buffer.from(id + '\\n', 'latin1'), script.createCachedData()]));
+  process.exit(0);
+})();`;
+const cacheRun = spawnSync(process.execPath, ['-e', produce], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+if (cacheRun.status !== 0) throw new Error(`making the code cache failed (exit ${cacheRun.status}): ${cacheRun.stderr}`);
+await rename(`${cacheFile}.tmp`, cacheFile);

@@ -35,7 +35,7 @@ const yargsHelp = (env: NodeJS.ProcessEnv) =>
 const saved = await readFile(join(BUNDLE, 'help.txt'), 'utf8');
 
 test('the launcher runs the bundle, which the saved help belongs to', async () => {
-  assert.ok((await stat(join(BUNDLE, 'main.js'))).mtimeMs >= (await stat(COMPILED_MAIN)).mtimeMs, 'run npm run build: the bundle is older than tsc\'s output');
+  assert.ok((await stat(join(BUNDLE, 'main.cjs'))).mtimeMs >= (await stat(COMPILED_MAIN)).mtimeMs, 'run npm run build: the bundle is older than tsc\'s output');
 });
 
 const cases: [string, Record<string, string>][] = [
