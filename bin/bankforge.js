@@ -16,7 +16,15 @@ const { join } = require('node:path');
 
 const at = (rel) => join(__dirname, rel);
 const mtime = (rel) => statSync(at(rel), { throwIfNoEntry: false })?.mtimeMs ?? -1;
-const cli = mtime('../dist/cli-bundle/main.cjs') >= mtime('../dist/cli/main.js')
-  ? Promise.resolve(require('./load-bundle.js').loadBundle(at('../dist/cli-bundle/main.cjs'), at('../dist/cli-bundle/main.cache')).exports)
-  : import('../dist/cli/main.js');
-cli.then((m) => m.main(process.argv.slice(2))).then(() => process.exit());
+const args = process.argv.slice(2);
+const bundled = mtime('../dist/cli-bundle/main.cjs') >= mtime('../dist/cli/main.js');
+// The top-level help is text made with the bundle (cli/static-help.ts): none of the CLI to load.
+const help = bundled ? require('../dist/cli-bundle/static-help.cjs').staticHelp(args) : undefined;
+if (help !== undefined) {
+  process.stdout.write(help);
+} else {
+  const cli = bundled
+    ? Promise.resolve(require('./load-bundle.js').loadBundle(at('../dist/cli-bundle/main.cjs'), at('../dist/cli-bundle/main.cache')).exports)
+    : import('../dist/cli/main.js');
+  cli.then((m) => m.main(args)).then(() => process.exit());
+}

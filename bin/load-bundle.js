@@ -7,7 +7,8 @@
 // drops a cache that fails those); without it the bundle compiles from source, as any script does.
 // A script compiled by vm has no import() of its own that works in Node 20 without an
 // experimental flag, so the bundle's import() calls (execa, ESM only) are this file's: the bundle
-// step turns them into calls of __bankforgeImport, a parameter of the function the bundle runs in.
+// step turns them into calls of __bankforgeImport, a parameter of the function the bundle is
+// written as (WRAPPER: vm compiles the file's text as it is read, with no copy to make).
 'use strict';
 
 const { readFileSync } = require('node:fs');
@@ -16,7 +17,11 @@ const { dirname } = require('node:path');
 const vm = require('node:vm');
 
 const ID_MARK = '\n//# bankforge-build ';
-const IMPORT = '__bankforgeImport';
+const WRAPPER = {
+  head: '(function (exports, require, module, __filename, __dirname, __bankforgeImport) {',
+  tail: '\n})',
+  importName: '__bankforgeImport',
+};
 
 /** The build id the bundle's source ends with, '' if none. */
 function buildId(source) {
@@ -40,11 +45,10 @@ function cacheFor(cacheFile, id) {
 function loadBundle(file, cacheFile) {
   const source = readFileSync(file, 'utf8');
   const id = buildId(source);
-  const wrapped = `(function (exports, require, module, __filename, __dirname, ${IMPORT}) {${source}\n})`;
-  const script = new vm.Script(wrapped, { filename: file, cachedData: cacheFor(cacheFile, id) });
+  const script = new vm.Script(source, { filename: file, cachedData: cacheFor(cacheFile, id) });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file), (specifier) => import(specifier));
   return { exports: module.exports, script, id };
 }
 
-module.exports = { loadBundle, ID_MARK, IMPORT };
+module.exports = { loadBundle, ID_MARK, WRAPPER };

@@ -7,7 +7,7 @@ import { exitCodesEpilogue } from '../support/exit-codes.js';
 import { terminalSafe } from '../support/terminal-text.js';
 import { toolVersion } from '../support/package-info.js';
 import { jsonError } from './json-error.js';
-import { HELP_WIDTH, staticHelp } from './static-help.js';
+import { HELP_WIDTH } from './static-help.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
 
@@ -164,11 +164,6 @@ export async function main(argv: string[]): Promise<void> {
   // Only in front of a command: `build --version V` is the version to build.
   if (argv[0] === '--version') {
     process.stdout.write(json ? `${JSON.stringify({ name: 'bankforge', version: toolVersion() })}\n` : `${toolVersion()}\n`);
-    return;
-  }
-  const help = staticHelp(argv);
-  if (help !== undefined) {
-    process.stdout.write(help);
     return;
   }
   try {

@@ -1,9 +1,9 @@
-// `bankforge --help` without loading yargs: scripts/bundle-cli.mjs runs yargs once at build time
-// and leaves what it printed as help.txt beside the bundle; here that text is printed when yargs
-// would print the same bytes (test/cli/help.test.ts runs yargs and compares). Loading and
-// running yargs for the top-level help cost more than all of Node's start-up beyond `node -e 0`.
-// Beside the modules tsc compiles there is no help.txt: there, and when the terminal is narrower
-// or the locale one yargs translates its words for, yargs prints the help as before.
+// `bankforge --help` without loading the CLI: scripts/bundle-cli.mjs runs yargs once at build time
+// and leaves what it printed as help.txt beside the bundle, with this module bundled on its own;
+// the launcher prints the text when yargs would print the same bytes (test/cli/help.test.ts runs
+// yargs and compares). Loading the CLI and running yargs for the top-level help cost more than
+// all of Node's start-up beyond `node -e 0`. Without a current bundle, when the terminal is
+// narrower, or in a locale yargs translates its words for, yargs prints the help as before.
 
 import { readFileSync } from 'node:fs';
 

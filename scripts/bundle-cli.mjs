@@ -44,9 +44,13 @@ const yargsShimLocation = {
       const text = await readFile(args.path, 'utf8');
       if (!text.includes('fileURLToPath(import.meta.url)')) throw new Error(`${args.path}: yargs' shim no longer reads import.meta.url as expected; check the plugin`);
       const where = "__bankforgeYargsShim";
+      // Where Node would find yargs from the bundle: the package's own node_modules when it is
+      // there (a stat), else wherever resolution leads (a hoisted install); resolving costs ~5 ms.
       const prologue = `import { createRequire as __bankforgeRequire } from 'node:module';\n` +
+        `import { existsSync as __bankforgeExists } from 'node:fs';\n` +
         `import { pathToFileURL as __bankforgeFileUrl } from 'node:url';\n` +
-        `const ${where} = new URL('lib/platform-shims/esm.mjs', __bankforgeFileUrl(__bankforgeRequire(import.meta.url).resolve('yargs/package.json'))).href;\n`;
+        `const __bankforgeOwnYargs = new URL('../../node_modules/yargs/package.json', import.meta.url);\n` +
+        `const ${where} = new URL('lib/platform-shims/esm.mjs', __bankforgeExists(__bankforgeOwnYargs) ? __bankforgeOwnYargs : __bankforgeFileUrl(__bankforgeRequire(import.meta.url).resolve('yargs/package.json'))).href;\n`;
       return { contents: prologue + text.replace('fileURLToPath(import.meta.url)', `fileURLToPath(${where})`), loader: 'js' };
     });
   },
@@ -71,16 +75,14 @@ export const notStrictEqual = (a, b, message) => { if (Object.is(a, b)) real().n
   },
 };
 
-const { ID_MARK, IMPORT } = createRequire(import.meta.url)('../bin/load-bundle.js');
+const { ID_MARK, WRAPPER } = createRequire(import.meta.url)('../bin/load-bundle.js');
 const bundle = join(out, 'main.cjs');
 const cacheFile = join(out, 'main.cache');
 
-await rm(out, { recursive: true, force: true });
-await mkdir(out, { recursive: true });
-const built = await build({
+const bundleOf = (entry, outfile, plugins) => build({
   absWorkingDir: root,
-  entryPoints: ['dist/cli/main.js'],
-  outfile: bundle,
+  entryPoints: [entry],
+  outfile,
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -88,15 +90,24 @@ const built = await build({
   external: ['execa'],
   define: { 'import.meta.url': '__bankforgeUrl' },
   banner: { js: "const __bankforgeUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [yargsShimLocation, lazyAssert],
+  plugins,
   logLevel: 'warning',
   write: false,
 });
+
+await rm(out, { recursive: true, force: true });
+await mkdir(out, { recursive: true });
+// The launcher prints the top-level help through this alone, without loading the CLI.
+await writeFile(join(out, 'static-help.cjs'), (await bundleOf('dist/cli/static-help.js', join(out, 'static-help.cjs'), [])).outputFiles[0].text);
+
+const built = await bundleOf('dist/cli/main.js', bundle, [yargsShimLocation, lazyAssert]);
 // load-bundle.js compiles the bundle with vm, where import() needs an experimental flag: its own
-// import() does the bundle's (only of string literals: execa, node:child_process).
-const code = built.outputFiles[0].text.replace(/\bimport\((["'][\w:/.-]+["'])\)/g, `${IMPORT}($1)`);
+// import() does the bundle's (only of string literals: execa, node:child_process). The file holds
+// the function the bundle runs in, as vm compiles it: no second copy of the source to make.
+const code = built.outputFiles[0].text.replace(/\bimport\((["'][\w:/.-]+["'])\)/g, `${WRAPPER.importName}($1)`);
 if (/\bimport\s*\(/.test(code)) throw new Error(`${bundle}: an import() of something other than a string literal is left; load-bundle.js cannot run it`);
-await writeFile(bundle, `${code}${ID_MARK}${createHash('sha256').update(code).digest('hex').slice(0, 32)}\n`);
+const wrapped = `${WRAPPER.head}${code}${WRAPPER.tail}`;
+await writeFile(bundle, `${wrapped}${ID_MARK}${createHash('sha256').update(wrapped).digest('hex').slice(0, 32)}\n`);
 
 // Run as a user would get it: English (C locale), not a terminal (so wrapped at the full width).
 const helpRun = spawnSync(process.execPath, ['--input-type=module', '-e', `await (await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'cli', 'main.js')).href)})).main(['--help']);`], {
