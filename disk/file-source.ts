@@ -5,7 +5,6 @@
 // Reading YIELD_EVERY bytes yields to the event loop once, so a long read still lets a signal in.
 
 import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { setImmediate as yieldNow } from 'node:timers/promises';
 import { basename } from 'node:path';
 import { BankforgeError, EXIT } from '../support/errors.js';
 import { CONTAINER_PROBE_BYTES, TEXT_PROBE_BYTES, containerOf, isTextFile } from './container.js';
@@ -48,7 +47,7 @@ export async function openFileSource(path: string): Promise<ByteSource & { close
     sinceYield += done;
     if (sinceYield >= YIELD_EVERY) {
       sinceYield = 0;
-      await yieldNow();
+      await new Promise(setImmediate);
     }
     return buf;
   };
