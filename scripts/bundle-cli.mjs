@@ -75,6 +75,22 @@ export const notStrictEqual = (a, b, message) => { if (Object.is(a, b)) real().n
   },
 };
 
+// After running a command's handler, yargs lays out that command's full help (cacheHelpMessage)
+// in case the handler shows it once parsing is over: the largest piece of yargs' work on a run of
+// `status`. cli/main.ts gives yargs no handlers (yargs puts a no-op in their place) and runs the
+// command itself after parsing, so nothing can ask for that help: the bundle's yargs skips it.
+const noHelpCache = {
+  name: 'no-help-cache',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]yargs[\\/]build[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const call = /\n\s*if \(!isDefaultCommand\) \{\n\s*yargs\.getInternalMethods\(\)\.getUsageInstance\(\)\.cacheHelpMessage\(\);\n\s*\}/;
+      if (!call.test(text)) throw new Error(`${args.path}: yargs no longer caches the help after a handler as expected; check the plugin`);
+      return { contents: text.replace(call, ''), loader: 'js' };
+    });
+  },
+};
+
 const { ID_MARK, WRAPPER } = createRequire(import.meta.url)('../bin/load-bundle.js');
 const bundle = join(out, 'main.cjs');
 const cacheFile = join(out, 'main.cache');
@@ -100,7 +116,7 @@ await mkdir(out, { recursive: true });
 // The launcher prints the top-level help through this alone, without loading the CLI.
 await writeFile(join(out, 'static-help.cjs'), (await bundleOf('dist/cli/static-help.js', join(out, 'static-help.cjs'), [])).outputFiles[0].text);
 
-const built = await bundleOf('dist/cli/main.js', bundle, [yargsShimLocation, lazyAssert]);
+const built = await bundleOf('dist/cli/main.js', bundle, [yargsShimLocation, lazyAssert, noHelpCache]);
 // load-bundle.js compiles the bundle with vm, where import() needs an experimental flag: its own
 // import() does the bundle's (only of string literals: execa, node:child_process). The file holds
 // the function the bundle runs in, as vm compiles it: no second copy of the source to make.
