@@ -29,6 +29,7 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -134,17 +135,40 @@ const helpRun = spawnSync(process.execPath, ['--input-type=module', '-e', `await
 if (helpRun.status !== 0 || !helpRun.stdout) throw new Error(`bankforge --help exited ${helpRun.status} with ${helpRun.stdout.length} bytes of output`);
 await writeFile(join(out, 'help.txt'), helpRun.stdout);
 
-// The commands run for the cache need no image: a target that does not exist gets each through
-// yargs (parsing, validation, the help yargs prepares for a command) and into its module.
+// The commands run for the cache: status on a small image made here (two banks with state records
+// and an empty core-dump partition), so that its GPT, bank-state and core-dump readers are in the
+// cache too, and status and inspect on a target that does not exist (the error path).
+const dist = (rel) => import(pathToFileURL(join(root, 'dist', rel)).href);
+const { writeGpt } = await dist('partitions/gpt.js');
+const { Bank, BootState, encodeState, newState, slotOffsets } = await dist('partitions/bankstate.js');
+const { GPT_TYPE_ALIASES } = await dist('partitions/gpt-types.js');
+const image = join(out, 'cache-run.img');
+const SECTOR = 512;
+const parts = [['bootbank', 'basic-data', 2048], ['altbootbank', 'basic-data', 4096], ['vmkDiagnostic', 'vmkdiagnostic', 6144]].map(([name, type, firstLba], index) => (
+  { index, typeGuid: GPT_TYPE_ALIASES[type], guid: `00000000-0000-4000-8000-00000000000${index + 1}`, firstLba, lastLba: firstLba + 2047, attributes: 0n, name }));
+const fd = openSync(image, 'wx');
+try {
+  ftruncateSync(fd, 16 * 1024 * 1024);
+  for (const e of writeGpt({ sectorSize: SECTOR, sectorCount: (16 * 1024 * 1024) / SECTOR, diskGuid: '00000000-0000-4000-8000-000000000000', partitions: parts })) writeSync(fd, e.data, 0, e.data.length, e.offset);
+  for (const bank of [Bank.A, Bank.B]) {
+    const p = parts[bank];
+    const record = encodeState(newState({ bank, bootstate: BootState.Valid, updated: 1, version: '1.0.0' }));
+    for (const o of slotOffsets((p.lastLba - p.firstLba + 1) * SECTOR)) writeSync(fd, record, 0, record.length, p.firstLba * SECTOR + o);
+  }
+} finally {
+  closeSync(fd);
+}
 const missing = join(out, 'no-such-image');
 const produce = `
 const { loadBundle } = require(${JSON.stringify(join(root, 'bin', 'load-bundle.js'))});
 const { exports, script, id } = loadBundle(${JSON.stringify(bundle)}, '');
 (async () => {
-  for (const argv of [['status', ${JSON.stringify(missing)}], ['inspect', ${JSON.stringify(missing)}]]) await exports.main(argv);
+  for (const argv of [['status', ${JSON.stringify(image)}], ['status', ${JSON.stringify(missing)}], ['inspect', ${JSON.stringify(missing)}]]) await exports.main(argv);
   require('node:fs').writeFileSync(${JSON.stringify(`${cacheFile}.tmp`)}, Buffer.concat([Buffer.from(id + '\\n', 'latin1'), script.createCachedData()]));
   process.exit(0);
 })();`;
-const cacheRun = spawnSync(process.execPath, ['-e', produce], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+const cacheRun = spawnSync(process.execPath, ['-e', produce], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+await rm(image);
 if (cacheRun.status !== 0) throw new Error(`making the code cache failed (exit ${cacheRun.status}): ${cacheRun.stderr}`);
+if (!cacheRun.stdout.startsWith('next boot: bank A (1.0.0)')) throw new Error(`status of the image made for the code cache said: ${cacheRun.stdout}${cacheRun.stderr}`);
 await rename(`${cacheFile}.tmp`, cacheFile);
