@@ -17,9 +17,8 @@
 // Beside the bundle goes help.txt: what yargs prints for `bankforge --help`, which cli/static-help.ts
 // prints instead of loading yargs (test/cli/help.test.ts checks that the two agree).
 //
-// The cache holds what V8 compiled while the bundle ran a few commands that need no image (below):
-// yargs, the command table, those commands' modules; the rest compiles on first use as without a
-// cache. It is made by the Node that runs this script; another Node version refuses it, and the
+// The cache holds what V8 compiled while the bundle ran a few commands (below): yargs, the command
+// table, those commands' modules and readers; the rest compiles on first use as without a cache. It is made by the Node that runs this script; another Node version refuses it, and the
 // bundle is then compiled from source. Its first line is the build id the bundle ends with.
 //
 // The bundle sits two levels under the package root, as the compiled modules do, so that
