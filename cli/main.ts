@@ -18,9 +18,9 @@ const LINUX_OPTIONS = {
 } as const;
 
 /**
- * Each command's module, loaded only when it runs. yargs is given no handlers: with one it would
- * also lay out the command's help on every run (cacheHelpMessage), in case the handler asked
- * for it later, and none does.
+ * Each command's module, loaded only when it runs, after yargs has parsed (main). yargs is given
+ * no handlers, so no handler can ask for a command's help after parsing, and the bundled yargs
+ * does not lay that help out on every run (scripts/bundle-cli.mjs, no-help-cache).
  */
 const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ run(a: unknown): Promise<void> }>>> = {
   build: () => import('./commands/build.js'),
