@@ -43,7 +43,8 @@ function cacheFor(cacheFile, id) {
 
 /** The bundle's exports, and the compiled script (scripts/bundle-cli.mjs makes the cache from it). */
 function loadBundle(file, cacheFile) {
-  const source = readFileSync(file, 'utf8');
+  // The bundle is ASCII (the bundle step checks): read as latin1, V8 gets it without UTF-8 decoding.
+  const source = readFileSync(file, 'latin1');
   const id = buildId(source);
   const script = new vm.Script(source, { filename: file, cachedData: cacheFor(cacheFile, id) });
   const module = { exports: {} };

@@ -122,6 +122,8 @@ const built = await bundleOf('dist/cli/main.js', bundle, [yargsShimLocation, laz
 // the function the bundle runs in, as vm compiles it: no second copy of the source to make.
 const code = built.outputFiles[0].text.replace(/\bimport\((["'][\w:/.-]+["'])\)/g, `${WRAPPER.importName}($1)`);
 if (/\bimport\s*\(/.test(code)) throw new Error(`${bundle}: an import() of something other than a string literal is left; load-bundle.js cannot run it`);
+// esbuild writes non-ASCII characters as escapes; load-bundle.js relies on that to read it as latin1.
+if (/[^\x00-\x7f]/.test(code)) throw new Error(`${bundle}: not ASCII; load-bundle.js reads it as latin1`);
 const wrapped = `${WRAPPER.head}${code}${WRAPPER.tail}`;
 await writeFile(bundle, `${wrapped}${ID_MARK}${createHash('sha256').update(wrapped).digest('hex').slice(0, 32)}\n`);
 
