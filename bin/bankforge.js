@@ -1,14 +1,30 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI ships as compiled JavaScript so start-up stays lean (no TS loader at run time).
-// It runs the bundle (dist/cli-bundle/, scripts/bundle-cli.mjs: a few files to read and compile
-// instead of a hundred modules), unless tsc has compiled the sources since it was made (a
-// developer's `npx tsc` without `npm run build`): a stale bundle would run yesterday's code.
+// It runs the bundle (dist/cli-bundle/, scripts/bundle-cli.mjs: one file, compiled from V8's code
+// cache by load-bundle.js), unless tsc has compiled the sources since it was made (a developer's
+// `npx tsc` without `npm run build`): a stale bundle would run yesterday's code. This file and the
+// bundle are CommonJS (bin/package.json) because Node 20 sets up its ES module loader, and builds
+// a module facade for every builtin imported, only for ES modules: milliseconds at every start.
 // The process ends as soon as the command has: main() awaits all of a command's work, and a
 // library's leftover timer (fatfs releases a closed file from a 500 ms setTimeout) must not keep
 // every command that read a FAT file alive for another half second. Output to files, pipes and
 // terminals is written synchronously on Linux, so exiting loses none of it.
-import { statSync } from 'node:fs';
+'use strict';
 
-const mtime = (rel) => statSync(new URL(rel, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
-const entry = mtime('../dist/cli-bundle/main.js') >= mtime('../dist/cli/main.js') ? '../dist/cli-bundle/main.js' : '../dist/cli/main.js';
-import(entry).then((m) => m.main(process.argv.slice(2))).then(() => process.exit());
+const { statSync } = require('node:fs');
+const { join } = require('node:path');
+
+const at = (rel) => join(__dirname, rel);
+const mtime = (rel) => statSync(at(rel), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+const args = process.argv.slice(2);
+const bundled = mtime('../dist/cli-bundle/main.cjs') >= mtime('../dist/cli/main.js');
+// The top-level help is text made with the bundle (cli/static-help.ts): none of the CLI to load.
+const help = bundled ? require('../dist/cli-bundle/static-help.cjs').staticHelp(args) : undefined;
+if (help !== undefined) {
+  process.stdout.write(help);
+} else {
+  const cli = bundled
+    ? Promise.resolve(require('./load-bundle.js').loadBundle(at('../dist/cli-bundle/main.cjs'), at('../dist/cli-bundle/main.cache')).exports)
+    : import('../dist/cli/main.js');
+  cli.then((m) => m.main(args)).then(() => process.exit());
+}

@@ -1,12 +1,13 @@
 // The bankforge command line: yargs for parsing and help, one module per command under
 // commands/, each loaded only when its command runs so start-up stays lean.
 
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { BankforgeError, EXIT, environmentError } from '../support/errors.js';
 import { exitCodesEpilogue } from '../support/exit-codes.js';
 import { terminalSafe } from '../support/terminal-text.js';
 import { toolVersion } from '../support/package-info.js';
 import { jsonError } from './json-error.js';
+import { HELP_WIDTH } from './static-help.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
 
@@ -15,6 +16,27 @@ const LINUX_OPTIONS = {
   'linux-kernel': { type: 'string', describe: "Put this Linux kernel (x86_64 bzImage with the EFI stub) in the banks instead of bankforge's; --cmdline is its command line" },
   initrd: { type: 'string', implies: 'linux-kernel', describe: 'The Linux kernel\'s initramfs (bankforge initramfs makes one)' },
 } as const;
+
+/**
+ * Each command's module, loaded only when it runs, after yargs has parsed (main). yargs is given
+ * no handlers, so no handler can ask for a command's help after parsing, and the bundled yargs
+ * does not lay that help out on every run (scripts/bundle-cli.mjs, no-help-cache).
+ */
+const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ run(a: unknown): Promise<void> }>>> = {
+  build: () => import('./commands/build.js'),
+  inspect: () => import('./commands/inspect.js'),
+  run: () => import('./commands/run.js'),
+  bundle: () => import('./commands/bundle.js'),
+  upgrade: () => import('./commands/upgrade.js'),
+  initramfs: () => import('./commands/initramfs.js'),
+  status: () => import('./commands/status.js'),
+  rollback: () => import('./commands/rollback.js'),
+  'mark-good': () => import('./commands/mark-good.js'),
+  coredump: () => import('./commands/coredump.js'),
+  config: () => import('./commands/config.js'),
+  devices: () => import('./commands/devices.js'),
+  flash: () => import('./commands/flash.js'),
+};
 
 function commands(y: Argv): Argv {
   return y
@@ -39,15 +61,13 @@ function commands(y: Argv): Argv {
       .example('$0 build', 'Build the default (ESXi) layout into esxi.img')
       .example('$0 build --format raw,xz,bmap', 'Also write esxi.img.xz and esxi.img.bmap (for bankforge flash or bmaptool copy)')
       .example('$0 build --layout small --out stick.img --version 1.2.0', 'Build the small layout as version 1.2.0')
-      .example('SOURCE_DATE_EPOCH=1700000000 $0 build --sector-size 4096', 'Build for a 4Kn disk with fixed timestamps'),
-    async (a) => (await import('./commands/build.js')).run(a))
+      .example('SOURCE_DATE_EPOCH=1700000000 $0 build --sector-size 4096', 'Build for a 4Kn disk with fixed timestamps'))
     .command('inspect <image>', 'Show the partition table, filesystems and files of an image', (c) => c
       .positional('image', { type: 'string', demandOption: true, describe: 'Image file or block device' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
       .option('sector-size', { type: 'number', choices: [512, 4096], describe: 'Sector size when the primary GPT is gone (default: detected)' })
       .example('$0 inspect esxi.img', 'List partitions, FAT volumes and their files')
-      .example('$0 inspect esxi.img --json | jq .warnings', 'Only the warnings'),
-    async (a) => (await import('./commands/inspect.js')).run(a))
+      .example('$0 inspect esxi.img --json | jq .warnings', 'Only the warnings'))
     .command('run <image>', 'Boot an image in QEMU (UEFI, q35) with its serial console on this terminal', (c) => c
       .positional('image', { type: 'string', demandOption: true, describe: 'Disk image to boot: raw, qcow2 or vmdk (told by content)' })
       .option('snapshot', { type: 'boolean', default: false, describe: "Discard the guest's writes; the image is not changed" })
@@ -62,8 +82,7 @@ function commands(y: Argv): Argv {
       .example('$0 run esxi.img --snapshot', 'Boot and use the serial console here; Ctrl-] or Ctrl-C quits')
       .example('$0 run esxi.img --bus nvme', 'Boot it as the NVMe disk of a machine')
       .example("$0 run esxi.img --snapshot --expect 'kernel: ready' --timeout 60", 'Smoke test: exit 0 on the line, 5 if it has not come within 60 s')
-      .epilogue(`${exitCodesEpilogue('run')} 0 is also QEMU exiting by itself with status 0; 3 includes an image QEMU refuses and QEMU or OVMF missing.`),
-    async (a) => (await import('./commands/run.js')).run(a))
+      .epilogue(`${exitCodesEpilogue('run')} 0 is also QEMU exiting by itself with status 0; 3 includes an image QEMU refuses and QEMU or OVMF missing.`))
     .command('bundle', "Pack one bank's content for a version (boot.cfg, kernel, SHA256SUMS) with a manifest and an optional signature", (c) => c
       .option('version', { alias: 'V', type: 'string', demandOption: true, describe: 'Version of the bank (boot.cfg build=, the bank state version)' })
       .option('layout', { alias: 'l', type: 'string', default: 'esxi', describe: 'Layout whose bank partitions the bundle must fit' })
@@ -76,8 +95,7 @@ function commands(y: Argv): Argv {
       .option('json', { type: 'boolean', default: false, describe: 'Print the manifest as JSON' })
       .example('$0 bundle --version 1.3.0 -o 1.3.0.bfb', 'Bundle version 1.3.0 for the default layout')
       .example('openssl genpkey -algorithm ed25519 -out key.pem && $0 bundle -V 1.3.0 --sign key.pem -o 1.3.0.bfb', 'Signed')
-      .epilogue('Format: docs/bundle.md.'),
-    async (a) => (await import('./commands/bundle.js')).run(a))
+      .epilogue('Format: docs/bundle.md.'))
     .command('upgrade <target> <bundle>', 'Install a bundle into the inactive bank of an image or device; it boots next, on trial', (c) => c
       .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
       .positional('bundle', { type: 'string', demandOption: true, describe: 'Bundle file (bankforge bundle)' })
@@ -87,29 +105,24 @@ function commands(y: Argv): Argv {
       .option('force', { type: 'boolean', default: false, describe: 'Install even the version already booting, or while the booting bank is still on trial' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
       .example('$0 upgrade /dev/sdb 1.3.0.bfb --pubkey pub.pem', 'Upgrade a stick, checking the signature')
-      .epilogue('Procedure and power-cut safety: docs/upgrade.md. Nothing is written unless the bundle verifies and fits.'),
-    async (a) => (await import('./commands/upgrade.js')).run(a))
+      .epilogue('Procedure and power-cut safety: docs/upgrade.md. Nothing is written unless the bundle verifies and fits.'))
     .command('initramfs', 'Make a gzip-compressed cpio initramfs for a Linux payload, reproducibly', (c) => c
       .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'File to write (e.g. initrd.img)' })
       .option('dir', { type: 'string', array: true, describe: 'Host directory copied to the root (repeatable; later ones replace files of earlier ones)' })
       .option('busybox', { type: 'string', describe: 'A static busybox binary: /bin/busybox, with /bin/sh linked to it' })
       .option('state-tool', { type: 'boolean', default: true, describe: 'Add the mark-good tool as /sbin/bankforge-state (compiled with musl-gcc); --no-state-tool leaves it out' })
       .example('$0 initramfs --busybox .cache/linux/busybox-static/bin/busybox --dir examples/linux/rootfs -o initrd.img', 'busybox, an /init and the mark-good tool')
-      .epilogue('Format and what the loader hands to Linux: docs/linux.md.'),
-    async (a) => (await import('./commands/initramfs.js')).run(a))
+      .epilogue('Format and what the loader hands to Linux: docs/linux.md.'))
     .command('status <target>', 'Which bank boots next, and each bank\'s version, state, tries left, last failure and history', (c) => c
       .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
-      .example('$0 status /dev/sdb', 'Why did it roll back?'),
-    async (a) => (await import('./commands/status.js')).run(a))
+      .example('$0 status /dev/sdb', 'Why did it roll back?'))
     .command('rollback <target>', 'Make the other bank (which must be valid) the one that boots', (c) => c
       .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
-      .example('$0 rollback /dev/sdb', 'Go back to the previous version'),
-    async (a) => (await import('./commands/rollback.js')).run(a))
+      .example('$0 rollback /dev/sdb', 'Go back to the previous version'))
     .command('mark-good <target>', 'Mark the bank that boots next good (what a healthy kernel does), when it is new or on trial', (c) => c
       .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
-      .example('$0 mark-good /dev/sdb', 'Keep the version on trial'),
-    async (a) => (await import('./commands/mark-good.js')).run(a))
+      .example('$0 mark-good /dev/sdb', 'Keep the version on trial'))
     .command('coredump <target>', "List the kernel's crash dumps in the core-dump partition and show the newest (registers, backtrace with functions, log)", (c) => c
       .positional('target', { type: 'string', demandOption: true, describe: 'Image file or block device' })
       .option('seq', { type: 'number', describe: 'Show (or extract) only the dump with this sequence number' })
@@ -121,8 +134,7 @@ function commands(y: Argv): Argv {
       .option('clear', { type: 'boolean', default: false, describe: 'Free every slot (writes the partition header only); the next boot reports no dumps' })
       .example('$0 coredump esxi.img', 'List the dumps and show the newest')
       .example('$0 coredump /dev/sdb --extract crash/', 'Save every waiting dump as files')
-      .example('$0 coredump esxi.img --clear', 'Mark every dump read'),
-    async (a) => (await import('./commands/coredump.js')).run(a))
+      .example('$0 coredump esxi.img --clear', 'Mark every dump read'))
     .command('config <target> <action> [settings..]', "Read (get [KEY...]) or preseed (set KEY=VALUE...) the host configuration the kernel keeps on the store partition", (c) => c
       .positional('target', { type: 'string', demandOption: true, describe: 'Image file or device' })
       .positional('action', { type: 'string', choices: ['get', 'set'], demandOption: true, describe: 'get: print settings; set: write them for the next boot' })
@@ -130,13 +142,11 @@ function commands(y: Argv): Argv {
       .option('json', { type: 'boolean', default: false, describe: 'get: print JSON (with the record seq and slot)' })
       .example('$0 config esxi.img get', 'Print every setting (hostname, net.*, root.password)')
       .example('$0 config esxi.img set hostname=esx01 net.mode=static net.address=10.0.0.5 net.netmask=255.255.255.0', 'Preseed the management network')
-      .example("$0 config esxi.img set root.password=\"$(openssl passwd -6 'secret')\"", 'Preseed the root password'),
-    async (a) => (await import('./commands/config.js')).run(a))
+      .example("$0 config esxi.img set root.password=\"$(openssl passwd -6 'secret')\"", 'Preseed the root password'))
     .command('devices', 'List the disks flash could write: size, model, transport, removable, mounted, system disk', (c) => c
       .option('json', { type: 'boolean', default: false, describe: 'Print the list as JSON' })
       .example('$0 devices', 'Which disk is the USB stick?')
-      .example('$0 devices --json | jq \'.[] | select(.transport == "usb")\'', 'Only USB disks'),
-    async (a) => (await import('./commands/devices.js')).run(a))
+      .example('$0 devices --json | jq \'.[] | select(.transport == "usb")\'', 'Only USB disks'))
     .command('flash <image> <device>', 'Write an image to a USB stick or SD card: refuses system, mounted and fixed disks, writes only data, verifies by reading back', (c) => c
       .positional('image', { type: 'string', demandOption: true, describe: 'Raw image, or .gz / .xz / .zst of one; a .bmap and manifest beside it are used' })
       .positional('device', { type: 'string', demandOption: true, describe: 'The whole disk, e.g. /dev/sdb (see bankforge devices)' })
@@ -145,14 +155,13 @@ function commands(y: Argv): Argv {
       .option('allow-fixed', { type: 'boolean', default: false, describe: 'Also write disks that are neither removable nor on USB (internal disks)' })
       .example('$0 flash esxi.img /dev/sdb', 'Asks, writes, verifies')
       .example('$0 flash esxi.img.xz /dev/sdb --yes', 'Decompresses on the fly; no question')
-      .epilogue(`Linux only. Loop devices count as removable test targets. ${exitCodesEpilogue('flash')} After a failed write or verify the device is not usable; after an interruption it is not bootable.`),
-    async (a) => (await import('./commands/flash.js')).run(a))
+      .epilogue(`Linux only. Loop devices count as removable test targets. ${exitCodesEpilogue('flash')} After a failed write or verify the device is not usable; after an interruption it is not bootable.`))
     .demandCommand(1, 'Give a command; see bankforge --help')
     .strict()
     .version(false)
     .help()
     .alias('help', 'h')
-    .wrap(Math.min(110, process.stdout.columns || 110))
+    .wrap(Math.min(HELP_WIDTH, process.stdout.columns || HELP_WIDTH))
     .epilogue(exitCodesEpilogue());
 }
 
@@ -166,12 +175,16 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   try {
-    await commands(yargs(argv))
+    const { default: yargs } = await import('yargs');
+    const args = await commands(yargs(argv))
       .fail((msg, err) => {
         if (err) throw err;
         throw new BankforgeError(`${msg}\n(see bankforge --help)`, EXIT.usage);
       })
       .parseAsync();
+    const name = String(args._[0]);
+    if (!Object.hasOwn(COMMAND_MODULES, name)) throw new Error(`yargs accepted a command without a module: ${name}`);
+    await (await COMMAND_MODULES[name]!()).run(args);
   } catch (e) {
     process.exitCode = report(e, debug, json);
   }

@@ -5,7 +5,7 @@
 
 import { BankforgeError } from '../support/errors.js';
 import { readTargetGpt, withFileSource } from './file-source.js';
-import { openBlockDevice, type BlockDevice } from './device.js';
+import type { BlockDevice } from './device.js';
 import type { GptPartition } from '../partitions/gpt.js';
 import { Bank, encodeState, readState, slotOffsets, STATE, type BankState, type BankView } from '../partitions/bankstate.js';
 import type { ByteSource } from '../partitions/sink.js';
@@ -46,6 +46,8 @@ export async function readBanksFrom(src: ByteSource, name: string): Promise<Disk
 
 /** Write `state` as the next copy of `ref`'s record; returns the updated view. */
 export async function writeBankState(path: string, sectorSize: SectorSize, ref: BankRef, state: BankState): Promise<BankView> {
+  // Loaded here: `status` and the other readers need none of the write path (device.ts, the write lock).
+  const { openBlockDevice } = await import('./device.js');
   const dev = await openBlockDevice(path, sectorSize);
   try {
     return await writeBankStateTo(dev, sectorSize, ref, state);

@@ -8,6 +8,8 @@ import { GptError, readGpt, type GptReadResult } from '../partitions/gpt.js';
 import type { ByteSource } from '../partitions/sink.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
 
+const YIELD_EVERY: Bytes = 64 * 1024 * 1024;
+
 /**
  * Opens a target (an image file or a block device) for reading: the one place every command that
  * works on an existing image or device goes through (device.ts opens for writing after this).
@@ -23,9 +25,20 @@ export async function openFileSource(path: string): Promise<ByteSource & { close
     if (closed) throw new Error(`${path}: read after close`);
     return fd;
   };
+  // Reads are synchronous: a long scan (a whole-image check) still lets the event loop turn every
+  // YIELD_EVERY bytes, so Ctrl-C is handled while it runs.
+  let sinceYield: Bytes = 0;
   return {
     size,
-    read: async (offset, length) => readFully(live(), offset, length),
+    read: async (offset, length) => {
+      const buf = readFully(live(), offset, length);
+      sinceYield += length;
+      if (sinceYield >= YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise(setImmediate);
+      }
+      return buf;
+    },
     close: async () => {
       if (!closed) closeSync(fd);
       closed = true;

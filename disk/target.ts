@@ -5,7 +5,7 @@ import { BankforgeError } from '../support/errors.js';
 import { readBanksFrom, readBanks, type BankRef, type DiskBanks } from './bank-state.js';
 import { Bank, select, type Selection } from '../partitions/bankstate.js';
 import type { SectorSize } from '../partitions/units.js';
-import { openBlockDevice, type BlockDevice } from './device.js';
+import type { BlockDevice } from './device.js';
 
 export interface Target {
   dev: BlockDevice;
@@ -25,6 +25,8 @@ export async function openTarget(path: string, opts: TargetOptions = {}): Promis
   // the banks decided on are read again through the locked device.
   const sectorSize = readBanks(path).then((d) => d.sectorSize);
   sectorSize.catch(() => undefined); // awaited by openBlockDevice, which reports it; not unhandled meanwhile
+  // Loaded here: `status`, which imports this file for the bank roles, writes nothing.
+  const { openBlockDevice } = await import('./device.js');
   const raw = await openBlockDevice(path, sectorSize);
   const dev = opts.wrap ? opts.wrap(raw) : raw;
   try {

@@ -28,8 +28,6 @@ const H = {
 /** Entry field offsets (UEFI spec table 5-6). */
 const E = { typeGuid: 0, guid: 16, firstLba: 32, lastLba: 40, attributes: 48, name: 56 } as const;
 
-const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
-
 export interface GptPartition {
   /** Index in the entry array (0-based; sgdisk calls it partition number index+1). */
   index: number;
@@ -166,7 +164,7 @@ function parseHeader(sector: Buffer, expectLba: Lba, ss: SectorSize, where: stri
     alternateLba: Number(sector.readBigUInt64LE(H.alternateLba)),
     firstUsableLba: Number(sector.readBigUInt64LE(H.firstUsableLba)),
     lastUsableLba: Number(sector.readBigUInt64LE(H.lastUsableLba)),
-    diskGuid: guidFromBytes(sector.subarray(H.diskGuid, H.diskGuid + 16)),
+    diskGuid: guidFromBytes(sector, H.diskGuid),
     entriesLba: Number(sector.readBigUInt64LE(H.entriesLba)),
     entryCount: sector.readUInt32LE(H.entryCount),
     entrySize: sector.readUInt32LE(H.entrySize),
@@ -191,14 +189,15 @@ async function readEntries(src: ByteSource, h: GptHeader, ss: SectorSize, where:
   const parts: GptPartition[] = [];
   for (let i = 0; i < h.entryCount; i++) {
     const o = i * h.entrySize;
-    const typeGuid = guidFromBytes(buf.subarray(o + E.typeGuid, o + E.typeGuid + 16));
-    if (typeGuid === ZERO_GUID) continue;
+    // An unused entry has the zero type GUID; most of the array is unused.
+    if (allZero(buf, o + E.typeGuid, 16)) continue;
+    const typeGuid = guidFromBytes(buf, o + E.typeGuid);
     const rawName = buf.subarray(o + E.name, o + E.name + GPT.nameUnits * 2).toString('utf16le');
     const nul = rawName.indexOf('\0');
     parts.push({
       index: i,
       typeGuid,
-      guid: guidFromBytes(buf.subarray(o + E.guid, o + E.guid + 16)),
+      guid: guidFromBytes(buf, o + E.guid),
       firstLba: Number(buf.readBigUInt64LE(o + E.firstLba)),
       lastLba: Number(buf.readBigUInt64LE(o + E.lastLba)),
       attributes: buf.readBigUInt64LE(o + E.attributes),
@@ -299,4 +298,9 @@ function checkPartitions(parts: GptPartition[], h: GptHeader, sectorCount: Secto
     if (b.firstLba <= a.lastLba) out.push(`partitions ${a.index + 1} and ${b.index + 1} overlap at LBA ${b.firstLba}`);
   }
   return out;
+}
+
+function allZero(buf: Uint8Array, from: number, length: number): boolean {
+  for (let i = from; i < from + length; i++) if (buf[i] !== 0) return false;
+  return true;
 }

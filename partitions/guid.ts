@@ -26,9 +26,12 @@ export function guidToBytes(text: string): Buffer {
   return out;
 }
 
-export function guidFromBytes(bytes: Uint8Array): string {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, 16);
-  const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
-  const tail = b.subarray(8, 16).toString('hex').toUpperCase();
-  return `${hex(b.readUInt32LE(0), 8)}-${hex(b.readUInt16LE(4), 4)}-${hex(b.readUInt16LE(6), 4)}-${tail.slice(0, 4)}-${tail.slice(4)}`;
+/** Each byte's two upper-case hex digits: GPT readers turn hundreds of entries into text. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+
+/** The text form of the 16 on-disk bytes at `at`. */
+export function guidFromBytes(bytes: Uint8Array, at = 0): string {
+  if (at < 0 || bytes.length < at + 16) throw new RangeError(`a GUID needs 16 bytes at ${at}, the buffer has ${bytes.length}`);
+  const h = (i: number) => HEX[bytes[at + i]!]!;
+  return `${h(3)}${h(2)}${h(1)}${h(0)}-${h(5)}${h(4)}-${h(7)}${h(6)}-${h(8)}${h(9)}-${h(10)}${h(11)}${h(12)}${h(13)}${h(14)}${h(15)}`;
 }

@@ -1,23 +1,38 @@
-// Bundles the compiled CLI (dist/cli/main.js, after tsc) into dist/cli-bundle/ with esbuild, so that
-// `bankforge` starts by reading a handful of files instead of resolving, reading and compiling a
-// hundred modules (docs/architecture.md, "How the CLI starts"). Each command stays a chunk of its
-// own, loaded only when it runs; code two commands share goes into shared chunks.
+// Bundles the compiled CLI (dist/cli/main.js, after tsc) into one CommonJS file with esbuild,
+// dist/cli-bundle/main.cjs, and makes V8's code cache for it, main.cache, so that `bankforge`
+// starts by reading two files and compiling almost nothing (docs/architecture.md, "How the CLI
+// starts"; bin/load-bundle.js loads them). CommonJS because Node 20 can use a code cache only for
+// a script, and sets up its ES module loader, with a facade per builtin, only for ES modules. A
+// command's modules still run only when the command does (esbuild defers a module reached through
+// import() until then); there are no chunks, since esbuild splits only ES module output.
 //
 // What stays outside the bundle, resolved from node_modules at run time as before:
-// - execa: only commands that run tools load it, and it is ESM that finds its own files;
+// - execa: only commands that run tools load it, with import(), since it is ESM and finds its own files;
 // - fatfs: partitions/fat/fatfs-binding.ts requires it through createRequire on first mount.
-// yargs is bundled, but its ESM shim names its own location through import.meta.url to find the
-// locales y18n translates --help with (and the package.json yargs reads settings from); in a
-// bundle that URL is the bundle's, so the plugin below hands the shim yargs' real location.
+// import.meta.url, which support/package-info.ts and fatfs-binding.ts use, becomes the bundle's
+// own URL. yargs is bundled, but its ESM shim names its own location through import.meta.url to
+// find the locales y18n translates --help with (and the package.json yargs reads settings from); in
+// a bundle that URL is the bundle's, so the plugin below hands the shim yargs' real location.
+//
+// Beside the bundle goes help.txt: what yargs prints for `bankforge --help`, which cli/static-help.ts
+// prints instead of loading yargs (test/cli/help.test.ts checks that the two agree).
+//
+// The cache holds what V8 compiled while the bundle ran a few commands (below): yargs, the command
+// table, those commands' modules and readers; the rest compiles on first use as without a cache. It is made by the Node that runs this script; another Node version refuses it, and the
+// bundle is then compiled from source. Its first line is the build id the bundle ends with.
 //
 // The bundle sits two levels under the package root, as the compiled modules do, so that
 // support/package-info.ts finds package.json from import.meta.url.
 // Run: node scripts/bundle-cli.mjs (npm run build, scripts/setup.sh and scripts/prepack.sh do).
 
 import { build } from 'esbuild';
-import { readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'cli-bundle');
@@ -29,9 +44,13 @@ const yargsShimLocation = {
       const text = await readFile(args.path, 'utf8');
       if (!text.includes('fileURLToPath(import.meta.url)')) throw new Error(`${args.path}: yargs' shim no longer reads import.meta.url as expected; check the plugin`);
       const where = "__bankforgeYargsShim";
+      // Where Node would find yargs from the bundle: the package's own node_modules when it is
+      // there (a stat), else wherever resolution leads (a hoisted install); resolving costs ~5 ms.
       const prologue = `import { createRequire as __bankforgeRequire } from 'node:module';\n` +
+        `import { existsSync as __bankforgeExists } from 'node:fs';\n` +
         `import { pathToFileURL as __bankforgeFileUrl } from 'node:url';\n` +
-        `const ${where} = new URL('lib/platform-shims/esm.mjs', __bankforgeFileUrl(__bankforgeRequire(import.meta.url).resolve('yargs/package.json'))).href;\n`;
+        `const __bankforgeOwnYargs = new URL('../../node_modules/yargs/package.json', import.meta.url);\n` +
+        `const ${where} = new URL('lib/platform-shims/esm.mjs', __bankforgeExists(__bankforgeOwnYargs) ? __bankforgeOwnYargs : __bankforgeFileUrl(__bankforgeRequire(import.meta.url).resolve('yargs/package.json'))).href;\n`;
       return { contents: prologue + text.replace('fileURLToPath(import.meta.url)', `fileURLToPath(${where})`), loader: 'js' };
     });
   },
@@ -56,18 +75,101 @@ export const notStrictEqual = (a, b, message) => { if (Object.is(a, b)) real().n
   },
 };
 
-await rm(out, { recursive: true, force: true });
-await build({
+// After running a command's handler, yargs lays out that command's full help (cacheHelpMessage)
+// in case the handler shows it once parsing is over: the largest piece of yargs' work on a run of
+// `status`. cli/main.ts gives yargs no handlers (yargs puts a no-op in their place) and runs the
+// command itself after parsing, so nothing can ask for that help: the bundle's yargs skips it.
+const noHelpCache = {
+  name: 'no-help-cache',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]yargs[\\/]build[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const call = /\n\s*if \(!isDefaultCommand\) \{\n\s*yargs\.getInternalMethods\(\)\.getUsageInstance\(\)\.cacheHelpMessage\(\);\n\s*\}/;
+      if (!call.test(text)) throw new Error(`${args.path}: yargs no longer caches the help after a handler as expected; check the plugin`);
+      return { contents: text.replace(call, ''), loader: 'js' };
+    });
+  },
+};
+
+const { ID_MARK, WRAPPER } = createRequire(import.meta.url)('../bin/load-bundle.js');
+const bundle = join(out, 'main.cjs');
+const cacheFile = join(out, 'main.cache');
+
+const bundleOf = (entry, outfile, plugins) => build({
   absWorkingDir: root,
-  entryPoints: [{ in: 'dist/cli/main.js', out: 'main' }],
-  outdir: out,
+  entryPoints: [entry],
+  outfile,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external: ['execa'],
-  chunkNames: 'chunk-[hash]',
-  plugins: [yargsShimLocation, lazyAssert],
+  define: { 'import.meta.url': '__bankforgeUrl' },
+  banner: { js: "const __bankforgeUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins,
   logLevel: 'warning',
+  write: false,
 });
+
+await rm(out, { recursive: true, force: true });
+await mkdir(out, { recursive: true });
+// The launcher prints the top-level help through this alone, without loading the CLI.
+await writeFile(join(out, 'static-help.cjs'), (await bundleOf('dist/cli/static-help.js', join(out, 'static-help.cjs'), [])).outputFiles[0].text);
+
+const built = await bundleOf('dist/cli/main.js', bundle, [yargsShimLocation, lazyAssert, noHelpCache]);
+// load-bundle.js compiles the bundle with vm, where import() needs an experimental flag: its own
+// import() does the bundle's (only of string literals: execa, node:child_process). The file holds
+// the function the bundle runs in, as vm compiles it: no second copy of the source to make.
+const code = built.outputFiles[0].text.replace(/\bimport\((["'][\w:/.-]+["'])\)/g, `${WRAPPER.importName}($1)`);
+if (/\bimport\s*\(/.test(code)) throw new Error(`${bundle}: an import() of something other than a string literal is left; load-bundle.js cannot run it`);
+// esbuild writes non-ASCII characters as escapes; load-bundle.js relies on that to read it as latin1.
+if (/[^\x00-\x7f]/.test(code)) throw new Error(`${bundle}: not ASCII; load-bundle.js reads it as latin1`);
+const wrapped = `${WRAPPER.head}${code}${WRAPPER.tail}`;
+await writeFile(bundle, `${wrapped}${ID_MARK}${createHash('sha256').update(wrapped).digest('hex').slice(0, 32)}\n`);
+
+// Run as a user would get it: English (C locale), not a terminal (so wrapped at the full width).
+const helpRun = spawnSync(process.execPath, ['--input-type=module', '-e', `await (await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'cli', 'main.js')).href)})).main(['--help']);`], {
+  env: { ...process.env, LC_ALL: 'C' },
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+if (helpRun.status !== 0 || !helpRun.stdout) throw new Error(`bankforge --help exited ${helpRun.status} with ${helpRun.stdout.length} bytes of output`);
+await writeFile(join(out, 'help.txt'), helpRun.stdout);
+
+// The commands run for the cache: status on a small image made here (two banks with state records
+// and an empty core-dump partition), so that its GPT, bank-state and core-dump readers are in the
+// cache too, and status and inspect on a target that does not exist (the error path).
+const dist = (rel) => import(pathToFileURL(join(root, 'dist', rel)).href);
+const { writeGpt } = await dist('partitions/gpt.js');
+const { Bank, BootState, encodeState, newState, slotOffsets } = await dist('partitions/bankstate.js');
+const { GPT_TYPE_ALIASES } = await dist('partitions/gpt-types.js');
+const image = join(out, 'cache-run.img');
+const SECTOR = 512;
+const parts = [['bootbank', 'basic-data', 2048], ['altbootbank', 'basic-data', 4096], ['vmkDiagnostic', 'vmkdiagnostic', 6144]].map(([name, type, firstLba], index) => (
+  { index, typeGuid: GPT_TYPE_ALIASES[type], guid: `00000000-0000-4000-8000-00000000000${index + 1}`, firstLba, lastLba: firstLba + 2047, attributes: 0n, name }));
+const fd = openSync(image, 'wx');
+try {
+  ftruncateSync(fd, 16 * 1024 * 1024);
+  for (const e of writeGpt({ sectorSize: SECTOR, sectorCount: (16 * 1024 * 1024) / SECTOR, diskGuid: '00000000-0000-4000-8000-000000000000', partitions: parts })) writeSync(fd, e.data, 0, e.data.length, e.offset);
+  for (const bank of [Bank.A, Bank.B]) {
+    const p = parts[bank];
+    const record = encodeState(newState({ bank, bootstate: BootState.Valid, updated: 1, version: '1.0.0' }));
+    for (const o of slotOffsets((p.lastLba - p.firstLba + 1) * SECTOR)) writeSync(fd, record, 0, record.length, p.firstLba * SECTOR + o);
+  }
+} finally {
+  closeSync(fd);
+}
+const missing = join(out, 'no-such-image');
+const produce = `
+const { loadBundle } = require(${JSON.stringify(join(root, 'bin', 'load-bundle.js'))});
+const { exports, script, id } = loadBundle(${JSON.stringify(bundle)}, '');
+(async () => {
+  for (const argv of [['status', ${JSON.stringify(image)}], ['status', ${JSON.stringify(missing)}], ['inspect', ${JSON.stringify(missing)}]]) await exports.main(argv);
+  require('node:fs').writeFileSync(${JSON.stringify(`${cacheFile}.tmp`)}, Buffer.concat([Buffer.from(id + '\\n', 'latin1'), script.createCachedData()]));
+  process.exit(0);
+})();`;
+const cacheRun = spawnSync(process.execPath, ['-e', produce], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+await rm(image);
+if (cacheRun.status !== 0) throw new Error(`making the code cache failed (exit ${cacheRun.status}): ${cacheRun.stderr}`);
+if (!cacheRun.stdout.startsWith('next boot: bank A (1.0.0)')) throw new Error(`status of the image made for the code cache said: ${cacheRun.stdout}${cacheRun.stderr}`);
+await rename(`${cacheFile}.tmp`, cacheFile);

@@ -10,7 +10,6 @@ import { Transform } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { execa } from 'execa';
 import { BankforgeError } from '../../support/errors.js';
 import type { Range } from '../image/sparse-file.js';
 import type { Bytes } from '../../partitions/units.js';
@@ -79,6 +78,8 @@ async function sha256File(path: string): Promise<string> {
 }
 
 async function tool(cmd: string, args: string[], debianPackage: string, stdoutFile?: string, stdin?: NodeJS.ReadableStream): Promise<void> {
+  // Imported here: execa is ESM only, and the CLI bundle is CommonJS (scripts/bundle-cli.mjs).
+  const { execa } = await import('execa');
   const proc = execa(cmd, args, { reject: false, ...(stdoutFile ? { stdout: { file: stdoutFile } } : {}), ...(stdin ? { stdin: 'pipe' as const } : {}), stderr: 'pipe', encoding: 'utf8' });
   if (stdin) {
     // A tool that dies early closes its stdin: the exit status below says why, not EPIPE.
