@@ -104,6 +104,10 @@ const bundleOf = (entry, outfile, plugins) => build({
   platform: 'node',
   target: 'node20',
   external: ['execa'],
+  // Whitespace and syntax only: every start reads, and V8 checks, the whole file (481 KB against
+  // 649 KB; status 1.43x -> 1.39x node -e 0). Names stay, so a stack trace still says which function.
+  minifyWhitespace: true,
+  minifySyntax: true,
   define: { 'import.meta.url': '__bankforgeUrl' },
   banner: { js: "const __bankforgeUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins,
