@@ -87,6 +87,9 @@ export class SparseImageFile {
         next = end < length ? fetch(end, this.bufs[(k + 1) % 2]) : undefined;
         if (!chunk.equals(this.zero.subarray(0, chunk.length))) {
           writing = writeAllAsync(this.fd, chunk, offset + done).then(() => this.flushNowAndThen(chunk.length));
+          // Awaited after the next read; failing first (a full disk fails at once) it must not
+          // count as unhandled meanwhile, which would end the process instead of the build.
+          writing.catch(() => undefined);
           this.hasher.add(offset + done, chunk);
           this.note(offset + done, chunk.length);
         }
