@@ -56,7 +56,7 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
         h?.update(data);
         yield { offset: offset + at, data };
         done((read += data.length));
-        await turns.after(data.length);
+        await turns.after();
       }
       const seen = h?.digest('hex');
       if (seen !== undefined && seen !== r.sha256) {
@@ -77,7 +77,7 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
     blocks?.update(chunk);
     for (const run of nonZeroRuns(chunk)) yield { offset: at + run.start, data: chunk.subarray(run.start, run.end) };
     done((read += chunk.length));
-    await turns.after(chunk.length);
+    await turns.after();
   }
   blocks?.end();
   if (whole && m) {

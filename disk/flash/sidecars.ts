@@ -52,8 +52,8 @@ export async function checkSidecars(source: ImageSource, device: string, progres
   if (!source.manifest && !source.bmap) return;
   const reader = await source.openReader();
   const turns = new EventLoopTurns();
-  const check = async (bytes: Bytes): Promise<void> => {
-    await turns.after(bytes);
+  const check = async (): Promise<void> => {
+    await turns.after();
     if (signal?.aborted) throw new FlashInterrupted('checking');
   };
   try {
@@ -72,7 +72,7 @@ export async function checkSidecars(source: ImageSource, device: string, progres
           const blocks = new BlockCheck(m.blocks, source.size, r.start, differs);
           for (let at = r.start; at < r.end; at += CHUNK) {
             const chunk = buf.subarray(0, Math.min(CHUNK, r.end - at));
-            await check(chunk.length);
+            await check();
             await reader.read(at, chunk);
             blocks.update(chunk);
             progress.update((done += chunk.length));
@@ -86,7 +86,7 @@ export async function checkSidecars(source: ImageSource, device: string, progres
       progress.phase(`checking against ${m.path}`, source.size);
       for (let at = 0; at < source.size; at += CHUNK) {
         const chunk = buf.subarray(0, Math.min(CHUNK, source.size - at));
-        await check(chunk.length);
+        await check();
         await reader.read(at, chunk);
         blocks?.update(chunk);
         whole?.update(chunk);
@@ -108,7 +108,7 @@ export async function checkSidecars(source: ImageSource, device: string, progres
       const h = createHash('sha256');
       for (let at = 0; at < length; at += CHUNK) {
         const chunk = buf.subarray(0, Math.min(CHUNK, length - at));
-        await check(chunk.length);
+        await check();
         await reader.read(offset + at, chunk);
         h.update(chunk);
         progress.update((done += chunk.length));

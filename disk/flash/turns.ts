@@ -2,22 +2,22 @@
 // libuv's thread pool costs 50-100 µs, and the first big reads through it several times a direct
 // read. A loop of synchronous calls never lets the event loop run, so a SIGINT handler (Ctrl-C
 // must stop a flash between chunks) would wait for the whole loop; each loop therefore hands the
-// event loop a turn every TURN_EVERY bytes.
+// event loop a turn once TURN_MS have passed since the last one. By time, not by bytes: on a USB
+// stick writing 5-20 MB/s, 64 MiB is seconds of ignored Ctrl-C, and on a fast disk a turn per
+// chunk would be thousands of turns for nothing.
 
 import { setImmediate } from 'node:timers/promises';
-import type { Bytes } from '../../partitions/units.js';
 
-/** Long enough that turns cost nothing measurable, short enough that Ctrl-C answers within ~0.1 s. */
-export const TURN_EVERY: Bytes = 64 * 1024 * 1024;
+/** A turn costs microseconds; Ctrl-C is then answered within about this long plus one chunk. */
+export const TURN_MS = 50;
 
-/** Counts the bytes a loop moved; `after` resolves at once, or after one event-loop turn every TURN_EVERY bytes. */
+/** `after` resolves at once, or after one event-loop turn when TURN_MS have passed since the last. */
 export class EventLoopTurns {
-  private since: Bytes = 0;
+  private last = performance.now();
 
-  async after(bytes: Bytes): Promise<void> {
-    this.since += bytes;
-    if (this.since < TURN_EVERY) return;
-    this.since = 0;
+  async after(): Promise<void> {
+    if (performance.now() - this.last < TURN_MS) return;
     await setImmediate();
+    this.last = performance.now();
   }
 }

@@ -47,7 +47,7 @@ export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: Im
       }
       hash?.update(seen);
       progress.update((done += seen.length));
-      await turns.after(seen.length);
+      await turns.after();
     }
     if (hash && (item.kind === 'data' || item.kind === 'range') && hash.digest('hex') !== item.sha256) await locate(plan, item, source, direct, buf);
   }

@@ -84,7 +84,7 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
         if (record) rec.expect.push({ offset: at + s, length: e - s, kind: 'zeros' });
         rec.staleCleared += e - s;
       }
-      await turns.after(buf.length);
+      await turns.after();
     }
   };
   /**

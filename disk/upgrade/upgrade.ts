@@ -48,6 +48,10 @@ export async function upgrade(opts: UpgradeOptions): Promise<UpgradeResult> {
   // The target comes first: its lock helper starts before the bundle is read (all of it on this
   // thread) and would otherwise wait for it.
   const locking = openTarget(opts.target, opts);
+  locking.catch(() => undefined); // settled below, after the turn; not unhandled meanwhile
+  // One turn of the event loop first: openTarget awaits a module before it spawns the helper,
+  // and readBundle's checks, synchronous from its start, would otherwise run before that.
+  await new Promise(setImmediate);
   const [bundle, target] = await Promise.allSettled([
     readBundle(opts.bundle, { pubkey: opts.pubkey, allowUnverified: opts.allowUnverified }),
     locking,
