@@ -3,8 +3,9 @@
 // functions as they first run is most of what a start-up costs beyond Node's own, and the cache
 // hands V8 all of that compiled. Node 20 has no compile cache of its own for modules.
 // The cache is used only when it is the one made for this bundle: its first line is the build id
-// the bundle ends with (V8 itself checks only the source's length, its own version and flags, and
-// drops a cache that fails those); without it the bundle compiles from source, as any script does.
+// the bundle ends with (V8 itself checks the source's length, its own version and flags, and, told
+// to, the payload's checksum, and drops a cache that fails those); without it the bundle compiles
+// from source, as any script does.
 // A script compiled by vm has no import() of its own that works in Node 20 without an
 // experimental flag, so the bundle's import() calls (execa, ESM only) are this file's: the bundle
 // step turns them into calls of __bankforgeImport, a parameter of the function the bundle is
@@ -46,6 +47,11 @@ function loadBundle(file, cacheFile) {
   // The bundle is ASCII (the bundle step checks): read as latin1, V8 gets it without UTF-8 decoding.
   const source = readFileSync(file, 'latin1');
   const id = buildId(source);
+  // V8 in Node 20 checks a code cache's checksum only when told to; without it, a cache whose
+  // payload is damaged (its header intact) is deserialized as it is, and the process crashes.
+  // Set also where the cache is made (the bundle step loads the bundle through here): V8's flags
+  // are part of what a cache must match.
+  require('node:v8').setFlagsFromString('--verify-snapshot-checksum');
   const script = new vm.Script(source, { filename: file, cachedData: cacheFor(cacheFile, id) });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file), (specifier) => import(specifier));

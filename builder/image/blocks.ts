@@ -84,7 +84,7 @@ export async function hashPieces(job: HashPiecesJob): Promise<string[][]> {
   try {
     // No bigger than the largest piece: untouched memory costs a page fault per 4 KiB here, and a
     // build re-hashes only a block or two (the backup GPT's).
-    const most = Math.max(0, ...job.pieces.map((p) => p.count)) * blockSize;
+    const most = job.pieces.reduce((m, p) => Math.max(m, p.count), 0) * blockSize;
     const buf = Buffer.allocUnsafe(Math.max(blockSize, Math.min(most, Math.floor(READ_CHUNK / blockSize) * blockSize)));
     return await mapInOrder(job.pieces, async (p) => {
       const sha256: string[] = [];

@@ -6,7 +6,7 @@
 // libuv's thread pool costs 50-100 µs. Host files are copied through the pool, in big chunks
 // and reused buffers, so that reading and writing overlap the hashing.
 
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, read, write, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsync, ftruncateSync, openSync, read, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { ByteSink } from '../../partitions/sink.js';
 import { BlockHasher } from './block-hasher.js';
@@ -18,6 +18,7 @@ const FLUSH_EVERY: Bytes = 64 * 1024 * 1024;
 const readAsync = promisify(read);
 const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
+const fsyncAsync = promisify(fsync);
 
 export interface Range { offset: Bytes; length: Bytes }
 
@@ -134,7 +135,8 @@ export class SparseImageFile {
     try {
       await this.flushing;
       if (this.flushError) throw this.flushError;
-      fsyncSync(this.fd);
+      // In the thread pool: build() hashes the blocks written out of order meanwhile.
+      await fsyncAsync(this.fd);
     } finally {
       await this.flushing;
       closeSync(this.fd);
