@@ -4,7 +4,7 @@
 
 import { stat, open } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { BankforgeError } from '../../support/errors.js';
+import { BankforgeError, EXIT } from '../../support/errors.js';
 import { manifestPathFor, readImageManifest, type ImageManifest } from '../../builder/manifest.js';
 import { readRegularFile } from '../../support/regular-file.js';
 import { bmapPathFor, parseBmap, BmapError, type Bmap } from '../../builder/outputs/bmap.js';
@@ -76,6 +76,12 @@ export async function openImage(path: string): Promise<ImageSource> {
     await reader.close();
   }
   const gpt = await gptOf(path, head, size);
+  // The device is written O_DIRECT, whole sectors at a time: a map in finer blocks than the
+  // image's sectors (a hand-made one; ours use 4096) would fail with EINVAL after the old
+  // partition table was cleared.
+  if (bmap && bmap.map.blockSize % gpt.sectorSize !== 0) {
+    throw new BankforgeError(`${bmap.path}: <BlockSize> ${bmap.map.blockSize} is not a multiple of the image's ${gpt.sectorSize}-byte sectors, which flash writes whole; make the map again (bankforge build --format bmap, or bmaptool create)`, EXIT.input, { file: bmap.path });
+  }
   return { path, compression, size, gpt, head, bmap, manifest: m, notes, extents, openReader: () => openReader(path, compression) };
 }
 

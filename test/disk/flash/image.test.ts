@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { openImage } from '../../../disk/flash/image.js';
 import { blocksToRead, checkSidecars } from '../../../disk/flash/sidecars.js';
@@ -87,6 +88,32 @@ test('the check against a format 2 manifest reads data blocks and only what the 
   assert.instance(dirty.error, FlashFailure);
   assert.match((dirty.error as Error).message, new RegExp(`sparse\\.img does not match .*sparse\\.manifest\\.json: block ${hole.first + 1} \\(bytes ${(hole.first + 1) * manifest.blocks.size}\\.\\.[0-9]+\\) holds data where the manifest declares a hole; nothing was written to /dev/null`));
   assert.ok(dirty.total > dataBytes && dirty.total < dataBytes + 16 * 1024 * 1024, `the block holding the byte is read too (${dirty.total} bytes)`);
+});
+
+test('a .bmap in blocks finer than the image\'s sectors is refused by file and field before any device is looked at', async () => {
+  // A 4Kn image with a map in 512-byte blocks: its ranges could not be written O_DIRECT.
+  const img4k = join(dir, 'fourk.img');
+  await buildQuiet({ layout: 'small', out: img4k, version: '1.0.0', sectorSize: 4096 });
+  const bmap = `<?xml version="1.0" ?>
+<bmap version="2.0">
+    <ImageSize> ${(await readFile(img4k)).length} </ImageSize>
+    <BlockSize> 512 </BlockSize>
+    <BlocksCount> ${(await readFile(img4k)).length / 512} </BlocksCount>
+    <MappedBlocksCount> 1 </MappedBlocksCount>
+    <ChecksumType> sha256 </ChecksumType>
+    <BmapFileChecksum> 0000000000000000000000000000000000000000000000000000000000000000 </BmapFileChecksum>
+    <BlockMap>
+        <Range chksum="0000000000000000000000000000000000000000000000000000000000000000"> 1 </Range>
+    </BlockMap>
+</bmap>
+`;
+  // The file's own checksum is over its text with that field as zeros (bmaptool's rule).
+  const sum = createHash('sha256').update(bmap).digest('hex');
+  await writeFile(join(dir, 'fourk.img.bmap'), bmap.replace(/<BmapFileChecksum> 0{64}/, `<BmapFileChecksum> ${sum}`));
+  const e = await openImage(img4k).then(() => undefined, (x: unknown) => x);
+  assert.instance(e, BankforgeError, String(e));
+  assert.is((e as BankforgeError).exitCode, EXIT.input);
+  assert.match((e as Error).message, /fourk\.img\.bmap: <BlockSize> 512 is not a multiple of the image's 4096-byte sectors/);
 });
 
 test('blocksToRead: data runs whole, hole blocks only where an extent overlaps them, merged, the short last block kept short', () => {
