@@ -3,12 +3,11 @@
 import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename } from 'node:path';
 import { BankforgeError, EXIT } from '../support/errors.js';
+import { EventLoopTurns } from '../support/event-loop-turns.js';
 import { CONTAINER_PROBE_BYTES, TEXT_PROBE_BYTES, containerOf, isTextFile } from './container.js';
 import { GptError, readGpt, type GptReadResult } from '../partitions/gpt.js';
 import type { ByteSource } from '../partitions/sink.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
-
-const YIELD_EVERY: Bytes = 64 * 1024 * 1024;
 
 /**
  * Opens a target (an image file or a block device) for reading: the one place every command that
@@ -25,18 +24,14 @@ export async function openFileSource(path: string): Promise<ByteSource & { close
     if (closed) throw new Error(`${path}: read after close`);
     return fd;
   };
-  // Reads are synchronous: a long scan (a whole-image check) still lets the event loop turn every
-  // YIELD_EVERY bytes, so Ctrl-C is handled while it runs.
-  let sinceYield: Bytes = 0;
+  // Reads are synchronous: a long scan (a whole-image check, a dump extracted) still lets a
+  // signal handler run (support/event-loop-turns.ts).
+  const turns = new EventLoopTurns();
   return {
     size,
     read: async (offset, length) => {
       const buf = readFully(live(), offset, length);
-      sinceYield += length;
-      if (sinceYield >= YIELD_EVERY) {
-        sinceYield = 0;
-        await new Promise(setImmediate);
-      }
+      await turns.after();
       return buf;
     },
     close: async () => {

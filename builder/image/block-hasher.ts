@@ -7,20 +7,17 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
-import { blockCount } from './blocks.js';
+import { blockCount, hashZeros } from './blocks.js';
 
 export class BlockHasher {
   private readonly digests = new Map<number, string>();
   private readonly again = new Set<number>();
-  private readonly zeros: Buffer;
   /** The block being hashed, and how many of its bytes went into `hash`. */
   private block = -1;
   private hashed: Bytes = 0;
   private hash: Hash | undefined;
 
-  constructor(readonly imageSize: Bytes, readonly blockSize: Bytes) {
-    this.zeros = Buffer.alloc(blockSize);
-  }
+  constructor(readonly imageSize: Bytes, readonly blockSize: Bytes) {}
 
   /** Hear a write of `data` at image byte `offset` (before or while it is written: it is only read). */
   add(offset: Bytes, data: Uint8Array): void {
@@ -42,7 +39,7 @@ export class BlockHasher {
           this.hashed = 0;
           this.hash = undefined;
         } else {
-          this.hash!.update(this.zeros.subarray(0, inBlock - this.hashed));
+          hashZeros(this.hash!, inBlock - this.hashed);
           this.hash!.update(data.subarray(i, i + n));
           this.hashed = inBlock + n;
         }
@@ -67,7 +64,7 @@ export class BlockHasher {
 
   private finish(): void {
     if (this.hash) {
-      this.hash.update(this.zeros.subarray(0, this.blockLength(this.block) - this.hashed));
+      hashZeros(this.hash, this.blockLength(this.block) - this.hashed);
       this.digests.set(this.block, this.hash.digest('hex'));
     }
     this.block = -1;

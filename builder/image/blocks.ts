@@ -5,7 +5,7 @@
 // the image can then be checked against it by reading just that range. A hole is checked as zeros; `zeroSha256` is the digest a whole hole block would
 // have, computed once, for readers that compare digests only.
 
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Bytes } from '../../partitions/units.js';
 import type { Range } from './sparse-file.js';
@@ -112,11 +112,18 @@ async function mapInOrder<T, U>(xs: readonly T[], f: (x: T) => Promise<U>): Prom
   return out;
 }
 
-/** sha256 of `blockSize` zero bytes, fed from a small buffer (a fresh zeroed block costs page faults). */
+/** 64 KiB of zeros, shared: a fresh zeroed block or chunk to hash costs page faults here. */
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Feeds `length` zero bytes into `h` (a hole, a block's unwritten part). */
+export function hashZeros(h: Hash, length: Bytes): void {
+  for (let done = 0; done < length; done += ZEROS.length) h.update(ZEROS.subarray(0, Math.min(ZEROS.length, length - done)));
+}
+
+/** sha256 of `blockSize` zero bytes. */
 export function zeroDigest(blockSize: Bytes): string {
-  const zeros = Buffer.alloc(Math.min(blockSize, 64 * 1024));
   const h = createHash('sha256');
-  for (let done = 0; done < blockSize; done += zeros.length) h.update(zeros.subarray(0, Math.min(zeros.length, blockSize - done)));
+  hashZeros(h, blockSize);
   return h.digest('hex');
 }
 

@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Bytes } from '../../partitions/units.js';
 import type { Range } from './sparse-file.js';
+import { hashZeros } from './blocks.js';
+import { EventLoopTurns } from '../../support/event-loop-turns.js';
 
 const CHUNK: Bytes = 4 * 1024 * 1024;
-const YIELD_EVERY: Bytes = 256 * 1024 * 1024;
 
 export interface HashJob { path: string; data: readonly Range[]; regions: { offset: Bytes; size: Bytes }[] }
 
@@ -21,7 +22,7 @@ export async function hashWholeImage(path: string, size: Bytes, data: readonly R
 export async function hashRegions(job: HashJob, onProgress?: (done: Bytes) => void): Promise<string[]> {
   const fh = await open(job.path, 'r');
   try {
-    const zero = Buffer.alloc(CHUNK);
+    const turns = new EventLoopTurns();
     const buf = Buffer.allocUnsafe(CHUNK);
     const out: string[] = [];
     let hashed = 0;
@@ -35,9 +36,9 @@ export async function hashRegions(job: HashJob, onProgress?: (done: Bytes) => vo
           hashed += n;
           onProgress?.(hashed);
           if (!piece.data) {
-            h.update(zero.subarray(0, n));
-            // A long hole never awaits a read: yield now and then, so a signal can be handled.
-            if (hashed % YIELD_EVERY < n) await new Promise(setImmediate);
+            hashZeros(h, n);
+            // A long hole never awaits a read: a signal must still get its turn.
+            await turns.after();
             continue;
           }
           let done = 0;

@@ -19,7 +19,7 @@ export function alignedBuffer(size: Bytes): Buffer {
   return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
 }
 
-/** A block device opened read-only with O_DIRECT, read with synchronous calls (turns.ts says why). */
+/** A block device opened read-only with O_DIRECT, read with synchronous calls (support/event-loop-turns.ts says why). */
 export class DirectReader {
   private constructor(private readonly fd: number, readonly path: string, readonly blockSize: Bytes) {}
 

@@ -47,7 +47,7 @@ export async function openReader(path: string, compression: Compression): Promis
   return new StreamReader(path, compression, sub.stdout[Symbol.asyncIterator](), stop, ended);
 }
 
-/** Synchronous reads behind the async interface a stream needs (turns.ts says why). */
+/** Synchronous reads behind the async interface a stream needs (support/event-loop-turns.ts says why). */
 async function fileReader(path: string): Promise<ImageReader> {
   const fd = openSync(path, 'r');
   return {

@@ -12,7 +12,7 @@ import { alignedBuffer } from './direct-io.js';
 import { FlashFailure } from './errors.js';
 import type { ImageSource } from './image.js';
 import type { ImageReader } from './reader.js';
-import { EventLoopTurns } from './turns.js';
+import { EventLoopTurns } from '../../support/event-loop-turns.js';
 import { nonZeroRuns } from './zeros.js';
 
 export const CHUNK: Bytes = 1024 * 1024;

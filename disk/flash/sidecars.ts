@@ -17,7 +17,7 @@ import { FlashFailure, FlashInterrupted } from './errors.js';
 import type { ImageSource } from './image.js';
 import type { FlashProgress } from './progress.js';
 import { CHUNK } from './segments.js';
-import { EventLoopTurns } from './turns.js';
+import { EventLoopTurns } from '../../support/event-loop-turns.js';
 
 const unchanged = (device: string): string =>
   `nothing was written to ${device}. Was the image changed after it was built (run without --snapshot, upgrade, config set)? Rebuild it, or flash a copy made before`;

@@ -12,7 +12,7 @@ import type { ImageSource } from './image.js';
 import type { FlashPlan } from './plan.js';
 import type { FlashProgress } from './progress.js';
 import { CHUNK } from './segments.js';
-import { EventLoopTurns } from './turns.js';
+import { EventLoopTurns } from '../../support/event-loop-turns.js';
 import type { Expect, WriteRecord } from './writer.js';
 import { alignedZeros, isZero } from './zeros.js';
 

@@ -18,7 +18,7 @@ import { addStale, relocatedTable, staleFatMetadata, unchangedRanges, type Flash
 import type { FlashProgress } from './progress.js';
 import type { ImageReader } from './reader.js';
 import { CHUNK, segmentTotal, segments, type ChunkBuffers } from './segments.js';
-import { EventLoopTurns } from './turns.js';
+import { EventLoopTurns } from '../../support/event-loop-turns.js';
 import { alignedZeros, nonZeroRuns } from './zeros.js';
 
 /**
@@ -55,7 +55,7 @@ export interface WriteRecord {
   staleCleared: Bytes;
 }
 
-/** The device opened for writing (a descriptor: writes are synchronous calls, turns.ts says why) and for O_DIRECT reads. */
+/** The device opened for writing (a descriptor: writes are synchronous calls, support/event-loop-turns.ts says why) and for O_DIRECT reads. */
 export interface DeviceHandles { path: string; fd: number; direct: DirectReader }
 
 export interface WriteOptions { sync: SyncMode; checkBmapNow: boolean; progress: FlashProgress; signal: AbortSignal | undefined; buffers: ChunkBuffers }
