@@ -7,6 +7,7 @@
 import type { Bytes } from '../../partitions/units.js';
 import { alignedBuffer } from './direct-io.js';
 import type { Span } from './plan.js';
+import { mergeSpans } from './spans.js';
 import { BLOCK } from './zeros.js';
 
 export class ComposedArea {
@@ -28,13 +29,6 @@ export class ComposedArea {
 
   /** The BLOCK-aligned runs of `buf` that something was copied into, in order and merged; the rest is zeros. */
   filledBlocks(): Span[] {
-    const out: Span[] = [];
-    for (const f of [...this.filled].sort((a, b) => a.start - b.start)) {
-      const start = Math.floor(f.start / BLOCK) * BLOCK, end = Math.min(this.buf.length, Math.ceil(f.end / BLOCK) * BLOCK);
-      const last = out.at(-1);
-      if (last && start <= last.end) last.end = Math.max(last.end, end);
-      else out.push({ start, end });
-    }
-    return out;
+    return mergeSpans(this.filled.map((f) => ({ start: Math.floor(f.start / BLOCK) * BLOCK, end: Math.min(this.buf.length, Math.ceil(f.end / BLOCK) * BLOCK) })));
   }
 }

@@ -20,6 +20,7 @@ import { parseBootSector } from '../../partitions/fat/bootsector.js';
 import type { Bytes, SectorSize } from '../../partitions/units.js';
 import { rangeBytes, type Bmap } from '../../builder/outputs/bmap.js';
 import { ComposedArea } from './area.js';
+import { mergeSpans } from './spans.js';
 
 /** A byte range [start, end). */
 export interface Span { start: Bytes; end: Bytes }
@@ -71,14 +72,9 @@ export function makePlan(gpt: GptReadResult, imageSize: Bytes, deviceSize: Bytes
 export function addStale(plan: FlashPlan, span: Span): void {
   const s = { start: Math.max(span.start, plan.headEnd), end: Math.min(span.end, plan.tailStart) };
   if (s.end <= s.start) return;
-  const all = [...plan.stale, s].sort((a, b) => a.start - b.start);
-  plan.stale = [];
-  for (const r of all) {
-    const last = plan.stale[plan.stale.length - 1];
-    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-    else plan.stale.push({ ...r });
-  }
+  plan.stale = mergeSpans([...plan.stale, s]);
 }
+
 
 /**
  * When the image's data reaches a partition's first sector: a FAT boot sector there names the
