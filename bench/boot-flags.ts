@@ -12,7 +12,9 @@ import { findQemu } from '../qemu/binary.js';
 import { findOvmf } from '../qemu/ovmf.js';
 import { HELLO, helloImage } from '../test/fixtures/efi-hello/image.js';
 
-export interface Variant { name: string; edit: (args: string[], vars: { code2m: string; vars2m: string }) => string[] }
+/** Firmware files a variant may put in place of the runner's. */
+interface Files { code2m: string; vars2m: string; writableVars: string }
+export interface Variant { name: string; edit: (args: string[], files: Files) => string[] }
 
 /** Replaces the value after `flag` (first occurrence). */
 const setFlag = (flag: string, value: string) => (a: string[]) => a.map((x, i) => (a[i - 1] === flag && a.indexOf(flag) === i - 1 ? value : x));
@@ -21,7 +23,8 @@ export const VARIANTS: Variant[] = [
   { name: 'the runner\'s machine (qemu/args.ts)', edit: (a) => a },
   { name: 'without -nodefaults (default NIC, CD-ROM, VGA)', edit: (a) => a.filter((x) => x !== '-nodefaults') },
   { name: '-vga none (no GOP framebuffer)', edit: setFlag('-vga', 'none') },
-  { name: 'OVMF 2 MiB code + 128 KiB variable store', edit: (a, v) => a.map((x) => x.replace(/file=[^,]*OVMF_CODE_4M\.fd/, `file=${v.code2m}`).replace(/file=[^,]*OVMF_VARS\.fd/, `file=${v.vars2m}`)) },
+  { name: 'a writable private copy of the variable store (the runner until 2026-11-30)', edit: (a, f) => a.map((x) => (x.startsWith('if=pflash,unit=1,') ? `if=pflash,unit=1,format=raw,file=${f.writableVars}` : x)) },
+  { name: 'OVMF 2 MiB code + 128 KiB variable store', edit: (a, f) => a.map((x) => x.replace(/file=[^,]*OVMF_CODE_4M\.fd/, `file=${f.code2m}`).replace(/file=[^,]*OVMF_VARS_4M\.fd/, `file=${f.vars2m}`)) },
   { name: '-machine q35,smm=off', edit: setFlag('-machine', 'q35,smm=off') },
   { name: '-machine q35,hpet=off', edit: setFlag('-machine', 'q35,hpet=off') },
   { name: '-m 128', edit: setFlag('-m', '128') },
@@ -66,19 +69,19 @@ export async function measureFlags(runs: number, variants = VARIANTS): Promise<(
   const image = await helloImage(512);
   const dir = await mkdtemp(join(tmpdir(), 'bankforge-bench-flags-'));
   try {
-    const vars2m = join(dir, 'OVMF_VARS_2M.fd');
-    const base = (vars: string) => machineArgs({
-      name: 'flags', accel: 'tcg', memMiB: 256, ovmfCode: ovmf.code, ovmfVars: vars,
+    const base = machineArgs({
+      name: 'flags', accel: 'tcg', memMiB: 256, ovmfCode: ovmf.code, ovmfVars: ovmf.varsTemplate,
       disk: { format: 'raw', sectorSize: 512, path: image, bus: 'virtio', snapshot: true },
       gui: false, serialLog: undefined, qmpFd: 3, extraArgs: [],
     }).filter((x, i, a) => !/^socket,id=qmp|^chardev=qmp/.test(x) && !/^socket,id=qmp|^chardev=qmp/.test(a[i + 1] ?? ''));
     const times: Timing[][] = variants.map(() => []);
     for (let r = 0; r < runs; r++) {
       for (const [k, v] of variants.entries()) {
-        const vars = join(dir, 'OVMF_VARS.fd');
-        await copyFile(ovmf.varsTemplate, vars);
-        await copyFile(join(ovmf.code, '..', 'OVMF_VARS.fd'), vars2m);
-        times[k]!.push(await bootOnce(qemu, v.edit(base(vars), { code2m: join(ovmf.code, '..', 'OVMF_CODE.fd'), vars2m })));
+        // A fresh copy each boot, as the runner made one per machine.
+        const writableVars = join(dir, 'OVMF_VARS.fd');
+        await copyFile(ovmf.varsTemplate, writableVars);
+        const files = { code2m: join(ovmf.code, '..', 'OVMF_CODE.fd'), vars2m: join(ovmf.code, '..', 'OVMF_VARS.fd'), writableVars };
+        times[k]!.push(await bootOnce(qemu, v.edit(base, files)));
       }
     }
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

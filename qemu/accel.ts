@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { BankforgeError } from '../support/errors.js';
 import { optionValue } from './args.js';
 import { forget, isRunning, launch } from './launch.js';
-import { privateVars, type OvmfFiles } from './ovmf.js';
+import type { OvmfFiles } from './ovmf.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -71,10 +71,9 @@ export async function probeKvm(qemu: string, ovmf: OvmfFiles, timeoutMs = PROBE_
   const dir = await mkdtemp(join(tmpdir(), 'bankforge-kvm-probe-'));
   const started = Date.now();
   try {
-    const vars = await privateVars(ovmf, dir);
     const args = ['-machine', 'q35', '-accel', 'kvm', '-m', '128', '-nodefaults', '-display', 'none',
       '-drive', `if=pflash,unit=0,format=raw,readonly=on,file=${optionValue(ovmf.code)}`,
-      '-drive', `if=pflash,unit=1,format=raw,file=${optionValue(vars)}`, '-serial', 'stdio'];
+      '-drive', `if=pflash,unit=1,format=raw,readonly=on,file=${optionValue(ovmf.varsTemplate)}`, '-serial', 'stdio'];
     const child = launch(qemu, args, ['ignore', 'pipe', 'pipe'], dir);
     const verdict = await new Promise<{ works: boolean; reason: string }>((resolve) => {
       let stderr = '';

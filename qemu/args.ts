@@ -1,5 +1,5 @@
 // The QEMU command line of a bankforge machine, as a pure function of its configuration: a q35
-// PC with OVMF in two flash chips, no default devices (OVMF would first try an implicit DVD
+// PC with OVMF in two read-only flash chips, no default devices (OVMF would first try an implicit DVD
 // drive), standard VGA for a GOP framebuffer, the image as the first boot device, the serial
 // console on QEMU's stdio and QMP on an inherited socket. An i6300esb watchdog is always there, as
 // on the hardware the images are for: the loader arms it for a trial boot and its expiry resets
@@ -21,6 +21,7 @@ export interface MachineConfig {
   accel: Accel;
   memMiB: number;
   ovmfCode: string;
+  /** OVMF's variable store template, attached read-only (never written). */
   ovmfVars: string;
   disk: DiskInfo & { path: string; bus: DiskBus; snapshot: boolean };
   /** More disks, after the boot disk (none by default). */
@@ -91,7 +92,9 @@ export function machineArgs(c: MachineConfig): string[] {
     '-vga', 'std',
     ...(c.gui ? [] : ['-display', 'none']),
     '-drive', `if=pflash,unit=0,format=raw,readonly=on,file=${optionValue(c.ovmfCode)}`,
-    '-drive', `if=pflash,unit=1,format=raw,file=${optionValue(c.ovmfVars)}`,
+    // Read-only: OVMF then keeps its variables in RAM. Each byte it writes to a writable variable
+    // flash is a synchronous write through QEMU's block layer, ~1 s of every boot (docs/qemu.md).
+    '-drive', `if=pflash,unit=1,format=raw,readonly=on,file=${optionValue(c.ovmfVars)}`,
     ...diskArgs([{ ...c.disk, boot: true }, ...(c.extraDisks ?? [])]),
     '-device', 'i6300esb',
     '-action', 'watchdog=reset',

@@ -13,7 +13,7 @@ import { machineArgs, type DiskBus } from './args.js';
 import { findQemu } from './binary.js';
 import { probeDisk } from './disk.js';
 import { forget, isRunning, launch } from './launch.js';
-import { findOvmf, privateVars } from './ovmf.js';
+import { findOvmf } from './ovmf.js';
 import { QmpClient } from './qmp.js';
 import { SerialConsole, type Pattern, type WaitOptions } from './serial.js';
 import { parsePpm, readScreen, ScreenTimeoutError, type Screen } from './screen.js';
@@ -56,7 +56,6 @@ export class Machine {
   readonly #serial: SerialConsole;
   readonly #qmp: QmpClient;
   readonly #listeners = new Set<(text: string) => void>();
-  readonly #tempDir: string;
   #dumps = 0;
   #stderr = '';
   #stopping: Promise<number> | undefined;
@@ -71,10 +70,10 @@ export class Machine {
     /** QEMU's command line (program first). */
     readonly command: readonly string[],
     child: ChildProcess,
-    tempDir: string,
+    /** The machine's private directory (screendumps): removed when QEMU has exited. */
+    readonly tempDir: string,
   ) {
     this.#child = child;
-    this.#tempDir = tempDir;
     this.#serial = new SerialConsole(name);
     this.#qmp = new QmpClient(child.stdio[QMP_FD] as Duplex);
     const decoder = new TextDecoder();
@@ -120,7 +119,7 @@ export class Machine {
         accel: accel.accel,
         memMiB: opts.memMiB ?? DEFAULT_MEM_MIB,
         ovmfCode: ovmf.code,
-        ovmfVars: await privateVars(ovmf, tempDir),
+        ovmfVars: ovmf.varsTemplate,
         disk: { ...disk, path: image, bus, snapshot: opts.snapshot ?? false },
         extraDisks,
         gui: opts.gui ?? false,
@@ -204,7 +203,7 @@ export class Machine {
    */
   async screenText(): Promise<Screen> {
     this.#mustRun('screenText');
-    const file = join(this.#tempDir, `screen-${this.#dumps++}.ppm`);
+    const file = join(this.tempDir, `screen-${this.#dumps++}.ppm`);
     await this.#qmp.execute('screendump', { filename: file });
     try {
       return readScreen(parsePpm(await readFile(file)));

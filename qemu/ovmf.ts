@@ -1,8 +1,9 @@
-// The UEFI firmware: OVMF's code as a read-only flash and, per machine, a private copy of the
-// variable store as a writable flash (boot entries OVMF records must not leak between machines
-// or into the system's template).
+// The UEFI firmware: OVMF's code and its variable store template, both attached as read-only
+// flash. With its variable flash read-only, OVMF keeps the variables in RAM for the machine's
+// life: nothing leaks between machines or into the system's template, and no boot pays for
+// OVMF's byte-by-byte flash writes (docs/qemu.md, "The firmware's variables").
 
-import { copyFile, access } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { BankforgeError } from '../support/errors.js';
@@ -23,11 +24,4 @@ export async function findOvmf(): Promise<OvmfFiles> {
     }
   }
   return files;
-}
-
-/** Copies the variable store template into `dir`; returns the copy's path. */
-export async function privateVars(ovmf: OvmfFiles, dir: string): Promise<string> {
-  const path = join(dir, 'OVMF_VARS.fd');
-  await copyFile(ovmf.varsTemplate, path);
-  return path;
 }

@@ -36,7 +36,7 @@ test('default machine: q35, no default devices, std VGA, OVMF in two flashes, vi
   assert.equal(values(args, '-display'), ['none']);
   assert.equal(values(args, '-drive'), [
     'if=pflash,unit=0,format=raw,readonly=on,file=/fw/CODE.fd',
-    'if=pflash,unit=1,format=raw,file=/tmp/x/VARS.fd',
+    'if=pflash,unit=1,format=raw,readonly=on,file=/tmp/x/VARS.fd',
     'if=none,id=disk0,format=raw,file=/img/a.img',
   ]);
   assert.equal(values(args, '-device'), ['virtio-blk-pci,drive=disk0,bootindex=0', 'i6300esb']);
