@@ -82,6 +82,11 @@ int backtrace_pcs(uint64_t rip, uint64_t rbp, uint64_t *pcs, int max);
 NORETURN void machine_reset(void);   /* port 0xCF9, else the i8042, else a triple fault */
 int machine_poweroff(const struct bf_boot_info *bi);   /* ACPI S5; returns -1 (and says why) when it cannot */
 
+/* idle.c */
+void idle_init(void);   /* after idt_init and time_init */
+void idle(void);        /* halts until the next tick, or polls on when there is none */
+void idle_irq(void);    /* the C half of irq_wake (trap.S) */
+
 /* idt.c */
 void idt_init(void);
 NORETURN void trap(struct trapframe *tf);

@@ -1,6 +1,7 @@
-/* idt.c: the interrupt descriptor table for the CPU exceptions (vectors 0-31) and the one
- * thing the kernel does with them: report, write a core dump with the registers, and panic.
- * The kernel runs with interrupts off and polls its devices, so no other vectors are installed. Gate format: SDM vol. 3, 6.14.1. */
+/* idt.c: the interrupt descriptor table. The CPU exceptions (vectors 0-31) get the one thing the
+ * kernel does with them: report, write a core dump with the registers, and panic. The kernel
+ * runs with interrupts off and polls its devices; it enables them only to halt until the idle
+ * tick (idle.c), so every other vector is a wake-up and goes to irq_wake. Gate format: SDM vol. 3, 6.14.1. */
 #include "defs.h"
 #include "x86.h"
 
@@ -17,7 +18,8 @@ struct gate {
 #define GATE_INTERRUPT 0x8E
 
 extern const uint64_t trap_vectors[32];   /* trap.S */
-static struct gate idt[32];
+extern const char irq_wake[];             /* trap.S */
+static struct gate idt[256];
 
 /* SDM vol. 3, table 6-1. */
 static const char *const names[32] = {
@@ -36,8 +38,8 @@ void idt_init(void)
 	struct dtr d = { sizeof idt - 1, (uint64_t)(uintptr_t)idt };
 
 	/* The gates name vm.c's code segment, so this runs after vm_init loaded its GDT. */
-	for (int i = 0; i < 32; i++) {
-		uint64_t a = trap_vectors[i];
+	for (int i = 0; i < 256; i++) {
+		uint64_t a = i < 32 ? trap_vectors[i] : (uint64_t)(uintptr_t)irq_wake;
 		idt[i] = (struct gate){ (uint16_t)a, KERNEL_CS, 0, GATE_INTERRUPT, (uint16_t)(a >> 16),
 					(uint32_t)(a >> 32), 0 };
 	}

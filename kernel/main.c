@@ -109,5 +109,6 @@ NORETURN void kmain(struct bf_boot_info *bi)
 	users_init();
 	agents_start();
 	dcui_start(bi);
+	idle_init();
 	sched_run();
 }

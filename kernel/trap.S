@@ -1,4 +1,4 @@
-/* trap.S: entry stubs for exceptions 0-31. Each stub makes the stack look the same whatever the
+/* trap.S: entry stubs for exceptions 0-31, and irq_wake for every other vector. Each exception stub makes the stack look the same whatever the
  * vector: the CPU pushed SS, RSP, RFLAGS, CS, RIP and, for some vectors, an error code; stubs of
  * vectors without one push a zero (SDM vol. 3, 6.13 and table 6-1), then every stub pushes its
  * vector number. trap_common saves the general registers and hands the frame
@@ -76,6 +76,34 @@ trap_common:
 	call trap
 1:	hlt
 	jmp 1b
+
+	/* Vectors 32-255: the idle tick (idle.c) or whatever else interrupted a `sti; hlt`. Saves
+	 * the registers a C call may change; nine pushes on the CPU's five quadwords leave RSP
+	 * 16-aligned for the call. An interrupt gate entered with interrupts off, so never nested. */
+	.balign 16
+	.globl irq_wake
+irq_wake:
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	cld
+	call idle_irq
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	iretq
 
 	.section .rodata
 	.balign 8
