@@ -79,17 +79,33 @@ export function parsePpm(data: Uint8Array): Rgb {
   return { width, height, rgb: data.subarray(at, at + width * height * 3) };
 }
 
-function hex(v: number): string {
-  return `#${v.toString(16).padStart(6, '0')}`;
+/** "#rrggbb" for a colour, made once per colour a screen uses. */
+function colourNames(): (v: number) => string {
+  const names = new Map<number, string>();
+  return (v) => {
+    let name = names.get(v);
+    if (name === undefined) names.set(v, name = `#${v.toString(16).padStart(6, '0')}`);
+    return name;
+  };
+}
+
+/** A glyph's 8 row bytes as the font's key (16 hex digits). */
+function glyphKey(bytes: number[]): string {
+  let key = '';
+  for (const b of bytes) key += (b < 16 ? '0' : '') + b.toString(16);
+  return key;
 }
 
 function decode(img: Rgb, font: Font, scale: number): Screen {
   const cell = 8 * scale;
   const cols = Math.floor(img.width / cell), rows = Math.floor(img.height / cell);
+  const { rgb, width } = img;
   const px = (x: number, y: number) => {
-    const i = (y * img.width + x) * 3;
-    return img.rgb[i]! << 16 | img.rgb[i + 1]! << 8 | img.rgb[i + 2]!;
+    const i = (y * width + x) * 3;
+    return rgb[i]! << 16 | rgb[i + 1]! << 8 | rgb[i + 2]!;
   };
+  const colour = colourNames();
+  const space = font.byBitmap.get(glyphKey([0, 0, 0, 0, 0, 0, 0, 0]));
   const text: string[] = [], cells: ScreenCell[][] = [];
   let unknown = 0;
   for (let r = 0; r < rows; r++) {
@@ -99,6 +115,14 @@ function decode(img: Rgb, font: Font, scale: number): Screen {
       const x0 = c * cell, y0 = r * cell;
       // Column 0 of every glyph is empty (font.c), so the top left pixel is the background.
       const bg = px(x0, y0);
+      // Most cells are blank: one pass over the cell's pixels settles those.
+      let blank = true;
+      for (let y = y0; y < y0 + cell && blank; y++) for (let x = x0; x < x0 + cell && blank; x++) blank = px(x, y) === bg;
+      if (blank && space !== undefined) {
+        line += space;
+        row.push({ ch: space, fg: undefined, bg: colour(bg) });
+        continue;
+      }
       let fg: number | undefined;
       let ok = true;
       const bytes: number[] = [];
@@ -114,10 +138,10 @@ function decode(img: Rgb, font: Font, scale: number): Screen {
         }
         bytes.push(b);
       }
-      const ch = ok ? font.byBitmap.get(bytes.map((b) => b.toString(16).padStart(2, '0')).join('')) : undefined;
+      const ch = ok ? font.byBitmap.get(glyphKey(bytes)) : undefined;
       if (ch === undefined) unknown++;
       line += ch ?? UNKNOWN_CELL;
-      row.push({ ch: ch ?? UNKNOWN_CELL, fg: fg === undefined ? undefined : hex(fg), bg: hex(bg) });
+      row.push({ ch: ch ?? UNKNOWN_CELL, fg: fg === undefined ? undefined : colour(fg), bg: colour(bg) });
     }
     text.push(line);
     cells.push(row);
@@ -125,11 +149,18 @@ function decode(img: Rgb, font: Font, scale: number): Screen {
   return { cols, rows, text, cells, unknown };
 }
 
-/** The screen as the kernel console's cells. */
+/** The screen as the kernel console's cells: at 2x, or at 1x when fewer of its cells are glyphs there. */
 export function readScreen(img: Rgb, font: Font = kernelFont()): Screen {
-  const candidates = [2, 1].filter((s) => img.width >= 8 * s && img.height >= 8 * s).map((s) => decode(img, font, s));
-  if (!candidates.length) throw new BankforgeError(`a ${img.width}x${img.height} screen holds no cell`, EXIT.internal);
-  return candidates.reduce((a, b) => (b.unknown / (b.cols * b.rows) < a.unknown / (a.cols * a.rows) ? b : a));
+  const scales = [2, 1].filter((s) => img.width >= 8 * s && img.height >= 8 * s);
+  if (!scales.length) throw new BankforgeError(`a ${img.width}x${img.height} screen holds no cell`, EXIT.internal);
+  let best: Screen | undefined;
+  for (const s of scales) {
+    // A reading with every cell a glyph cannot be beaten: the other scale is not tried.
+    if (best?.unknown === 0) break;
+    const next = decode(img, font, s);
+    if (!best || next.unknown / (next.cols * next.rows) < best.unknown / (best.cols * best.rows)) best = next;
+  }
+  return best!;
 }
 
 /** The screen did not show the pattern in time. */
