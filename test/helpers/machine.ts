@@ -23,3 +23,16 @@ export async function withMachine<T>(opts: MachineOptions, fn: (m: Machine) => P
     await m.stop();
   }
 }
+
+/**
+ * QEMU's exit status once the guest has powered itself off, or 'still running' after `ms`. The
+ * timer is cleared either way: a pending one would keep the test process alive for all of `ms`.
+ */
+export async function exitWithin(m: Machine, ms: number): Promise<number | 'still running'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([m.exited, new Promise<'still running'>((r) => { timer = setTimeout(() => r('still running'), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

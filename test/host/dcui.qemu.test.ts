@@ -17,7 +17,7 @@ import { scratch, tool } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
 import { buildQuiet } from '../helpers/images.js';
 import { readConfigArea } from '../../disk/config.js';
-import { BOOT_MS, STEP_MS } from '../helpers/machine.js';
+import { BOOT_MS, STEP_MS, exitWithin } from '../helpers/machine.js';
 
 const { dir, cleanup } = await scratch('bankforge-dcui-');
 
@@ -234,7 +234,7 @@ async function keyboardDrive(): Promise<void> {
     await m.sendKeys(['f12']);
     await screen(m, /<F2> Shut Down +<F11> Restart/);
     await m.sendKeys(['f2']);
-    const status = await Promise.race([m.exited, new Promise<string>((r) => setTimeout(() => r('still running'), STEP_MS))]);
+    const status = await exitWithin(m, STEP_MS);
     assert.is(status, 0, 'QEMU exits by itself, with status 0, after ACPI S5');
     assert.match(m.output, /power: switching off \(ACPI S5/);
   } finally {
@@ -344,7 +344,7 @@ async function serialDrive(): Promise<void> {
     await m.sendText(KEY.f12);
     await see(t, /<F2> Shut Down +<F11> Restart/);
     await m.sendText(KEY.f2);
-    const status = await Promise.race([m.exited, new Promise<string>((r) => setTimeout(() => r('still running'), STEP_MS))]);
+    const status = await exitWithin(m, STEP_MS);
     assert.is(status, 0, 'QEMU exits by itself after ACPI S5');
   } finally {
     await m.stop();
