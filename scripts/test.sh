@@ -13,8 +13,8 @@
 # The queue is longest first (test/costs.txt: seconds each file took in a suite run; a file not
 # listed counts as 60 s if it boots QEMU, else 5 s), so the long QEMU files start at once and the
 # short unit files fill the lanes at the end instead of one lane running long after the others.
-# Each process's output is shown whole when it ends, with the time it took; the counts of all of
-# them are added up.
+# Each process's output is shown whole when it ends, with the time it took and the CPU time it
+# and its children used (QEMU, compilers, tools); the counts of all of them are added up.
 set -u
 cd "$(dirname "$0")/.."
 case "${1:-all}" in
@@ -48,7 +48,7 @@ fi
 # show LOG: prints a finished process's output in one piece, never interleaved with another's.
 show() {
   until mkdir "$logs/print.lock" 2>/dev/null; do sleep 0.1; done
-  grep -v '^uvu-exit ' "$1"
+  grep -v '^uvu-exit \|^uvu-cpu ' "$1"
   rmdir "$logs/print.lock"
 }
 
@@ -59,6 +59,7 @@ take() {
   rmdir "$logs/queue.lock"
 }
 
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 started=$(date +%s)
 i=0
 while [ "$i" -lt "$lanes" ]; do
@@ -66,16 +67,20 @@ while [ "$i" -lt "$lanes" ]; do
     while f=$(take) && [ -n "$f" ]; do
       name=$(printf '%s' "$f" | tr '/' '_')
       t0=$(date +%s.%N)
-      { node node_modules/uvu/bin.js dist/test "$(printf '^%s$' "$f" | sed 's/[.]/\\./g')" 2>&1; echo "uvu-exit $?"; } > "$logs/$name.log"
+      # In a shell of its own, whose children's CPU time (/proc: cutime, cstime) is the file's:
+      # Node's, and that of every QEMU, compiler and tool Node waited for.
+      { sh -c 'node node_modules/uvu/bin.js dist/test "$1" 2>&1; s=$?; echo "uvu-cpu $(cut -d" " -f16,17 /proc/$$/stat)"; exit $s' sh "$(printf '^%s$' "$f" | sed 's/[.]/\\./g')"; echo "uvu-exit $?"; } > "$logs/$name.log"
       t1=$(date +%s.%N)
-      awk -v f="${f%.js}.ts" -v a="$t0" -v b="$t1" -v l="$i" 'BEGIN { printf "  time: %.1f s %s (lane %s)\n", b - a, f, l }' >> "$logs/$name.log"
+      cpu=$(sed -n 's/^uvu-cpu //p' "$logs/$name.log")
+      awk -v f="${f%.js}.ts" -v a="$t0" -v b="$t1" -v l="$i" -v c="$cpu" -v hz="$hz" 'BEGIN { split(c, t, " "); printf "  time: %.1f s %s (lane %s, CPU %.1f s)\n", b - a, f, l, (t[1] + t[2]) / hz }' >> "$logs/$name.log"
       show "$logs/$name.log"
     done
   ) &
   i=$((i + 1))
 done
 wait
-echo "$(($(date +%s) - started)) s in $lanes lanes"
+cpu=$(sed -n 's/^uvu-cpu //p' "$logs"/*.log | awk -v hz="$hz" '{ s += $1 + $2 } END { printf "%.0f", s / hz }')
+echo "$(($(date +%s) - started)) s in $lanes lanes, CPU $cpu s"
 
 total=0; passed=0; failed_runs=0
 for log in "$logs"/*.log; do
