@@ -1,7 +1,8 @@
 // The kernel booted by our loader under QEMU + OVMF (TCG): it marks a bank on trial good and
 // prints the ready line; the test switches make it panic, fault or hang before mark-good, so
 // the bank stays on trial; panic.wait holds the machine; a 4Kn disk works; a bank on trial on a
-// USB stick is marked good too (xhci.c, usb_storage.c); the framebuffer console shows the text.
+// USB stick is marked good too (xhci.c, usb_storage.c); the framebuffer console shows the text;
+// an idle kernel halts instead of spinning (idle.c).
 // Boots are slow (seconds each), so all of them start together in before() on a small pool.
 // QEMU runs on the qemu/ Machine (qemu-boot.ts).
 
@@ -27,7 +28,8 @@ interface Case {
 }
 
 const CASES = {
-  good: { kernelopt: '', boot: { until: /^bankforge: ready .*\n/m } },
+  // Held at the idle line (after ready and the host's start) to see what an idle kernel costs.
+  good: { kernelopt: '', boot: { until: /^idle: .*\n/m, idleMs: 3000 } },
   panic: { kernelopt: 'test.panic=before-ready panic.delay=0', boot: {} },
   pagefault: { kernelopt: 'test.fault=pagefault panic.delay=0', boot: {} },
   divide: { kernelopt: 'test.fault=divide panic.wait=1', boot: { until: /waiting forever/, settleMs: 1500, screenshot: 'panic.png' } },
@@ -135,6 +137,15 @@ test('a bank on trial: the kernel marks it good, then prints the ready line once
   assert.is(s.history[0]!.event, StateEvent.Good);
   assert.is(s.history[1]!.event, StateEvent.Try);
   assert.is(r.after.currentSlot, r.before.currentSlot, 'two writes: back in the same slot');
+});
+
+test('an idle kernel halts between local APIC timer ticks: QEMU uses under a tenth of a core', async () => {
+  const r = await runs.good;
+  const log = kernelLog(r);
+  assert.match(log, /^idle: halting between 10 ms ticks of the local APIC timer \((?:xAPIC|x2APIC)\)$/m, log);
+  // A kernel that spins takes all the CPU it is given: 3 s in 3 s alone, still 0.6 s or more
+  // with ten processes running on two cores. Halting, it took 0.05 s in 3 s.
+  assert.ok(r.result.idleCpuMs !== undefined && r.result.idleCpuMs < 300, `QEMU used ${r.result.idleCpuMs} ms of CPU in 3000 ms at idle`);
 });
 
 test('the framebuffer shows the kernel log console: a panic report, read back cell by cell with the kernel font', async () => {

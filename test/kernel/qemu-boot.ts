@@ -2,6 +2,7 @@
 // serial output as one text, so that a test can match patterns spanning lines (a backtrace).
 // With -no-reboot, the reset that ends a kernel panic makes QEMU exit, which the test observes.
 
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Machine } from '../../qemu/index.js';
 
@@ -14,17 +15,33 @@ export interface BootOptions {
   settleMs?: number;
   /** Write a PNG of the screen here once `until` matched. */
   screenshot?: string;
+  /** Once `until` matched (and settled), how much CPU QEMU uses over this many ms. */
+  idleMs?: number;
   /** A ceiling only: a boot takes ~10 s alone, but many times that when the suite runs QEMUs side by side on two cores. */
   timeoutMs?: number;
 }
 
-export interface BootResult { serial: string; exited: boolean; timedOut: boolean }
+export interface BootResult {
+  serial: string;
+  exited: boolean;
+  timedOut: boolean;
+  /** With `idleMs`: QEMU's CPU time over that window, in ms (10 ms resolution). */
+  idleCpuMs?: number;
+}
+
+/** utime + stime of a live process, in ms (/proc/PID/stat, clock ticks of 10 ms). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
 
 export async function boot(image: string, opts: BootOptions = {}): Promise<BootResult> {
   const m = await Machine.start({ image, usb: opts.usb, sectorSize: opts.sectorSize, extraArgs: ['-no-reboot'] });
   let notes = '';
   const serial = () => m.output.replace(/\r/g, '') + notes;   // the kernel sends CR LF; JS's '.' stops at a CR
   let outcome: 'matched' | 'exited' | 'timeout';
+  let idleCpuMs: number | undefined;
   try {
     // The first outcome stands (a promise settles once); the watchers go when QEMU does.
     outcome = await new Promise((resolve) => {
@@ -35,9 +52,14 @@ export async function boot(image: string, opts: BootOptions = {}): Promise<BootR
     if (outcome === 'matched') {
       await sleep(opts.settleMs ?? 0);
       if (opts.screenshot) await m.screenshot(opts.screenshot).catch((e: unknown) => { notes += `\n[screenshot failed: ${String(e)}]\n`; });
+      if (opts.idleMs) {
+        const before = await cpuMs(m.pid);
+        await sleep(opts.idleMs);
+        idleCpuMs = await cpuMs(m.pid) - before;
+      }
     }
   } finally {
     await m.kill();
   }
-  return { serial: serial(), exited: outcome === 'exited', timedOut: outcome === 'timeout' };
+  return { serial: serial(), exited: outcome === 'exited', timedOut: outcome === 'timeout', ...(idleCpuMs === undefined ? {} : { idleCpuMs }) };
 }
