@@ -9,7 +9,7 @@ import { readBanks } from '../../disk/bank-state.js';
 import { scratch } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
 import { buildQuiet, changeBank, corruptBankFile } from '../helpers/images.js';
-import { BOOT_MS, STEP_MS, withMachine } from '../helpers/machine.js';
+import { BOOT_MS, STEP_MS, qemuCpuMs, withMachine } from '../helpers/machine.js';
 
 const { dir, cleanup } = await scratch('bankforge-boot-');
 
@@ -60,7 +60,7 @@ test("the kernel's mark-good is on the disk afterwards; a corrupt kernel in bank
   assert.match(r.stdout, /^altbootbank: bank B, valid, version 5\.0\.0/m);
 });
 
-test('both banks broken: the loader says so and waits; the menu boots the other bank on a key sent over serial', async () => {
+test('both banks broken: the loader says so and waits; the menu counts down with the CPU halted and boots the other bank on a key sent over serial', async () => {
   const broken = await image('broken');
   await corruptBankFile(broken, Bank.A, 'kernel.elf');
   await corruptBankFile(broken, Bank.B, 'kernel.elf');
@@ -75,6 +75,12 @@ test('both banks broken: the loader says so and waits; the menu boots the other 
     }),
     withMachine({ image: menu, snapshot: true }, async (m) => {
       await m.waitFor(/Press Enter to boot bank A now, 'o' \(or Shift\+R\) to boot the other bank/, { timeoutMs: BOOT_MS });
+      // The countdown waits on a timer event, so the firmware halts: a Stall() loop took all
+      // the CPU it was given (3 s in 3 s alone, 0.6 s or more with ten processes on two cores).
+      const before = await qemuCpuMs(m);
+      await new Promise((r) => setTimeout(r, 3000));
+      const used = await qemuCpuMs(m) - before;
+      assert.ok(used < 300, `QEMU used ${used} ms of CPU in 3000 ms of the menu's countdown`);
       await m.sendText('o');
       await m.waitFor(/^booting bank B /, { timeoutMs: STEP_MS });
       await m.waitFor(/^bankforge: ready version=1\.0\.0 bank=B /, { timeoutMs: BOOT_MS });

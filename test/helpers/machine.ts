@@ -2,6 +2,7 @@
 // waits with. A boot takes 5-10 s alone under TCG, many times that when the suite runs QEMUs
 // side by side on two cores: the ceilings are generous so that only a real hang fails.
 
+import { readFile } from 'node:fs/promises';
 import { Machine, type MachineOptions } from '../../qemu/index.js';
 
 /** One wait for a line during a boot (firmware, loader, kernel up to ready). */
@@ -35,4 +36,11 @@ export async function exitWithin(m: Machine, ms: number): Promise<number | 'stil
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The CPU time QEMU has used so far (user + system, /proc/PID/stat), in ms of 10 ms resolution. */
+export async function qemuCpuMs(m: Machine): Promise<number> {
+  const stat = await readFile(`/proc/${m.pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
 }

@@ -2,9 +2,9 @@
 // serial output as one text, so that a test can match patterns spanning lines (a backtrace).
 // With -no-reboot, the reset that ends a kernel panic makes QEMU exit, which the test observes.
 
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Machine } from '../../qemu/index.js';
+import { qemuCpuMs } from '../helpers/machine.js';
 
 export interface BootOptions {
   /** Attach the image as a USB stick instead of virtio-blk. */
@@ -29,12 +29,6 @@ export interface BootResult {
   idleCpuMs?: number;
 }
 
-/** utime + stime of a live process, in ms (/proc/PID/stat, clock ticks of 10 ms). */
-async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
 
 export async function boot(image: string, opts: BootOptions = {}): Promise<BootResult> {
   const m = await Machine.start({ image, usb: opts.usb, sectorSize: opts.sectorSize, extraArgs: ['-no-reboot'] });
@@ -53,9 +47,9 @@ export async function boot(image: string, opts: BootOptions = {}): Promise<BootR
       await sleep(opts.settleMs ?? 0);
       if (opts.screenshot) await m.screenshot(opts.screenshot).catch((e: unknown) => { notes += `\n[screenshot failed: ${String(e)}]\n`; });
       if (opts.idleMs) {
-        const before = await cpuMs(m.pid);
+        const before = await qemuCpuMs(m);
         await sleep(opts.idleMs);
-        idleCpuMs = await cpuMs(m.pid) - before;
+        idleCpuMs = await qemuCpuMs(m) - before;
       }
     }
   } finally {
