@@ -1,12 +1,13 @@
 // The UEFI firmware: OVMF's code and its variable store template, both attached as read-only
 // flash. With its variable flash read-only, OVMF keeps the variables in RAM for the machine's
 // life: nothing leaks between machines or into the system's template, and no boot pays for
-// OVMF's byte-by-byte flash writes (docs/qemu.md, "The firmware's variables").
+// OVMF's byte-by-byte flash writes (docs/qemu.md, "Where a boot's first seconds go").
 
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { BankforgeError } from '../support/errors.js';
+import { notRegularFile } from '../support/output-file.js';
 
 /** Debian's ovmf package; BANKFORGE_OVMF_DIR points elsewhere (other distributions, own builds). */
 export const DEFAULT_OVMF_DIR = '/usr/share/OVMF';
@@ -22,6 +23,11 @@ export async function findOvmf(): Promise<OvmfFiles> {
     } catch {
       throw new BankforgeError(`UEFI firmware ${path} not found; install the Debian package ovmf (apt-get install ovmf), or set BANKFORGE_OVMF_DIR to a directory with OVMF_CODE_4M.fd and OVMF_VARS_4M.fd`);
     }
+    // QEMU opens the flash files itself: a FIFO would hang it, a directory or an empty file
+    // would fail later with a message about the flash instead of the file.
+    const st = await stat(path);
+    const not = notRegularFile(st) ?? (st.size === 0 ? 'empty' : undefined);
+    if (not) throw new BankforgeError(`UEFI firmware ${path} is ${not}; BANKFORGE_OVMF_DIR must hold OVMF's OVMF_CODE_4M.fd and OVMF_VARS_4M.fd`);
   }
   return files;
 }
