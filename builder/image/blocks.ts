@@ -112,8 +112,17 @@ async function mapInOrder<T, U>(xs: readonly T[], f: (x: T) => Promise<U>): Prom
   return out;
 }
 
-/** 64 KiB of zeros, shared: a fresh zeroed block or chunk to hash costs page faults here. */
+/** 64 KiB of zeros, shared: a fresh zeroed block or chunk to hash or compare costs page faults here. */
 const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Whether bytes `start` to `end` of `data` are all zeros, compared 64 KiB at a time against ZEROS. */
+export function isZero(data: Uint8Array, start = 0, end = data.length): boolean {
+  for (let at = start; at < end; at += ZEROS.length) {
+    const to = Math.min(at + ZEROS.length, end);
+    if (ZEROS.compare(data, at, to, 0, to - at) !== 0) return false;
+  }
+  return true;
+}
 
 /** Feeds `length` zero bytes into `h` (a hole, a block's unwritten part). */
 export function hashZeros(h: Hash, length: Bytes): void {
@@ -156,13 +165,11 @@ export class BlockCheck {
   private inBlock = 0;
   private block: number;
   private holeClean = true;
-  private readonly zeros: Buffer;
 
   constructor(private readonly list: BlockList, private readonly imageSize: Bytes, start: Bytes, private readonly onMismatch: (m: BlockMismatch) => never) {
     if (start % list.size !== 0) throw new RangeError(`a block check starts on a block boundary, not at byte ${start}`);
     this.digest = blockDigests(list);
     this.block = start / list.size;
-    this.zeros = Buffer.alloc(Math.min(list.size, 1024 * 1024));
   }
 
   update(data: Uint8Array): void {
@@ -171,10 +178,7 @@ export class BlockCheck {
       const want = this.blockLength(this.block) - this.inBlock;
       const piece = data.subarray(at, at + Math.min(want, data.length - at));
       if (this.digest(this.block) === undefined) {
-        for (let z = 0; z < piece.length && this.holeClean; z += this.zeros.length) {
-          const part = piece.subarray(z, Math.min(piece.length, z + this.zeros.length));
-          if (!Buffer.from(part.buffer, part.byteOffset, part.length).equals(this.zeros.subarray(0, part.length))) this.holeClean = false;
-        }
+        if (this.holeClean && !isZero(piece)) this.holeClean = false;
       } else this.hash.update(piece);
       this.inBlock += piece.length;
       at += piece.length;

@@ -10,6 +10,7 @@ import { closeSync, fdatasync, fsync, ftruncateSync, openSync, read, write, writ
 import { promisify } from 'node:util';
 import type { ByteSink } from '../../partitions/sink.js';
 import { BlockHasher } from './block-hasher.js';
+import { isZero } from './blocks.js';
 import type { Bytes } from '../../partitions/units.js';
 
 const COPY_CHUNK: Bytes = 4 * 1024 * 1024;
@@ -24,7 +25,6 @@ export interface Range { offset: Bytes; length: Bytes }
 
 export class SparseImageFile {
   private readonly written: Range[] = [];
-  private readonly zero = Buffer.alloc(COPY_CHUNK);
   /**
    * Two copy buffers for every file (one read into while the other is written and hashed):
    * memory the process has not touched yet costs a page fault per 4 KiB on first use, which
@@ -86,7 +86,7 @@ export class SparseImageFile {
         writing = undefined;
         const end: Bytes = done + chunk.length;
         next = end < length ? fetch(end, this.bufs[(k + 1) % 2]) : undefined;
-        if (!chunk.equals(this.zero.subarray(0, chunk.length))) {
+        if (!isZero(chunk)) {
           writing = writeAllAsync(this.fd, chunk, offset + done).then(() => this.flushNowAndThen(chunk.length));
           // Awaited after the next read; failing first (a full disk fails at once) it must not
           // count as unhandled meanwhile, which would end the process instead of the build.

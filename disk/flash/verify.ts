@@ -14,7 +14,8 @@ import type { FlashProgress } from './progress.js';
 import { CHUNK } from './segments.js';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
 import type { Expect, WriteRecord } from './writer.js';
-import { alignedZeros, isZero } from './zeros.js';
+import { isZero } from '../../builder/image/blocks.js';
+import { alignedZeros } from './zeros.js';
 
 /** Index of the first byte where `a` and `b` differ, or -1. */
 export function firstDifference(a: Buffer, b: Buffer): number {
