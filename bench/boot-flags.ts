@@ -4,13 +4,14 @@
 // machine slows all alike; median of RUNS each. Used by bench/boot.ts; docs/qemu.md keeps the list.
 
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { machineArgs } from '../qemu/args.js';
 import { findQemu } from '../qemu/binary.js';
 import { findOvmf } from '../qemu/ovmf.js';
 import { HELLO, helloImage } from '../test/fixtures/efi-hello/image.js';
+import { processCpuMs } from '../test/helpers/machine.js';
 
 /** Firmware files a variant may put in place of the runner's. */
 interface Files { code2m: string; vars2m: string; writableVars: string }
@@ -30,13 +31,6 @@ export const VARIANTS: Variant[] = [
   { name: '-m 128', edit: setFlag('-m', '128') },
 ];
 
-/** utime + stime of a live process, in seconds (clock ticks of 1/100 s on Linux). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
 export interface Timing { ms: number; cpuMs: number }
 
 function bootOnce(qemu: string, args: string[]): Promise<Timing> {
@@ -51,9 +45,9 @@ function bootOnce(qemu: string, args: string[]): Promise<Timing> {
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         clearTimeout(timer);
         timer = undefined;
-        void cpuSeconds(child.pid!).then((cpu) => {
+        void processCpuMs(child.pid!).then((cpuMs) => {
           child.kill('SIGKILL');
-          child.once('close', () => resolve({ ms, cpuMs: cpu * 1000 }));
+          child.once('close', () => resolve({ ms, cpuMs }));
         }, reject);
       }
     });

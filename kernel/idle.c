@@ -42,19 +42,6 @@ static volatile uint32_t *xapic;   /* the registers in memory (xAPIC mode) */
 static int x2apic;                 /* the registers as MSRs instead */
 static int ticking;
 
-static inline uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return (uint64_t)hi << 32 | lo;
-}
-
-static inline void wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
-}
-
 static uint32_t apic_read(uint32_t reg)
 {
 	return x2apic ? (uint32_t)rdmsr(0x800 + reg / 16) : xapic[reg / 4];

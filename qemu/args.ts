@@ -93,7 +93,7 @@ export function machineArgs(c: MachineConfig): string[] {
     ...(c.gui ? [] : ['-display', 'none']),
     '-drive', `if=pflash,unit=0,format=raw,readonly=on,file=${optionValue(c.ovmfCode)}`,
     // Read-only: OVMF then keeps its variables in RAM. Each byte it writes to a writable variable
-    // flash is a synchronous write through QEMU's block layer, ~1 s of every boot (docs/qemu.md).
+    // flash is a synchronous write through QEMU's block layer: 0.7-0.9 s of every boot (docs/qemu.md).
     '-drive', `if=pflash,unit=1,format=raw,readonly=on,file=${optionValue(c.ovmfVars)}`,
     ...diskArgs([{ ...c.disk, boot: true }, ...(c.extraDisks ?? [])]),
     '-device', 'i6300esb',

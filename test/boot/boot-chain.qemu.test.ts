@@ -9,7 +9,7 @@ import { readBanks } from '../../disk/bank-state.js';
 import { scratch } from '../helpers/tools.js';
 import { cli } from '../helpers/cli.js';
 import { buildQuiet, changeBank, corruptBankFile } from '../helpers/images.js';
-import { BOOT_MS, STEP_MS, qemuCpuMs, withMachine } from '../helpers/machine.js';
+import { BOOT_MS, STEP_MS, processCpuMs, withMachine } from '../helpers/machine.js';
 
 const { dir, cleanup } = await scratch('bankforge-boot-');
 
@@ -77,9 +77,9 @@ test('both banks broken: the loader says so and waits; the menu counts down with
       await m.waitFor(/Press Enter to boot bank A now, 'o' \(or Shift\+R\) to boot the other bank/, { timeoutMs: BOOT_MS });
       // The countdown waits on a timer event, so the firmware halts: a Stall() loop took all
       // the CPU it was given (3 s in 3 s alone, 0.6 s or more with ten processes on two cores).
-      const before = await qemuCpuMs(m);
+      const before = await processCpuMs(m.pid);
       await new Promise((r) => setTimeout(r, 3000));
-      const used = await qemuCpuMs(m) - before;
+      const used = await processCpuMs(m.pid) - before;
       assert.ok(used < 300, `QEMU used ${used} ms of CPU in 3000 ms of the menu's countdown`);
       await m.sendText('o');
       await m.waitFor(/^booting bank B /, { timeoutMs: STEP_MS });

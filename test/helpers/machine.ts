@@ -38,9 +38,9 @@ export async function exitWithin(m: Machine, ms: number): Promise<number | 'stil
   }
 }
 
-/** The CPU time QEMU has used so far (user + system, /proc/PID/stat), in ms of 10 ms resolution. */
-export async function qemuCpuMs(m: Machine): Promise<number> {
-  const stat = await readFile(`/proc/${m.pid}/stat`, 'utf8');
+/** The CPU time a live process (QEMU: `machine.pid`) has used so far, user + system from /proc/PID/stat, in ms of 10 ms resolution. */
+export async function processCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
 }

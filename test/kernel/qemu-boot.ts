@@ -4,7 +4,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Machine } from '../../qemu/index.js';
-import { qemuCpuMs } from '../helpers/machine.js';
+import { processCpuMs } from '../helpers/machine.js';
 
 export interface BootOptions {
   /** Attach the image as a USB stick instead of virtio-blk. */
@@ -47,9 +47,9 @@ export async function boot(image: string, opts: BootOptions = {}): Promise<BootR
       await sleep(opts.settleMs ?? 0);
       if (opts.screenshot) await m.screenshot(opts.screenshot).catch((e: unknown) => { notes += `\n[screenshot failed: ${String(e)}]\n`; });
       if (opts.idleMs) {
-        const before = await qemuCpuMs(m);
+        const before = await processCpuMs(m.pid);
         await sleep(opts.idleMs);
-        idleCpuMs = await qemuCpuMs(m) - before;
+        idleCpuMs = await processCpuMs(m.pid) - before;
       }
     }
   } finally {
