@@ -75,7 +75,6 @@ export function addStale(plan: FlashPlan, span: Span): void {
   plan.stale = mergeSpans([...plan.stale, s]);
 }
 
-
 /**
  * When the image's data reaches a partition's first sector: a FAT boot sector there names the
  * metadata (reserved sectors, FATs, fixed root directory, FAT32's root directory cluster) that
