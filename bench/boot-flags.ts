@@ -10,12 +10,18 @@ import { join } from 'node:path';
 import { machineArgs } from '../qemu/args.js';
 import { findQemu } from '../qemu/binary.js';
 import { findOvmf } from '../qemu/ovmf.js';
+import { writeFirmwareImage } from '../qemu/firmware-image.js';
 import { HELLO, helloImage } from '../test/fixtures/efi-hello/image.js';
 import { processCpuMs } from '../test/helpers/machine.js';
 
 /** Firmware files a variant may put in place of the runner's. */
-interface Files { code2m: string; vars2m: string; writableVars: string }
+interface Files { code: string; vars: string; code2m: string; vars2m: string; writableVars: string }
 export interface Variant { name: string; edit: (args: string[], files: Files) => string[] }
+
+/** OVMF in two flash chips instead of the runner's -bios image. */
+const flash = (code: string, vars: string, varsWritable: boolean) => (a: string[]) => a.flatMap((x, i) => (x === '-bios'
+  ? ['-drive', `if=pflash,unit=0,format=raw,readonly=on,file=${code}`, '-drive', `if=pflash,unit=1,format=raw${varsWritable ? '' : ',readonly=on'},file=${vars}`]
+  : a[i - 1] === '-bios' ? [] : [x]));
 
 /** Replaces the value after `flag` (first occurrence). */
 const setFlag = (flag: string, value: string) => (a: string[]) => a.map((x, i) => (a[i - 1] === flag && a.indexOf(flag) === i - 1 ? value : x));
@@ -24,8 +30,9 @@ export const VARIANTS: Variant[] = [
   { name: 'the runner\'s machine (qemu/args.ts)', edit: (a) => a },
   { name: 'without -nodefaults (default NIC, CD-ROM, VGA)', edit: (a) => a.filter((x) => x !== '-nodefaults') },
   { name: '-vga none (no GOP framebuffer)', edit: setFlag('-vga', 'none') },
-  { name: 'a writable private copy of the variable store (the runner until 2026-11-30)', edit: (a, f) => a.map((x) => (x.startsWith('if=pflash,unit=1,') ? `if=pflash,unit=1,format=raw,file=${f.writableVars}` : x)) },
-  { name: 'OVMF 2 MiB code + 128 KiB variable store', edit: (a, f) => a.map((x) => x.replace(/file=[^,]*OVMF_CODE_4M\.fd/, `file=${f.code2m}`).replace(/file=[^,]*OVMF_VARS_4M\.fd/, `file=${f.vars2m}`)) },
+  { name: 'OVMF in read-only flash, which stops short of the TPM (the runner until 2026-11-30 evening)', edit: (a, f) => flash(f.code, f.vars, false)(a) },
+  { name: 'OVMF in flash, a writable private copy of the variable store (the runner until 2026-11-30)', edit: (a, f) => flash(f.code, f.writableVars, true)(a) },
+  { name: 'OVMF 2 MiB code + 128 KiB variable store, in read-only flash', edit: (a, f) => flash(f.code2m, f.vars2m, false)(a) },
   { name: '-machine q35,smm=off', edit: setFlag('-machine', 'q35,smm=off') },
   { name: '-machine q35,hpet=off', edit: setFlag('-machine', 'q35,hpet=off') },
   { name: '-m 128', edit: setFlag('-m', '128') },
@@ -63,8 +70,10 @@ export async function measureFlags(runs: number, variants = VARIANTS): Promise<(
   const image = await helloImage(512);
   const dir = await mkdtemp(join(tmpdir(), 'bankforge-bench-flags-'));
   try {
+    const firmware = join(dir, 'firmware.fd');
+    writeFirmwareImage(ovmf, firmware);
     const base = machineArgs({
-      name: 'flags', accel: 'tcg', memMiB: 256, ovmfCode: ovmf.code, ovmfVars: ovmf.varsTemplate,
+      name: 'flags', accel: 'tcg', memMiB: 256, firmware,
       disk: { format: 'raw', sectorSize: 512, path: image, bus: 'virtio', snapshot: true },
       gui: false, serialLog: undefined, qmpFd: 3, extraArgs: [],
     }).filter((x, i, a) => !/^socket,id=qmp|^chardev=qmp/.test(x) && !/^socket,id=qmp|^chardev=qmp/.test(a[i + 1] ?? ''));
@@ -74,7 +83,7 @@ export async function measureFlags(runs: number, variants = VARIANTS): Promise<(
         // A fresh copy each boot, as the runner made one per machine.
         const writableVars = join(dir, 'OVMF_VARS.fd');
         await copyFile(ovmf.varsTemplate, writableVars);
-        const files = { code2m: join(ovmf.code, '..', 'OVMF_CODE.fd'), vars2m: join(ovmf.code, '..', 'OVMF_VARS.fd'), writableVars };
+        const files = { code: ovmf.code, vars: ovmf.varsTemplate, code2m: join(ovmf.code, '..', 'OVMF_CODE.fd'), vars2m: join(ovmf.code, '..', 'OVMF_VARS.fd'), writableVars };
         times[k]!.push(await bootOnce(qemu, v.edit(base, files)));
       }
     }

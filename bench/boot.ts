@@ -40,8 +40,8 @@ const flags = await measureFlags(RUNS);
 console.log(`QEMU start -> efi-hello's first line, median of ${RUNS} boots each, in turn (TCG, virtio-blk; CPU = QEMU's user + system)`);
 for (const r of flags) console.log(`  wall ${(r.ms / 1000).toFixed(2)} s  CPU ${(r.cpuMs / 1000).toFixed(2)} s (${r.cpuMs <= flags[0]!.cpuMs ? '-' : '+'}${Math.abs(r.cpuMs - flags[0]!.cpuMs).toFixed(0)} ms)  ${r.name}`);
 // Issue 11's floor target: at least 0.6 s sooner than the runner's machine before it, which
-// wrote OVMF's variables to a private writable flash (VARIANTS[1]), measured in this same run.
-const before = flags.find((r) => r.name.includes('until 2026-11-30'))!;
+// wrote OVMF's variables to a private writable flash, measured in this same run.
+const before = flags.find((r) => r.name.includes('writable private copy'))!;
 const sooner = before.ms - flags[0]!.ms;
 console.log(`floor: ${(sooner / 1000).toFixed(2)} s sooner than the runner until 2026-11-30 (target >= 0.60 s: ${sooner >= 600 ? 'met' : 'NOT met'})`);
 console.log('');

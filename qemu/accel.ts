@@ -9,7 +9,7 @@ import { access, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BankforgeError } from '../support/errors.js';
-import { optionValue } from './args.js';
+import { writeFirmwareImage } from './firmware-image.js';
 import { forget, isRunning, launch } from './launch.js';
 import type { OvmfFiles } from './ovmf.js';
 
@@ -71,9 +71,9 @@ export async function probeKvm(qemu: string, ovmf: OvmfFiles, timeoutMs = PROBE_
   const dir = await mkdtemp(join(tmpdir(), 'bankforge-kvm-probe-'));
   const started = Date.now();
   try {
-    const args = ['-machine', 'q35', '-accel', 'kvm', '-m', '128', '-nodefaults', '-display', 'none',
-      '-drive', `if=pflash,unit=0,format=raw,readonly=on,file=${optionValue(ovmf.code)}`,
-      '-drive', `if=pflash,unit=1,format=raw,readonly=on,file=${optionValue(ovmf.varsTemplate)}`, '-serial', 'stdio'];
+    const firmware = join(dir, 'firmware.fd');
+    writeFirmwareImage(ovmf, firmware);
+    const args = ['-machine', 'q35', '-accel', 'kvm', '-m', '128', '-nodefaults', '-display', 'none', '-bios', firmware, '-serial', 'stdio'];
     const child = launch(qemu, args, ['ignore', 'pipe', 'pipe'], dir);
     const verdict = await new Promise<{ works: boolean; reason: string }>((resolve) => {
       let stderr = '';

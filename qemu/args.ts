@@ -1,5 +1,5 @@
 // The QEMU command line of a bankforge machine, as a pure function of its configuration: a q35
-// PC with OVMF in two read-only flash chips, no default devices (OVMF would first try an implicit DVD
+// PC with OVMF as its BIOS image (qemu/firmware-image.ts), no default devices (OVMF would first try an implicit DVD
 // drive), standard VGA for a GOP framebuffer, the image as the first boot device, the serial
 // console on QEMU's stdio and QMP on an inherited socket. An i6300esb watchdog is always there, as
 // on the hardware the images are for: the loader arms it for a trial boot and its expiry resets
@@ -20,9 +20,8 @@ export interface MachineConfig {
   name: string;
   accel: Accel;
   memMiB: number;
-  ovmfCode: string;
-  /** OVMF's variable store template, attached read-only (never written). */
-  ovmfVars: string;
+  /** OVMF's variable store and code in one image (qemu/firmware-image.ts), mapped read-only. */
+  firmware: string;
   disk: DiskInfo & { path: string; bus: DiskBus; snapshot: boolean };
   /** More disks, after the boot disk (none by default). */
   extraDisks?: readonly ExtraDisk[];
@@ -91,10 +90,9 @@ export function machineArgs(c: MachineConfig): string[] {
     '-nodefaults',
     '-vga', 'std',
     ...(c.gui ? [] : ['-display', 'none']),
-    '-drive', `if=pflash,unit=0,format=raw,readonly=on,file=${optionValue(c.ovmfCode)}`,
-    // Read-only: OVMF then keeps its variables in RAM. Each byte it writes to a writable variable
-    // flash is a synchronous write through QEMU's block layer: 0.7-0.9 s of every boot (docs/qemu.md).
-    '-drive', `if=pflash,unit=1,format=raw,readonly=on,file=${optionValue(c.ovmfVars)}`,
+    // A ROM, not flash: OVMF keeps its variables in RAM, and the image reaches the TPM's registers
+    // (docs/qemu.md, "Where a boot's first seconds go"). -bios takes no option syntax: no escaping.
+    '-bios', c.firmware,
     ...diskArgs([{ ...c.disk, boot: true }, ...(c.extraDisks ?? [])]),
     '-device', 'i6300esb',
     '-action', 'watchdog=reset',

@@ -14,6 +14,7 @@ import { findQemu } from './binary.js';
 import { probeDisk } from './disk.js';
 import { forget, isRunning, launch } from './launch.js';
 import { findOvmf } from './ovmf.js';
+import { writeFirmwareImage } from './firmware-image.js';
 import { QmpClient } from './qmp.js';
 import { SerialConsole, type Pattern, type WaitOptions } from './serial.js';
 import { parsePpm, readScreen, ScreenTimeoutError, type Screen } from './screen.js';
@@ -114,12 +115,13 @@ export class Machine {
     let child: ChildProcess;
     let args: string[];
     try {
+      const firmware = join(tempDir, 'firmware.fd');
+      writeFirmwareImage(ovmf, firmware);
       args = machineArgs({
         name,
         accel: accel.accel,
         memMiB: opts.memMiB ?? DEFAULT_MEM_MIB,
-        ovmfCode: ovmf.code,
-        ovmfVars: ovmf.varsTemplate,
+        firmware,
         disk: { ...disk, path: image, bus, snapshot: opts.snapshot ?? false },
         extraDisks,
         gui: opts.gui ?? false,
@@ -189,6 +191,15 @@ export class Machine {
       const keys = chord.split('-').map((data) => ({ type: 'qcode', data }));
       await this.#qmp.execute('send-key', { keys });
     }
+  }
+
+  /**
+   * Runs a human monitor command (`xp /4bx 0xfed40000`, `info registers`) and resolves with what
+   * QEMU printed: for looking at the guest's memory and CPU from a test or while debugging.
+   */
+  async monitor(command: string): Promise<string> {
+    this.#mustRun('monitor');
+    return this.#qmp.execute<string>('human-monitor-command', { 'command-line': command });
   }
 
   /** Writes a PNG of the screen to `pngPath`. */

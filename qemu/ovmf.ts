@@ -1,7 +1,7 @@
-// The UEFI firmware: OVMF's code and its variable store template, both attached as read-only
-// flash. With its variable flash read-only, OVMF keeps the variables in RAM for the machine's
-// life: nothing leaks between machines or into the system's template, and no boot pays for
-// OVMF's byte-by-byte flash writes (docs/qemu.md, "Where a boot's first seconds go").
+// The UEFI firmware: OVMF's code and its variable store template, which each machine gets as one
+// read-only BIOS image (qemu/firmware-image.ts). In ROM, OVMF keeps the variables in RAM for the
+// machine's life: nothing leaks between machines or into the system's template, and no boot pays
+// for OVMF's byte-by-byte flash writes (docs/qemu.md, "Where a boot's first seconds go").
 
 import { access, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
@@ -23,8 +23,8 @@ export async function findOvmf(): Promise<OvmfFiles> {
     } catch {
       throw new BankforgeError(`UEFI firmware ${path} not found; install the Debian package ovmf (apt-get install ovmf), or set BANKFORGE_OVMF_DIR to a directory with OVMF_CODE_4M.fd and OVMF_VARS_4M.fd`);
     }
-    // QEMU opens the flash files itself: a FIFO would hang it, a directory or an empty file
-    // would fail later with a message about the flash instead of the file.
+    // Read whole for every machine: a FIFO would hang the read, a directory or an empty file
+    // would fail later with a message about the image instead of the file.
     const st = await stat(path);
     const not = notRegularFile(st) ?? (st.size === 0 ? 'empty' : undefined);
     if (not) throw new BankforgeError(`UEFI firmware ${path} is ${not}; BANKFORGE_OVMF_DIR must hold OVMF's OVMF_CODE_4M.fd and OVMF_VARS_4M.fd`);

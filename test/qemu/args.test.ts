@@ -12,8 +12,7 @@ const base: MachineConfig = {
   name: 'm',
   accel: 'tcg',
   memMiB: 256,
-  ovmfCode: '/fw/CODE.fd',
-  ovmfVars: '/tmp/x/VARS.fd',
+  firmware: '/tmp/x/firmware.fd',
   disk: { path: '/img/a.img', format: 'raw', sectorSize: 512, bus: 'virtio', snapshot: false },
   gui: false,
   serialLog: undefined,
@@ -26,7 +25,7 @@ function values(args: string[], flag: string): string[] {
   return args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
 }
 
-test('default machine: q35, no default devices, std VGA, OVMF in two flashes, virtio disk boots first, headless', () => {
+test('default machine: q35, no default devices, std VGA, OVMF as the BIOS image, virtio disk boots first, headless', () => {
   const args = machineArgs(base);
   assert.equal(values(args, '-machine'), ['q35']);
   assert.equal(values(args, '-accel'), ['tcg']);
@@ -34,9 +33,8 @@ test('default machine: q35, no default devices, std VGA, OVMF in two flashes, vi
   assert.ok(args.includes('-nodefaults'));
   assert.equal(values(args, '-vga'), ['std']);
   assert.equal(values(args, '-display'), ['none']);
+  assert.equal(values(args, '-bios'), ['/tmp/x/firmware.fd']);
   assert.equal(values(args, '-drive'), [
-    'if=pflash,unit=0,format=raw,readonly=on,file=/fw/CODE.fd',
-    'if=pflash,unit=1,format=raw,readonly=on,file=/tmp/x/VARS.fd',
     'if=none,id=disk0,format=raw,file=/img/a.img',
   ]);
   assert.equal(values(args, '-device'), ['virtio-blk-pci,drive=disk0,bootindex=0', 'i6300esb']);
@@ -56,7 +54,7 @@ test('usb, 4Kn, snapshot, gui, serial log and extra arguments', () => {
     extraArgs: ['-smp', '2'],
   });
   assert.equal(values(args, '-device'), ['qemu-xhci,id=xhci', 'usb-storage,bus=xhci.0,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096', 'i6300esb']);
-  assert.equal(values(args, '-drive')[2], 'if=none,id=disk0,format=qcow2,file=/img/a.img,snapshot=on');
+  assert.equal(values(args, '-drive')[0], 'if=none,id=disk0,format=qcow2,file=/img/a.img,snapshot=on');
   assert.equal(values(args, '-display'), []);
   assert.equal(values(args, '-chardev')[0], 'stdio,id=serial0,signal=off,logfile=/logs/serial.txt,logappend=off');
   assert.equal(args.slice(-2), ['-smp', '2']);
@@ -82,7 +80,7 @@ test('ahci and nvme buses; more disks after the boot disk, without bootindex; AH
     'ide-hd,bus=ide.0,drive=disk0,bootindex=0', 'ide-hd,bus=ide.1,drive=disk1', 'nvme,serial=bankforge2,drive=disk2',
     'qemu-xhci,id=xhci', 'usb-storage,bus=xhci.0,drive=disk3', 'usb-storage,bus=xhci.0,drive=disk4', 'i6300esb',
   ]);
-  assert.equal(values(more, '-drive').slice(2), [
+  assert.equal(values(more, '-drive'), [
     'if=none,id=disk0,format=raw,file=/img/a.img', 'if=none,id=disk1,format=raw,file=/img/b.img',
     'if=none,id=disk2,format=qcow2,file=/img/c.img,snapshot=on', 'if=none,id=disk3,format=raw,file=/img/d.img',
     'if=none,id=disk4,format=raw,file=/img/e.img',
@@ -93,7 +91,7 @@ test('ahci and nvme buses; more disks after the boot disk, without bootindex; AH
 test('commas in paths are doubled, as QEMU option values require', () => {
   assert.is(optionValue('/a,b/c,,d'), '/a,,b/c,,,,d');
   const args = machineArgs({ ...base, disk: { ...base.disk, path: '/img/x,y.img' } });
-  assert.is(values(args, '-drive')[2], 'if=none,id=disk0,format=raw,file=/img/x,,y.img');
+  assert.is(values(args, '-drive')[0], 'if=none,id=disk0,format=raw,file=/img/x,,y.img');
 });
 
 test('probeDisk: GPT signature at 512 or 4096, MBR only, qcow2, vmdk, an override; no partition table and a missing file refused', async () => {

@@ -13,6 +13,7 @@ import { inflateSync } from 'node:zlib';
 import CRC32 from 'crc-32';
 import { BankforgeError } from '../../support/errors.js';
 import { Machine, SerialTimeoutError, type MachineOptions } from '../../qemu/index.js';
+import { DEFAULT_OVMF_DIR } from '../../qemu/ovmf.js';
 import { HELLO, helloImage } from '../fixtures/efi-hello/image.js';
 import { BOOT_MS } from '../helpers/machine.js';
 
@@ -66,6 +67,26 @@ QemuMachine('virtio disk: OVMF boots BOOTX64.EFI; COM1 and ConOut lines arrive i
   assert.match(m.output, /\x1b\[2J/, 'output keeps the terminal escapes');
   assert.match(await readFile(join(logDir, 'virtio.log'), 'utf8'), /efi-hello: hello from COM1\r\nefi-hello: hello from ConOut/, 'serialLog');
   assert.is(m.accel.accel, 'tcg');
+});
+
+QemuMachine('the firmware image: 0xFF in the TPM window, OVMF ending at 4 GiB, the chipset\'s devices still in front (qemu/firmware-image.ts)', async (ctx) => {
+  const { m } = await ctx.virtio;
+  // OVMF takes only 0xFF in the TPM's Access register as "no TPM"; 0 made it wait 1.6 s.
+  for (const locality of [0, 4]) {
+    assert.match(await m.monitor(`xp /4bx ${0xfed40000 + locality * 0x1000}`), /: 0xff 0xff 0xff 0xff\s*$/, `TPM locality ${locality}`);
+  }
+  assert.match(await m.monitor('xp /1bx 0xfed3ffff'), /Cannot access memory/, 'below the TPM window: unmapped, as without the image');
+  const code = await readFile(join(process.env.BANKFORGE_OVMF_DIR || DEFAULT_OVMF_DIR, 'OVMF_CODE_4M.fd'));
+  const resetVector = [...code.subarray(code.length - 16)].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(' ');
+  // xp prints 8 bytes a line, each line after its address and a colon.
+  const bytes = (await m.monitor('xp /16bx 0xfffffff0')).split('\n').flatMap((l) => l.split(':')[1]?.trim().split(/\s+/) ?? []);
+  assert.is(bytes.join(' '), resetVector, 'the reset vector is OVMF\'s');
+  // Where the image overlaps the chipset's devices, the devices win: QEMU's flattened memory map.
+  const map = await m.monitor('info mtree -f');
+  for (const device of [/fec00000-00000000fec00fff \(prio 0, i\/o\): ioapic/, /fed00000-00000000fed003ff \(prio 0, i\/o\): hpet/,
+    /fed40000-00000000fedfffff \(prio 0, rom\): pc\.bios/, /fee00000-00000000feefffff \(prio 4096, i\/o\): apic-msi/]) {
+    assert.match(map, device);
+  }
 });
 
 QemuMachine('sendText: a line typed on the serial console comes back from both COM1 and ConOut', async (ctx) => {

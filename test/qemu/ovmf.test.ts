@@ -1,6 +1,6 @@
-// Finding the firmware (qemu/ovmf.ts): BANKFORGE_OVMF_DIR may name anything, and QEMU opens the
-// flash files itself, so what is not a readable, non-empty regular file is refused first, by
-// name, with exit 3: a FIFO would leave QEMU waiting for a writer for ever.
+// Finding the firmware (qemu/ovmf.ts): BANKFORGE_OVMF_DIR may name anything, and every machine
+// reads the files whole, so what is not a readable, non-empty regular file is refused first, by
+// name, with exit 3: a FIFO would leave the read waiting for a writer for ever.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,7 +12,8 @@ import { mustRun, scratch } from '../helpers/tools.js';
 
 const { dir, cleanup } = await scratch('bankforge-ovmf-');
 const saved = process.env.BANKFORGE_OVMF_DIR;
-process.env.BANKFORGE_OVMF_DIR = dir;
+// Set while this file's tests run, not at import: uvu imports every file before running any.
+test.before(() => { process.env.BANKFORGE_OVMF_DIR = dir; });
 await copyFile(join(DEFAULT_OVMF_DIR, 'OVMF_CODE_4M.fd'), join(dir, 'OVMF_CODE_4M.fd'));
 const vars = join(dir, 'OVMF_VARS_4M.fd');
 
