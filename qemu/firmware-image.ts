@@ -10,7 +10,7 @@
 // Layout, as the edk2 build lays out OVMF.fd: the variable store, then the code, ending at 4 GiB.
 // Everything else is a hole: it reads as 0, as unmapped memory did.
 
-import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { BankforgeError, EXIT } from '../support/errors.js';
 import type { OvmfFiles } from './ovmf.js';
 
@@ -23,12 +23,16 @@ export const FIRMWARE_IMAGE_BYTES = 2 ** 32 - TPM_REGISTERS_BASE;
 
 /** Writes the image to `path`, a new file (in the machine's own temporary directory). */
 export function writeFirmwareImage(ovmf: OvmfFiles, path: string): void {
+  // Sizes first: BANKFORGE_OVMF_DIR may name anything, and nothing larger than the room is read.
+  const [varsBytes, codeBytes] = [statSync(ovmf.varsTemplate).size, statSync(ovmf.code).size];
+  const room = FIRMWARE_IMAGE_BYTES - TPM_REGISTERS_BYTES;
+  if (varsBytes + codeBytes > room) {
+    throw new BankforgeError(`UEFI firmware ${ovmf.code} (${codeBytes} bytes) and ${ovmf.varsTemplate} (${varsBytes} bytes) are larger together than the ${room} bytes below 4 GiB that the runner has room for`, EXIT.input);
+  }
   const vars = readFileSync(ovmf.varsTemplate);
   const code = readFileSync(ovmf.code);
-  const room = FIRMWARE_IMAGE_BYTES - TPM_REGISTERS_BYTES;
-  if (vars.length + code.length > room) {
-    throw new BankforgeError(`UEFI firmware ${ovmf.code} (${code.length} bytes) and ${ovmf.varsTemplate} (${vars.length} bytes) are larger together than the ${room} bytes below 4 GiB that the runner has room for`, EXIT.input);
-  }
+  // The files changed size between the stat and the read: placed by the sizes read, checked again.
+  if (vars.length + code.length > room) throw new BankforgeError(`UEFI firmware ${ovmf.code} or ${ovmf.varsTemplate} grew while it was read`, EXIT.input);
   const fd = openSync(path, 'wx');
   try {
     ftruncateSync(fd, FIRMWARE_IMAGE_BYTES);
