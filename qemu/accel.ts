@@ -72,8 +72,8 @@ export async function probeKvm(qemu: string, ovmf: OvmfFiles, timeoutMs = PROBE_
   const started = Date.now();
   try {
     const firmware = join(dir, 'firmware.fd');
-    writeFirmwareImage(ovmf, firmware);
-    const args = ['-machine', 'q35', '-accel', 'kvm', '-m', '128', '-nodefaults', '-display', 'none', '-bios', firmware, '-serial', 'stdio'];
+    await writeFirmwareImage(ovmf, firmware);
+    const args = ['-machine', 'q35,sata=off', '-accel', 'kvm', '-m', '128', '-nodefaults', '-display', 'none', '-bios', firmware, '-serial', 'stdio'];
     const child = launch(qemu, args, ['ignore', 'pipe', 'pipe'], dir);
     const verdict = await new Promise<{ works: boolean; reason: string }>((resolve) => {
       let stderr = '';

@@ -1,7 +1,8 @@
 // The QEMU command line of a bankforge machine, as a pure function of its configuration: a q35
-// PC with OVMF as its BIOS image (qemu/firmware-image.ts), no default devices (OVMF would first try an implicit DVD
-// drive), standard VGA for a GOP framebuffer, the image as the first boot device, the serial
-// console on QEMU's stdio and QMP on an inherited socket. An i6300esb watchdog is always there, as
+// PC (its AHCI controller only for an AHCI disk) with OVMF as its BIOS image (qemu/firmware-image.ts),
+// no default devices (OVMF would first try an implicit DVD drive), standard VGA for a GOP
+// framebuffer, the image as the first boot device, the serial console on QEMU's stdio and QMP on
+// an inherited socket. An i6300esb watchdog is always there, as
 // on the hardware the images are for: the loader arms it for a trial boot and its expiry resets
 // the VM (never ends QEMU), so a hung trial rolls back by itself (docs/watchdog.md).
 

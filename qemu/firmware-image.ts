@@ -4,14 +4,15 @@
 // it polls the locality 0 Access register for up to 750 ms, twice (TPM 1.2, then TPM 2.0), and
 // only a read of 0xFF means "nothing there". QEMU reads unmapped memory as 0, so every firmware
 // start waited 1.6 s in a busy loop. A ROM that covers the TPM window and holds 0xFF there makes
-// the answer immediate. QEMU maps the -bios image just below 4 GiB with no size limit (flash stops
-// at 16 MiB, short of the window) and below the chipset's own devices, which win where they overlap.
+// the answer immediate. QEMU maps the -bios image so that it ends at 4 GiB, and takes any whole
+// number of 64 KiB (flash stops at 16 MiB, short of the window); the chipset's own devices win
+// where they overlap it.
 //
 // Layout, as the edk2 build lays out OVMF.fd: the variable store, then the code, ending at 4 GiB.
 // Everything else is a hole: it reads as 0, as unmapped memory did.
 
-import { closeSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { BankforgeError, EXIT } from '../support/errors.js';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { FileInputError, readRegularFile } from '../support/regular-file.js';
 import type { OvmfFiles } from './ovmf.js';
 
 /** Where the TPM's registers start (locality 0). */
@@ -22,24 +23,29 @@ export const TPM_REGISTERS_BYTES = 5 * 0x1000;
 export const FIRMWARE_IMAGE_BYTES = 2 ** 32 - TPM_REGISTERS_BASE;
 
 /** Writes the image to `path`, a new file (in the machine's own temporary directory). */
-export function writeFirmwareImage(ovmf: OvmfFiles, path: string): void {
-  // Sizes first: BANKFORGE_OVMF_DIR may name anything, and nothing larger than the room is read.
-  const [varsBytes, codeBytes] = [statSync(ovmf.varsTemplate).size, statSync(ovmf.code).size];
+export async function writeFirmwareImage(ovmf: OvmfFiles, path: string): Promise<void> {
+  // BANKFORGE_OVMF_DIR may name anything: each file is checked as it is opened, and nothing larger
+  // than the room left is read.
   const room = FIRMWARE_IMAGE_BYTES - TPM_REGISTERS_BYTES;
-  if (varsBytes + codeBytes > room) {
-    throw new BankforgeError(`UEFI firmware ${ovmf.code} (${codeBytes} bytes) and ${ovmf.varsTemplate} (${varsBytes} bytes) are larger together than the ${room} bytes below 4 GiB that the runner has room for`, EXIT.input);
-  }
-  const vars = readFileSync(ovmf.varsTemplate);
-  const code = readFileSync(ovmf.code);
-  // The files changed size between the stat and the read: placed by the sizes read, checked again.
-  if (vars.length + code.length > room) throw new BankforgeError(`UEFI firmware ${ovmf.code} or ${ovmf.varsTemplate} grew while it was read`, EXIT.input);
+  const vars = await readRegularFile(ovmf.varsTemplate, room, 'UEFI firmware');
+  const code = await readRegularFile(ovmf.code, room - vars.length, 'UEFI firmware');
+  if (vars.length + code.length > room) throw new FileInputError(`UEFI firmware ${ovmf.code} or ${ovmf.varsTemplate} grew while it was read`);
   const fd = openSync(path, 'wx');
   try {
     ftruncateSync(fd, FIRMWARE_IMAGE_BYTES);
-    writeSync(fd, Buffer.alloc(TPM_REGISTERS_BYTES, 0xff), 0, TPM_REGISTERS_BYTES, 0);
-    writeSync(fd, vars, 0, vars.length, FIRMWARE_IMAGE_BYTES - code.length - vars.length);
-    writeSync(fd, code, 0, code.length, FIRMWARE_IMAGE_BYTES - code.length);
+    writeAll(fd, Buffer.alloc(TPM_REGISTERS_BYTES, 0xff), 0);
+    writeAll(fd, vars, FIRMWARE_IMAGE_BYTES - code.length - vars.length);
+    writeAll(fd, code, FIRMWARE_IMAGE_BYTES - code.length);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** A short write (a full or size-limited file system) must not leave a firmware the guest hangs in. */
+function writeAll(fd: number, data: Buffer, position: number): void {
+  for (let done = 0; done < data.length;) {
+    const n = writeSync(fd, data, done, data.length - done, position + done);
+    if (n === 0) throw new Error(`writing the firmware image stopped after ${done} of ${data.length} bytes at ${position}`);
+    done += n;
   }
 }

@@ -116,7 +116,7 @@ export class Machine {
     let args: string[];
     try {
       const firmware = join(tempDir, 'firmware.fd');
-      writeFirmwareImage(ovmf, firmware);
+      await writeFirmwareImage(ovmf, firmware);
       args = machineArgs({
         name,
         accel: accel.accel,
