@@ -4,7 +4,8 @@
 // interface so that the power-cut harness can wrap it with a recorder (recording.ts) and replay
 // every prefix of the writes; nothing above this layer touches a file handle.
 
-import { closeSync, constants, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, statSync } from 'node:fs';
+import { writeAllAt } from '../support/write-all.js';
 import { BankforgeError } from '../support/errors.js';
 import { checkTarget, readFully } from './file-source.js';
 import { lockForWriting, type WriteLock } from './write-lock.js';
@@ -76,8 +77,7 @@ class FileBlockDevice implements BlockDevice {
       throw new Error(`${this.name}: write of ${data.length} bytes at byte ${offset} is not whole ${this.unit}-byte sectors`);
     }
     if (offset + data.length > this.size) throw new Error(`${this.name}: write of ${data.length} bytes at byte ${offset} is past the end (${this.size} bytes)`);
-    let done = 0;
-    while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
+    writeAllAt(this.fd, data, offset);
   }
 
   async flush(): Promise<void> {

@@ -11,8 +11,9 @@
 // Layout, as the edk2 build lays out OVMF.fd: the variable store, then the code, ending at 4 GiB.
 // Everything else is a hole: it reads as 0, as unmapped memory did.
 
-import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { FileInputError, readRegularFile } from '../support/regular-file.js';
+import { writeAllAt } from '../support/write-all.js';
 import type { OvmfFiles } from './ovmf.js';
 
 /** Where the TPM's registers start (locality 0). */
@@ -33,19 +34,11 @@ export async function writeFirmwareImage(ovmf: OvmfFiles, path: string): Promise
   const fd = openSync(path, 'wx');
   try {
     ftruncateSync(fd, FIRMWARE_IMAGE_BYTES);
-    writeAll(fd, Buffer.alloc(TPM_REGISTERS_BYTES, 0xff), 0);
-    writeAll(fd, vars, FIRMWARE_IMAGE_BYTES - code.length - vars.length);
-    writeAll(fd, code, FIRMWARE_IMAGE_BYTES - code.length);
+    // Whole writes: a short one would leave a firmware the guest hangs in.
+    writeAllAt(fd, Buffer.alloc(TPM_REGISTERS_BYTES, 0xff), 0);
+    writeAllAt(fd, vars, FIRMWARE_IMAGE_BYTES - code.length - vars.length);
+    writeAllAt(fd, code, FIRMWARE_IMAGE_BYTES - code.length);
   } finally {
     closeSync(fd);
-  }
-}
-
-/** A short write (a full or size-limited file system) must not leave a firmware the guest hangs in. */
-function writeAll(fd: number, data: Buffer, position: number): void {
-  for (let done = 0; done < data.length;) {
-    const n = writeSync(fd, data, done, data.length - done, position + done);
-    if (n === 0) throw new Error(`writing the firmware image stopped after ${done} of ${data.length} bytes at ${position}`);
-    done += n;
   }
 }

@@ -6,12 +6,13 @@
 // libuv's thread pool costs 50-100 µs. Host files are copied through the pool, in big chunks
 // and reused buffers, so that reading and writing overlap the hashing.
 
-import { closeSync, fdatasync, fsync, ftruncateSync, openSync, read, write, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsync, ftruncateSync, openSync, read, write } from 'node:fs';
 import { promisify } from 'node:util';
 import type { ByteSink } from '../../partitions/sink.js';
 import { BlockHasher } from './block-hasher.js';
 import { isZero } from './blocks.js';
 import type { Bytes } from '../../partitions/units.js';
+import { writeAllAt } from '../../support/write-all.js';
 
 const COPY_CHUNK: Bytes = 4 * 1024 * 1024;
 /** How much copied data starts a flush in the background, so that close's fsync waits only for the rest. */
@@ -62,7 +63,7 @@ export class SparseImageFile {
 
   private writeAndHash(offset: Bytes, data: Uint8Array): void {
     this.hasher.add(offset, data);
-    writeAll(this.fd, data, offset);
+    writeAllAt(this.fd, data, offset);
     this.note(offset, data.length);
   }
 
@@ -166,10 +167,6 @@ export class SparseImageFile {
     if (last && last.offset + last.length === offset) last.length += length;
     else this.written.push({ offset, length });
   }
-}
-
-function writeAll(fd: number, data: Uint8Array, position: Bytes): void {
-  for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
 async function writeAllAsync(fd: number, data: Uint8Array, position: Bytes): Promise<void> {

@@ -8,7 +8,8 @@
 // starts and ends on a sector boundary, as O_DIRECT demands.
 
 import { createHash } from 'node:crypto';
-import { fdatasyncSync, writeSync } from 'node:fs';
+import { fdatasyncSync } from 'node:fs';
+import { writeAllAt } from '../../support/write-all.js';
 import type { Bytes } from '../../partitions/units.js';
 import type { DirectReader } from './direct-io.js';
 import { FlashInterrupted } from './errors.js';
@@ -68,7 +69,7 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
   let unsynced = 0;
   const checkAbort = (): void => { if (o.signal?.aborted) throw new FlashInterrupted('writing'); };
   const write = (data: Buffer, at: Bytes): void => {
-    for (let done = 0; done < data.length;) done += writeSync(dev.fd, data, done, data.length - done, at + done);
+    writeAllAt(dev.fd, data, at);
     unsynced += data.length;
     if (o.sync === 'group' && unsynced >= SYNC_EVERY) { fdatasyncSync(dev.fd); unsynced = 0; }
   };
