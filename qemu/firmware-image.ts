@@ -25,11 +25,14 @@ export const FIRMWARE_IMAGE_BYTES = 2 ** 32 - TPM_REGISTERS_BASE;
 
 /** Writes the image to `path`, a new file (in the machine's own temporary directory). */
 export async function writeFirmwareImage(ovmf: OvmfFiles, path: string): Promise<void> {
-  // BANKFORGE_OVMF_DIR may name anything: each file is checked as it is opened, and nothing larger
-  // than the room left is read.
+  // BANKFORGE_OVMF_DIR may name anything: each file is checked as it is opened (a FIFO, a
+  // directory, a device), and nothing larger than the room left is read.
   const room = FIRMWARE_IMAGE_BYTES - TPM_REGISTERS_BYTES;
   const vars = await readRegularFile(ovmf.varsTemplate, room, 'UEFI firmware');
   const code = await readRegularFile(ovmf.code, room - vars.length, 'UEFI firmware');
+  for (const [path, bytes] of [[ovmf.varsTemplate, vars], [ovmf.code, code]] as const) {
+    if (bytes.length === 0) throw new FileInputError(`UEFI firmware ${path} is empty; BANKFORGE_OVMF_DIR must hold OVMF's OVMF_CODE_4M.fd and OVMF_VARS_4M.fd`);
+  }
   if (vars.length + code.length > room) throw new FileInputError(`UEFI firmware ${ovmf.code} or ${ovmf.varsTemplate} grew while it was read`);
   const fd = openSync(path, 'wx');
   try {

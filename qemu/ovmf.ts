@@ -3,11 +3,10 @@
 // machine's life: nothing leaks between machines or into the system's template, and no boot pays
 // for OVMF's byte-by-byte flash writes (docs/qemu.md, "Where a boot's first seconds go").
 
-import { access, stat } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { BankforgeError } from '../support/errors.js';
-import { notRegularFile } from '../support/output-file.js';
 
 /** Debian's ovmf package; BANKFORGE_OVMF_DIR points elsewhere (other distributions, own builds). */
 export const DEFAULT_OVMF_DIR = '/usr/share/OVMF';
@@ -23,11 +22,6 @@ export async function findOvmf(): Promise<OvmfFiles> {
     } catch {
       throw new BankforgeError(`UEFI firmware ${path} not found; install the Debian package ovmf (apt-get install ovmf), or set BANKFORGE_OVMF_DIR to a directory with OVMF_CODE_4M.fd and OVMF_VARS_4M.fd`);
     }
-    // Read whole for every machine: a FIFO would hang the read, a directory or an empty file
-    // would fail later with a message about the image instead of the file.
-    const st = await stat(path);
-    const not = notRegularFile(st) ?? (st.size === 0 ? 'empty' : undefined);
-    if (not) throw new BankforgeError(`UEFI firmware ${path} is ${not}; BANKFORGE_OVMF_DIR must hold OVMF's OVMF_CODE_4M.fd and OVMF_VARS_4M.fd`);
   }
   return files;
 }

@@ -1,16 +1,17 @@
 // The BIOS image each machine gets (qemu/firmware-image.ts): 0xFF over the TPM's registers, OVMF's
 // variable store and code ending at 4 GiB as the edk2 build lays out OVMF.fd, a hole between, and
-// firmware files too large for it refused by name before they are read.
+// firmware files that are not OVMF's (a FIFO, a directory, empty, too large for it) refused by name
+// before they are read.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIRMWARE_IMAGE_BYTES, TPM_REGISTERS_BASE, TPM_REGISTERS_BYTES, writeFirmwareImage } from '../../qemu/firmware-image.js';
 import { DEFAULT_OVMF_DIR } from '../../qemu/ovmf.js';
 import { BankforgeError, EXIT } from '../../support/errors.js';
-import { scratch } from '../helpers/tools.js';
+import { mustRun, scratch } from '../helpers/tools.js';
 
 const { dir, cleanup } = await scratch('bankforge-firmware-image-');
 const ovmfDir = process.env.BANKFORGE_OVMF_DIR || DEFAULT_OVMF_DIR;
@@ -80,6 +81,25 @@ test('one byte more, in the code or in the variable store, or 8 GiB: refused by 
     const limit = big === 'code' ? ROOM - varsBytes : ROOM;
     assert.is((e as Error).message, `UEFI firmware ${path}: ${size} bytes; at most ${limit} are accepted`, name);
     assert.not.ok(existsSync(out), `${name}: nothing written`);
+  }
+});
+
+test('a FIFO, a directory or an empty file in place of either: refused by name, exit 3, no wait, nothing written', async () => {
+  for (const [kind, make, message] of [
+    ['fifo', (p: string) => mustRun('mkfifo', [p]), (p: string) => `cannot read UEFI firmware ${p}: not a regular file (a FIFO)`],
+    ['dir', (p: string) => mkdir(p), (p: string) => `cannot read UEFI firmware ${p}: not a regular file (a directory)`],
+    ['empty', (p: string) => writeFile(p, ''), (p: string) => `UEFI firmware ${p} is empty; BANKFORGE_OVMF_DIR must hold OVMF's OVMF_CODE_4M.fd and OVMF_VARS_4M.fd`],
+  ] as const) {
+    for (const which of ['code', 'varsTemplate'] as const) {
+      const files = { ...ovmf, [which]: join(dir, `${kind}-${which}.fd`) };
+      await make(files[which]);
+      const out = join(dir, `${kind}-${which}-firmware.fd`);
+      const e = await failure(files, out);
+      assert.instance(e, BankforgeError, `${kind} ${which}`);
+      assert.is((e as BankforgeError).exitCode, EXIT.input);
+      assert.is((e as Error).message, message(files[which]), `${kind} ${which}`);
+      assert.not.ok(existsSync(out), `${kind} ${which}: nothing written`);
+    }
   }
 });
 
