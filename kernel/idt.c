@@ -1,7 +1,8 @@
 /* idt.c: the interrupt descriptor table. The CPU exceptions (vectors 0-31) get the one thing the
  * kernel does with them: report, write a core dump with the registers, and panic. The kernel
  * runs with interrupts off and polls its devices; it enables them only to halt until the idle
- * tick (idle.c), so every other vector is a wake-up and goes to irq_wake. Gate format: SDM vol. 3, 6.14.1. */
+ * tick (idle.c), so every other vector is a wake-up and goes to irq_wake. Gate format: SDM
+ * vol. 3, 6.14.1. */
 #include "defs.h"
 #include "x86.h"
 

@@ -1,7 +1,8 @@
 /* sched.c: a cooperative scheduler for the host's agents and the DCUI. The kernel runs with
  * interrupts off on one CPU, so a task runs until it calls yield() (or sleep_ms, which yields
  * until its time has come); tasks take turns round-robin, and after each round the CPU halts
- * until the idle tick (idle.c). A task yields only to wait, never in the middle of work. Each task has its own 16 KiB stack.
+ * until the idle tick (idle.c). A task yields only to wait, never in the middle of work. Each
+ * task has its own 16 KiB stack.
  * Restarting a task (the DCUI's "Restart management agents") rebuilds its stack so that its
  * next turn starts its function from the beginning; the running task cannot restart itself.
  * A task whose function returns stays stopped until restarted. */

@@ -1,8 +1,9 @@
-/* trap.S: entry stubs for exceptions 0-31, and irq_wake for every other vector. Each exception stub makes the stack look the same whatever the
- * vector: the CPU pushed SS, RSP, RFLAGS, CS, RIP and, for some vectors, an error code; stubs of
- * vectors without one push a zero (SDM vol. 3, 6.13 and table 6-1), then every stub pushes its
- * vector number. trap_common saves the general registers and hands the frame
- * (struct trapframe in x86.h) to trap() in idt.c, which reports and never returns. */
+/* trap.S: entry stubs for exceptions 0-31, and irq_wake for every other vector. Each exception
+ * stub makes the stack look the same whatever the vector: the CPU pushed SS, RSP, RFLAGS, CS,
+ * RIP and, for some vectors, an error code; stubs of vectors without one push a zero (SDM vol. 3,
+ * 6.13 and table 6-1), then every stub pushes its vector number. trap_common saves the general
+ * registers and hands the frame (struct trapframe in x86.h) to trap() in idt.c, which reports
+ * and never returns. */
 
 	.macro TRAP_NOERR n
 	.balign 16

@@ -53,7 +53,7 @@ static inline uint64_t rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-/* Control registers and flags, for a core dump's register block and the page tables. */
+/* Model-specific registers: the local APIC's base and, in x2APIC mode, its registers (idle.c). */
 static inline uint64_t rdmsr(uint32_t msr)
 {
 	uint32_t lo, hi;
@@ -67,6 +67,7 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 
+/* Control registers and flags, for a core dump's register block and the page tables. */
 static inline uint64_t read_cr0(void)
 {
 	uint64_t v;
