@@ -98,7 +98,7 @@ async function main(): Promise<void> {
       const pipelineBefore = async () => { await rm(join(work, 'pipeline.img'), { force: true }); };
       const t = [[], [], []] as { wall: number; cpu: number }[][];
       for (let i = 0; i < runs; i++) {
-        t[0]!.push(await timeCommandCpu(process.execPath, [join(PACKAGE_ROOT, 'bin', 'bankforge.js'), 'build', '--quiet', '--layout', layout, '--out', join(work, 'ours.img')], { before: oursBefore }));
+        t[0]!.push(await timeCommandCpu(join(PACKAGE_ROOT, 'bin', 'bankforge.js'), ['build', '--quiet', '--layout', layout, '--out', join(work, 'ours.img')], { before: oursBefore }));
         t[1]!.push(await timeCommandCpu('genimage', ['--config', join(work, 'genimage.cfg'), '--rootpath', root, '--inputpath', join(work, 'input'), '--outputpath', join(work, 'images'), '--tmppath', join(work, 'gtmp')], { before: genimageBefore }));
         t[2]!.push(await timeCommandCpu('sh', [join(work, 'pipeline.sh')], { before: pipelineBefore }));
       }

@@ -49,7 +49,7 @@ export interface Outcome {
 /** Runs bankforge on one case; never throws on how it ends, and kills it at `timeoutMs`. */
 export async function runCase(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<Outcome> {
   const started = Date.now();
-  const r = await execa(process.execPath, [BIN, ...args], {
+  const r = await execa(BIN, args, {
     reject: false, cwd: opts.cwd ?? repoRoot, env: {}, encoding: 'utf8', stdin: 'ignore', timeout: opts.timeoutMs ?? 30_000,
   });
   return { args, exitCode: r.exitCode, signal: r.signal ?? undefined, timedOut: r.timedOut === true, ms: Date.now() - started, stderr: r.stderr ?? '', stdout: r.stdout ?? '' };
