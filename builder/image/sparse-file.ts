@@ -3,7 +3,7 @@
 // disk. It records which ranges hold data (for the block list and bmap), and hands every write
 // to a BlockHasher, so the data is hashed once, from memory, and never read back.
 // Format writers' many small writes are synchronous: on these machines each trip through
-// libuv's thread pool costs 50-100 µs. Host files are copied through the pool, in big chunks
+// libuv's thread pool costs 50-100 µs. Host files are copied through the pool, in 1 MiB chunks
 // and reused buffers, so that reading and writing overlap the hashing.
 
 import { closeSync, fdatasync, fsync, ftruncateSync, openSync, read, write } from 'node:fs';
@@ -14,7 +14,13 @@ import { isZero } from './blocks.js';
 import type { Bytes } from '../../partitions/units.js';
 import { writeAllAt } from '../../support/write-all.js';
 
-const COPY_CHUNK: Bytes = 4 * 1024 * 1024;
+/**
+ * 1 MiB: the copy buffers' pages are faulted in on first use (about 4.5 ms per MiB on these
+ * machines), which the first file's copy waits for, and a chunk is still in the CPU's caches when
+ * it is hashed. With 4 MiB the seed layout with 20 MB of content built in 0.284 s instead of
+ * 0.246 s, and with 400 MB in 0.90 s instead of 0.68 s (medians of 9 and 5, in turn).
+ */
+const COPY_CHUNK: Bytes = 1024 * 1024;
 /** How much copied data starts a flush in the background, so that close's fsync waits only for the rest. */
 const FLUSH_EVERY: Bytes = 64 * 1024 * 1024;
 const readAsync = promisify(read);
