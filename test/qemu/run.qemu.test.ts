@@ -5,7 +5,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cli, BIN, type CliResult } from '../helpers/cli.js';
 import { HELLO, helloImage } from '../fixtures/efi-hello/image.js';
 
@@ -111,7 +113,10 @@ RunCli('bad input: missing image, bad regex, contradicting buses, 4Kn on AHCI, n
   const ahci4k = await cli(['run', image, '--bus', 'ahci', '--sector-size', '4096', '--snapshot']);
   assert.is(ahci4k.exitCode, 2, ahci4k.stderr);
   assert.match(ahci4k.stderr, /ide-hd\) have 512-byte sectors only; a 4096-byte-sector image needs --bus virtio, nvme or usb/);
-  const noQemu = await cli(['run', image], { env: { PATH: '/nonexistent' } });
+  // A PATH with Node on it (the command's #! line finds it there) and nothing else.
+  const onlyNode = await mkdtemp(join(tmpdir(), 'bankforge-only-node-'));
+  await symlink(process.execPath, join(onlyNode, 'node'));
+  const noQemu = await cli(['run', image], { env: { PATH: onlyNode } }).finally(() => rm(onlyNode, { recursive: true, force: true }));
   assert.is(noQemu.exitCode, 3, noQemu.stderr);
   assert.match(noQemu.stderr, /qemu-system-x86_64 not found on PATH .*install the Debian package qemu-system-x86/);
   const noOvmf = await cli(['run', image], { env: { BANKFORGE_OVMF_DIR: '/nonexistent' } });
