@@ -15,7 +15,7 @@ import { execa } from 'execa';
 import { generateKeyPairSync, createHash } from 'node:crypto';
 import { appendFile, chmod, cp, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { delimiter, join, relative, sep } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { repoRoot, scratch } from '../helpers/tools.js';
 import { EXIT } from '../../support/exit-codes.js';
@@ -31,16 +31,15 @@ async function sh(cmd: string, args: string[], cwd: string, env: Record<string, 
 }
 const must = (what: string, r: Run): Run => { assert.is(r.exitCode, 0, `${what}: exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`); return r; };
 
-/** A checkout: the tree without node_modules (linked), git data, outputs, prebuilt programs; dist/ only when asked. */
+/**
+ * A checkout: what git tracks or would track (none of what .gitignore names: outputs, prebuilt
+ * programs, the fetched Linux of .cache/, 470 MB), node_modules linked; dist/ only when asked.
+ */
 async function checkout(to: string, withDist: boolean): Promise<string> {
-  await cp(repoRoot, to, {
-    recursive: true,
-    filter: (src) => {
-      const rel = relative(repoRoot, src);
-      const top = rel.split(sep)[0]!;
-      return !['node_modules', '.git', 'out', 'prebuilt'].includes(top) && (withDist || top !== 'dist') && !/\.(img|tgz)$/.test(rel);
-    },
-  });
+  await mkdir(to, { recursive: true });
+  const copy = await sh('sh', ['-c', 'git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$0"', to], repoRoot, base);
+  must('copying the tree', copy);
+  if (withDist) await cp(join(repoRoot, 'dist'), join(to, 'dist'), { recursive: true });
   await symlink(join(repoRoot, 'node_modules'), join(to, 'node_modules'));
   return to;
 }
@@ -63,9 +62,9 @@ async function toolsWithoutClang(bin: string, prefix: string): Promise<string> {
 
 const sha256 = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
 
+const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, TMPDIR: process.env.TMPDIR ?? '/tmp' };
 const A = await checkout(join(dir, 'a', 'src'), false);
 const B = await checkout(join(dir, 'b', 'src'), true);
-const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, TMPDIR: process.env.TMPDIR ?? '/tmp' };
 const prefix = join(dir, 'prefix');
 const installed = join(prefix, 'lib', 'node_modules', 'bankforge');
 
