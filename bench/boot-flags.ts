@@ -34,9 +34,9 @@ export const VARIANTS: Variant[] = [
   { name: 'OVMF in read-only flash, which stops short of the TPM (the runner until 2026-11-30 evening)', edit: (a, f) => setFlag('-machine', 'q35')(flash(f.code, f.vars, false)(a)) },
   { name: 'OVMF in flash, a writable private copy of the variable store (the runner until 2026-11-30)', edit: (a, f) => setFlag('-machine', 'q35')(flash(f.code, f.writableVars, true)(a)) },
   { name: 'OVMF 2 MiB code + 128 KiB variable store, in read-only flash', edit: (a, f) => flash(f.code2m, f.vars2m, false)(a) },
-  { name: 'with q35\'s AHCI controller (-machine q35,smm=off)', edit: setFlag('-machine', 'q35,smm=off') },
-  { name: 'with System Management Mode (-machine q35,sata=off, the runner until 2026-11-30 night)', edit: setFlag('-machine', 'q35,sata=off') },
-  { name: '-machine q35,smm=off,sata=off,hpet=off', edit: setFlag('-machine', 'q35,smm=off,sata=off,hpet=off') },
+  { name: 'with q35\'s AHCI controller (-machine q35, the runner until 2026-11-30 evening)', edit: setFlag('-machine', 'q35') },
+  { name: '-machine q35,sata=off,smm=off', edit: setFlag('-machine', 'q35,sata=off,smm=off') },
+  { name: '-machine q35,sata=off,hpet=off', edit: setFlag('-machine', 'q35,sata=off,hpet=off') },
   { name: '-m 128', edit: setFlag('-m', '128') },
 ];
 

@@ -73,7 +73,7 @@ export async function probeKvm(qemu: string, ovmf: OvmfFiles, timeoutMs = PROBE_
   try {
     const firmware = join(dir, 'firmware.fd');
     await writeFirmwareImage(ovmf, firmware);
-    const args = ['-machine', 'q35,smm=off,sata=off', '-accel', 'kvm', '-m', '128', '-nodefaults', '-display', 'none', '-bios', firmware, '-serial', 'stdio'];
+    const args = ['-machine', 'q35,sata=off', '-accel', 'kvm', '-m', '128', '-nodefaults', '-display', 'none', '-bios', firmware, '-serial', 'stdio'];
     const child = launch(qemu, args, ['ignore', 'pipe', 'pipe'], dir);
     const verdict = await new Promise<{ works: boolean; reason: string }>((resolve) => {
       let stderr = '';

@@ -84,13 +84,11 @@ const AHCI_PORTS = 6;
 
 export function machineArgs(c: MachineConfig): string[] {
   // q35's built-in AHCI controller only when a disk is on it: OVMF's AHCI driver waits on each
-  // empty port, ~0.1 s of every firmware start. No System Management Mode: the OVMF we run uses
-  // none (a build that needs it cannot run from -bios anyway), and under TCG emulating it costs
-  // ~0.15 s of every firmware start (docs/qemu.md).
+  // empty port, ~0.1 s of every firmware start (docs/qemu.md).
   const ahci = [c.disk, ...(c.extraDisks ?? [])].some((d) => d.bus === 'ahci');
   return [
     '-name', optionValue(c.name),
-    '-machine', ahci ? 'q35,smm=off' : 'q35,smm=off,sata=off',
+    '-machine', ahci ? 'q35' : 'q35,sata=off',
     '-accel', c.accel,
     '-m', String(c.memMiB),
     '-nodefaults',

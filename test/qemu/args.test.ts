@@ -27,7 +27,7 @@ function values(args: string[], flag: string): string[] {
 
 test('default machine: q35, no default devices, std VGA, OVMF as the BIOS image, virtio disk boots first, headless', () => {
   const args = machineArgs(base);
-  assert.equal(values(args, '-machine'), ['q35,smm=off,sata=off'], 'no System Management Mode; no AHCI controller when no disk is on it');
+  assert.equal(values(args, '-machine'), ['q35,sata=off'], 'no AHCI controller when no disk is on it');
   assert.equal(values(args, '-accel'), ['tcg']);
   assert.equal(values(args, '-m'), ['256']);
   assert.ok(args.includes('-nodefaults'));
@@ -64,8 +64,8 @@ test('usb, 4Kn, snapshot, gui, serial log and extra arguments', () => {
 
 test('ahci and nvme buses; more disks after the boot disk, without bootindex; AHCI refuses 4096-byte sectors', () => {
   assert.equal(values(machineArgs({ ...base, disk: { ...base.disk, bus: 'ahci' } }), '-device'), ['ide-hd,bus=ide.0,drive=disk0,bootindex=0', 'i6300esb']);
-  assert.equal(values(machineArgs({ ...base, disk: { ...base.disk, bus: 'ahci' } }), '-machine'), ['q35,smm=off'], 'the built-in AHCI controller for an AHCI boot disk');
-  assert.equal(values(machineArgs({ ...base, extraDisks: [{ path: '/img/b.img', format: 'raw', sectorSize: 512, bus: 'ahci', snapshot: false }] }), '-machine'), ['q35,smm=off'], 'and for an AHCI extra disk');
+  assert.equal(values(machineArgs({ ...base, disk: { ...base.disk, bus: 'ahci' } }), '-machine'), ['q35'], 'the built-in AHCI controller for an AHCI boot disk');
+  assert.equal(values(machineArgs({ ...base, extraDisks: [{ path: '/img/b.img', format: 'raw', sectorSize: 512, bus: 'ahci', snapshot: false }] }), '-machine'), ['q35'], 'and for an AHCI extra disk');
   assert.equal(values(machineArgs({ ...base, disk: { ...base.disk, bus: 'nvme', sectorSize: 4096 } }), '-device'),
     ['nvme,serial=bankforge0,drive=disk0,bootindex=0,logical_block_size=4096,physical_block_size=4096', 'i6300esb']);
   const more = machineArgs({
