@@ -13,6 +13,7 @@ import { findOvmf } from '../qemu/ovmf.js';
 import { writeFirmwareImage } from '../qemu/firmware-image.js';
 import { HELLO, helloImage } from '../test/fixtures/efi-hello/image.js';
 import { processCpuMs } from '../test/helpers/machine.js';
+import { shuffled } from './timing.js';
 
 /** Firmware files a variant may put in place of the runner's. */
 interface Files { code: string; vars: string; code2m: string; vars2m: string; writableVars: string }
@@ -81,7 +82,7 @@ export async function measureFlags(runs: number, variants = VARIANTS): Promise<(
     }).filter((x, i, a) => !/^socket,id=qmp|^chardev=qmp/.test(x) && !/^socket,id=qmp|^chardev=qmp/.test(a[i + 1] ?? ''));
     const times: Timing[][] = variants.map(() => []);
     for (let r = 0; r < runs; r++) {
-      for (const [k, v] of variants.entries()) {
+      for (const [k, v] of shuffled([...variants.entries()])) {
         // A fresh copy each boot, as the runner made one per machine.
         const writableVars = join(dir, 'OVMF_VARS.fd');
         await copyFile(ovmf.varsTemplate, writableVars);

@@ -15,7 +15,7 @@ import { flash } from '../disk/flash/flash.js';
 import type { SyncMode } from '../disk/flash/writer.js';
 import { writeOutputs } from '../builder/outputs/write.js';
 import { PACKAGE_ROOT } from '../support/package-info.js';
-import { ratioLine, timeCommand } from './timing.js';
+import { ratioLine, timeCommand, shuffled } from './timing.js';
 
 const MiB = 1024 * 1024;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -35,11 +35,11 @@ async function withLoop<T>(file: string, size: number, fn: (dev: string) => Prom
   try { return await fn(dev); } finally { await execa('losetup', ['-d', dev]); }
 }
 
-/** Median times of commands run in turn (A B C A B C …), so a busy moment of the machine hits all alike. */
+/** Median times of commands run in turn, in a fresh random order each round (timing.ts, shuffled), so a busy moment of the machine hits all alike. */
 async function interleaved(cmds: [string, string[]][]): Promise<number[]> {
   const times: number[][] = cmds.map(() => []);
   for (let i = 0; i < RUNS; i++) {
-    for (const [k, [cmd, args]] of cmds.entries()) times[k]!.push(await timeCommand(cmd, args, { runs: 1 }));
+    for (const [k, [cmd, args]] of shuffled([...cmds.entries()])) times[k]!.push(await timeCommand(cmd, args, { runs: 1 }));
   }
   return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!);
 }

@@ -1,8 +1,9 @@
 // Benchmark: how long the CLI takes to start and finish a small command, against `node -e 0`
 // (Node's own start-up, the floor under any Node CLI): `bankforge --help` and `bankforge status
-// IMAGE` on the default image, whole process each, run in turn (A B C A B C …) so a busy machine
-// slows all alike. Prints the median wall time and the median CPU time (user + system, from
-// /proc of the finished child: less sensitive to other load) of each, and the ratios.
+// IMAGE` on the default image, whole process each, run in turn, in a fresh random order each
+// round (timing.ts, shuffled), so a busy machine slows all alike. Prints the median wall time and
+// the median CPU time (user + system, from /proc of the finished child: less sensitive to other
+// load) of each, and the ratios.
 // bankforge is run as installed, through its #! line, which empties NODE_EXTRA_CA_CERTS (a
 // certificate file Node parses at every start). Where that variable is set, the floor for the
 // targets is `node -e 0` started the same way, so that a ratio measures what bankforge itself
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from '../builder/build.js';
 import { PACKAGE_ROOT } from '../support/package-info.js';
+import { shuffled } from './timing.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const BIN = join(PACKAGE_ROOT, 'bin', 'bankforge.js');
@@ -52,7 +54,7 @@ try {
   const floor = extraCerts ? 1 : 0;
   const wall: number[][] = cases.map(() => []), cpu: number[][] = cases.map(() => []);
   for (let i = 0; i < RUNS; i++) {
-    for (const [k, [, args]] of cases.entries()) {
+    for (const [k, [, args]] of shuffled([...cases.entries()])) {
       const r = await run(args);
       wall[k]!.push(r.wall); cpu[k]!.push(r.cpu);
     }

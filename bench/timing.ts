@@ -35,3 +35,18 @@ export async function timeCommandCpu(cmd: string, args: string[], opts: { cwd?: 
   if (!m) throw new Error(`${cmd}: no CPU times from /usr/bin/time: ${String(r.stderr)}`);
   return { wall, cpu: Number(m[1]) + Number(m[2]) };
 }
+
+/**
+ * `items` in a random order: for runs taken in turn, a fresh order each round. On these VMs a
+ * QEMU started right after another reuses that one's still-backed memory and so boots ~0.2 s
+ * sooner (docs/qemu.md), so boots alternate fast and slow; in a fixed rotation of an even number
+ * of variants, each variant would keep its fast or slow slot in every round.
+ */
+export function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
