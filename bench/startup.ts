@@ -60,7 +60,7 @@ try {
     }
   }
   const [w0, c0] = [median(wall[floor]!), median(cpu[floor]!)];
-  console.log(`start-up, median of ${RUNS} runs each, alternating (CPU = user + system, 10 ms resolution)`);
+  console.log(`start-up, median of ${RUNS} runs each, in a random order each round (CPU = user + system, 10 ms resolution)`);
   if (extraCerts) console.log(`NODE_EXTRA_CA_CERTS is set: "node -e 0" is started as bankforge is, with it empty; "certs read" is plain node`);
   for (const [k, [name]] of cases.entries()) {
     const w = median(wall[k]!), c = median(cpu[k]!);
