@@ -1,7 +1,7 @@
 // What each QEMU flag of the runner's machine costs or saves at boot: QEMU started directly with
 // qemu/args.ts's command line (QMP left out, in every variant alike) and with one change at a
-// time, timed to efi-hello's first line on COM1. Variants run in turn (A B C … A B C …) so a busy
-// machine slows all alike; median of RUNS each. Used by bench/boot.ts; docs/qemu.md keeps the list.
+// time, timed to efi-hello's first line on COM1. Variants run in turn, in a fresh random order each
+// round (timing.ts, shuffled), so a busy machine slows all alike; median of RUNS each. Used by bench/boot.ts; docs/qemu.md keeps the list.
 
 import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
@@ -100,6 +100,6 @@ export async function measureFlags(runs: number, variants = VARIANTS): Promise<(
 if (import.meta.url === `file://${process.argv[1]}`) {
   const runs = Number(process.env.BENCH_RUNS ?? 3);
   const rows = await measureFlags(runs);
-  console.log(`QEMU start -> efi-hello's first line, median of ${runs} boots each, in turn (TCG, virtio-blk)`);
+  console.log(`QEMU start -> efi-hello's first line, median of ${runs} boots each, in a random order each round (TCG, virtio-blk)`);
   for (const r of rows) console.log(`wall ${(r.ms / 1000).toFixed(2)} s  CPU ${(r.cpuMs / 1000).toFixed(2)} s (${r.cpuMs <= rows[0]!.cpuMs ? '-' : '+'}${Math.abs(r.cpuMs - rows[0]!.cpuMs).toFixed(0)} ms)  ${r.name}`);
 }

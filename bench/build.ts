@@ -9,7 +9,7 @@ import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
-import { timeCommandCpu, ratioLine } from './timing.js';
+import { ratioLine, shuffled, timeCommandCpu } from './timing.js';
 import { PACKAGE_ROOT } from '../support/package-info.js';
 
 const MiB = 1024 * 1024;
@@ -89,7 +89,8 @@ async function main(): Promise<void> {
       await writeFile(join(work, 'pipeline.sh'), pipelineScript(join(work, 'pipeline.img'), store, bootCfg));
       const runs = mib > 100 ? Math.max(3, Math.ceil(RUNS / 2)) : RUNS;
 
-      // In turn (ours, genimage, pipeline, ours, …) so a busy moment of the machine hits all alike.
+      // In turn, in a fresh random order each round (timing.ts, shuffled), so a busy moment of the
+      // machine hits all alike.
       // Each tool's previous output is removed before its run, outside the timing: freeing a
       // 400 MB file costs ~0.2 s here, which a rename over the old image would otherwise charge
       // to bankforge alone (genimage's output directory is emptied beforehand either way).
@@ -97,16 +98,19 @@ async function main(): Promise<void> {
       const oursBefore = async () => { for (const f of ['ours.img', 'ours.manifest.json', 'ours.img.kernel.elf']) await rm(join(work, f), { force: true }); };
       const pipelineBefore = async () => { await rm(join(work, 'pipeline.img'), { force: true }); };
       const t = [[], [], []] as { wall: number; cpu: number }[][];
+      const steps = [
+        async () => { t[0]!.push(await timeCommandCpu(join(PACKAGE_ROOT, 'bin', 'bankforge.js'), ['build', '--quiet', '--layout', layout, '--out', join(work, 'ours.img')], { before: oursBefore })); },
+        async () => { t[1]!.push(await timeCommandCpu('genimage', ['--config', join(work, 'genimage.cfg'), '--rootpath', root, '--inputpath', join(work, 'input'), '--outputpath', join(work, 'images'), '--tmppath', join(work, 'gtmp')], { before: genimageBefore })); },
+        async () => { t[2]!.push(await timeCommandCpu('sh', [join(work, 'pipeline.sh')], { before: pipelineBefore })); },
+      ];
       for (let i = 0; i < runs; i++) {
-        t[0]!.push(await timeCommandCpu(join(PACKAGE_ROOT, 'bin', 'bankforge.js'), ['build', '--quiet', '--layout', layout, '--out', join(work, 'ours.img')], { before: oursBefore }));
-        t[1]!.push(await timeCommandCpu('genimage', ['--config', join(work, 'genimage.cfg'), '--rootpath', root, '--inputpath', join(work, 'input'), '--outputpath', join(work, 'images'), '--tmppath', join(work, 'gtmp')], { before: genimageBefore }));
-        t[2]!.push(await timeCommandCpu('sh', [join(work, 'pipeline.sh')], { before: pipelineBefore }));
+        for (const step of shuffled(steps)) await step();
       }
       const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
       const [ours, genimage, pipeline] = t.map((x) => median(x.map((r) => r.wall))) as [number, number, number];
       const [oursCpu, genimageCpu, pipelineCpu] = t.map((x) => median(x.map((r) => r.cpu))) as [number, number, number];
 
-      console.log(`\nesxi layout, ${mib} MB in the store, median of ${runs} runs, in turn`);
+      console.log(`\nesxi layout, ${mib} MB in the store, median of ${runs} runs, in a random order each round`);
       console.log(`${'bankforge build (manifest incl.)'.padEnd(34)} ${ours.toFixed(3)} s`);
       console.log(ratioLine('genimage', ours, genimage, mib > 100 ? 0.7 : 1.0));
       console.log(ratioLine('sgdisk+mkfs.fat+mcopy', ours, pipeline));

@@ -15,7 +15,7 @@ import { flash } from '../disk/flash/flash.js';
 import type { SyncMode } from '../disk/flash/writer.js';
 import { writeOutputs } from '../builder/outputs/write.js';
 import { PACKAGE_ROOT } from '../support/package-info.js';
-import { ratioLine, timeCommand, shuffled } from './timing.js';
+import { NODE_FLOOR, ratioLine, shuffled, timeCommand } from './timing.js';
 
 const MiB = 1024 * 1024;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -87,7 +87,7 @@ try {
     console.log(ratioLine('dd bs=4M conv=fsync + cmp', ours, dd, 0.2));
     console.log(ratioLine('bmaptool copy (checks sha256)', ours, bmap, 1.0));
     // The floor under any whole-process time: Node starting, and the CLI parsing its arguments.
-    const node = await timeCommand('/usr/bin/env', ['NODE_EXTRA_CA_CERTS=', process.execPath, '-e', '0'], { runs: RUNS });
+    const node = await timeCommand(...NODE_FLOOR, { runs: RUNS });
     const help = await timeCommand(BIN, ['flash', '--help'], { runs: RUNS });
     console.log(`floor: node -e 0 (started as bankforge is) ${node.toFixed(3)} s; bankforge flash --help ${help.toFixed(3)} s`);
     console.log(`bankforge sync modes, in-process: ${await syncModes(image, dev)}`);

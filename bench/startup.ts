@@ -4,7 +4,7 @@
 // round (timing.ts, shuffled), so a busy machine slows all alike. Prints the median wall time and
 // the median CPU time (user + system, from /proc of the finished child: less sensitive to other
 // load) of each, and the ratios.
-// bankforge is run as installed, through its #! line, which empties NODE_EXTRA_CA_CERTS (a
+// bankforge is run as installed, through its first lines, which unset NODE_EXTRA_CA_CERTS (a
 // certificate file Node parses at every start). Where that variable is set, the floor for the
 // targets is `node -e 0` started the same way, so that a ratio measures what bankforge itself
 // costs; plain `node -e 0`, which pays for the file, is printed too.
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from '../builder/build.js';
 import { PACKAGE_ROOT } from '../support/package-info.js';
-import { shuffled } from './timing.js';
+import { NODE_FLOOR, shuffled } from './timing.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const BIN = join(PACKAGE_ROOT, 'bin', 'bankforge.js');
@@ -47,7 +47,7 @@ try {
   const extraCerts = Boolean(process.env.NODE_EXTRA_CA_CERTS);
   const cases: [string, string[]][] = [
     ...(extraCerts ? [['node -e 0, certs read', [process.execPath, '-e', '0']] as [string, string[]]] : []),
-    ['node -e 0', ['/usr/bin/env', 'NODE_EXTRA_CA_CERTS=', process.execPath, '-e', '0']],
+    ['node -e 0', [NODE_FLOOR[0], ...NODE_FLOOR[1]]],
     ['bankforge --help', [BIN, '--help']],
     ['bankforge status IMAGE', [BIN, 'status', image]],
   ];
@@ -61,7 +61,7 @@ try {
   }
   const [w0, c0] = [median(wall[floor]!), median(cpu[floor]!)];
   console.log(`start-up, median of ${RUNS} runs each, in a random order each round (CPU = user + system, 10 ms resolution)`);
-  if (extraCerts) console.log(`NODE_EXTRA_CA_CERTS is set: "node -e 0" is started as bankforge is, with it empty; "certs read" is plain node`);
+  if (extraCerts) console.log(`NODE_EXTRA_CA_CERTS is set: "node -e 0" is started as bankforge starts Node, without it; "certs read" is plain node`);
   for (const [k, [name]] of cases.entries()) {
     const w = median(wall[k]!), c = median(cpu[k]!);
     const verdict = k <= floor ? '' : `   wall ${(w / w0).toFixed(2)}x, CPU ${(c / c0).toFixed(2)}x node -e 0  (target <= 1.3x: ${w / w0 <= 1.3 ? 'met' : 'NOT met'})`;

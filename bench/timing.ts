@@ -50,3 +50,9 @@ export function shuffled<T>(items: readonly T[]): T[] {
   }
   return out;
 }
+
+/**
+ * `node -e 0` started as bin/bankforge.js starts Node (sh, then Node without NODE_EXTRA_CA_CERTS):
+ * the floor a whole-process ratio is taken against, so that it says what bankforge itself costs.
+ */
+export const NODE_FLOOR: readonly [string, string[]] = ['sh', ['-c', 'unset NODE_EXTRA_CA_CERTS; exec node -e 0']];

@@ -6,7 +6,8 @@
 // upgrade() call in this process, its modules already loaded (what the upgrade's own work costs).
 // What the upgrade writes and flushes is counted first, in-process, through the same wrapper the
 // power-cut harness uses; that first call is also reported, as the cold in-process time. Each run
-// starts from a fresh sparse copy of the built image; runs alternate between the three and `node -e 0`.
+// starts from a fresh sparse copy of the built image; each round runs the three and `node -e 0` in a
+// fresh random order.
 // Run: npm run build && node dist/bench/upgrade.js
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,7 +19,7 @@ import { createBundle } from '../builder/bundle/create.js';
 import { upgrade } from '../disk/upgrade/upgrade.js';
 import type { BlockDevice } from '../disk/device.js';
 import { PACKAGE_ROOT } from '../support/package-info.js';
-import { ratioLine, timeCommand } from './timing.js';
+import { NODE_FLOOR, ratioLine, shuffled, timeCommand } from './timing.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const BIN = join(PACKAGE_ROOT, 'bin', 'bankforge.js');
@@ -67,17 +68,20 @@ try {
   ].join(' && ');
 
   const ours: number[] = [], inProcess: number[] = [], dd: number[] = [], nodes: number[] = [];
+  // In the same rounds, in a fresh order each (timing.ts, shuffled): on a shared machine Node's
+  // start-up alone swings by a factor of two.
+  const steps = [
+    async () => { ours.push(await timeCommand(BIN, ['upgrade', target, bundle, '--allow-unverified', '--quiet'], { runs: 1, before: fresh })); },
+    async () => { await fresh(); inProcess.push(await timeCall(() => upgrade({ target, bundle, tries: 3, force: false, allowUnverified: true }))); },
+    async () => { dd.push(await timeCommand('sh', ['-c', ddScript], { runs: 1, before: fresh })); },
+    async () => { nodes.push(await timeCommand(...NODE_FLOOR, { runs: 1 })); },
+  ];
   for (let i = 0; i < RUNS; i++) {
-    ours.push(await timeCommand(BIN, ['upgrade', target, bundle, '--allow-unverified', '--quiet'], { runs: 1, before: fresh }));
-    await fresh();
-    inProcess.push(await timeCall(() => upgrade({ target, bundle, tries: 3, force: false, allowUnverified: true })));
-    dd.push(await timeCommand('sh', ['-c', ddScript], { runs: 1, before: fresh }));
-    // In the same rotation: on a shared machine Node's start-up alone swings by a factor of two.
-    nodes.push(await timeCommand('/usr/bin/env', ['NODE_EXTRA_CA_CERTS=', process.execPath, '-e', '0'], { runs: 1 }));
+    for (const step of shuffled(steps)) await step();
   }
   const node = median(nodes);
   const floor = `dd conv=fsync (${counts.bytes} B) + ${sectors} fsync`;
-  console.log(`upgrade of one bank of the default image: ${counts.bytes} bytes in ${counts.writes} writes, ${counts.flushes} flushes; median of ${RUNS}, alternating`);
+  console.log(`upgrade of one bank of the default image: ${counts.bytes} bytes in ${counts.writes} writes, ${counts.flushes} flushes; median of ${RUNS}, in a random order each round`);
   console.log(`${'bankforge upgrade (whole process)'.padEnd(34)} ${median(ours).toFixed(3)} s   (${(median(ours) - node).toFixed(3)} s above node -e 0)`);
   console.log(ratioLine(floor, median(ours), median(dd), 2));
   console.log(`${'upgrade() in-process, warm'.padEnd(34)} ${median(inProcess).toFixed(3)} s   (first call, cold: ${cold.toFixed(3)} s)`);

@@ -1,4 +1,5 @@
-#!/usr/bin/env -S NODE_EXTRA_CA_CERTS= node
+#!/bin/sh
+':' //; unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@"
 // Thin launcher: the CLI ships as compiled JavaScript so start-up stays lean (no TS loader at run time).
 // It runs the bundle (dist/cli-bundle/, scripts/bundle-cli.mjs: one file, compiled from V8's code
 // cache by load-bundle.js), unless tsc has compiled the sources since it was made (a developer's
@@ -9,10 +10,12 @@
 // library's leftover timer (fatfs releases a closed file from a 500 ms setTimeout) must not keep
 // every command that read a FAT file alive for another half second. Output to files, pipes and
 // terminals is written synchronously on Linux, so exiting loses none of it.
-// The #! line empties NODE_EXTRA_CA_CERTS: Node reads and parses that file at every start, before
-// any JavaScript runs (40 ms of CPU on these machines, where it names Debian's 144 CA
+// The first two lines are for sh and for Node both (for Node, a string and a comment): sh starts
+// Node without NODE_EXTRA_CA_CERTS. Node 20 reads and parses the file it names at every start,
+// before any JavaScript runs (40 ms of CPU on these machines, where it names Debian's 144 CA
 // certificates: a quarter of `bankforge status`), and bankforge opens no TLS connection and starts
-// no other Node. Node takes empty as unset. `env -S` is in GNU coreutils 8.30+ and BSD env.
+// no other Node. Through sh rather than `#!/usr/bin/env -S VAR= node`: BusyBox's env has no -S,
+// and pnpm's bin wrappers take whatever follows `env -S` for the program to run.
 'use strict';
 
 const { statSync } = require('node:fs');

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { repoRoot, scratch, tool } from './helpers/tools.js';
+import { copyTree, mustRun, repoRoot, scratch, tool } from './helpers/tools.js';
 
 test('the README quick start is two commands, and the first boots the default image to ready', async () => {
   const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
@@ -17,8 +17,8 @@ test('the README quick start is two commands, and the first boots the default im
 
   const { dir, cleanup } = await scratch('bankforge-readme-');
   try {
-    const copy = await tool('sh', ['-c', 'git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$1" && cp -al node_modules "$1"/', 'copy', dir], undefined, repoRoot);
-    assert.is(copy.exitCode, 0, copy.all);
+    await copyTree(dir);
+    await mustRun('cp', ['-al', join(repoRoot, 'node_modules'), dir]);
     const r = await tool('sh', ['-c', commands[0]!], undefined, dir);
     assert.is(r.exitCode, 0, r.all.slice(-3000));
     assert.match(r.stdout, /^bankforge: ready version=0\.0\.0-dev bank=A /m, r.all.slice(-3000));

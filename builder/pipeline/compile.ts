@@ -60,7 +60,7 @@ export async function sourcesOf(dirs: string[]): Promise<string[]> {
  * Which `name` on the PATH compiles, as part of the cache key: its real path, size and mtime.
  * A stat instead of `name --version`, so a cache hit spawns no process at all (a build that
  * finds everything cached should not pay for four compiler start-ups). Synchronous: a PATH of
- * ten directories asked through the thread pool cost ~6 ms here, for two tools per program.
+ * eleven directories asked through the thread pool cost ~6 ms here, for two tools per program.
  */
 export async function tool(name: string, pkg: string, why = ''): Promise<string> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

@@ -1,4 +1,4 @@
-// Runs the real CLI the way a user does (bin/bankforge.js, executed: its #! line is part of it),
+// Runs the real CLI the way a user does (bin/bankforge.js, executed: its first lines are part of it),
 // for tests of messages and exit codes.
 
 import { execa } from 'execa';

@@ -1,7 +1,7 @@
 // Test plumbing shared by every suite: scratch directories and running the oracle tools
 // (sgdisk, fsck.fat, mtools, qemu-img, ...) with their output kept for the assertion message.
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,4 +28,14 @@ export async function mustRun(cmd: string, args: string[]): Promise<string> {
   const r = await tool(cmd, args);
   if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.exitCode}:\n${r.all}`);
   return r.stdout;
+}
+
+/**
+ * A copy of this tree into `to` as a second clone would have it: the files git tracks or would
+ * track (nothing .gitignore names: outputs, dist/, node_modules, the fetched Linux in .cache/).
+ * Throws when any step of the pipe fails, or when the copy lacks package.json.
+ */
+export async function copyTree(to: string): Promise<void> {
+  await mustRun('bash', ['-c', 'set -eo pipefail; cd "$1"; git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$2"', 'copy', repoRoot, to]);
+  await access(join(to, 'package.json')).catch(() => { throw new Error(`copying ${repoRoot} to ${to}: no package.json arrived`); });
 }

@@ -21,7 +21,7 @@ import { BOOT_MS, withMachine } from '../helpers/machine.js';
 /** A wait that spans a Linux boot (kernel, modules, USB enumeration): twice the loader's ceiling,
  * since a Debian kernel under TCG on a loaded two-core host can take minutes to reach /init. */
 const LINUX_MS = 2 * BOOT_MS;
-import { mustRun, repoRoot, scratch } from '../helpers/tools.js';
+import { copyTree, mustRun, repoRoot, scratch } from '../helpers/tools.js';
 
 const { dir, cleanup } = await scratch('bankforge-linux-');
 const fetched = Object.fromEntries((await execa('sh', [join(repoRoot, 'scripts/fetch-linux.sh')])).stdout.split('\n').map((l) => l.split('=', 2) as [string, string]));
@@ -165,7 +165,8 @@ test('the README\'s "Your own Linux" commands work as written: five commands, th
   // hard-linked in, so the copy does not download them again.
   const copy = join(dir, 'tree');
   await mkdir(copy);
-  await mustRun('sh', ['-c', 'cd "$1" && git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$2" && cp -a dist "$2"/ && cp -al node_modules "$2"/ && mkdir -p "$2/.cache" && cp -al .cache/debs "$2/.cache/"', 'copy', repoRoot, copy]);
+  await copyTree(copy);
+  await mustRun('sh', ['-c', 'cd "$1" && cp -a dist "$2"/ && cp -al node_modules "$2"/ && mkdir -p "$2/.cache" && cp -al .cache/debs "$2/.cache/"', 'copy', repoRoot, copy]);
   const r = await execa('sh', ['-ec', commands.join('\n')], { cwd: copy, reject: false, all: true, timeout: 900_000 });
   assert.is(r.exitCode, 0, r.all?.slice(-3000));
   assert.match(r.all ?? '', /^bank A: valid already, nothing written$/m);

@@ -13,11 +13,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
 import { generateKeyPairSync, createHash } from 'node:crypto';
-import { appendFile, chmod, cp, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { repoRoot, scratch } from '../helpers/tools.js';
+import { copyTree, repoRoot, scratch } from '../helpers/tools.js';
 import { EXIT } from '../../support/exit-codes.js';
 
 const { dir, cleanup } = await scratch('bankforge-package-');
@@ -37,9 +37,9 @@ const must = (what: string, r: Run): Run => { assert.is(r.exitCode, 0, `${what}:
  */
 async function checkout(to: string, withDist: boolean): Promise<string> {
   await mkdir(to, { recursive: true });
-  const copy = await sh('sh', ['-c', 'git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$0"', to], repoRoot, base);
-  must('copying the tree', copy);
-  if (withDist) await cp(join(repoRoot, 'dist'), join(to, 'dist'), { recursive: true });
+  await copyTree(to);
+  // cp -a keeps the times, by which the launcher tells the bundle from tsc's newer output.
+  if (withDist) must('copying dist/', await sh('cp', ['-a', join(repoRoot, 'dist'), to], repoRoot, base));
   await symlink(join(repoRoot, 'node_modules'), join(to, 'node_modules'));
   return to;
 }

@@ -40,7 +40,7 @@ function interrupted(): Promise<Run> {
   const done = (async () => {
     const image = await helloImage(512, 'cli-sigint');
     const t0 = Date.now();
-    const child = spawn(process.execPath, [BIN, 'run', image, '--snapshot', '--timeout', '120'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(BIN, ['run', image, '--snapshot', '--timeout', '120'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });

@@ -120,7 +120,7 @@ test('build: a disk larger than a file may be (EFBIG, here by ulimit -f) is exit
   const { dir, cleanup } = await scratch();
   try {
     // ulimit -f counts KiB; the small layout's disk is 74 MiB.
-    const r = await execa('sh', ['-c', 'ulimit -f 10240 && exec "$0" "$@"', process.execPath, BIN, 'build', '-l', 'small', '-o', join(dir, 's.img'), '-q'], { reject: false, cwd: repoRoot, encoding: 'utf8' });
+    const r = await execa('sh', ['-c', 'ulimit -f 10240 && exec "$0" "$@"', BIN, 'build', '-l', 'small', '-o', join(dir, 's.img'), '-q'], { reject: false, cwd: repoRoot, encoding: 'utf8' });
     assert.is(r.exitCode, 3, r.stderr);
     assert.match(r.stderr, /the layout's disk is 77594624 bytes .*EFBIG/);
     assert.equal(await readdir(dir), []);
@@ -139,7 +139,7 @@ test('build: SIGTERM while writing exits 130 and leaves no partial file; SIGINT 
     layout.partitions[3] = { name: 'store', type: 'basic-data', filesystem: 'raw', size: '6GiB' };
     await writeFile(join(dir, 'big.json'), JSON.stringify(layout));
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const child = execa(process.execPath, [BIN, 'build', '-l', join(dir, 'big.json'), '-o', join(dir, 'big.img'), '--sha256'], { reject: false, cwd: repoRoot, encoding: 'utf8' });
+      const child = execa(BIN, ['build', '-l', join(dir, 'big.json'), '-o', join(dir, 'big.img'), '--sha256'], { reject: false, cwd: repoRoot, encoding: 'utf8' });
       let seen = false;
       for (let i = 0; i < 200 && !seen; i++) {
         await new Promise((r) => setTimeout(r, 50));

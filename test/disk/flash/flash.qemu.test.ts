@@ -288,7 +288,7 @@ test('Ctrl-C on the CLI: exit 130 and a message that the stick is not bootable',
   await withLoop(await stick('ctrl-c', 800 * MiB, 0), 512, async (dev) => {
     const { execa } = await import('execa');
     const { BIN } = await import('../../helpers/cli.js');
-    const p = execa(process.execPath, [BIN, 'flash', image, dev, '--yes'], { reject: false, all: true, encoding: 'utf8' });
+    const p = execa(BIN, ['flash', image, dev, '--yes'], { reject: false, all: true, encoding: 'utf8' });
     // Once writing has begun: the check against the manifest comes first and writes nothing.
     const onData = (chunk: Buffer): void => { if (/^writing/m.test(chunk.toString())) { p.stderr!.off('data', onData); p.kill('SIGINT'); } };
     p.stderr!.on('data', onData);
