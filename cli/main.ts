@@ -183,6 +183,10 @@ export async function main(argv: string[]): Promise<void> {
       })
       .parseAsync();
     const name = String(args._[0]);
+    // yargs stops looking for a command at `--`: what follows is neither a command it parsed
+    // (`-- status x.img`) nor one it refused (`-- frobnicate`).
+    const end = argv.indexOf('--'), at = argv.indexOf(name);
+    if (end !== -1 && !(at !== -1 && at < end)) throw new BankforgeError(`-- comes before the command; put it after the command's options\n(see bankforge --help)`, EXIT.usage);
     if (!Object.hasOwn(COMMAND_MODULES, name)) throw new Error(`yargs accepted a command without a module: ${name}`);
     await (await COMMAND_MODULES[name]!()).run(args);
   } catch (e) {

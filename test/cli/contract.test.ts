@@ -85,6 +85,11 @@ test('every command: an error with --json is {"error": ...} on stdout with the d
   assert.equal({ file: (doc.error as { file: string }).file, field: (doc.error as { field: string }).field }, { file: layout, field: 'partitions' });
   await json(['devices', '--no-such-option'], EXIT.usage);
   await json(['frobnicate'], EXIT.usage);
+  // `--` before the command: yargs parses no command after it.
+  for (const args of [['--', 'status', img], ['--', 'frobnicate'], ['--', '--version']]) {
+    const { doc } = await json(args, EXIT.usage);
+    assert.match((doc.error as { message: string }).message, /^-- comes before the command/, args.join(' '));
+  }
 });
 
 test('bad targets are named for what they are: a text file, a compressed image, a directory (exit 3, also for config FILE get)', async () => {
