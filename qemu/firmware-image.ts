@@ -30,8 +30,8 @@ export async function writeFirmwareImage(ovmf: OvmfFiles, path: string): Promise
   const room = FIRMWARE_IMAGE_BYTES - TPM_REGISTERS_BYTES;
   const vars = await readRegularFile(ovmf.varsTemplate, room, 'UEFI firmware');
   const code = await readRegularFile(ovmf.code, room - vars.length, 'UEFI firmware');
-  for (const [path, bytes] of [[ovmf.varsTemplate, vars], [ovmf.code, code]] as const) {
-    if (bytes.length === 0) throw new FileInputError(`UEFI firmware ${path} is empty; BANKFORGE_OVMF_DIR must hold OVMF's OVMF_CODE_4M.fd and OVMF_VARS_4M.fd`);
+  for (const [file, bytes] of [[ovmf.varsTemplate, vars], [ovmf.code, code]] as const) {
+    if (bytes.length === 0) throw new FileInputError(`UEFI firmware ${file} is empty; BANKFORGE_OVMF_DIR must hold OVMF's OVMF_CODE_4M.fd and OVMF_VARS_4M.fd`);
   }
   if (vars.length + code.length > room) throw new FileInputError(`UEFI firmware ${ovmf.code} or ${ovmf.varsTemplate} grew while it was read`);
   const fd = openSync(path, 'wx');

@@ -6,13 +6,13 @@
 // libuv's thread pool costs 50-100 µs. Host files are copied through the pool, in 1 MiB chunks
 // and reused buffers, so that reading and writing overlap the hashing.
 
-import { closeSync, fdatasync, fsync, ftruncateSync, openSync, read, write } from 'node:fs';
+import { closeSync, fdatasync, fsync, ftruncateSync, openSync, read } from 'node:fs';
 import { promisify } from 'node:util';
 import type { ByteSink } from '../../partitions/sink.js';
 import { BlockHasher } from './block-hasher.js';
 import { isZero } from './blocks.js';
 import type { Bytes } from '../../partitions/units.js';
-import { writeAllAt } from '../../support/write-all.js';
+import { writeAllAt, writeAllAtAsync } from '../../support/write-all.js';
 
 /**
  * 1 MiB: the copy buffers' pages are faulted in on first use (about 4.5 ms per MiB on these
@@ -24,7 +24,6 @@ const COPY_CHUNK: Bytes = 1024 * 1024;
 /** How much copied data starts a flush in the background, so that close's fsync waits only for the rest. */
 const FLUSH_EVERY: Bytes = 64 * 1024 * 1024;
 const readAsync = promisify(read);
-const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
 
@@ -94,7 +93,7 @@ export class SparseImageFile {
         const end: Bytes = done + chunk.length;
         next = end < length ? fetch(end, this.bufs[(k + 1) % 2]) : undefined;
         if (!isZero(chunk)) {
-          writing = writeAllAsync(this.fd, chunk, offset + done).then(() => this.flushNowAndThen(chunk.length));
+          writing = writeAllAtAsync(this.fd, chunk, offset + done).then(() => this.flushNowAndThen(chunk.length));
           // Awaited after the next read; failing first (a full disk fails at once) it must not
           // count as unhandled meanwhile, which would end the process instead of the build.
           writing.catch(() => undefined);
@@ -175,9 +174,6 @@ export class SparseImageFile {
   }
 }
 
-async function writeAllAsync(fd: number, data: Uint8Array, position: Bytes): Promise<void> {
-  for (let done = 0; done < data.length;) done += (await writeAsync(fd, data, done, data.length - done, position + done)).bytesWritten;
-}
 
 /** Fill `into` from `path` at `at`; the file was `length` bytes when planned. */
 async function readFull(fd: number, path: string, into: Buffer, at: Bytes, length: Bytes): Promise<Buffer> {
