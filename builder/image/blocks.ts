@@ -186,6 +186,21 @@ export class BlockCheck {
     }
   }
 
+  /**
+   * Feeds `length` zero bytes without them being read: a hole of the file, which reads as zeros by
+   * definition. Hole blocks pass as they are; a data block's digest takes the zeros in.
+   */
+  zeros(length: Bytes): void {
+    let left = length;
+    while (left > 0) {
+      const n = Math.min(this.blockLength(this.block) - this.inBlock, left);
+      if (this.digest(this.block) !== undefined) hashZeros(this.hash, n);
+      this.inBlock += n;
+      left -= n;
+      if (this.inBlock === this.blockLength(this.block)) this.close();
+    }
+  }
+
   /** Checks that the bytes ended on a block boundary or at the image's end. */
   end(): void {
     if (this.inBlock !== 0) throw new RangeError(`a block check ended inside block ${this.block}`);

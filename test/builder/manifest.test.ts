@@ -109,4 +109,24 @@ test('BlockCheck: data blocks by digest, holes as zeros, a short last block', ()
   assert.equal(seen.slice(1).map((m) => [m.block, m.hole]), [[0, false]]);
 });
 
+test('BlockCheck.zeros: a hole of the file fed unread equals its zero bytes fed, in holes and data blocks alike', () => {
+  const bs = 1024;
+  const img = Buffer.alloc(5000);
+  img.fill(3, 1100, 1200);   // block 1 holds data with zeros around it; block 4 (904 bytes) is zeros but listed as data
+  const digest = (b: number) => createHash('sha256').update(img.subarray(b * bs, Math.min(img.length, (b + 1) * bs))).digest('hex');
+  const list = { size: bs, zeroSha256: Z, runs: [{ first: 0, count: 1 }, { first: 1, count: 1, sha256: [digest(1)] }, { first: 2, count: 2 }, { first: 4, count: 1, sha256: [digest(4)] }] };
+  const seen: BlockMismatch[] = [];
+  const c = new BlockCheck(list, img.length, 0, (m) => { seen.push(m); throw new Error(`mismatch ${m.block}`); });
+  c.zeros(1100);                      // block 0 and the start of data block 1, unread
+  c.update(img.subarray(1100, 1200));
+  c.zeros(3800);                      // the rest of block 1, holes 2-3 and the short data block 4
+  c.end();
+  assert.equal(seen, []);
+  // Zeros where the list has other data are a mismatch of that block, as read zeros would be.
+  const other = { ...list, runs: [{ first: 0, count: 5, sha256: [Z, digest(1), Z, Z, digest(4)] }] };
+  const d = new BlockCheck(other, img.length, 0, (m) => { seen.push(m); throw new Error(`mismatch ${m.block}`); });
+  assert.throws(() => d.zeros(img.length), /mismatch 1/);
+  assert.equal(seen.map((m) => [m.block, m.hole]), [[1, false]]);
+});
+
 test.run();

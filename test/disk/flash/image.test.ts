@@ -12,6 +12,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { openImage } from '../../../disk/flash/image.js';
 import { blocksToRead, checkSidecars } from '../../../disk/flash/sidecars.js';
+import { CHUNK, segments } from '../../../disk/flash/segments.js';
+import { alignedBuffer } from '../../../disk/flash/direct-io.js';
 import { FlashFailure } from '../../../disk/flash/errors.js';
 import { BankforgeError, EXIT } from '../../../support/errors.js';
 import { buildQuiet } from '../../helpers/images.js';
@@ -88,6 +90,36 @@ test('the check against a format 2 manifest reads data blocks and only what the 
   assert.instance(dirty.error, FlashFailure);
   assert.match((dirty.error as Error).message, new RegExp(`sparse\\.img does not match .*sparse\\.manifest\\.json: block ${hole.first + 1} \\(bytes ${(hole.first + 1) * manifest.blocks.size}\\.\\.[0-9]+\\) holds data where the manifest declares a hole; nothing was written to /dev/null`));
   assert.ok(dirty.total > dataBytes && dirty.total < dataBytes + 16 * 1024 * 1024, `the block holding the byte is read too (${dirty.total} bytes)`);
+});
+
+test('segments of a raw image: what a full read yields, from the chunks its data extents reach alone; the manifest still holds', async () => {
+  const source = await openImage(img);
+  const extents = (await source.extents)!;
+  assert.ok(extents.length > 0, 'no data extents for a built image');
+  const walk = async (src: typeof source): Promise<{ segs: string[]; read: number }> => {
+    const reader = await src.openReader();
+    let read = 0;
+    const counting = { read: (offset: number, into: Buffer) => { read += into.length; return reader.read(offset, into); }, close: () => reader.close() };
+    const segs: string[] = [];
+    try {
+      for await (const s of segments(src, counting, false, alignedBuffer(CHUNK), () => undefined)) segs.push(`${s.offset}+${s.data.length}:${createHash('sha256').update(s.data).digest('hex')}`);
+    } finally { await counting.close(); }
+    return { segs, read };
+  };
+  const skipping = await walk(source);
+  const full = await walk({ ...source, extents: Promise.resolve(undefined) });
+  assert.equal(skipping.segs, full.segs);
+  assert.is(full.read, source.size);
+  const reached = new Set(extents.flatMap((e) => Array.from({ length: Math.ceil(e.end / CHUNK) - Math.floor(e.start / CHUNK) }, (_, k) => Math.floor(e.start / CHUNK) + k)));
+  assert.is(skipping.read, reached.size * CHUNK, 'only the chunks a data extent reaches are read');
+  assert.ok(skipping.read < source.size / 4, `${skipping.read} of ${source.size} bytes read`);
+  // Holes are checked as zeros against the manifest without being read: extents that miss data
+  // written since (a file changed after it was opened) leave it unread, and the manifest, which
+  // says what the image must hold, is what the device gets; a data block skipped as a hole fails.
+  const lying = { ...source, extents: Promise.resolve(extents.slice(1)) };
+  const e = await walk(lying).then(() => undefined, (x: unknown) => x);
+  assert.instance(e, FlashFailure);
+  assert.match((e as Error).message, /small\.img does not match .*small\.manifest\.json: block \d+ \(bytes \d+\.\.\d+\) hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
 });
 
 test('a .bmap in blocks finer than the image\'s sectors is refused by file and field before any device is looked at', async () => {
