@@ -40,7 +40,12 @@ export function cacheDir(): string {
   return process.env.BANKFORGE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'bankforge');
 }
 
-export interface Compiled { path: string; cached: boolean }
+export interface Compiled {
+  path: string;
+  cached: boolean;
+  /** What the compiler and linker printed when this call compiled ('' when all is well); absent when nothing was compiled. */
+  messages?: string;
+}
 
 /** Told before a compiler runs (it takes seconds to tens of seconds); never for a cache hit or a prebuilt program. */
 export type CompileProgress = (message: string) => void;
@@ -93,16 +98,17 @@ export function keyOf(kind: string, sources: readonly Source[], flags: string[],
   return h.digest('hex').slice(0, 24);
 }
 
-/** Run `produce` into a fresh directory and move it into the cache only when it succeeded. */
-export async function cached(kind: string, key: string, output: string, produce: (dir: string) => Promise<void>): Promise<Compiled> {
+/** Run `produce` (resolving with the tools' messages, if it keeps them) into a fresh directory and move it into the cache only when it succeeded. */
+export async function cached(kind: string, key: string, output: string, produce: (dir: string) => Promise<string | void>): Promise<Compiled> {
   const dir = join(cacheDir(), `${kind}-${key}`);
   const path = join(dir, output);
   if (await stat(path).then(() => true, () => false)) return { path, cached: true };
   // One directory per call: two builds of one uncached program in one process must not share it.
   const tmp = partialPath(dir);
   await mkdir(tmp, { recursive: true });
+  let messages: string;
   try {
-    await produce(tmp);
+    messages = (await produce(tmp)) ?? '';
     await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
       // Another build filled the same cache entry meanwhile: same key, same bytes.
       if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
@@ -112,7 +118,7 @@ export async function cached(kind: string, key: string, output: string, produce:
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
-  return { path, cached: false };
+  return { path, cached: false, messages };
 }
 
 /** Resolves with the command's messages (none, when all is well). */
@@ -142,7 +148,7 @@ export async function sourceKey(kind: ProgramKind): Promise<string> {
  * sources that changed since it was built.
  */
 async function compiled(kind: ProgramKind, linker: string, output: string, progress: CompileProgress | undefined,
-  produce: (dir: string, files: string[]) => Promise<void>): Promise<Compiled> {
+  produce: (dir: string, files: string[]) => Promise<string>): Promise<Compiled> {
   const files = await sourcesOf(SOURCE_DIRS[kind]);
   const sources = readSources(files);
   const prebuilt = await prebuiltFor(kind, keyOf(kind, sources, FLAGS[kind], []));
@@ -152,7 +158,7 @@ async function compiled(kind: ProgramKind, linker: string, output: string, progr
   const key = keyOf(kind, sources, FLAGS[kind], versions);
   return cached(kind, key, output, async (dir) => {
     progress?.(`compiling the ${kind} (${files.filter((f) => /\.(c|S)$/.test(f)).length} files, clang)`);
-    await produce(dir, files);
+    return produce(dir, files);
   });
 }
 
@@ -160,22 +166,21 @@ async function compiled(kind: ProgramKind, linker: string, output: string, progr
 export async function compileLoader(progress?: CompileProgress): Promise<Compiled> {
   return compiled('loader', 'lld-link', 'BOOTX64.EFI', progress, async (dir, files) => {
     const c = files.filter((f) => f.endsWith('.c'));
-    await run('the loader', 'clang', [...LOADER_FLAGS, ...prefixMap(), '-Icommon', ...LOADER_LINK, '-o', join(dir, 'BOOTX64.EFI'), ...c]);
+    return run('the loader', 'clang', [...LOADER_FLAGS, ...prefixMap(), '-Icommon', ...LOADER_LINK, '-o', join(dir, 'BOOTX64.EFI'), ...c]);
   });
 }
 
 /** kernel/*.c, kernel/*.S + common/*.c -> kernel.elf (with debug info), linked by kernel/kernel.ld */
 export async function compileKernel(progress?: CompileProgress): Promise<Compiled> {
-  return compiled('kernel', 'ld.lld', 'kernel.elf', progress, async (dir, files) => { await buildKernel(dir, files); });
+  return compiled('kernel', 'ld.lld', 'kernel.elf', progress, (dir, files) => buildKernel(dir, files));
 }
 
 /**
- * compileKernel's build without the cache: `files` (default: the kernel's sources) compiled and
- * linked into `dir`/kernel.elf. Resolves with what clang and ld.lld printed, which is nothing
- * when all is well (test/kernel checks that).
+ * compileKernel's build: `files` compiled and linked into `dir`/kernel.elf. Resolves with what
+ * clang and ld.lld printed, which is nothing when all is well (test/kernel/build.test.ts checks that).
  */
-export async function buildKernel(dir: string, files?: string[]): Promise<string> {
-  const units = (files ?? await sourcesOf(['kernel', 'common'])).filter((f) => /\.(c|S)$/.test(f));
+async function buildKernel(dir: string, files: string[]): Promise<string> {
+  const units = files.filter((f) => /\.(c|S)$/.test(f));
   const objects = units.map((f) => join(dir, `${f.replace(/[/.]/g, '_')}.o`));
   const messages: string[] = [];
   // One clang per unit, as many at once as there are cores.

@@ -18,6 +18,6 @@ export async function compileStateTool(): Promise<Compiled> {
   const key = keyOf('state-tool', readSources(files), flags, versions);
   return cached('state-tool', key, STATE_TOOL_FILE, async (dir) => {
     const units = [...files.filter((f) => f.startsWith('linuxtool/') && f.endsWith('.c')), ...COMMON_UNITS];
-    await run('the mark-good tool', 'musl-gcc', [...flags, '-s', '-o', join(dir, STATE_TOOL_FILE), ...units]);
+    return run('the mark-good tool', 'musl-gcc', [...flags, '-s', '-o', join(dir, STATE_TOOL_FILE), ...units]);
   });
 }

@@ -1,29 +1,36 @@
 // The kernel builds warning-free with the project's flags into the ELF shape the loader takes
 // (docs/boot-protocol.md, "The kernel image"): ELF64 x86-64 ET_EXEC, entry in the image,
 // PT_LOAD segments with p_paddr == p_vaddr starting at BF_KERNEL_BASE (16 MiB). The build is
-// the pipeline's own (builder/pipeline/compile.ts), uncached, so that its messages are seen.
+// the pipeline's own (compileKernel, builder/pipeline/compile.ts) into an empty cache, so that
+// its messages are seen; a second call is then served from the cache (the loader's cache is
+// checked in test/builder/pipeline/compile.test.ts: one uncached kernel build in the suite, not two).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
 import { scratch, mustRun } from '../helpers/tools.js';
-import { buildKernel } from '../../builder/pipeline/compile.js';
+import { compileKernel, type Compiled } from '../../builder/pipeline/compile.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
-let build: { elf: string; ok: boolean; output: string };
+let build: { elf: string; ok: boolean; output: string; compiled?: Compiled };
 
 test.before(async () => {
   ({ dir, cleanup } = await scratch('bankforge-kernel-'));
+  process.env.BANKFORGE_CACHE = dir;
   // A failure is kept for the first test to report: uvu says nothing when a before hook throws.
-  const elf = join(dir, 'kernel.elf');
-  build = await buildKernel(dir).then((output) => ({ elf, ok: true, output }), (e: Error) => ({ elf, ok: false, output: e.message }));
+  build = await compileKernel().then((c) => ({ elf: c.path, ok: true, output: c.messages ?? '', compiled: c }), (e: Error) => ({ elf: '', ok: false, output: e.message }));
 });
 test.after(async () => cleanup());
 
 test('the kernel compiles and links with no diagnostics at all', () => {
   assert.ok(build.ok, build.output);
+  assert.is(build.compiled!.cached, false, 'an empty cache, yet nothing was compiled');
   assert.is(build.output.trim(), '', 'clang and ld.lld printed something');
+});
+
+test('an unchanged tree is then served from the cache, compiling nothing', async () => {
+  assert.ok(build.elf.startsWith(dir), build.elf);
+  assert.equal(await compileKernel(), { path: build.elf, cached: true });
 });
 
 test('readelf: ELF64 x86-64 ET_EXEC entered at _start', async () => {
