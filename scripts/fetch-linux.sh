@@ -16,13 +16,15 @@ cd "$(dirname "$0")/.."
 cache=.cache
 mkdir -p "$cache/debs" "$cache/linux"
 
-# The package lists: apt-get download finds nothing on a machine that never ran apt-get update.
-if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
-  apt-get update -qq >&2
-fi
-
 # linux-image-amd64 is a metapackage; the kernel is in the versioned package it depends on.
-image_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1)
+depends() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1; }
+image_pkg=$(depends)
+# No answer: the package lists were never downloaded (apt-get update never ran). Each apt-cache
+# call costs a second of CPU here, so the lists are not checked otherwise.
+if [ -z "$image_pkg" ]; then
+  apt-get update -qq >&2
+  image_pkg=$(depends)
+fi
 [ -n "$image_pkg" ] || { echo "fetch-linux: cannot find the kernel package linux-image-amd64 depends on" >&2; exit 1; }
 
 fetch() {   # package -> the .deb in $cache/debs

@@ -7,7 +7,6 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -16,8 +15,9 @@ import { cli } from '../helpers/cli.js';
 import { buildQuiet } from '../helpers/images.js';
 import { STEP_MS, withMachine } from '../helpers/machine.js';
 import { scratch } from '../helpers/tools.js';
+import { sha256OfFile } from '../helpers/file-bytes.js';
 
-const sha = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
+const sha = async (p: string): Promise<string> => sha256OfFile(p);
 
 /** A paused QEMU with `img` as its disk, once it holds its lock (seen in /proc/locks); boxed, since a bare one would be awaited. */
 async function pausedQemu(img: string, snapshot: boolean): Promise<{ q: ResultPromise }> {

@@ -12,12 +12,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
-import { generateKeyPairSync, createHash } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { appendFile, chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { copyTree, repoRoot, scratch } from '../helpers/tools.js';
+import { fileIncludes, sha256OfFile } from '../helpers/file-bytes.js';
 import { EXIT } from '../../support/exit-codes.js';
 
 const { dir, cleanup } = await scratch('bankforge-package-');
@@ -59,8 +60,6 @@ async function toolsWithoutClang(bin: string, prefix: string): Promise<string> {
   for (const missing of ['clang', 'ld.lld', 'lld-link']) assert.not.ok(existsSync(join(bin, missing)), `${missing} on the PATH`);
   return bin;
 }
-
-const sha256 = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
 
 const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, TMPDIR: process.env.TMPDIR ?? '/tmp' };
 const A = await checkout(join(dir, 'a', 'src'), false);
@@ -112,14 +111,14 @@ test('the installed package makes, without clang, every byte the other checkout 
   assert.equal(names, (await readdir(join(dir, 'b', 'out'))).sort());
   assert.equal(names, ['esxi.bfb', 'esxi.img', 'esxi.img.bmap', 'esxi.img.gz', 'esxi.img.kernel.elf', 'esxi.img.xz', 'esxi.manifest.json', 'esxi.qcow2', 'esxi.vmdk']);
   for (const name of names) {
-    const [ours, theirs] = [await sha256(join(out, name)), await sha256(join(dir, 'b', 'out', name))];
+    const [ours, theirs] = [sha256OfFile(join(out, name)), sha256OfFile(join(dir, 'b', 'out', name))];
     assert.is(ours, theirs, `${name} differs between the installed package and checkout B`);
     process.stderr.write(`  reproducible: ${name} sha256 ${ours}\n`);
   }
   // No checkout's directory in any output (the packing one, the building one, or this one).
   for (const name of names) {
-    const bytes = await readFile(join(out, name));
-    for (const where of [A, B, repoRoot, dir]) assert.is(bytes.indexOf(where), -1, `${name} names ${where}`);
+    const named = fileIncludes(join(out, name), [A, B, repoRoot, dir]);
+    assert.is(named, undefined, `${name} names ${named}`);
   }
 });
 
