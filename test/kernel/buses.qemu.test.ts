@@ -13,8 +13,6 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { copyFile, open, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DiskBus } from '../../qemu/index.js';
@@ -24,6 +22,7 @@ import { loginOverSerial, setRootPasswordOverSerial, waitForDcuiHost } from '../
 import { limiter } from '../helpers/limit.js';
 import { withLoop } from '../helpers/loop.js';
 import { BOOT_MS, STEP_MS, withMachine } from '../helpers/machine.js';
+import { sha256OfFile } from '../helpers/file-bytes.js';
 import { mustRun, scratch } from '../helpers/tools.js';
 
 /** The buses under test. */
@@ -44,11 +43,7 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-async function sha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
+const sha256 = async (path: string): Promise<string> => sha256OfFile(path);
 
 const status = async (target: string) => JSON.parse(await ok(['status', target, '--json'])) as StatusReport;
 

@@ -4,8 +4,6 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { copyFile, open, rename, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from '../../../builder/build.js';
@@ -21,6 +19,7 @@ import { quiet } from '../../helpers/images.js';
 import { withLoop } from '../../helpers/loop.js';
 import { fsckPartition, sgdiskVerify } from '../../helpers/oracles.js';
 import { mustRun, scratch, tool } from '../../helpers/tools.js';
+import { sha256OfFile } from '../../helpers/file-bytes.js';
 import { BOOT_MS, withMachine } from '../../helpers/machine.js';
 
 const MiB = 1024 * 1024;
@@ -60,11 +59,7 @@ async function stick(name: string, size: number, fill: number, dirtyTo = size): 
   return path;
 }
 
-async function sha256Of(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
+const sha256Of = async (path: string): Promise<string> => sha256OfFile(path);
 
 /** The oracles: sgdisk -v, backup GPT at the device's last LBA, fsck.fat -n on every FAT. */
 async function judge(dev: string, img: Built, ss: 512 | 4096): Promise<void> {
