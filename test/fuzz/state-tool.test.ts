@@ -93,8 +93,12 @@ async function check(c: Case): Promise<string | undefined> {
   if (r.exitCode === 3 && c.args[0] === '--sys' && !/; EFI variable \S+BankforgeBoot-\S+: \S/.test(r.stderr)) return `${what}: the refusal does not say what is wrong with the EFI variable: ${r.stderr.slice(0, 300)}`;
   const after = await readFile(join(at, 'disk.img'));
   if (after.length !== c.disk.length) return `${what}: the disk's size changed`;
+  // 64 KiB at a time, and sector by sector only where they differ: a subarray per sector of an
+  // 11 MiB disk was 22 000 objects per case, most of this campaign's CPU.
   for (let o = 0; o < after.length; o += 512) {
-    if (after.subarray(o, o + 512).equals(c.disk.subarray(o, o + 512))) continue;
+    const block = Math.min(o + 65536, after.length), sector = Math.min(o + 512, after.length);
+    if (o % 65536 === 0 && after.compare(c.disk, o, block, o, block) === 0) { o = block - 512; continue; }
+    if (after.compare(c.disk, o, sector, o, sector) === 0) continue;
     if (r.exitCode !== 0) return `${what}: exit ${r.exitCode} but sector at byte ${o} changed`;
     if (!stateAreas.some(([s, e]) => o >= s && o < e)) return `${what}: wrote the sector at byte ${o}, outside both state areas`;
   }
