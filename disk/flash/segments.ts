@@ -17,6 +17,8 @@ import { EventLoopTurns } from '../../support/event-loop-turns.js';
 import { nonZeroRuns } from './zeros.js';
 
 export const CHUNK: Bytes = 1024 * 1024;
+/** A hole of the file is taken this much at a time (segments). */
+const HOLE_STEP: Bytes = 256 * 1024 * 1024;
 
 export interface Segment { offset: Bytes; data: Buffer }
 
@@ -79,12 +81,16 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
   for (let at = 0; at < source.size;) {
     if (extents) {
       while (e < extents.length && extents[e]!.end <= at) e++;
-      const next = e < extents.length ? Math.min(source.size, Math.max(at, Math.floor(extents[e]!.start / CHUNK) * CHUNK)) : source.size;
+      const hole = e < extents.length ? Math.min(source.size, Math.max(at, Math.floor(extents[e]!.start / CHUNK) * CHUNK)) : source.size;
+      // In steps, each followed by a turn of the event loop: a format 1 manifest hashes the zeros
+      // (a second per ~1.4 GB), and Ctrl-C must still be answered.
+      const next = Math.min(hole, at + HOLE_STEP);
       if (next > at) {
         if (whole) hashZeros(whole, next - at);
         blocks?.zeros(next - at);
         done((read += next - at));
         at = next;
+        await turns.after();
         continue;
       }
     }
