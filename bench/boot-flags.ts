@@ -39,6 +39,8 @@ export const VARIANTS: Variant[] = [
   { name: '-machine q35,sata=off,smm=off', edit: setFlag('-machine', 'q35,sata=off,smm=off') },
   { name: '-machine q35,sata=off,hpet=off', edit: setFlag('-machine', 'q35,sata=off,hpet=off') },
   { name: '-m 128', edit: setFlag('-m', '128') },
+  { name: "-cpu qemu64 (QEMU's default: AMD's vendor string)", edit: setFlag('-cpu', 'qemu64') },
+  { name: '-cpu qemu64,vendor=GenuineIntel', edit: setFlag('-cpu', 'qemu64,vendor=GenuineIntel') },
 ];
 
 export interface Timing { ms: number; cpuMs: number }

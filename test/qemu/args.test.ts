@@ -29,6 +29,8 @@ test('default machine: q35, no default devices, std VGA, OVMF as the BIOS image,
   const args = machineArgs(base);
   assert.equal(values(args, '-machine'), ['q35,sata=off'], 'no AHCI controller when no disk is on it');
   assert.equal(values(args, '-accel'), ['tcg']);
+  assert.equal(values(args, '-cpu'), ['Nehalem'], 'an Intel model under TCG (OVMF is slower on the AMD default)');
+  assert.equal(values(machineArgs({ ...base, accel: 'kvm' }), '-cpu'), [], "QEMU's default CPU under KVM");
   assert.equal(values(args, '-m'), ['256']);
   assert.ok(args.includes('-nodefaults'));
   assert.equal(values(args, '-vga'), ['std']);
