@@ -15,9 +15,7 @@ import { cli } from '../helpers/cli.js';
 import { buildQuiet } from '../helpers/images.js';
 import { STEP_MS, withMachine } from '../helpers/machine.js';
 import { scratch } from '../helpers/tools.js';
-import { sha256OfFile } from '../helpers/file-bytes.js';
-
-const sha = async (p: string): Promise<string> => sha256OfFile(p);
+import { sha256OfFile as sha } from '../helpers/file-bytes.js';
 
 /** A paused QEMU with `img` as its disk, once it holds its lock (seen in /proc/locks); boxed, since a bare one would be awaited. */
 async function pausedQemu(img: string, snapshot: boolean): Promise<{ q: ResultPromise }> {

@@ -17,9 +17,9 @@ test('sha256OfFile equals the digest of the bytes, across several reads and for 
   bytes.write('middle', MiB + 5);
   const f = join(dir, 'a.bin');
   await writeFile(f, bytes);
-  assert.is(sha256OfFile(f), createHash('sha256').update(bytes).digest('hex'));
+  assert.is(await sha256OfFile(f), createHash('sha256').update(bytes).digest('hex'));
   await writeFile(join(dir, 'empty'), '');
-  assert.is(sha256OfFile(join(dir, 'empty')), createHash('sha256').digest('hex'));
+  assert.is(await sha256OfFile(join(dir, 'empty')), createHash('sha256').digest('hex'));
 });
 
 test('fileIncludes finds a string inside a read, across the boundary of two reads, at the end; not one that is absent', async () => {
@@ -29,10 +29,10 @@ test('fileIncludes finds a string inside a read, across the boundary of two read
   bytes.write('/at/end', bytes.length - 7);
   bytes.write('/inside', 2 * MiB + 100);
   await writeFile(f, bytes);
-  assert.is(fileIncludes(f, ['/nowhere', '/split/path']), '/split/path');
-  assert.is(fileIncludes(f, ['/at/end']), '/at/end');
-  assert.is(fileIncludes(f, ['/inside']), '/inside');
-  assert.is(fileIncludes(f, ['/nowhere', '/split/pathX']), undefined);
+  assert.is(await fileIncludes(f, ['/nowhere', '/split/path']), '/split/path');
+  assert.is(await fileIncludes(f, ['/at/end']), '/at/end');
+  assert.is(await fileIncludes(f, ['/inside']), '/inside');
+  assert.is(await fileIncludes(f, ['/nowhere', '/split/pathX']), undefined);
 });
 
 test.after(cleanup);

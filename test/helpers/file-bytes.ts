@@ -1,20 +1,25 @@
 // Whole-file questions the tests ask of images hundreds of MiB long (mostly holes): their sha256,
 // and whether they hold a string. Read through one reused 1 MiB buffer: reading a 752 MiB image
 // into one Buffer costs a page fault per 4 KiB of fresh memory on these machines (~3.5 s each).
+// The reads are asynchronous on purpose: a test that hashes while a machine of its own runs must
+// keep reading that machine's serial line. QEMU writes the guest's UART to its pipe a byte at a
+// time, a few hundred of which fill the socket Node reads it from; a loop of synchronous reads
+// (half a second for 750 MiB) stalled the UART until the kernel's bounded wait gave up and bytes
+// of the DCUI's page were lost.
 
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 const CHUNK = 1024 * 1024;
 
 /** Calls `use` with each piece of the file in order; `keep` bytes of the previous piece come first, so a match across two pieces is seen. */
-function eachPiece(path: string, keep: number, use: (piece: Buffer) => boolean | void): void {
+async function eachPiece(path: string, keep: number, use: (piece: Buffer) => boolean | void): Promise<void> {
   const buf = Buffer.allocUnsafe(CHUNK + keep);
-  const fd = openSync(path, 'r');
+  const fh = await open(path, 'r');
   try {
     let carried = 0;
     for (let at = 0; ;) {
-      const n = readSync(fd, buf, carried, CHUNK, at);
+      const { bytesRead: n } = await fh.read(buf, carried, CHUNK, at);
       if (n === 0) return;
       if (use(buf.subarray(0, carried + n)) === false) return;
       at += n;
@@ -23,22 +28,22 @@ function eachPiece(path: string, keep: number, use: (piece: Buffer) => boolean |
       carried = tail;
     }
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
 
-export function sha256OfFile(path: string): string {
+export async function sha256OfFile(path: string): Promise<string> {
   const h = createHash('sha256');
-  eachPiece(path, 0, (piece) => { h.update(piece); });
+  await eachPiece(path, 0, (piece) => { h.update(piece); });
   return h.digest('hex');
 }
 
 /** The first of `needles` that occurs anywhere in the file, or undefined. */
-export function fileIncludes(path: string, needles: readonly string[]): string | undefined {
+export async function fileIncludes(path: string, needles: readonly string[]): Promise<string | undefined> {
   const bufs = needles.map((s) => Buffer.from(s));
   const keep = Math.max(0, ...bufs.map((b) => b.length - 1));
   let found: string | undefined;
-  eachPiece(path, keep, (piece) => {
+  await eachPiece(path, keep, (piece) => {
     const i = bufs.findIndex((b) => piece.includes(b));
     if (i >= 0) { found = needles[i]; return false; }
   });

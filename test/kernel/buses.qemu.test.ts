@@ -22,7 +22,7 @@ import { loginOverSerial, setRootPasswordOverSerial, waitForDcuiHost } from '../
 import { limiter } from '../helpers/limit.js';
 import { withLoop } from '../helpers/loop.js';
 import { BOOT_MS, STEP_MS, withMachine } from '../helpers/machine.js';
-import { sha256OfFile } from '../helpers/file-bytes.js';
+import { sha256OfFile as sha256 } from '../helpers/file-bytes.js';
 import { mustRun, scratch } from '../helpers/tools.js';
 
 /** The buses under test. */
@@ -42,8 +42,6 @@ async function ok(args: string[]): Promise<string> {
   assert.is(r.exitCode, 0, `bankforge ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
-
-const sha256 = async (path: string): Promise<string> => sha256OfFile(path);
 
 const status = async (target: string) => JSON.parse(await ok(['status', target, '--json'])) as StatusReport;
 

@@ -111,13 +111,13 @@ test('the installed package makes, without clang, every byte the other checkout 
   assert.equal(names, (await readdir(join(dir, 'b', 'out'))).sort());
   assert.equal(names, ['esxi.bfb', 'esxi.img', 'esxi.img.bmap', 'esxi.img.gz', 'esxi.img.kernel.elf', 'esxi.img.xz', 'esxi.manifest.json', 'esxi.qcow2', 'esxi.vmdk']);
   for (const name of names) {
-    const [ours, theirs] = [sha256OfFile(join(out, name)), sha256OfFile(join(dir, 'b', 'out', name))];
+    const [ours, theirs] = [await sha256OfFile(join(out, name)), await sha256OfFile(join(dir, 'b', 'out', name))];
     assert.is(ours, theirs, `${name} differs between the installed package and checkout B`);
     process.stderr.write(`  reproducible: ${name} sha256 ${ours}\n`);
   }
   // No checkout's directory in any output (the packing one, the building one, or this one).
   for (const name of names) {
-    const named = fileIncludes(join(out, name), [A, B, repoRoot, dir]);
+    const named = await fileIncludes(join(out, name), [A, B, repoRoot, dir]);
     assert.is(named, undefined, `${name} names ${named}`);
   }
 });

@@ -19,7 +19,7 @@ import { quiet } from '../../helpers/images.js';
 import { withLoop } from '../../helpers/loop.js';
 import { fsckPartition, sgdiskVerify } from '../../helpers/oracles.js';
 import { mustRun, scratch, tool } from '../../helpers/tools.js';
-import { sha256OfFile } from '../../helpers/file-bytes.js';
+import { sha256OfFile as sha256Of } from '../../helpers/file-bytes.js';
 import { BOOT_MS, withMachine } from '../../helpers/machine.js';
 
 const MiB = 1024 * 1024;
@@ -58,8 +58,6 @@ async function stick(name: string, size: number, fill: number, dirtyTo = size): 
   }
   return path;
 }
-
-const sha256Of = async (path: string): Promise<string> => sha256OfFile(path);
 
 /** The oracles: sgdisk -v, backup GPT at the device's last LBA, fsck.fat -n on every FAT. */
 async function judge(dev: string, img: Built, ss: 512 | 4096): Promise<void> {
