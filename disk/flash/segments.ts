@@ -6,11 +6,13 @@
 // block's sha256, holes as zeros; format 1: the whole image's sha256).
 
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
 import { BlockCheck, hashZeros } from '../../builder/image/blocks.js';
 import { alignedBuffer } from './direct-io.js';
 import { FlashFailure } from './errors.js';
+import { BankforgeError } from '../../support/errors.js';
 import type { ImageSource } from './image.js';
 import type { ImageReader } from './reader.js';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
@@ -102,6 +104,12 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
     done((read += chunk.length));
     at += chunk.length;
     await turns.after();
+  }
+  // Holes were taken as zeros without a read, so a file cut short meanwhile would pass for one
+  // that ends in zeros; a read past its new end would have said so.
+  if (extents) {
+    const now = statSync(source.path).size;
+    if (now !== source.size) throw new BankforgeError(`${source.path}: now ${now} bytes, ${source.size} when the flash began (did it change while flashing?)`);
   }
   blocks?.end();
   if (whole && m) {

@@ -5,7 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, truncate, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -120,6 +120,16 @@ test('segments of a raw image: what a full read yields, from the chunks its data
   const e = await walk(lying).then(() => undefined, (x: unknown) => x);
   assert.instance(e, FlashFailure);
   assert.match((e as Error).message, /small\.img does not match .*small\.manifest\.json: block \d+ \(bytes \d+\.\.\d+\) hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
+  // A file cut short while it is flashed, where holes were skipped unread (no manifest to catch it).
+  const cut = join(dir, 'cut.img');
+  await execa('cp', ['--sparse=always', img, cut]);
+  const short = await openImage(cut);
+  assert.is(short.manifest, undefined);
+  const MiB = 1024 * 1024;
+  await truncate(cut, short.size - MiB);
+  const gone = await walk({ ...short, extents: Promise.resolve((await short.extents)!.filter((x) => x.end <= short.size - MiB)) }).then(() => undefined, (x: unknown) => x);
+  assert.instance(gone, BankforgeError);
+  assert.match((gone as Error).message, new RegExp(`cut\\.img: now ${short.size - MiB} bytes, ${short.size} when the flash began`));
 });
 
 test('a .bmap in blocks finer than the image\'s sectors is refused by file and field before any device is looked at', async () => {
