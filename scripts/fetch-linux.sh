@@ -19,9 +19,10 @@ mkdir -p "$cache/debs" "$cache/linux"
 # linux-image-amd64 is a metapackage; the kernel is in the versioned package it depends on.
 depends() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1; }
 image_pkg=$(depends)
-# No answer: the package lists were never downloaded (apt-get update never ran). Each apt-cache
-# call costs a second of CPU here, so the lists are not checked otherwise.
-if [ -z "$image_pkg" ]; then
+# No answer: when apt knows nothing of linux-image-amd64, the package lists were never downloaded
+# (apt-get update never ran). Each apt-cache call costs a second of CPU here, so the lists are
+# checked only then.
+if [ -z "$image_pkg" ] && [ -z "$(apt-cache policy linux-image-amd64 2>/dev/null)" ]; then
   apt-get update -qq >&2
   image_pkg=$(depends)
 fi

@@ -36,6 +36,8 @@ export interface ImageSource {
   notes: string[];
   /** A raw file's data extents (holes elsewhere), asked for as soon as the file is known to be raw; undefined for a stream or when unknown. */
   extents: Promise<Extent[] | undefined>;
+  /** The file as it was opened, before its extents were asked for: a later change to it shows in these. */
+  opened: { ino: number; ctimeMs: number };
   openReader(): Promise<ImageReader>;
 }
 
@@ -47,7 +49,7 @@ export async function openImage(path: string): Promise<ImageSource> {
   });
   if (!st.isFile()) throw new BankforgeError(`${path} is not a regular file; give an image file (raw, .gz, .xz or .zst)`);
   const compression = await containerOfFile(path);
-  // The helper runs while the rest is read and the device is looked at; only a check against a manifest awaits it.
+  // The helper runs while the rest is read and the device is looked at; the check against a manifest and the write (segments.ts) await it.
   const extents = compression === 'none' ? dataExtents(path) : Promise.resolve(undefined);
   const notes: string[] = [];
   const raw = compression === 'none' ? path : path.replace(COMPRESSED_SUFFIX, '');
@@ -82,7 +84,7 @@ export async function openImage(path: string): Promise<ImageSource> {
   if (bmap && bmap.map.blockSize % gpt.sectorSize !== 0) {
     throw new BankforgeError(`${bmap.path}: <BlockSize> ${bmap.map.blockSize} is not a multiple of the image's ${gpt.sectorSize}-byte sectors, which flash writes whole; make the map again (bankforge build --format bmap, or bmaptool create)`, EXIT.input, { file: bmap.path });
   }
-  return { path, compression, size, gpt, head, bmap, manifest: m, notes, extents, openReader: () => openReader(path, compression) };
+  return { path, compression, size, gpt, head, bmap, manifest: m, notes, extents, opened: { ino: st.ino, ctimeMs: st.ctimeMs }, openReader: () => openReader(path, compression) };
 }
 
 async function containerOfFile(path: string): Promise<Compression> {

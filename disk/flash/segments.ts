@@ -9,9 +9,11 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
-import { BlockCheck, hashZeros } from '../../builder/image/blocks.js';
+import { BlockCheck, hashZeros, type BlockList } from '../../builder/image/blocks.js';
 import { alignedBuffer } from './direct-io.js';
-import { FlashFailure } from './errors.js';
+import { FlashFailure, FlashInterrupted } from './errors.js';
+import { mergeSpans } from './spans.js';
+import type { Span } from './plan.js';
 import { BankforgeError } from '../../support/errors.js';
 import type { ImageSource } from './image.js';
 import type { ImageReader } from './reader.js';
@@ -35,19 +37,25 @@ export function chunkBuffers(): ChunkBuffers {
   return { data: alignedBuffer(CHUNK), scratch: alignedBuffer(CHUNK) };
 }
 
-/** Bytes the segment walk reads, for progress. */
+/** Bytes the segment walk goes through (reads, or skips as holes), for progress. */
 export function segmentTotal(source: ImageSource): Bytes {
   const b = source.bmap?.map;
   return b ? b.ranges.reduce((n, r) => n + rangeBytes(b, r).length, 0) : source.size;
 }
 
+/** The byte ranges of a block list's data blocks. */
+function dataBlockSpans(list: BlockList, imageSize: Bytes): Span[] {
+  return list.runs.filter((r) => r.sha256).map((r) => ({ start: r.first * list.size, end: Math.min(imageSize, (r.first + r.count) * list.size) }));
+}
+
 /**
  * Segments are views of `buf` (CHUNK bytes, from alignedBuffer), valid until the next one is
- * asked for. `done` reports bytes read.
+ * asked for. `done` reports bytes read or skipped as holes. `signal`: an abort is seen between
+ * skipped holes too (the caller checks it between segments).
  * `checkBmap`: hold each range against the map now (when nothing is verified afterwards;
  * verify otherwise checks the device itself against the map).
  */
-export async function* segments(source: ImageSource, reader: ImageReader, checkBmap: boolean, buf: Buffer, done: (bytes: Bytes) => void): AsyncGenerator<Segment> {
+export async function* segments(source: ImageSource, reader: ImageReader, checkBmap: boolean, buf: Buffer, done: (bytes: Bytes) => void, signal?: AbortSignal): AsyncGenerator<Segment> {
   let read = 0;
   const turns = new EventLoopTurns();
   const b = source.bmap;
@@ -76,18 +84,22 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
   });
   const whole = m && !blocks ? createHash('sha256') : undefined;
   // A raw file's holes (file-extents.ts) read as zeros: they are skipped, not read (a built image
-  // is mostly holes: reading them cost the default image's flash 0.1 s), and only the chunks a
-  // data extent reaches are read. Without the extents (a stream, no answer) every chunk is read.
+  // is mostly holes: reading them cost the default image's flash 0.1 s). What is read: every
+  // chunk a data extent reaches, and every data block the manifest lists (the manifest, not the
+  // filesystem, says where the image's data is). Without the extents (a stream, no answer) every
+  // chunk is read.
   const extents = source.compression === 'none' ? await source.extents : undefined;
+  const toRead = extents && mergeSpans([...extents, ...(m?.blocks ? dataBlockSpans(m.blocks, source.size) : [])]);
   let e = 0;
   for (let at = 0; at < source.size;) {
-    if (extents) {
-      while (e < extents.length && extents[e]!.end <= at) e++;
-      const hole = e < extents.length ? Math.min(source.size, Math.max(at, Math.floor(extents[e]!.start / CHUNK) * CHUNK)) : source.size;
-      // In steps, each followed by a turn of the event loop: a format 1 manifest hashes the zeros
-      // (a second per ~1.4 GB), and Ctrl-C must still be answered.
+    if (toRead) {
+      while (e < toRead.length && toRead[e]!.end <= at) e++;
+      const hole = e < toRead.length ? Math.min(source.size, Math.max(at, Math.floor(toRead[e]!.start / CHUNK) * CHUNK)) : source.size;
+      // In steps: a format 1 manifest hashes the zeros (a second per ~1.4 GB), and an abort is
+      // seen between them.
       const next = Math.min(hole, at + HOLE_STEP);
       if (next > at) {
+        if (signal?.aborted) throw new FlashInterrupted('writing');
         if (whole) hashZeros(whole, next - at);
         blocks?.zeros(next - at);
         done((read += next - at));
@@ -105,11 +117,14 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
     at += chunk.length;
     await turns.after();
   }
-  // Holes were taken as zeros without a read, so a file cut short meanwhile would pass for one
-  // that ends in zeros; a read past its new end would have said so.
-  if (extents) {
-    const now = statSync(source.path).size;
-    if (now !== source.size) throw new BankforgeError(`${source.path}: now ${now} bytes, ${source.size} when the flash began (did it change while flashing?)`);
+  // Holes were taken as zeros without a read, from extents asked for when the image was opened:
+  // a file written, cut short or replaced since would pass for what it was. Its inode and ctime
+  // (which user space cannot set back) say whether anything touched it.
+  if (toRead) {
+    const now = statSync(source.path);
+    if (now.ino !== source.opened.ino || now.size !== source.size || now.ctimeMs !== source.opened.ctimeMs) {
+      throw new BankforgeError(`${source.path} changed while it was flashed (now ${now.size} bytes, ${source.size} when opened${now.ino !== source.opened.ino ? '; another file by that name' : ''}); flash it again once nothing writes to it`);
+    }
   }
   blocks?.end();
   if (whole && m) {

@@ -127,7 +127,7 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
   };
 
   o.progress.phase('writing', segmentTotal(source));
-  for await (const seg of segments(source, reader, o.checkBmapNow, o.buffers.data, (n) => o.progress.update(n))) {
+  for await (const seg of segments(source, reader, o.checkBmapNow, o.buffers.data, (n) => o.progress.update(n), o.signal)) {
     checkAbort();
     const end = seg.offset + seg.data.length;
     for (const p of plan.partitions) {

@@ -28,10 +28,12 @@ test('fileIncludes finds a string inside a read, across the boundary of two read
   bytes.write('/split/path', MiB - 4);
   bytes.write('/at/end', bytes.length - 7);
   bytes.write('/inside', 2 * MiB + 100);
+  bytes.write('/second/split', 2 * MiB - 6);   // across the second boundary, where bytes carried over come first
   await writeFile(f, bytes);
   assert.is(await fileIncludes(f, ['/nowhere', '/split/path']), '/split/path');
   assert.is(await fileIncludes(f, ['/at/end']), '/at/end');
   assert.is(await fileIncludes(f, ['/inside']), '/inside');
+  assert.is(await fileIncludes(f, ['/nowhere', '/second/split']), '/second/split');
   assert.is(await fileIncludes(f, ['/nowhere', '/split/pathX']), undefined);
 });
 

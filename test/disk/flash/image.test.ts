@@ -5,12 +5,14 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { open, readFile, truncate, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { openImage } from '../../../disk/flash/image.js';
+import { openImage, type ImageSource } from '../../../disk/flash/image.js';
+import { openReader } from '../../../disk/flash/reader.js';
+import { dataExtents } from '../../../disk/file-extents.js';
 import { blocksToRead, checkSidecars } from '../../../disk/flash/sidecars.js';
 import { CHUNK, segments } from '../../../disk/flash/segments.js';
 import { alignedBuffer } from '../../../disk/flash/direct-io.js';
@@ -18,6 +20,7 @@ import { FlashFailure } from '../../../disk/flash/errors.js';
 import { BankforgeError, EXIT } from '../../../support/errors.js';
 import { buildQuiet } from '../../helpers/images.js';
 import { scratch } from '../../helpers/tools.js';
+import { sha256OfFile } from '../../helpers/file-bytes.js';
 
 const { dir, cleanup } = await scratch('bankforge-flash-image-');
 const img = join(dir, 'small.img');
@@ -92,44 +95,81 @@ test('the check against a format 2 manifest reads data blocks and only what the 
   assert.ok(dirty.total > dataBytes && dirty.total < dataBytes + 16 * 1024 * 1024, `the block holding the byte is read too (${dirty.total} bytes)`);
 });
 
-test('segments of a raw image: what a full read yields, from the chunks its data extents reach alone; the manifest still holds', async () => {
+/** The segments `src` yields, as offset+length:sha256, and the bytes read for them. */
+async function walk(src: ImageSource): Promise<{ segs: string[]; read: number }> {
+  const reader = await src.openReader();
+  let read = 0;
+  const counting = { read: (offset: number, into: Buffer) => { read += into.length; return reader.read(offset, into); }, close: () => reader.close() };
+  const segs: string[] = [];
+  try {
+    for await (const s of segments(src, counting, false, alignedBuffer(CHUNK), () => undefined)) segs.push(`${s.offset}+${s.data.length}:${createHash('sha256').update(s.data).digest('hex')}`);
+  } finally { await counting.close(); }
+  return { segs, read };
+}
+const refusal = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (x: unknown) => x);
+/** The CHUNK-sized pieces of a file of `size` bytes that `spans` reach, in bytes (the last one may be short). */
+const chunkBytes = (spans: readonly { start: number; end: number }[], size: number): number =>
+  [...new Set(spans.flatMap((x) => Array.from({ length: Math.ceil(x.end / CHUNK) - Math.floor(x.start / CHUNK) }, (_, k) => Math.floor(x.start / CHUNK) + k)))]
+    .reduce((n, c) => n + Math.min(CHUNK, size - c * CHUNK), 0);
+
+test('segments of a raw image: what a full read yields, from the chunks its data extents and the manifest\'s data blocks reach', async () => {
   const source = await openImage(img);
   const extents = (await source.extents)!;
   assert.ok(extents.length > 0, 'no data extents for a built image');
-  const walk = async (src: typeof source): Promise<{ segs: string[]; read: number }> => {
-    const reader = await src.openReader();
-    let read = 0;
-    const counting = { read: (offset: number, into: Buffer) => { read += into.length; return reader.read(offset, into); }, close: () => reader.close() };
-    const segs: string[] = [];
-    try {
-      for await (const s of segments(src, counting, false, alignedBuffer(CHUNK), () => undefined)) segs.push(`${s.offset}+${s.data.length}:${createHash('sha256').update(s.data).digest('hex')}`);
-    } finally { await counting.close(); }
-    return { segs, read };
-  };
   const skipping = await walk(source);
   const full = await walk({ ...source, extents: Promise.resolve(undefined) });
   assert.equal(skipping.segs, full.segs);
   assert.is(full.read, source.size);
-  const reached = new Set(extents.flatMap((e) => Array.from({ length: Math.ceil(e.end / CHUNK) - Math.floor(e.start / CHUNK) }, (_, k) => Math.floor(e.start / CHUNK) + k)));
-  assert.is(skipping.read, reached.size * CHUNK, 'only the chunks a data extent reaches are read');
+  const blocks = source.manifest!.blocks!;
+  const dataBlocks = blocks.runs.filter((r) => r.sha256).map((r) => ({ start: r.first * blocks.size, end: Math.min(source.size, (r.first + r.count) * blocks.size) }));
+  assert.is(skipping.read, chunkBytes([...extents, ...dataBlocks], source.size), 'only the chunks a data extent or data block reaches are read');
   assert.ok(skipping.read < source.size / 4, `${skipping.read} of ${source.size} bytes read`);
-  // Holes are checked as zeros against the manifest without being read: extents that miss data
-  // written since (a file changed after it was opened) leave it unread, and the manifest, which
-  // says what the image must hold, is what the device gets; a data block skipped as a hole fails.
-  const lying = { ...source, extents: Promise.resolve(extents.slice(1)) };
-  const e = await walk(lying).then(() => undefined, (x: unknown) => x);
-  assert.instance(e, FlashFailure);
-  assert.match((e as Error).message, /small\.img does not match .*small\.manifest\.json: block \d+ \(bytes \d+\.\.\d+\) hashes to [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
-  // A file cut short while it is flashed, where holes were skipped unread (no manifest to catch it).
-  const cut = join(dir, 'cut.img');
-  await execa('cp', ['--sparse=always', img, cut]);
-  const short = await openImage(cut);
-  assert.is(short.manifest, undefined);
+  // Extents that miss data (a filesystem's wrong answer): the manifest's data blocks are read anyway.
+  assert.equal((await walk({ ...source, extents: Promise.resolve(extents.slice(1)) })).segs, full.segs);
+
+  // Without a manifest, the extents alone: a file written, cut short or replaced after it was
+  // opened is refused at the end of the walk (its ctime, size or inode), before the partition
+  // table is written.
   const MiB = 1024 * 1024;
-  await truncate(cut, short.size - MiB);
-  const gone = await walk({ ...short, extents: Promise.resolve((await short.extents)!.filter((x) => x.end <= short.size - MiB)) }).then(() => undefined, (x: unknown) => x);
-  assert.instance(gone, BankforgeError);
-  assert.match((gone as Error).message, new RegExp(`cut\\.img: now ${short.size - MiB} bytes, ${short.size} when the flash began`));
+  for (const [name, change] of [
+    ['cut', (f: string) => truncate(f, (source.size - MiB))],
+    ['written', async (f: string) => { const fh = await open(f, 'r+'); await fh.write(Buffer.from('X'), 0, 1, source.size - 3 * MiB - 5); await fh.close(); }],
+    ['replaced', async (f: string) => { await execa('cp', ['--sparse=always', img, `${f}.new`]); await rename(`${f}.new`, f); }],
+  ] as const) {
+    const f = join(dir, `${name}.img`);
+    await execa('cp', ['--sparse=always', img, f]);
+    const opened = await openImage(f);
+    assert.is(opened.manifest, undefined);
+    const before = (await opened.extents)!;
+    await change(f);
+    const e = await refusal(walk({ ...opened, extents: Promise.resolve(before.filter((x) => x.end <= source.size - MiB)) }));
+    assert.instance(e, BankforgeError, name);
+    assert.match((e as Error).message, new RegExp(`${name}\\.img changed while it was flashed \\(now \\d+ bytes, ${source.size} when opened`), name);
+  }
+});
+
+test('segments of a sparse file with data at odd places, not a whole number of chunks long: the same as a full read, with and without a format 1 manifest', async () => {
+  const MiB = 1024 * 1024;
+  const f = join(dir, 'odd.bin');
+  const size = 600 * MiB + 12345;   // holes longer than a skip step, and a short last chunk
+  await writeFile(f, '');
+  await truncate(f, size);
+  const fh = await open(f, 'r+');
+  for (const [at, len] of [[3 * MiB + 17, 100], [300 * MiB - 5000, 10000], [size - 100, 100]]) await fh.write(Buffer.alloc(len, 0xa5), 0, len, at);
+  await fh.close();
+  const st = await stat(f);
+  const wholeSha = await sha256OfFile(f);
+  const raw = { path: f, compression: 'none', size, bmap: undefined, manifest: undefined, notes: [], extents: dataExtents(f), opened: { ino: st.ino, ctimeMs: st.ctimeMs }, openReader: () => openReader(f, 'none') } as unknown as ImageSource;
+  const full = await walk({ ...raw, extents: Promise.resolve(undefined) });
+  const skipping = await walk(raw);
+  assert.equal(skipping.segs, full.segs);
+  assert.is(skipping.segs.length, 4, skipping.segs.join('\n'));   // the middle write crosses a chunk boundary
+  assert.is(skipping.read, chunkBytes((await raw.extents)!, size));
+  const v1 = (sha256: string) => ({ ...raw, manifest: { path: 'odd.manifest.json', sha256 } as unknown as ImageSource['manifest'] });
+  assert.equal((await walk(v1(wholeSha))).segs, full.segs);
+  const e = await refusal(walk(v1('0'.repeat(64))));
+  assert.instance(e, FlashFailure);
+  assert.match((e as Error).message, new RegExp(`odd\\.bin does not match odd\\.manifest\\.json: the image hashes to ${wholeSha}`));
 });
 
 test('a .bmap in blocks finer than the image\'s sectors is refused by file and field before any device is looked at', async () => {
