@@ -121,7 +121,8 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
   // a file written, cut short or replaced since would pass for what it was. Its inode and ctime
   // (which user space cannot set back) say whether anything touched it.
   if (toRead) {
-    const now = statSync(source.path);
+    const now = statSync(source.path, { throwIfNoEntry: false });
+    if (!now) throw new BankforgeError(`${source.path} was removed while it was flashed; flash it again once nothing touches it`);
     if (now.ino !== source.opened.ino || now.size !== source.size || now.ctimeMs !== source.opened.ctimeMs) {
       throw new BankforgeError(`${source.path} changed while it was flashed (now ${now.size} bytes, ${source.size} when opened${now.ino !== source.opened.ino ? '; another file by that name' : ''}); flash it again once nothing writes to it`);
     }

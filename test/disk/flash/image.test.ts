@@ -5,7 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { open, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -127,24 +127,26 @@ test('segments of a raw image: what a full read yields, from the chunks its data
   // Extents that miss data (a filesystem's wrong answer): the manifest's data blocks are read anyway.
   assert.equal((await walk({ ...source, extents: Promise.resolve(extents.slice(1)) })).segs, full.segs);
 
-  // Without a manifest, the extents alone: a file written, cut short or replaced after it was
-  // opened is refused at the end of the walk (its ctime, size or inode), before the partition
+  // Without a manifest, the extents alone: a file written, cut short, replaced or removed after it
+  // was opened is refused at the end of the walk (its ctime, size or inode), before the partition
   // table is written.
   const MiB = 1024 * 1024;
   for (const [name, change] of [
     ['cut', (f: string) => truncate(f, (source.size - MiB))],
     ['written', async (f: string) => { const fh = await open(f, 'r+'); await fh.write(Buffer.from('X'), 0, 1, source.size - 3 * MiB - 5); await fh.close(); }],
     ['replaced', async (f: string) => { await execa('cp', ['--sparse=always', img, `${f}.new`]); await rename(`${f}.new`, f); }],
+    ['removed', (f: string) => rm(f)],
   ] as const) {
     const f = join(dir, `${name}.img`);
     await execa('cp', ['--sparse=always', img, f]);
     const opened = await openImage(f);
     assert.is(opened.manifest, undefined);
     const before = (await opened.extents)!;
+    const reader = await opened.openReader();   // as flash opens it, before it writes
     await change(f);
-    const e = await refusal(walk({ ...opened, extents: Promise.resolve(before.filter((x) => x.end <= source.size - MiB)) }));
+    const e = await refusal(walk({ ...opened, openReader: async () => reader, extents: Promise.resolve(before.filter((x) => x.end <= source.size - MiB)) }));
     assert.instance(e, BankforgeError, name);
-    assert.match((e as Error).message, new RegExp(`${name}\\.img changed while it was flashed \\(now \\d+ bytes, ${source.size} when opened`), name);
+    assert.match((e as Error).message, name === 'removed' ? /removed\.img was removed while it was flashed/ : new RegExp(`${name}\\.img changed while it was flashed \\(now \\d+ bytes, ${source.size} when opened`), name);
   }
 });
 
