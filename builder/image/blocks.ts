@@ -155,6 +155,11 @@ export function blockDigests(list: BlockList): (i: number) => string | undefined
 /** Where the bytes read differ from the block list: a block's digest, or a hole that is not zeros. */
 export interface BlockMismatch { block: number; offset: Bytes; length: Bytes; hole: boolean; seen: string; expected: string }
 
+/** The mismatch in words, after "IMAGE does not match MANIFEST: ". */
+export function blockMismatchText(x: BlockMismatch): string {
+  return `block ${x.block} (bytes ${x.offset}..${x.offset + x.length - 1}) ${x.hole ? 'holds data where the manifest declares a hole' : `hashes to ${x.seen}, the manifest says ${x.expected}`}`;
+}
+
 /**
  * Checks an image read in order from byte `start` (a block boundary) against a block list:
  * feed it the bytes as they come, then `end()`. Data blocks are hashed, holes compared with zeros.

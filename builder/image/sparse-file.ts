@@ -174,7 +174,6 @@ export class SparseImageFile {
   }
 }
 
-
 /** Fill `into` from `path` at `at`; the file was `length` bytes when planned. */
 async function readFull(fd: number, path: string, into: Buffer, at: Bytes, length: Bytes): Promise<Buffer> {
   for (let done = 0; done < into.length;) {

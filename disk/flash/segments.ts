@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
-import { BlockCheck, hashZeros, type BlockList } from '../../builder/image/blocks.js';
+import { BlockCheck, blockMismatchText, hashZeros, type BlockList } from '../../builder/image/blocks.js';
 import { alignedBuffer } from './direct-io.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import { mergeSpans } from './spans.js';
@@ -80,7 +80,7 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
   }
   const m = source.manifest;
   const blocks = m?.blocks && new BlockCheck(m.blocks, source.size, 0, (x) => {
-    throw new FlashFailure(`${source.path} does not match ${m.path}: block ${x.block} (bytes ${x.offset}..${x.offset + x.length - 1}) ${x.hole ? 'holds data where the manifest declares a hole' : `hashes to ${x.seen}, the manifest says ${x.expected}`}`);
+    throw new FlashFailure(`${source.path} does not match ${m.path}: ${blockMismatchText(x)}`);
   });
   const whole = m && !blocks ? createHash('sha256') : undefined;
   // A raw file's holes (file-extents.ts) read as zeros: they are skipped, not read (a built image

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
-import { BlockCheck, type BlockList, type BlockMismatch } from '../../builder/image/blocks.js';
+import { BlockCheck, blockMismatchText, type BlockList, type BlockMismatch } from '../../builder/image/blocks.js';
 import type { Extent } from '../file-extents.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import type { ImageSource } from './image.js';
@@ -61,7 +61,7 @@ export async function checkSidecars(source: ImageSource, device: string, progres
     if (m) {
       // Format 2: each data block against its sha256 and every hole as zeros; format 1: the whole image.
       const differs = (x: BlockMismatch): never => {
-        throw new FlashFailure(`${source.path} does not match ${m.path}: block ${x.block} (bytes ${x.offset}..${x.offset + x.length - 1}) ${x.hole ? 'holds data where the manifest declares a hole' : `hashes to ${x.seen}, the manifest says ${x.expected}`}; ${unchanged(device)}`);
+        throw new FlashFailure(`${source.path} does not match ${m.path}: ${blockMismatchText(x)}; ${unchanged(device)}`);
       };
       const extents = m.blocks && source.compression === 'none' ? await source.extents : undefined;
       if (m.blocks && extents) {
