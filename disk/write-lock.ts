@@ -10,46 +10,20 @@
 // started during a bankforge write is refused ("Failed to lock byte 101"), and two bankforge
 // writers exclude each other atomically (two write locks conflict; there is no check-then-lock
 // window).
-//
-// Node has no fcntl and no maintained npm package provides OFD locks, so a tiny Perl program
-// (perl-base is part of every Debian and Ubuntu system) takes the lock on a descriptor we opened
-// and hand it as its fd 3, closes its copy, answers on stdout and exits. An OFD lock belongs to
-// the open file description, which we share: it stays held while our descriptor is open, and
-// goes when we close it (release) or when this process dies in any way. As the helper has
-// closed its copy before it answers, we go on at the answer, without waiting for it to exit
-// (process exit and its reaping cost here a few ms more), and releasing waits for nothing.
+// The lock itself is support/ofd-lock.ts' (an OFD lock, taken by a small helper).
 
-import { closeSync, constants, existsSync, openSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { BankforgeError } from '../support/errors.js';
+import { takeOfdLock } from '../support/ofd-lock.js';
 
 export interface WriteLock { release(): Promise<void> }
 
 /** The helper's command line in ps and /proc while it locks, so that a refusal seen then can name the bankforge behind it. */
 const TITLE = 'bankforge-write-lock for pid';
 
-// F_OFD_SETLK is 37 on Linux (all architectures); struct flock on 64-bit Linux is
-// { short l_type; short l_whence; off_t l_start; off_t l_len; pid_t l_pid } padded to 32 bytes.
-// F_WRLCK is 1 and SEEK_SET 0; EAGAIN (11) or EACCES (13) mean someone holds a conflicting lock.
-// Numbers rather than `use Fcntl`: the helper's start-up is on every writer's path.
-const HELPER = String.raw`
-$| = 1; $0 = "${TITLE} " . getppid();
-open(my $fh, '+<&=', 3) or do { print "error $!\n"; exit 1 };
-my $answer = "locked";
-for my $byte (101, 201) {
-  next if fcntl($fh, 37, pack('s s x4 q q l x4', 1, 0, $byte, 1, 0));
-  $answer = $! == 11 || $! == 13 ? "busy" : "error $!"; last;
-}
-close($fh);
-print "$answer\n";
-`;
-
 /** The byte ranges bankforge locks (for tests and docs): QEMU's "write" permission and "write not shared" bytes. */
 export const LOCKED_BYTES = [101, 201] as const;
-
-/** Debian's perl-base puts perl here; by path, so a PATH without it (a service, a test) still locks. */
-const PERL = existsSync('/usr/bin/perl') ? '/usr/bin/perl' : 'perl';
 
 /**
  * Takes the exclusive write lock on `path` (an image file or a block device), or refuses with exit
@@ -67,21 +41,9 @@ export async function lockForWriting(path: string): Promise<WriteLock> {
     const err = e as NodeJS.ErrnoException;
     throw new BankforgeError(`cannot lock ${path} for writing: ${err.code === 'EACCES' || err.code === 'EROFS' ? 'not writable' : err.message}; nothing was written`);
   }
-  // Loaded here: node:child_process costs a read-only command's start-up about as much as its
-  // work. Loaded synchronously, so that the helper is started before this call first returns and
-  // runs while the caller goes on with what it does not need the lock for (reading a bundle).
-  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
-  const answer = await new Promise<string>((resolve) => {
-    const child = spawn(PERL, ['-e', HELPER], { stdio: ['ignore', 'pipe', 'ignore', fd] });
-    let out = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (s: string) => {
-      out += s;
-      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
-    });
-    child.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? 'noperl' : `error ${e.message}`));
-    child.once('close', () => resolve(out.trim() || 'error the lock helper exited'));
-  });
+  // Started before this call first returns (the helper's spawn is synchronous), so that it runs
+  // while the caller goes on with what it does not need the lock for (reading a bundle).
+  const answer = await takeOfdLock(fd, LOCKED_BYTES, { wait: false, title: TITLE });
   if (answer === 'locked') {
     let released = false;
     return {

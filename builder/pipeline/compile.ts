@@ -9,11 +9,12 @@
 // where the tree lives, which is also why the cache key need not name the directory.
 
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir, cpus } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
+import { takeOfdLock } from '../../support/ofd-lock.js';
 import { PACKAGE_ROOT } from '../../support/package-info.js';
 import { partialPath } from '../../support/temp-path.js';
 import { prebuiltFor, type ProgramKind } from './prebuilt.js';
@@ -98,27 +99,68 @@ export function keyOf(kind: string, sources: readonly Source[], flags: string[],
   return h.digest('hex').slice(0, 24);
 }
 
-/** Run `produce` (resolving with the tools' messages, if it keeps them) into a fresh directory and move it into the cache only when it succeeded. */
-export async function cached(kind: string, key: string, output: string, produce: (dir: string) => Promise<string | void>): Promise<Compiled> {
+/**
+ * Run `produce` (resolving with the tools' messages, if it keeps them) into a fresh directory and
+ * move it into the cache only when it succeeded. One process at a time fills an entry: another
+ * that wants the same one meanwhile (parallel builds in one CI job, test files started together)
+ * waits for it, is told so through `waiting`, and takes what it made instead of compiling it again.
+ */
+export async function cached(kind: string, key: string, output: string, produce: (dir: string) => Promise<string | void>,
+  waiting?: (message: string) => void): Promise<Compiled> {
   const dir = join(cacheDir(), `${kind}-${key}`);
   const path = join(dir, output);
-  if (await stat(path).then(() => true, () => false)) return { path, cached: true };
-  // One directory per call: two builds of one uncached program in one process must not share it.
-  const tmp = partialPath(dir);
-  await mkdir(tmp, { recursive: true });
-  let messages: string;
+  const present = () => stat(path).then(() => true, () => false);
+  if (await present()) return { path, cached: true };
+  await mkdir(cacheDir(), { recursive: true });
+  const lock = await lockEntry(`${dir}.lock`, () => waiting?.(`waiting for another process compiling the same ${kind} into ${cacheDir()}`));
   try {
-    messages = (await produce(tmp)) ?? '';
-    await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
-      // Another build filled the same cache entry meanwhile: same key, same bytes.
-      if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+    if (await present()) return { path, cached: true };
+    // One directory per call: a process whose entry lock could not be taken (no perl) may still
+    // race another for the same entry.
+    const tmp = partialPath(dir);
+    await mkdir(tmp, { recursive: true });
+    let messages: string;
+    try {
+      messages = (await produce(tmp)) ?? '';
+      await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
+        // Another build filled the same cache entry meanwhile: same key, same bytes.
+        if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+        await rm(tmp, { recursive: true, force: true });
+      });
+    } catch (e) {
       await rm(tmp, { recursive: true, force: true });
-    });
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
+      throw e;
+    }
+    return { path, cached: false, messages };
+  } finally {
+    lock?.();
   }
-  return { path, cached: false, messages };
+}
+
+/**
+ * The entry's lock (an OFD lock on its lock file, released by the returned call or by this
+ * process's end, however it ends), waiting while another holds it; undefined when it cannot be
+ * taken (no perl, a cache on a filesystem without locks): the cache then works as before it had
+ * locks, each process compiling what it misses.
+ */
+async function lockEntry(file: string, onWait: () => void): Promise<(() => void) | undefined> {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o644);
+  } catch {
+    return undefined;
+  }
+  const title = 'bankforge-cache-lock for pid';
+  let answer = await takeOfdLock(fd, [0], { wait: false, title });
+  if (answer === 'busy') {
+    onWait();
+    answer = await takeOfdLock(fd, [0], { wait: true, title });
+  }
+  if (answer !== 'locked') {
+    closeSync(fd);
+    return undefined;
+  }
+  return () => closeSync(fd);
 }
 
 /** Resolves with the command's messages (none, when all is well). */
@@ -159,7 +201,7 @@ async function compiled(kind: ProgramKind, linker: string, output: string, progr
   return cached(kind, key, output, async (dir) => {
     progress?.(`compiling the ${kind} (${files.filter((f) => /\.(c|S)$/.test(f)).length} files, clang)`);
     return produce(dir, files);
-  });
+  }, progress);
 }
 
 /** bootloader/*.c + common/*.c -> BOOTX64.EFI */

@@ -9,21 +9,27 @@ import { repoRoot, scratch } from '../../helpers/tools.js';
 const compileJs = join(repoRoot, 'dist', 'builder', 'pipeline', 'compile.js');
 
 async function compileIn(cache: string, what: 'compileLoader' | 'compileKernel', env: Record<string, string> = {}) {
-  const script = `import(${JSON.stringify(compileJs)}).then(async (m) => console.log(JSON.stringify(await m.${what}())), (e) => { throw e; })`;
-  return execa(process.execPath, ['-e', script], { env: { PATH: process.env.PATH ?? '', BANKFORGE_CACHE: cache, ...env }, extendEnv: false, reject: false, all: true });
+  const script = `import(${JSON.stringify(compileJs)}).then(async (m) => console.log(JSON.stringify(await m.${what}((s) => console.error(s)))), (e) => { throw e; })`;
+  return execa(process.execPath, ['-e', script], { env: { PATH: process.env.PATH ?? '', BANKFORGE_CACHE: cache, ...env }, extendEnv: false, reject: false });
 }
 
 // The kernel's cache is checked where it is compiled uncached anyway (test/kernel/build.test.ts).
-test('an unchanged loader is compiled once and then served from the cache, in another process', async () => {
+test('an unchanged loader is compiled once: a second process started with it waits for it, and a later one finds it cached', async () => {
   const { dir, cleanup } = await scratch();
   try {
-    const first = await compileIn(dir, 'compileLoader');
-    assert.is(first.exitCode, 0, first.all);
-    const a = JSON.parse(first.stdout);
+    const both = await Promise.all([compileIn(dir, 'compileLoader'), compileIn(dir, 'compileLoader')]);
+    for (const r of both) assert.is(r.exitCode, 0, r.stderr);
+    const [made, waited] = both[0]!.stderr.includes('compiling the loader') ? both : [both[1]!, both[0]!];
+    const a = JSON.parse(made.stdout);
     assert.is(a.cached, false);
-    const second = JSON.parse((await compileIn(dir, 'compileLoader')).stdout);
-    assert.equal(second, { path: a.path, cached: true });
     assert.ok(a.path.startsWith(dir));
+    // Compiled in one of them only; the other was told why it waited, and took the same file.
+    assert.not.match(waited.stderr, 'compiling the loader');
+    assert.match(waited.stderr, `waiting for another process compiling the same loader into ${dir}`);
+    assert.equal(JSON.parse(waited.stdout), { path: a.path, cached: true });
+    const later = await compileIn(dir, 'compileLoader');
+    assert.equal(JSON.parse(later.stdout), { path: a.path, cached: true });
+    assert.is(later.stderr, '');
   } finally {
     await cleanup();
   }
@@ -34,7 +40,7 @@ test('without clang on the PATH the error names the Debian package', async () =>
   try {
     const r = await compileIn(dir, 'compileKernel', { PATH: '/nonexistent' });
     assert.is.not(r.exitCode, 0);
-    assert.match(r.all, /clang not found: install the Debian package clang/);
+    assert.match(r.stderr, /clang not found: install the Debian package clang/);
   } finally {
     await cleanup();
   }
