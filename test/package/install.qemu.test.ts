@@ -5,9 +5,13 @@
 // bundle), and docs/qemu.md's typed example compiles with tsc --strict against its types.
 // Reproducibility across checkouts: a second checkout in another directory, with its own empty
 // cache, compiles the C itself and builds the default image, its bundle and every --format
-// output; every byte must equal what the installed package (prebuilt from the first checkout)
-// makes. Finally the installed package refuses a damaged prebuilt program, and without clang
-// says why a changed C source cannot be built.
+// output but xz; every byte must equal what the installed package makes. The packing checkout
+// takes its compiled programs from the suite's own cache, where this checkout, or another test's
+// build, compiled them in its own directory: either way a third directory, and the compile the
+// package ships is not repeated here (16 s of CPU). xz's output is xz's own work from the raw
+// image, whose bytes are compared; the .xz the installed package makes is docs/ci.md's, checked
+// below (each .xz of the 752 MiB disk costs 5 s of CPU). Finally the installed package refuses a
+// damaged prebuilt program, and without clang says why a changed C source cannot be built.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,10 +24,11 @@ import { parse as parseYaml } from 'yaml';
 import { copyTree, repoRoot, scratch } from '../helpers/tools.js';
 import { fileIncludes, sha256OfFile } from '../helpers/file-bytes.js';
 import { EXIT } from '../../support/exit-codes.js';
+import { cacheDir } from '../../builder/pipeline/compile.js';
 
 const { dir, cleanup } = await scratch('bankforge-package-');
 const EPOCH = '1700000000';
-const FORMATS = 'raw,gz,xz,qcow2,vmdk,bmap';
+const FORMATS = 'raw,gz,qcow2,vmdk,bmap';
 
 interface Run { exitCode: number; stdout: string; stderr: string }
 async function sh(cmd: string, args: string[], cwd: string, env: Record<string, string>): Promise<Run> {
@@ -67,9 +72,9 @@ const B = await checkout(join(dir, 'b', 'src'), true);
 const prefix = join(dir, 'prefix');
 const installed = join(prefix, 'lib', 'node_modules', 'bankforge');
 
-test('pack in one checkout and build in another, each with an empty cache, at the same time', async () => {
+test('pack in one checkout and build in another with an empty cache, at the same time', async () => {
   const [packed, other] = await Promise.all([
-    sh('npm', ['pack', '--pack-destination', join(dir, 'a')], A, { ...base, BANKFORGE_CACHE: join(dir, 'a', 'cache') }),
+    sh('npm', ['pack', '--pack-destination', join(dir, 'a')], A, { ...base, BANKFORGE_CACHE: cacheDir() }),
     (async () => {
       const env = { ...base, BANKFORGE_CACHE: join(dir, 'b', 'cache'), SOURCE_DATE_EPOCH: EPOCH };
       const bin = join(B, 'bin', 'bankforge.js');
@@ -109,7 +114,7 @@ test('the installed package makes, without clang, every byte the other checkout 
   assert.not.ok(existsSync(userEnv.BANKFORGE_CACHE), 'the installed package compiled something');
   const names = (await readdir(out)).sort();
   assert.equal(names, (await readdir(join(dir, 'b', 'out'))).sort());
-  assert.equal(names, ['esxi.bfb', 'esxi.img', 'esxi.img.bmap', 'esxi.img.gz', 'esxi.img.kernel.elf', 'esxi.img.xz', 'esxi.manifest.json', 'esxi.qcow2', 'esxi.vmdk']);
+  assert.equal(names, ['esxi.bfb', 'esxi.img', 'esxi.img.bmap', 'esxi.img.gz', 'esxi.img.kernel.elf', 'esxi.manifest.json', 'esxi.qcow2', 'esxi.vmdk']);
   for (const name of names) {
     const [ours, theirs] = [await sha256OfFile(join(out, name)), await sha256OfFile(join(dir, 'b', 'out', name))];
     assert.is(ours, theirs, `${name} differs between the installed package and checkout B`);
