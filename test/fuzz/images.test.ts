@@ -7,9 +7,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FUZZ_SEED, fuzzRounds, judge, rng, runCase, tally, type Outcome } from '../helpers/fuzz.js';
+import { sameAsDamaged, writeDamagedCopy, type Damage } from '../helpers/damaged-copy.js';
 import { limiter } from '../helpers/limit.js';
 import { scratch } from '../helpers/tools.js';
 import { fixture } from './fixture.js';
@@ -56,28 +57,30 @@ test(`damaged images: documented exit codes, no hang, no change on refusal (seed
   const next = rng(FUZZ_SEED ^ 0x1a6e);
   const areas = regions();
   const cases = Array.from({ length: ROUNDS }, (_, i) => {
-    const damaged = Buffer.from(fx.bytes);
+    const damage: Damage[] = [];
     for (let n = 1 + (next() % 3); n > 0; n--) {
       const [start, length] = areas[next() % areas.length]!;
       const at = start + (next() % length);
-      for (let k = 0, len = 1 + (next() % 8); k < len && at + k < damaged.length; k++) damaged[at + k] = next() & 0xff;
+      const bytes: number[] = [];
+      for (let k = 0, len = 1 + (next() % 8); k < len && at + k < fx.bytes.length; k++) bytes.push(next() & 0xff);
+      damage.push({ at, bytes: Buffer.from(bytes) });
     }
-    return { i, damaged, command: COMMANDS[i % COMMANDS.length]! };
+    return { i, damage, command: COMMANDS[i % COMMANDS.length]! };
   });
   const limit = limiter(2);
   const outcomes: Outcome[] = [];
   const problems: string[] = [];
-  await Promise.all(cases.map(({ i, damaged, command }) => limit(async () => {
+  await Promise.all(cases.map(({ i, damage, command }) => limit(async () => {
     const caseDir = join(dir, `case-${i}`);
     const img = join(caseDir, 'disk.img');
     await mkdir(caseDir);
-    await writeFile(img, damaged);
+    await writeDamagedCopy(fx.image, img, damage);
     const o = await runCase(command.args(img), { cwd: caseDir, timeoutMs: 60_000 });
     outcomes.push(o);
     const what = `case ${i} (${o.args.join(' ')})`;
     const bad = judge(o, command.allowed);
     if (bad) problems.push(`${what}: ${bad}`);
-    if ((!command.writes || o.exitCode !== 0) && !(await readFile(img)).equals(damaged)) problems.push(`${what}: exit ${o.exitCode} but the image changed`);
+    if ((!command.writes || o.exitCode !== 0) && !sameAsDamaged(img, fx.bytes, damage)) problems.push(`${what}: exit ${o.exitCode} but the image changed`);
     const left = (await readdir(caseDir)).filter((f) => f !== 'disk.img');
     if (left.length) problems.push(`${what}: left ${left.join(', ')} beside the image`);
   })));

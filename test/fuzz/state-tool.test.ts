@@ -8,13 +8,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STATE } from '../../partitions/bankstate.js';
 import { STATE_TOOL_FLAGS } from '../../builder/pipeline/state-tool.js';
 import { compileHost } from '../helpers/c-host.js';
 import { FUZZ_SEED, fuzzRounds, mutate, rng } from '../helpers/fuzz.js';
+import { changedSectors, writeDamagedCopy, type Damage } from '../helpers/damaged-copy.js';
 import { limiter } from '../helpers/limit.js';
 import { scratch } from '../helpers/tools.js';
 import { fixture } from './fixture.js';
@@ -40,7 +40,7 @@ function regions(): [number, number][] {
 }
 
 /** A case's disk: the fixture's bytes with `damage` written over them (none for most cases). */
-interface Case { name: string; damage: { at: number; bytes: Buffer }[]; args: string[]; files: Record<string, Buffer> }
+interface Case { name: string; damage: Damage[]; args: string[]; files: Record<string, Buffer> }
 
 function makeCase(i: number, next: () => number): Case {
   const cmd = COMMANDS[next() % COMMANDS.length]!;
@@ -85,16 +85,7 @@ async function check(c: Case): Promise<string | undefined> {
     await mkdir(join(at, f, '..'), { recursive: true });
     await writeFile(join(at, f), bytes);
   }
-  // The disk is copied by the kernel and damaged in place: an 11 MiB buffer per case written
-  // here, and read back whole, was most of this campaign's CPU (each spawn write-protects this
-  // process's memory, and every page written after it faults again).
-  await copyFile(fx.image, join(at, 'disk.img'));
-  const disk = await open(join(at, 'disk.img'), 'r+');
-  try {
-    for (const d of c.damage) await disk.write(d.bytes, 0, d.bytes.length, d.at);
-  } finally {
-    await disk.close();
-  }
+  await writeDamagedCopy(fx.image, join(at, 'disk.img'), c.damage);
   const r = await execa(tool, c.args, { cwd: at, reject: false, timeout: 20_000, env: { ASAN_OPTIONS: 'detect_leaks=0' } });
   const what = `${c.name} (${c.args.join(' ')})`;
   const ending = `${['damaged disk', 'mangled words', 'mangled EFI variable'][Number(c.name.slice(5)) % 3]} ${c.args.at(-1)}: exit ${r.exitCode ?? r.signal}`;
@@ -104,33 +95,11 @@ async function check(c: Case): Promise<string | undefined> {
   if (![0, 3, 4].includes(r.exitCode!)) return `${what}: exit ${r.exitCode}, expected 0, 3 or 4: ${r.stderr.slice(0, 800)}`;
   if (r.exitCode !== 0 && !/^bankforge-state: \S/m.test(r.stderr)) return `${what}: exit ${r.exitCode} without a "bankforge-state: ..." message: ${r.stderr.slice(0, 300)}`;
   if (r.exitCode === 3 && c.args[0] === '--sys' && !/; EFI variable \S+BankforgeBoot-\S+: \S/.test(r.stderr)) return `${what}: the refusal does not say what is wrong with the EFI variable: ${r.stderr.slice(0, 300)}`;
-  return changedSectors(join(at, 'disk.img'), c, r.exitCode!, what);
-}
-
-/** A chunk of the disk as the tool found it and as it left it: small, so that they stay mapped. */
-const CHUNK = 1024 * 1024;
-const before = Buffer.alloc(CHUNK), after = Buffer.alloc(CHUNK);
-
-/** Compares the disk the tool left with the case's (synchronously: no other case's reads in between). */
-function changedSectors(path: string, c: Case, exitCode: number, what: string): string | undefined {
-  const fd = openSync(path, 'r');
-  try {
-    if (fstatSync(fd).size !== fx.bytes.length) return `${what}: the disk's size changed`;
-    for (let base = 0; base < fx.bytes.length; base += CHUNK) {
-      const n = Math.min(CHUNK, fx.bytes.length - base);
-      if (readSync(fd, after, 0, n, base) !== n) return `${what}: the disk could not be read back at byte ${base}`;
-      fx.bytes.copy(before, 0, base, base + n);
-      for (const d of c.damage) if (d.at >= base && d.at < base + n) d.bytes.copy(before, d.at - base);
-      if (after.compare(before, 0, n, 0, n) === 0) continue;
-      for (let o = 0; o < n; o += 512) {
-        if (after.compare(before, o, o + 512, o, o + 512) === 0) continue;
-        if (exitCode !== 0) return `${what}: exit ${exitCode} but sector at byte ${base + o} changed`;
-        if (!stateAreas.some(([s, e]) => base + o >= s && base + o < e)) return `${what}: wrote the sector at byte ${base + o}, outside both state areas`;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
+  const changed = changedSectors(join(at, 'disk.img'), fx.bytes, c.damage);
+  if (changed === 'size') return `${what}: the disk's size changed`;
+  if (changed.length && r.exitCode !== 0) return `${what}: exit ${r.exitCode} but sector at byte ${changed[0]} changed`;
+  const outside = changed.find((o) => !stateAreas.some(([s, e]) => o >= s && o < e));
+  if (outside !== undefined) return `${what}: wrote the sector at byte ${outside}, outside both state areas`;
   return undefined;
 }
 
