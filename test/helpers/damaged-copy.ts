@@ -27,8 +27,9 @@ const expected = Buffer.alloc(CHUNK), found = Buffer.alloc(CHUNK);
 
 /**
  * The byte offsets of the 512-byte sectors in which `path` differs from `base` with `damage`
- * written over it ([] when it is the same), or 'size' when its length differs. Synchronous: the
- * two buffers are shared by every caller.
+ * written over it ([] when it is the same), or 'size' when its length differs. Synchronous, as
+ * the two buffers are shared by every caller: not for a test whose QEMU machine runs meanwhile
+ * (docs/testing.md, "Flakiness"), which the fuzz campaigns never have.
  */
 export function changedSectors(path: string, base: Buffer, damage: readonly Damage[] = []): number[] | 'size' {
   const fd = openSync(path, 'r');
