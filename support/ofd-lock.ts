@@ -2,8 +2,8 @@
 // primitive under the image write lock (disk/write-lock.ts) and the compile cache's entry lock
 // (builder/pipeline/compile.ts). An OFD lock belongs to the open file description, not to a
 // process: it is held while our descriptor is open, goes when we close it or when this process
-// dies in any way (no lock file outlives a crash), and two descriptions conflict even within one
-// process.
+// dies in any way (the lock file stays; no lock on it outlives a crash), and two descriptions
+// conflict even within one process.
 //
 // Node has no fcntl and no maintained npm package provides OFD locks, so a tiny Perl program
 // (perl-base is part of every Debian and Ubuntu system) takes the lock on our descriptor, handed
@@ -45,25 +45,46 @@ export type OfdAnswer = 'locked' | 'busy' | 'noperl' | `error ${string}`;
 
 /**
  * Takes an exclusive lock on each of `bytes` of the file open on `fd` (opened read-write), or
- * answers why not. With `wait`, blocks until every byte is ours. `title` names the helper in ps
+ * answers why not. With `wait`, blocks until every byte is ours, or until `timeoutMs` (then the
+ * helper is killed, holding nothing, and the answer is an error). `title` names the helper in ps
  * and /proc while it runs, followed by this process's pid, so that whoever finds it can name us.
+ * Never rejects.
  */
-export async function takeOfdLock(fd: number, bytes: readonly number[], opts: { wait: boolean; title: string }): Promise<OfdAnswer> {
+export async function takeOfdLock(fd: number, bytes: readonly number[], opts: { wait: boolean; title: string; timeoutMs?: number }): Promise<OfdAnswer> {
   // Loaded here: node:child_process costs a read-only command's start-up about as much as its
   // work. Loaded synchronously, so that the helper is started before this call first returns and
   // runs while the caller goes on with what it does not need the lock for (reading a bundle).
   const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const args = ['-e', HELPER, opts.title, String(opts.wait ? F_OFD_SETLKW : F_OFD_SETLK), ...bytes.map(String)];
   return new Promise<OfdAnswer>((resolve) => {
-    const child = spawn(PERL, args, { stdio: ['ignore', 'pipe', 'ignore', fd] });
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (a: OfdAnswer): void => { clearTimeout(timer); resolve(a); };
+    let child: import('node:child_process').ChildProcess;
+    try {
+      child = spawn(PERL, args, { stdio: ['ignore', 'pipe', 'ignore', fd] });
+    } catch (e) {
+      settle(`error ${(e as Error).message}`);
+      return;
+    }
+    if (!child.stdout) {
+      // No pipe could be made (out of descriptors): the spawn's 'error' follows.
+      child.once('error', (e: NodeJS.ErrnoException) => settle(`error ${e.message}`));
+      return;
+    }
     let out = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (s: string) => {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (s: string) => {
       out += s;
-      if (out.includes('\n')) resolve(answer(out.slice(0, out.indexOf('\n'))));
+      if (out.includes('\n')) settle(answer(out.slice(0, out.indexOf('\n'))));
     });
-    child.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? 'noperl' : `error ${e.message}`));
-    child.once('close', () => resolve(answer(out.trim() || 'error the lock helper exited')));
+    child.once('error', (e: NodeJS.ErrnoException) => settle(e.code === 'ENOENT' ? 'noperl' : `error ${e.message}`));
+    child.once('close', () => settle(answer(out.trim() || 'error the lock helper exited')));
+    if (opts.wait && opts.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        settle(`error no lock after ${Math.round(opts.timeoutMs! / 1000)} s`);
+      }, opts.timeoutMs);
+    }
   });
 }
 

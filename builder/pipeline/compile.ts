@@ -48,7 +48,10 @@ export interface Compiled {
   messages?: string;
 }
 
-/** Told before a compiler runs (it takes seconds to tens of seconds); never for a cache hit or a prebuilt program. */
+/**
+ * Told before a compiler runs (it takes seconds to tens of seconds), and when a build waits for
+ * another compiling the same program; never for a cache hit found at once or a prebuilt program.
+ */
 export type CompileProgress = (message: string) => void;
 
 /** The C sources, headers and linker scripts in `dirs`, in a fixed order. Synchronous, as readSources is. */
@@ -112,7 +115,7 @@ export async function cached(kind: string, key: string, output: string, produce:
   const present = () => stat(path).then(() => true, () => false);
   if (await present()) return { path, cached: true };
   await mkdir(cacheDir(), { recursive: true });
-  const lock = await lockEntry(`${dir}.lock`, () => waiting?.(`waiting for another process compiling the same ${kind} into ${cacheDir()}`));
+  const lock = await lockEntry(`${dir}.lock`, () => waiting?.(`waiting for another build compiling the same ${kind} into ${cacheDir()}`));
   try {
     if (await present()) return { path, cached: true };
     // One directory per call: a process whose entry lock could not be taken (no perl) may still
@@ -137,11 +140,15 @@ export async function cached(kind: string, key: string, output: string, produce:
   }
 }
 
+/** How long a build waits for another's compile of the same program before compiling it too: a compile takes seconds to a minute. */
+const COMPILE_WAIT_MS = 10 * 60_000;
+
 /**
  * The entry's lock (an OFD lock on its lock file, released by the returned call or by this
- * process's end, however it ends), waiting while another holds it; undefined when it cannot be
- * taken (no perl, a cache on a filesystem without locks): the cache then works as before it had
- * locks, each process compiling what it misses.
+ * process's end, however it ends), waiting while another holds it, for COMPILE_WAIT_MS at most;
+ * undefined when it cannot be taken (no perl, a cache on a filesystem without locks, a holder
+ * stopped or hung): this build then compiles what it misses without it, as before the cache had
+ * locks, and the entry's rename keeps whichever finished first.
  */
 async function lockEntry(file: string, onWait: () => void): Promise<(() => void) | undefined> {
   let fd: number;
@@ -154,7 +161,7 @@ async function lockEntry(file: string, onWait: () => void): Promise<(() => void)
   let answer = await takeOfdLock(fd, [0], { wait: false, title });
   if (answer === 'busy') {
     onWait();
-    answer = await takeOfdLock(fd, [0], { wait: true, title });
+    answer = await takeOfdLock(fd, [0], { wait: true, title, timeoutMs: COMPILE_WAIT_MS });
   }
   if (answer !== 'locked') {
     closeSync(fd);

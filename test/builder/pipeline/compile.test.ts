@@ -25,7 +25,7 @@ test('an unchanged loader is compiled once: a second process started with it wai
     assert.ok(a.path.startsWith(dir));
     // Compiled in one of them only; the other was told why it waited, and took the same file.
     assert.not.match(waited.stderr, 'compiling the loader');
-    assert.match(waited.stderr, `waiting for another process compiling the same loader into ${dir}`);
+    assert.match(waited.stderr, `waiting for another build compiling the same loader into ${dir}`);
     assert.equal(JSON.parse(waited.stdout), { path: a.path, cached: true });
     const later = await compileIn(dir, 'compileLoader');
     assert.equal(JSON.parse(later.stdout), { path: a.path, cached: true });
