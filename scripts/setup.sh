@@ -35,23 +35,25 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
-# dist/ is made from the TypeScript sources, the compiler options, the locked packages and the
-# bundle step alone: when those are byte for byte what it was made from (dist/.sources, written
+# dist/ is made from the TypeScript sources, the compiler options, package.json, the locked
+# packages and the bundle step alone: when those are byte for byte what it was made from (dist/.sources, written
 # last) and nothing in dist/ was written since (a developer's `npm run build` or `npx tsc`), it
 # is kept, and a second run compiles nothing (tsc is ~15 s of CPU). Anything else (a fresh
 # clone, an edited or a removed file, a compile that did not finish) compiles from scratch into
 # an empty dist/, so that no output of a deleted source survives.
 sources() {
   { find index.ts support partitions builder disk cli qemu test bench -name '*.ts' -type f -print0
-    printf '%s\0' tsconfig.json package-lock.json scripts/bundle-cli.mjs bin/load-bundle.js; } |
+    printf '%s\0' tsconfig.json package.json package-lock.json scripts/bundle-cli.mjs bin/load-bundle.js; } |
     LC_ALL=C sort -z | xargs -0 sha256sum
   node --version   # the bundle's V8 code cache is for one V8
 }
-if [ -f dist/.sources ] && [ -z "$(find dist -newer dist/.sources -print -quit)" ] && [ "$(sources)" = "$(cat dist/.sources)" ]; then
+# The record is taken before the compile: a source changed while tsc runs is not recorded as compiled.
+stamp=$(sources)
+if [ -f dist/.sources ] && [ -z "$(find dist -newer dist/.sources -print -quit)" ] && [ "$stamp" = "$(cat dist/.sources)" ]; then
   echo "setup: dist/ is up to date with the sources" >&2
 else
   rm -rf dist
   npx tsc -p tsconfig.json
   node scripts/bundle-cli.mjs
-  sources > dist/.sources
+  printf '%s\n' "$stamp" > dist/.sources
 fi

@@ -1,10 +1,10 @@
-// The README's quick start, run as a user runs it: the first command must build the default
-// image and boot it in QEMU to the kernel's ready line. It runs in a copy of the working tree
-// (the files git tracks or would track, and node_modules hard-linked), so that its setup step
-// never rewrites the dist/ this suite is running from. The copy has this suite's dist/, which
-// setup.sh made from the same sources: setup.sh keeps it (its stamp matches) instead of compiling
-// them again (~15 s of CPU). Compiling from an empty dist/ is what every suite run's own setup
-// does, on a fresh clone in CI.
+// The README's quick start, its own commands: the first must build the default image and boot it
+// in QEMU to the kernel's ready line. It runs in a copy of the working tree (the files git tracks
+// or would track, and node_modules hard-linked), so that its setup step never rewrites the dist/
+// this suite is running from. The copy has this suite's dist/, which setup.sh made from the same
+// sources: setup.sh keeps it (its record matches) instead of compiling them again (~15 s of
+// CPU), as it does for a user's second quick start. Compiling into an empty dist/, a user's first,
+// is what every suite run's own set-up does on a fresh clone in CI.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -26,7 +26,8 @@ test('the README quick start is two commands, and the first boots the default im
     await mustRun('cp', ['-a', join(repoRoot, 'dist'), dir]);
     const r = await tool('sh', ['-c', commands[0]!], undefined, dir);
     assert.is(r.exitCode, 0, r.all.slice(-3000));
-    assert.match(r.stderr, /^setup: dist\/ is up to date with the sources$/m, 'setup.sh compiled again the sources this suite was compiled from');
+    assert.match(r.stderr, /^setup: dist\/ is up to date with the sources$/m,
+      "setup.sh compiled again the sources this suite's dist/ was made from (run this file through npm test or scripts/test.sh, whose setup.sh records them; a bare npm run build does not)");
     assert.match(r.stdout, /^bankforge: ready version=0\.0\.0-dev bank=A /m, r.all.slice(-3000));
     assert.match(r.all, /bankforge: matched/);
   } finally {

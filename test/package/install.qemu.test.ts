@@ -6,9 +6,9 @@
 // Reproducibility across checkouts: a second checkout in another directory, with its own empty
 // cache, compiles the C itself and builds the default image, its bundle and every --format
 // output but xz; every byte must equal what the installed package makes. The packing checkout
-// takes its compiled programs from the suite's own cache, where this checkout, or another test's
-// build, compiled them in its own directory: either way a third directory, and the compile the
-// package ships is not repeated here (16 s of CPU). xz's output is xz's own work from the raw
+// takes its compiled programs from the suite's own cache: compiled in the suite's checkout (or,
+// on a cold cache, in the packing checkout itself), never in checkout B's directory, and not
+// compiled twice here (16 s of CPU). xz's output is xz's own work from the raw
 // image, whose bytes are compared; the .xz the installed package makes is docs/ci.md's, checked
 // below (each .xz of the 752 MiB disk costs 5 s of CPU). Finally the installed package refuses a
 // damaged prebuilt program, and without clang says why a changed C source cannot be built.
