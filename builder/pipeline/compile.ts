@@ -153,7 +153,8 @@ const COMPILE_WAIT_MS = 10 * 60_000;
 async function lockEntry(file: string, onWait: () => void): Promise<(() => void) | undefined> {
   let fd: number;
   try {
-    fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o644);
+    // Not through a symbolic link: the lock file is ours, made here.
+    fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
   } catch {
     return undefined;
   }
