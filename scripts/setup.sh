@@ -36,11 +36,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 # dist/ is made from the TypeScript sources, the compiler options, package.json, the locked
-# packages and the bundle step alone: when those are byte for byte what it was made from (dist/.sources, written
-# last) and nothing in dist/ was written since (a developer's `npm run build` or `npx tsc`), it
-# is kept, and a second run compiles nothing (tsc is ~15 s of CPU). Anything else (a fresh
-# clone, an edited or a removed file, a compile that did not finish) compiles from scratch into
-# an empty dist/, so that no output of a deleted source survives.
+# packages and the bundle step alone: when those are byte for byte what it was made from
+# (dist/.sources, written last) and nothing in dist/ was written since (a developer's
+# `npm run build` or `npx tsc`), it is kept, and a second run compiles nothing (tsc is ~15 s of
+# CPU). Anything else (a fresh clone, an edited or a removed file, a compile that did not
+# finish) compiles from scratch into an empty dist/, so that no output of a deleted source
+# survives.
 sources() {
   { find index.ts support partitions builder disk cli qemu test bench -name '*.ts' -type f -print0
     printf '%s\0' tsconfig.json package.json package-lock.json scripts/bundle-cli.mjs bin/load-bundle.js; } |
