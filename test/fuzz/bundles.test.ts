@@ -59,7 +59,7 @@ test(`hostile bundles: upgrade exits 0 or 3 and a refusal changes nothing (seed 
     const what = `case ${i} (${bundle.length} bytes)`;
     const bad = judge(o, [0, 3]);
     if (bad) problems.push(`${what}: ${bad}`);
-    if (o.exitCode !== 0 && !sameAsDamaged(img, fx.bytes)) problems.push(`${what}: refused but the image changed`);
+    if (o.exitCode !== 0 && !(await sameAsDamaged(img, fx.bytes))) problems.push(`${what}: refused but the image changed`);
   })));
   console.log(`fuzz bundles (seed ${FUZZ_SEED}): ${outcomes.length} cases: ${tally(outcomes)}`);
   assert.equal(problems, [], problems.join('\n'));

@@ -80,7 +80,7 @@ test(`damaged images: documented exit codes, no hang, no change on refusal (seed
     const what = `case ${i} (${o.args.join(' ')})`;
     const bad = judge(o, command.allowed);
     if (bad) problems.push(`${what}: ${bad}`);
-    if ((!command.writes || o.exitCode !== 0) && !sameAsDamaged(img, fx.bytes, damage)) problems.push(`${what}: exit ${o.exitCode} but the image changed`);
+    if ((!command.writes || o.exitCode !== 0) && !(await sameAsDamaged(img, fx.bytes, damage))) problems.push(`${what}: exit ${o.exitCode} but the image changed`);
     const left = (await readdir(caseDir)).filter((f) => f !== 'disk.img');
     if (left.length) problems.push(`${what}: left ${left.join(', ')} beside the image`);
   })));

@@ -55,8 +55,8 @@ function makeCase(i: number, next: () => number): Case {
         const at = start + (next() % len);
         const bytes: number[] = [];
         for (let k = 1 + (next() % 8); k > 0 && at + k < fx.bytes.length; k--) bytes.push(next() & 0xff);
-        // Byte at + k for k = n..1, as the bytes were drawn.
-        damage.push(...bytes.map((b, j) => ({ at: at + bytes.length - j, bytes: Buffer.of(b) })));
+        // Drawn for bytes at + k, k from the count down to 1.
+        damage.push({ at: at + 1, bytes: Buffer.from(bytes.reverse()) });
       }
       files['cmdline'] = Buffer.from(words);
       source = ['--cmdline', 'cmdline'];
@@ -95,7 +95,7 @@ async function check(c: Case): Promise<string | undefined> {
   if (![0, 3, 4].includes(r.exitCode!)) return `${what}: exit ${r.exitCode}, expected 0, 3 or 4: ${r.stderr.slice(0, 800)}`;
   if (r.exitCode !== 0 && !/^bankforge-state: \S/m.test(r.stderr)) return `${what}: exit ${r.exitCode} without a "bankforge-state: ..." message: ${r.stderr.slice(0, 300)}`;
   if (r.exitCode === 3 && c.args[0] === '--sys' && !/; EFI variable \S+BankforgeBoot-\S+: \S/.test(r.stderr)) return `${what}: the refusal does not say what is wrong with the EFI variable: ${r.stderr.slice(0, 300)}`;
-  const changed = changedSectors(join(at, 'disk.img'), fx.bytes, c.damage);
+  const changed = await changedSectors(join(at, 'disk.img'), fx.bytes, c.damage);
   if (changed === 'size') return `${what}: the disk's size changed`;
   if (changed.length && r.exitCode !== 0) return `${what}: exit ${r.exitCode} but sector at byte ${changed[0]} changed`;
   const outside = changed.find((o) => !stateAreas.some(([s, e]) => o >= s && o < e));

@@ -1,11 +1,11 @@
 // A fuzz case's disk: a copy of a fixture image with a few bytes written over, made by the kernel
-// (copyFile) and patched in place, and compared afterwards through two small reused buffers.
+// (copyFile) and patched in place, and compared afterwards a piece at a time.
 // A whole-image Buffer per case was most of the fuzz campaigns' CPU here: every spawn of the
 // program under test write-protects the test process's memory, so each page the test writes after
 // it faults again, and a large heap makes every spawn slower.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
+import { eachPiece } from './file-bytes.js';
 
 /** Bytes written over the fixture at a byte offset. */
 export interface Damage { at: number; bytes: Buffer }
@@ -21,43 +21,40 @@ export async function writeDamagedCopy(from: string, to: string, damage: readonl
   }
 }
 
-const CHUNK = 1024 * 1024;
 const SECTOR = 512;
-const expected = Buffer.alloc(CHUNK), found = Buffer.alloc(CHUNK);
 
 /**
  * The byte offsets of the 512-byte sectors in which `path` differs from `base` with `damage`
- * written over it ([] when it is the same), or 'size' when its length differs. Synchronous, as
- * the two buffers are shared by every caller: not for a test whose QEMU machine runs meanwhile
- * (docs/testing.md, "Flakiness"), which the fuzz campaigns never have.
+ * written over it ([] when it is the same), or 'size' when its length differs. Read piece by
+ * piece (file-bytes.ts), each held against the same stretch of `base` with the damage on it.
  */
-export function changedSectors(path: string, base: Buffer, damage: readonly Damage[] = []): number[] | 'size' {
-  const fd = openSync(path, 'r');
-  try {
-    if (fstatSync(fd).size !== base.length) return 'size';
-    const changed: number[] = [];
-    for (let at = 0; at < base.length; at += CHUNK) {
-      const n = Math.min(CHUNK, base.length - at);
-      if (readSync(fd, found, 0, n, at) !== n) return 'size';
-      base.copy(expected, 0, at, at + n);
-      for (const d of damage) {
-        const from = Math.max(d.at, at), to = Math.min(d.at + d.bytes.length, at + n);
-        if (from < to) d.bytes.copy(expected, from - at, from - d.at, to - d.at);
-      }
-      if (found.compare(expected, 0, n, 0, n) === 0) continue;
-      for (let o = 0; o < n; o += SECTOR) {
-        const end = Math.min(o + SECTOR, n);
-        if (found.compare(expected, o, end, o, end) !== 0) changed.push(at + o);
+export async function changedSectors(path: string, base: Buffer, damage: readonly Damage[] = []): Promise<number[] | 'size'> {
+  const changed: number[] = [];
+  let expected = Buffer.alloc(0);
+  let at = 0;
+  await eachPiece(path, 0, (found) => {
+    const n = Math.min(found.length, base.length - at);
+    if (expected.length < n) expected = Buffer.alloc(n);
+    base.copy(expected, 0, at, at + n);
+    for (const d of damage) {
+      const from = Math.max(d.at, at), to = Math.min(d.at + d.bytes.length, at + n);
+      if (from < to) d.bytes.copy(expected, from - at, from - d.at, to - d.at);
+    }
+    if (found.compare(expected, 0, n, 0, n) !== 0) {
+      // Sector by sector, in the file's sectors (a piece need not start on one).
+      for (let s = at - (at % SECTOR); s < at + n; s += SECTOR) {
+        const from = Math.max(s, at) - at, to = Math.min(s + SECTOR, at + n) - at;
+        if (found.compare(expected, from, to, from, to) !== 0 && changed.at(-1) !== s) changed.push(s);
       }
     }
-    return changed;
-  } finally {
-    closeSync(fd);
-  }
+    at += found.length;
+    return at <= base.length;
+  });
+  return at === base.length ? changed : 'size';
 }
 
 /** Whether `path` holds exactly `base` with `damage` written over it. */
-export function sameAsDamaged(path: string, base: Buffer, damage: readonly Damage[] = []): boolean {
-  const changed = changedSectors(path, base, damage);
+export async function sameAsDamaged(path: string, base: Buffer, damage: readonly Damage[] = []): Promise<boolean> {
+  const changed = await changedSectors(path, base, damage);
   return changed !== 'size' && changed.length === 0;
 }

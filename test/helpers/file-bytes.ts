@@ -13,7 +13,7 @@ import { open } from 'node:fs/promises';
 const CHUNK = 1024 * 1024;
 
 /** Calls `use` with each piece of the file in order; `keep` bytes of the previous piece come first, so a match across two pieces is seen. */
-async function eachPiece(path: string, keep: number, use: (piece: Buffer) => boolean | void): Promise<void> {
+export async function eachPiece(path: string, keep: number, use: (piece: Buffer) => boolean | void): Promise<void> {
   const buf = Buffer.allocUnsafe(CHUNK + keep);
   const fh = await open(path, 'r');
   try {
