@@ -67,6 +67,15 @@ async function toolsWithoutClang(bin: string, prefix: string): Promise<string> {
 }
 
 const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, TMPDIR: process.env.TMPDIR ?? '/tmp' };
+/**
+ * What npm needs to reach the registry from this machine, as a user's shell would have it: the
+ * installed package's dependencies are resolved by version range, so npm asks the registry for
+ * their metadata unless an earlier install left it in ~/.npm (`npm ci` fetches only tarballs).
+ * Without the CA file a TLS-inspecting proxy needs, a fresh machine fails with
+ * SELF_SIGNED_CERT_IN_CHAIN.
+ */
+const NETWORK = /^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|https?_proxy|no_proxy|npm_config_(registry|cafile|ca|proxy|https_proxy|noproxy|strict_ssl))$/i;
+const network = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => NETWORK.test(e[0]) && e[1] !== undefined));
 const A = await checkout(join(dir, 'a', 'src'), false);
 const B = await checkout(join(dir, 'b', 'src'), true);
 const prefix = join(dir, 'prefix');
@@ -97,7 +106,7 @@ test('pack in one checkout and build in another with an empty cache, at the same
     assert.ok(files.includes(f), `${f} is not in the package`);
   }
   assert.not.ok(files.some((f) => f.startsWith('package/dist/test/') || f.startsWith('package/dist/bench/') || f.endsWith('.map')), 'tests, benchmarks or source maps in the package');
-  must('npm install', await sh('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(dir, 'a', 'bankforge-0.1.0.tgz')], dir, base));
+  must('npm install', await sh('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(dir, 'a', 'bankforge-0.1.0.tgz')], dir, { ...base, ...network }));
 });
 
 const tools = await toolsWithoutClang(join(dir, 'tools'), prefix);
