@@ -98,11 +98,16 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
     const plan = makePlan(image.gpt, image.size, device.size);
     const t0 = performance.now();
     const verify = opts.verify !== false;
-    const rec = await writeDevice(plan, image, reader, { path: device.path, fd, direct }, { sync: opts.sync ?? DEFAULT_SYNC, checkBmapNow: !verify, progress, signal: opts.signal, buffers });
+    // A raw image is verified against the file itself, which was held against its sidecars
+    // before writing: the data is hashed once (that check), not again while writing and reading
+    // back. A .bmap's ranges are then not hashed at all, so they are trusted only beside a
+    // manifest that lists blocks, against which checkSidecars found no data outside them.
+    const compare = verify && image.compression === 'none' && (!image.bmap || Boolean(image.manifest?.blocks));
+    const rec = await writeDevice(plan, image, reader, { path: device.path, fd, direct }, { sync: opts.sync ?? DEFAULT_SYNC, checkBmapNow: !verify, compare, progress, signal: opts.signal, buffers });
     const t1 = performance.now();
     await opts.afterWrite?.(device.path);
     phase = 'verifying';
-    const verifiedBytes = !verify ? 0 : await verifyDevice(plan, rec, image, direct, buffers.data, progress, opts.signal);
+    const verifiedBytes = !verify ? 0 : await verifyDevice(plan, rec, image, direct, buffers, progress, opts.signal);
     return { device, image, dataBytes: rec.dataBytes, staleRead: rec.staleRead, staleCleared: rec.staleCleared, verifiedBytes, writeMs: t1 - t0, verifyMs: performance.now() - t1 };
   } catch (e) {
     if (e instanceof FlashInterrupted || e instanceof FlashFailure) throw e;

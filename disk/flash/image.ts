@@ -2,6 +2,7 @@
 // or another archive is refused), its size, its partition table, and the .bmap and manifest
 // beside it when present. Nothing here touches the target device.
 
+import { statSync } from 'node:fs';
 import { stat, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BankforgeError, EXIT } from '../../support/errors.js';
@@ -147,5 +148,18 @@ async function gptOf(path: string, head: Buffer, size: Bytes): Promise<GptReadRe
     if (!(e instanceof GptError)) throw e;
     const mbr = head.length >= 512 && head.readUInt16LE(510) === 0xaa55;
     throw new BankforgeError(`${path} is not a GPT disk image (${mbr ? 'it has an MBR partition table only; bankforge flash writes GPT images, bmaptool or dd write others' : e.message})`);
+  }
+}
+
+/**
+ * Throws when the image file is no longer the one opened: removed, replaced, or written since
+ * (its inode, size or ctime, which user space cannot set back). What was read of it before
+ * (its check against the manifest, its holes taken as zeros) then no longer holds.
+ */
+export function assertUnchanged(source: ImageSource): void {
+  const now = statSync(source.path, { throwIfNoEntry: false });
+  if (!now) throw new BankforgeError(`${source.path} was removed while it was flashed; flash it again once nothing touches it`);
+  if (now.ino !== source.opened.ino || now.size !== source.size || now.ctimeMs !== source.opened.ctimeMs) {
+    throw new BankforgeError(`${source.path} changed while it was flashed (now ${now.size} bytes, ${source.size} when opened${now.ino !== source.opened.ino ? '; another file by that name' : ''}); flash it again once nothing writes to it`);
   }
 }

@@ -6,7 +6,6 @@
 // block's sha256, holes as zeros; format 1: the whole image's sha256).
 
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
 import { BlockCheck, blockMismatchText, hashZeros, type BlockList } from '../../builder/image/blocks.js';
@@ -14,8 +13,7 @@ import { alignedBuffer } from './direct-io.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import { mergeSpans } from './spans.js';
 import type { Span } from './plan.js';
-import { BankforgeError } from '../../support/errors.js';
-import type { ImageSource } from './image.js';
+import { assertUnchanged, type ImageSource } from './image.js';
 import type { ImageReader } from './reader.js';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
 import { nonZeroRuns } from './zeros.js';
@@ -53,16 +51,18 @@ function dataBlockSpans(list: BlockList, imageSize: Bytes): Span[] {
  * asked for. `done` reports bytes read or skipped as holes. `signal`: an abort is seen between
  * skipped holes too (the caller checks it between segments).
  * `checkBmap`: hold each range against the map now (when nothing is verified afterwards;
- * verify otherwise checks the device itself against the map).
+ * verify otherwise checks the device itself against the map). `checkManifest`: without a map,
+ * hold what is read against the manifest again; not needed when verify compares the device with
+ * the raw file, checked before writing and unchanged since (flash.ts).
  */
-export async function* segments(source: ImageSource, reader: ImageReader, checkBmap: boolean, buf: Buffer, done: (bytes: Bytes) => void, signal?: AbortSignal): AsyncGenerator<Segment> {
+export async function* segments(source: ImageSource, reader: ImageReader, checks: { checkBmap: boolean; checkManifest: boolean }, buf: Buffer, done: (bytes: Bytes) => void, signal?: AbortSignal): AsyncGenerator<Segment> {
   let read = 0;
   const turns = new EventLoopTurns();
   const b = source.bmap;
   if (b) {
     for (const r of b.map.ranges) {
       const { offset, length } = rangeBytes(b.map, r);
-      const h = checkBmap ? createHash('sha256') : undefined;
+      const h = checks.checkBmap ? createHash('sha256') : undefined;
       for (let at = 0; at < length; at += CHUNK) {
         const data = buf.subarray(0, Math.min(CHUNK, length - at));
         await reader.read(offset + at, data);
@@ -78,7 +78,7 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
     }
     return;
   }
-  const m = source.manifest;
+  const m = checks.checkManifest ? source.manifest : undefined;
   const blocks = m?.blocks && new BlockCheck(m.blocks, source.size, 0, (x) => {
     throw new FlashFailure(`${source.path} does not match ${m.path}: ${blockMismatchText(x)}`);
   });
@@ -89,7 +89,8 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
   // filesystem, says where the image's data is). Without the extents (a stream, no answer) every
   // chunk is read.
   const extents = source.compression === 'none' ? await source.extents : undefined;
-  const toRead = extents && mergeSpans([...extents, ...(m?.blocks ? dataBlockSpans(m.blocks, source.size) : [])]);
+  const listed = source.manifest?.blocks;
+  const toRead = extents && mergeSpans([...extents, ...(listed ? dataBlockSpans(listed, source.size) : [])]);
   let e = 0;
   for (let at = 0; at < source.size;) {
     if (toRead) {
@@ -120,13 +121,7 @@ export async function* segments(source: ImageSource, reader: ImageReader, checkB
   // Holes were taken as zeros without a read, from extents asked for when the image was opened:
   // a file written, cut short or replaced since would pass for what it was. Its inode and ctime
   // (which user space cannot set back) say whether anything touched it.
-  if (toRead) {
-    const now = statSync(source.path, { throwIfNoEntry: false });
-    if (!now) throw new BankforgeError(`${source.path} was removed while it was flashed; flash it again once nothing touches it`);
-    if (now.ino !== source.opened.ino || now.size !== source.size || now.ctimeMs !== source.opened.ctimeMs) {
-      throw new BankforgeError(`${source.path} changed while it was flashed (now ${now.size} bytes, ${source.size} when opened${now.ino !== source.opened.ino ? '; another file by that name' : ''}); flash it again once nothing writes to it`);
-    }
-  }
+  if (toRead) assertUnchanged(source);
   blocks?.end();
   if (whole && m) {
     const seen = whole.digest('hex');

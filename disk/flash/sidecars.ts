@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
-import { BlockCheck, blockMismatchText, type BlockList, type BlockMismatch } from '../../builder/image/blocks.js';
+import { BlockCheck, blockMismatchText, isZero, type BlockList, type BlockMismatch } from '../../builder/image/blocks.js';
 import type { Extent } from '../file-extents.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import type { ImageSource } from './image.js';
@@ -47,6 +47,36 @@ export function blocksToRead(list: BlockList, imageSize: Bytes, extents: readonl
   return out;
 }
 
+/**
+ * Walks an image forward and throws at the first byte that is not zero outside every range of
+ * `bmap`: flash writes only the ranges, so such a byte would never reach the device (a map of
+ * another build of the same size). Chunks must come in increasing offset order.
+ */
+class OutsideMap {
+  private readonly spans: { start: Bytes; end: Bytes }[];
+  private k = 0;
+
+  constructor(private readonly bmap: NonNullable<ImageSource['bmap']>, private readonly image: string, private readonly device: string) {
+    this.spans = bmap.map.ranges.map((r) => { const { offset, length } = rangeBytes(bmap.map, r); return { start: offset, end: offset + length }; });
+  }
+
+  check(at: Bytes, chunk: Buffer): void {
+    const end = at + chunk.length;
+    while (this.k < this.spans.length && this.spans[this.k]!.end <= at) this.k++;
+    let from = at;
+    for (let k = this.k; from < end; k++) {
+      const next = k < this.spans.length ? Math.min(end, Math.max(from, this.spans[k]!.start)) : end;
+      if (next > from && !isZero(chunk, from - at, next - at)) {
+        let b = from - at;
+        while (chunk[b] === 0) b++;
+        throw new FlashFailure(`${this.image} holds data at byte ${at + b}, outside every range of ${this.bmap.path}, which flash would not write (a map of another build?); ${unchanged(this.device)}`);
+      }
+      if (k >= this.spans.length) break;
+      from = Math.max(from, this.spans[k]!.end);
+    }
+  }
+}
+
 /** `buf`: CHUNK bytes to read into; flash hands in the buffer it writes from, so that its pages are touched once. */
 export async function checkSidecars(source: ImageSource, device: string, progress: FlashProgress, signal?: AbortSignal, buf: Buffer = Buffer.allocUnsafe(CHUNK)): Promise<void> {
   if (!source.manifest && !source.bmap) return;
@@ -63,6 +93,9 @@ export async function checkSidecars(source: ImageSource, device: string, progres
       const differs = (x: BlockMismatch): never => {
         throw new FlashFailure(`${source.path} does not match ${m.path}: ${blockMismatchText(x)}; ${unchanged(device)}`);
       };
+      // Every byte that is not zero is read below (a hole of the file reads as zeros), so this
+      // also finds data a .bmap beside the image leaves out; flash.ts relies on it.
+      const outside = m.blocks && source.bmap ? new OutsideMap(source.bmap, source.path, device) : undefined;
       const extents = m.blocks && source.compression === 'none' ? await source.extents : undefined;
       if (m.blocks && extents) {
         const ranges = blocksToRead(m.blocks, source.size, extents);
@@ -75,6 +108,7 @@ export async function checkSidecars(source: ImageSource, device: string, progres
             await check();
             await reader.read(at, chunk);
             blocks.update(chunk);
+            outside?.check(at, chunk);
             progress.update((done += chunk.length));
           }
           blocks.end();
@@ -90,6 +124,7 @@ export async function checkSidecars(source: ImageSource, device: string, progres
         await reader.read(at, chunk);
         blocks?.update(chunk);
         whole?.update(chunk);
+        outside?.check(at, chunk);
         progress.update(at + chunk.length);
       }
       blocks?.end();

@@ -1,17 +1,20 @@
 // Reads back everything a flash wrote, with O_DIRECT so the answer comes from the device and
-// not from the page cache, and holds it against the image's hashes: each .bmap range that
-// landed unchanged against the map's sha256, other data against the sha256 of what was written
-// (itself checked against the manifest when there is no map), cleared blocks as zeros, the
-// rewritten head and tail byte for byte. A mismatch names the first differing byte.
+// not from the page cache, and holds it against the image: a raw image's data byte for byte
+// against the file, read again (checked against its sidecars before writing, and unchanged since
+// it was opened); a compressed image's against hashes: each .bmap range that landed unchanged
+// against the map's sha256, other data against the sha256 of what was written (itself checked
+// against the manifest when there is no map). Cleared blocks as zeros, the rewritten head and
+// tail byte for byte. A mismatch names the first differing byte.
 
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
 import type { DirectReader } from './direct-io.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
-import type { ImageSource } from './image.js';
+import { assertUnchanged, type ImageSource } from './image.js';
 import type { FlashPlan } from './plan.js';
 import type { FlashProgress } from './progress.js';
-import { CHUNK } from './segments.js';
+import type { ImageReader } from './reader.js';
+import { CHUNK, type ChunkBuffers } from './segments.js';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
 import type { Expect, WriteRecord } from './writer.js';
 import { isZero } from '../../builder/image/blocks.js';
@@ -28,31 +31,52 @@ export function firstDifference(a: Buffer, b: Buffer): number {
   return a.length === b.length ? -1 : n;
 }
 
-/** `buf`: an aligned buffer of CHUNK bytes to read into. */
-export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: ImageSource, direct: DirectReader, buf: Buffer, progress: FlashProgress, signal?: AbortSignal): Promise<Bytes> {
+/** `buffers`: aligned buffers of CHUNK bytes, the device is read into `data` and the image into `scratch`. */
+export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: ImageSource, direct: DirectReader, buffers: ChunkBuffers, progress: FlashProgress, signal?: AbortSignal): Promise<Bytes> {
+  const buf = buffers.data;
   const items = [...rec.expect].sort((a, b) => a.offset - b.offset);
   const total = items.reduce((n, i) => n + i.length, 0);
   const turns = new EventLoopTurns();
+  const image = items.some((i) => i.kind === 'image') ? await source.openReader() : undefined;
   let done = 0;
   progress.phase('verifying', total);
-  for (const item of items) {
-    const hash = item.kind === 'data' || item.kind === 'range' ? createHash('sha256') : undefined;
-    for (let at = 0; at < item.length; at += CHUNK) {
-      if (signal?.aborted) throw new FlashInterrupted('verifying');
-      const seen = buf.subarray(0, Math.min(CHUNK, item.length - at));
-      direct.read(item.offset + at, seen);
-      if (item.kind === 'bytes' || (item.kind === 'zeros' && !isZero(seen))) {
-        const expected = item.kind === 'bytes' ? item.bytes.subarray(at, at + seen.length) : alignedZeros(seen.length);
-        const diff = firstDifference(seen, expected);
-        if (diff >= 0) throw mismatch(plan, direct.path, item.offset + at + diff, seen[diff]!, expected[diff]!, item.kind);
+  try {
+    for (const item of items) {
+      const hash = item.kind === 'data' || item.kind === 'range' ? createHash('sha256') : undefined;
+      for (let at = 0; at < item.length; at += CHUNK) {
+        if (signal?.aborted) throw new FlashInterrupted('verifying');
+        const seen = buf.subarray(0, Math.min(CHUNK, item.length - at));
+        direct.read(item.offset + at, seen);
+        if (item.kind === 'image') await compareWithImage(plan, source, image!, direct.path, item.offset + at, seen, buffers.scratch);
+        else if (item.kind === 'bytes' || (item.kind === 'zeros' && !isZero(seen))) {
+          const expected = item.kind === 'bytes' ? item.bytes.subarray(at, at + seen.length) : alignedZeros(seen.length);
+          const diff = firstDifference(seen, expected);
+          if (diff >= 0) throw mismatch(plan, direct.path, item.offset + at + diff, seen[diff]!, expected[diff]!, item.kind);
+        }
+        hash?.update(seen);
+        progress.update((done += seen.length));
+        await turns.after();
       }
-      hash?.update(seen);
-      progress.update((done += seen.length));
-      await turns.after();
+      if (hash && (item.kind === 'data' || item.kind === 'range') && hash.digest('hex') !== item.sha256) await locate(plan, item, source, direct, buf);
     }
-    if (hash && (item.kind === 'data' || item.kind === 'range') && hash.digest('hex') !== item.sha256) await locate(plan, item, source, direct, buf);
+  } finally {
+    await image?.close();
   }
+  // The file was held against its sidecars before the first write, and every read since came
+  // from the same file only if nothing has written it: what the device now matches is that.
+  if (image) assertUnchanged(source);
   return total;
+}
+
+/** `seen`, read from the device at `offset`, against the image's bytes there (read into `scratch`). */
+async function compareWithImage(plan: FlashPlan, source: ImageSource, image: ImageReader, device: string, offset: Bytes, seen: Buffer, scratch: Buffer): Promise<void> {
+  const want = scratch.subarray(0, seen.length);
+  await image.read(offset, want);
+  if (seen.equals(want)) return;
+  // A device that differs from a file written since it was checked says nothing about the device.
+  assertUnchanged(source);
+  const diff = firstDifference(seen, want);
+  throw mismatch(plan, device, offset + diff, seen[diff]!, want[diff]!, 'image');
 }
 
 /** A hash did not match: find the first byte where the device and the image differ, and say so. */

@@ -45,6 +45,8 @@ export type Expect =
   | { offset: Bytes; length: Bytes; kind: 'zeros' }
   /** Image data, by the sha256 of what was written (at most CHUNK bytes). */
   | { offset: Bytes; length: Bytes; kind: 'data'; sha256: string }
+  /** Image data, byte for byte against the raw image file at the same offset (WriteOptions.compare). */
+  | { offset: Bytes; length: Bytes; kind: 'image' }
   /** A whole .bmap range, by the map's own sha256. */
   | { offset: Bytes; length: Bytes; kind: 'range'; sha256: string; blocks: string };
 
@@ -59,7 +61,12 @@ export interface WriteRecord {
 /** The device opened for writing (a descriptor: writes are synchronous calls, support/event-loop-turns.ts says why) and for O_DIRECT reads. */
 export interface DeviceHandles { path: string; fd: number; direct: DirectReader }
 
-export interface WriteOptions { sync: SyncMode; checkBmapNow: boolean; progress: FlashProgress; signal: AbortSignal | undefined; buffers: ChunkBuffers }
+/**
+ * `compare`: the image is a raw file that verify will read again, so the data is recorded by
+ * where it went, not hashed (flash.ts says when). Otherwise each piece is hashed as it is written,
+ * or left to its .bmap range's own sha256.
+ */
+export interface WriteOptions { sync: SyncMode; checkBmapNow: boolean; compare: boolean; progress: FlashProgress; signal: AbortSignal | undefined; buffers: ChunkBuffers }
 
 export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: ImageReader, dev: DeviceHandles, o: WriteOptions): Promise<WriteRecord> {
   const rec: WriteRecord = { expect: [], dataBytes: 0, staleRead: 0, staleCleared: 0 };
@@ -114,7 +121,7 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
   await clear({ start: plan.tailStart, end: plan.deviceSize }, false);
   fdatasyncSync(dev.fd);
 
-  const ranges = unchangedRanges(plan, source.bmap?.map);
+  const ranges = o.compare ? [] : unchangedRanges(plan, source.bmap?.map);
   if (!o.checkBmapNow) for (const r of ranges) rec.expect.push({ ...r, kind: 'range' });
   let nextRange = 0;
   let cursor = plan.headEnd;
@@ -127,7 +134,7 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
   };
 
   o.progress.phase('writing', segmentTotal(source));
-  for await (const seg of segments(source, reader, o.checkBmapNow, o.buffers.data, (n) => o.progress.update(n), o.signal)) {
+  for await (const seg of segments(source, reader, { checkBmap: o.checkBmapNow, checkManifest: !o.compare }, o.buffers.data, (n) => o.progress.update(n), o.signal)) {
     checkAbort();
     const end = seg.offset + seg.data.length;
     for (const p of plan.partitions) {
@@ -145,8 +152,14 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
     while (nextRange < ranges.length && ranges[nextRange]!.offset + ranges[nextRange]!.length <= a) nextRange++;
     const r = ranges[nextRange];
     const inRange = !o.checkBmapNow && r !== undefined && r.offset <= a && b <= r.offset + r.length;
-    // Data outside a whole .bmap range (or without a map) is checked by its own hash.
-    if (!inRange) rec.expect.push({ offset: a, length: piece.length, kind: 'data', sha256: createHash('sha256').update(piece).digest('hex') });
+    const last = rec.expect.at(-1);
+    if (o.compare) {
+      if (last?.kind === 'image' && last.offset + last.length === a) last.length += piece.length;
+      else rec.expect.push({ offset: a, length: piece.length, kind: 'image' });
+    } else if (!inRange) {
+      // Data outside a whole .bmap range (or without a map) is checked by its own hash.
+      rec.expect.push({ offset: a, length: piece.length, kind: 'data', sha256: createHash('sha256').update(piece).digest('hex') });
+    }
     rec.dataBytes += piece.length;
     cursor = b;
   }

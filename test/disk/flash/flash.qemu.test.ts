@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFile, open, rename, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from '../../../builder/build.js';
 import { openFileSource } from '../../../disk/file-source.js';
@@ -13,6 +13,7 @@ import { EXIT } from '../../../support/exit-codes.js';
 import { flash } from '../../../disk/flash/flash.js';
 import { lockForWriting } from '../../../disk/write-lock.js';
 import { writeOutputs } from '../../../builder/outputs/write.js';
+import { encodeBmap, parseBmap, rangeBytes, type BmapRange } from '../../../builder/outputs/bmap.js';
 import { readGpt } from '../../../partitions/gpt.js';
 import { cli } from '../../helpers/cli.js';
 import { quiet } from '../../helpers/images.js';
@@ -250,6 +251,56 @@ test('an image that does not match its manifest is refused before the first writ
       assert.is(JSON.parse(j.stdout).error.code, EXIT.failed);
     });
   }
+});
+
+test('a .bmap that leaves out data the image holds (a map of another build) is refused before the first write: exit 8, the stick unchanged', async () => {
+  // The image and its manifest as built; the map without one range that holds data.
+  const staleDir = join(dir, 'stale');
+  await mkdir(staleDir);
+  const image = join(staleDir, 'small.img');
+  await copyFile(small.image, image);
+  await copyFile(small.image.replace(/\.img$/, '.manifest.json'), image.replace(/\.img$/, '.manifest.json'));
+  const map = parseBmap(await readFile(`${small.image}.bmap`, 'utf8'), `${small.image}.bmap`);
+  const bytes = await readFile(image);
+  const firstData = (r: BmapRange): number => {
+    const { offset, length } = rangeBytes(map, r);
+    const i = bytes.subarray(offset, offset + length).findIndex((b) => b !== 0);
+    return i < 0 ? -1 : offset + i;
+  };
+  const dropped = map.ranges.slice(Math.floor(map.ranges.length / 2)).find((r) => firstData(r) >= 0)!;
+  await writeFile(`${image}.bmap`, encodeBmap({ ...map, ranges: map.ranges.filter((r) => r !== dropped), mappedBlocksCount: map.mappedBlocksCount - (dropped.last - dropped.first + 1) }));
+  await withLoop(await stick('stale', small.size + 8 * MiB, 0xaa, 16 * MiB), 512, async (dev) => {
+    const before = await sha256Of(dev);
+    for (const extra of [[], ['--no-verify']]) {
+      const r = await cli(['flash', image, dev, '--yes', ...extra]);
+      assert.is(r.exitCode, EXIT.failed, r.stderr);
+      assert.match(r.stderr, `stale/small.img holds data at byte ${firstData(dropped)}, outside every range of ${image}.bmap, which flash would not write (a map of another build?); nothing was written to ${dev}`);
+    }
+    assert.is(await sha256Of(dev), before, 'the stick changed');
+  });
+});
+
+test('the image written to between the write and the verify: the flash fails saying the image changed, not the stick', async () => {
+  // Verify compares the device with the raw file, held against its manifest before writing; a
+  // file written since would make that comparison say nothing about the stick.
+  const changing = await buildImage('changing', 'small');
+  const victim = changing.partitions.find((p) => p.name === 'bootbank')!.offset + 512;
+  await withLoop(await stick('changing', changing.size + 8 * MiB, 0), 512, async (dev) => {
+    // 0 first: the same byte written back, so only the file's ctime says it was written; then a changed byte.
+    for (const flip of [0, 0x5a]) {
+      const touch = async (): Promise<void> => {
+        const fh = await open(changing.image, 'r+');
+        const b = Buffer.alloc(1);
+        await fh.read(b, 0, 1, victim);
+        await fh.write(Buffer.from([b[0]! ^ flip]), 0, 1, victim);
+        await fh.close();
+      };
+      const err = await flash({ image: changing.image, device: dev, afterWrite: touch }).then(() => undefined, (e: Error) => e);
+      assert.instance(err, FlashFailure, String(err));
+      assert.match(err!.message, `${changing.image} changed while it was flashed`);
+      assert.match(err!.message, 'it was written completely but not verified');
+    }
+  });
 });
 
 test('interrupted while writing: FlashInterrupted, and the device has no partition table (nothing boots a half-written stick)', async () => {
