@@ -9,7 +9,7 @@ import { describeDevice, type DeviceInfo } from './devices.js';
 import { DirectReader } from './direct-io.js';
 import { checkSidecars } from './sidecars.js';
 import { FlashFailure, FlashInterrupted, FlashRefusal } from './errors.js';
-import { openImage, type ImageSource } from './image.js';
+import { assertUnchanged, openImage, type ImageSource } from './image.js';
 import { makePlan } from './plan.js';
 import { silentProgress, type FlashProgress } from './progress.js';
 import { checkTarget } from './safety.js';
@@ -108,6 +108,9 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
     await opts.afterWrite?.(device.path);
     phase = 'verifying';
     const verifiedBytes = !verify ? 0 : await verifyDevice(plan, rec, image, direct, buffers, progress, opts.signal);
+    // The file was held against its sidecars before the first write; what the write read of it
+    // since (the data, the head and tail it composed) is that only if nothing has written it.
+    if (compare) assertUnchanged(image);
     return { device, image, dataBytes: rec.dataBytes, staleRead: rec.staleRead, staleCleared: rec.staleCleared, verifiedBytes, writeMs: t1 - t0, verifyMs: performance.now() - t1 };
   } catch (e) {
     if (e instanceof FlashInterrupted || e instanceof FlashFailure) throw e;

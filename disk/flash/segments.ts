@@ -2,8 +2,9 @@
 // 4 KiB-aligned place in an aligned buffer. With a .bmap only its ranges are read (a raw file
 // then reads nothing else; a stream decompresses and discards the rest). Without one, a raw
 // file's data extents are read (its holes are zeros) and a stream is read whole; all-zero 4 KiB
-// blocks are left out; every block is then held against the manifest when there is one (format 2: each data
-// block's sha256, holes as zeros; format 1: the whole image's sha256).
+// blocks are left out. When asked to (a compressed image, or --no-verify: flash.ts), every block
+// is then held against the manifest when there is one (format 2: each data block's sha256, holes
+// as zeros; format 1: the whole image's sha256).
 
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';

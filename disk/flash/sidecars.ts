@@ -5,8 +5,10 @@
 // declared; format 1: one sha256). Format 2 on a raw file: its data blocks are read and hashed,
 // and of its holes only what the filesystem says holds data (file-extents.ts; a hole of the file
 // reads as zeros by definition). Otherwise the whole image is read (holes included; a compressed
-// image is decompressed once more); with only a .bmap, its ranges are. The write and verify still
-// check the ranges again (segments.ts, verify.ts).
+// image is decompressed once more); with only a .bmap, its ranges are. Beside a manifest, a
+// .bmap must not leave out any byte that is not zero (OutsideMap): verify of a raw image compares
+// with the file instead of the map's hashes (flash.ts). A compressed image is checked again while
+// written, and its read-back against hashes (segments.ts, verify.ts).
 
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
@@ -69,7 +71,7 @@ class OutsideMap {
       if (next > from && !isZero(chunk, from - at, next - at)) {
         let b = from - at;
         while (chunk[b] === 0) b++;
-        throw new FlashFailure(`${this.image} holds data at byte ${at + b}, outside every range of ${this.bmap.path}, which flash would not write (a map of another build?); ${unchanged(this.device)}`);
+        throw new FlashFailure(`${this.image} holds data at byte ${at + b}, outside every range of ${this.bmap.path}, which flash would not write (a map of another build?); nothing was written to ${this.device}; make the map again (bankforge build --format bmap) or remove it`);
       }
       if (k >= this.spans.length) break;
       from = Math.max(from, this.spans[k]!.end);
@@ -95,7 +97,7 @@ export async function checkSidecars(source: ImageSource, device: string, progres
       };
       // Every byte that is not zero is read below (a hole of the file reads as zeros), so this
       // also finds data a .bmap beside the image leaves out; flash.ts relies on it.
-      const outside = m.blocks && source.bmap ? new OutsideMap(source.bmap, source.path, device) : undefined;
+      const outside = source.bmap ? new OutsideMap(source.bmap, source.path, device) : undefined;
       const extents = m.blocks && source.compression === 'none' ? await source.extents : undefined;
       if (m.blocks && extents) {
         const ranges = blocksToRead(m.blocks, source.size, extents);
