@@ -107,7 +107,7 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
     const t1 = performance.now();
     await opts.afterWrite?.(device.path);
     phase = 'verifying';
-    const verifiedBytes = !verify ? 0 : await verifyDevice(plan, rec, image, direct, buffers, progress, opts.signal);
+    const verifiedBytes = !verify ? 0 : await verifyDevice(plan, rec, image, reader, direct, buffers, progress, opts.signal);
     // The file was held against its sidecars before the first write; what the write read of it
     // since (the data, the head and tail it composed) is that only if nothing has written it.
     if (compare) assertUnchanged(image);

@@ -2,10 +2,10 @@
 // not from the page cache, and holds it against the image: the data byte for byte against the
 // file, read again, when flash.ts chose to (a raw image checked against its sidecars before
 // writing; flash.ts then also checks that the file is unchanged since it was opened); otherwise
-// against hashes: each .bmap range that landed unchanged
-// against the map's sha256, other data against the sha256 of what was written (itself checked
-// against the manifest when there is no map). Cleared blocks as zeros, the rewritten head and
-// tail byte for byte. A mismatch names the first differing byte.
+// against hashes: each .bmap range that landed unchanged against the map's sha256, other data
+// against the sha256 of what was written (itself checked against the manifest when there is no
+// map). Cleared blocks as zeros, the rewritten head and tail byte for byte. A mismatch names the
+// first differing byte.
 
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
@@ -32,36 +32,34 @@ export function firstDifference(a: Buffer, b: Buffer): number {
   return a.length === b.length ? -1 : n;
 }
 
-/** `buffers`: aligned buffers of CHUNK bytes, the device is read into `data` and the image into `scratch`. */
-export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: ImageSource, direct: DirectReader, buffers: ChunkBuffers, progress: FlashProgress, signal?: AbortSignal): Promise<Bytes> {
+/**
+ * `buffers`: aligned buffers of CHUNK bytes, the device is read into `data` and the image into
+ * `scratch`. `image`: the reader the write used, for the 'image' items (a raw file's, which reads anywhere).
+ */
+export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: ImageSource, image: ImageReader, direct: DirectReader, buffers: ChunkBuffers, progress: FlashProgress, signal?: AbortSignal): Promise<Bytes> {
   const buf = buffers.data;
   const items = [...rec.expect].sort((a, b) => a.offset - b.offset);
   const total = items.reduce((n, i) => n + i.length, 0);
   const turns = new EventLoopTurns();
-  const image = items.some((i) => i.kind === 'image') ? await source.openReader() : undefined;
   let done = 0;
   progress.phase('verifying', total);
-  try {
-    for (const item of items) {
-      const hash = item.kind === 'data' || item.kind === 'range' ? createHash('sha256') : undefined;
-      for (let at = 0; at < item.length; at += CHUNK) {
-        if (signal?.aborted) throw new FlashInterrupted('verifying');
-        const seen = buf.subarray(0, Math.min(CHUNK, item.length - at));
-        direct.read(item.offset + at, seen);
-        if (item.kind === 'image') await compareWithImage(plan, source, image!, direct.path, item.offset + at, seen, buffers.scratch);
-        else if (item.kind === 'bytes' || (item.kind === 'zeros' && !isZero(seen))) {
-          const expected = item.kind === 'bytes' ? item.bytes.subarray(at, at + seen.length) : alignedZeros(seen.length);
-          const diff = firstDifference(seen, expected);
-          if (diff >= 0) throw mismatch(plan, direct.path, item.offset + at + diff, seen[diff]!, expected[diff]!, item.kind);
-        }
-        hash?.update(seen);
-        progress.update((done += seen.length));
-        await turns.after();
+  for (const item of items) {
+    const hash = item.kind === 'data' || item.kind === 'range' ? createHash('sha256') : undefined;
+    for (let at = 0; at < item.length; at += CHUNK) {
+      if (signal?.aborted) throw new FlashInterrupted('verifying');
+      const seen = buf.subarray(0, Math.min(CHUNK, item.length - at));
+      direct.read(item.offset + at, seen);
+      if (item.kind === 'image') await compareWithImage(plan, source, image, direct.path, item.offset + at, seen, buffers.scratch);
+      else if (item.kind === 'bytes' || (item.kind === 'zeros' && !isZero(seen))) {
+        const expected = item.kind === 'bytes' ? item.bytes.subarray(at, at + seen.length) : alignedZeros(seen.length);
+        const diff = firstDifference(seen, expected);
+        if (diff >= 0) throw mismatch(plan, direct.path, item.offset + at + diff, seen[diff]!, expected[diff]!, item.kind);
       }
-      if (hash && (item.kind === 'data' || item.kind === 'range') && hash.digest('hex') !== item.sha256) await locate(plan, item, source, direct, buf);
+      hash?.update(seen);
+      progress.update((done += seen.length));
+      await turns.after();
     }
-  } finally {
-    await image?.close();
+    if (hash && (item.kind === 'data' || item.kind === 'range') && hash.digest('hex') !== item.sha256) await locate(plan, item, source, direct, buf);
   }
   return total;
 }

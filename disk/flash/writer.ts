@@ -149,16 +149,16 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
     await clearUntil(a);
     const piece = seg.data.subarray(a - seg.offset, b - seg.offset);
     write(piece, a);
-    while (nextRange < ranges.length && ranges[nextRange]!.offset + ranges[nextRange]!.length <= a) nextRange++;
-    const r = ranges[nextRange];
-    const inRange = !o.checkBmapNow && r !== undefined && r.offset <= a && b <= r.offset + r.length;
-    const last = rec.expect.at(-1);
     if (o.compare) {
+      const last = rec.expect.at(-1);
       if (last?.kind === 'image' && last.offset + last.length === a) last.length += piece.length;
       else rec.expect.push({ offset: a, length: piece.length, kind: 'image' });
-    } else if (!inRange) {
+    } else {
+      while (nextRange < ranges.length && ranges[nextRange]!.offset + ranges[nextRange]!.length <= a) nextRange++;
+      const r = ranges[nextRange];
+      const inRange = !o.checkBmapNow && r !== undefined && r.offset <= a && b <= r.offset + r.length;
       // Data outside a whole .bmap range (or without a map) is checked by its own hash.
-      rec.expect.push({ offset: a, length: piece.length, kind: 'data', sha256: createHash('sha256').update(piece).digest('hex') });
+      if (!inRange) rec.expect.push({ offset: a, length: piece.length, kind: 'data', sha256: createHash('sha256').update(piece).digest('hex') });
     }
     rec.dataBytes += piece.length;
     cursor = b;
