@@ -6,7 +6,7 @@
 import { BankforgeError } from '../support/errors.js';
 import { readTargetGpt, withFileSource } from './file-source.js';
 import type { BlockDevice } from './device.js';
-import type { GptPartition } from '../partitions/gpt.js';
+import type { GptPartition, GptReadResult } from '../partitions/gpt.js';
 import { Bank, encodeState, readState, slotOffsets, STATE, type BankState, type BankView } from '../partitions/bankstate.js';
 import type { ByteSource } from '../partitions/sink.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
@@ -26,9 +26,9 @@ export function readBanks(path: string): Promise<DiskBanks> {
   return withFileSource(path, (src) => readBanksFrom(src, path));
 }
 
-/** The banks of an already open image or device; `name` is for messages. */
-export async function readBanksFrom(src: ByteSource, name: string): Promise<DiskBanks> {
-  const gpt = await readTargetGpt(src, name);
+/** The banks of an already open image or device, and its GPT when read already; `name` is for messages. */
+export async function readBanksFrom(src: ByteSource, name: string, table?: GptReadResult): Promise<DiskBanks> {
+  const gpt = table ?? await readTargetGpt(src, name);
   const banks: [BankRef | undefined, BankRef | undefined] = [undefined, undefined];
   for (const p of gpt.partitions) {
     const offset = p.firstLba * gpt.sectorSize;

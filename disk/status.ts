@@ -8,7 +8,8 @@ import { readBanksFrom, type BankRef } from './bank-state.js';
 import { BOOTSTATE_TEXT, BootState, decodeState, EVENT_TEXT, REASON_TEXT, slotOffsets, STATE, text } from '../partitions/bankstate.js';
 import type { ByteSource } from '../partitions/sink.js';
 import type { Bytes, SectorSize } from '../partitions/units.js';
-import { openFileSource } from './file-source.js';
+import { openFileSource, readTargetGpt } from './file-source.js';
+import type { GptReadResult } from '../partitions/gpt.js';
 import { bankLetter, bothBanks, nextBoot } from './target.js';
 import { readDiskFrom, type Disk } from './coredump/read.js';
 import { BankforgeError } from '../support/errors.js';
@@ -66,9 +67,9 @@ function why(reason: string, detail: string, triesMax: number): string {
   return [reason, meaning, detail ? `detail: ${detail}` : ''].filter(Boolean).join('; ');
 }
 
-async function coredumps(src: ByteSource, path: string): Promise<{ disk?: Disk; report: StatusReport['coredumps'] }> {
+async function coredumps(src: ByteSource, path: string, gpt: GptReadResult): Promise<{ disk?: Disk; report: StatusReport['coredumps'] }> {
   try {
-    const disk = await readDiskFrom(src, path);
+    const disk = await readDiskFrom(src, path, gpt);
     const waiting = disk.dumps.filter((d) => !d.cleared);
     const newestSeq = waiting.reduce<number | null>((m, d) => (m === null || d.header.seq > m ? d.header.seq : m), null);
     return { disk, report: { waiting: waiting.length, newestSeq, command: `bankforge coredump ${shellWord(path)}` } };
@@ -80,13 +81,14 @@ async function coredumps(src: ByteSource, path: string): Promise<{ disk?: Disk; 
 }
 
 export async function status(path: string): Promise<StatusReport> {
-  // One open and one probe of the target for the banks, their copies and the dumps.
+  // One open, one probe and one GPT read of the target for the banks, their copies and the dumps.
   const src = await openFileSource(path);
   try {
-    const disk = await readBanksFrom(src, path);
+    const gpt = await readTargetGpt(src, path);
+    const disk = await readBanksFrom(src, path, gpt);
     const banks = bothBanks(disk, path);
     const sel = nextBoot(banks);
-    const dumps = await coredumps(src, path);
+    const dumps = await coredumps(src, path, gpt);
     const out: BankStatus[] = [];
     for (const ref of banks) out.push(await bankStatus(ref, async (o) => decodeState(await src.read(o, STATE.recordSize))?.seq ?? null, dumps.disk));
     return {

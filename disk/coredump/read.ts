@@ -6,6 +6,7 @@ import { BankforgeError } from '../../support/errors.js';
 import { readTargetGpt, withFileSource } from '../file-source.js';
 import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
 import { readDumps, type Dump, type Geometry } from '../../partitions/coredump.js';
+import type { GptReadResult } from '../../partitions/gpt.js';
 import type { ByteSource } from '../../partitions/sink.js';
 import type { Bytes, SectorSize } from '../../partitions/units.js';
 
@@ -18,9 +19,9 @@ export function readDisk(target: string): Promise<Disk> {
   return withFileSource(target, (src) => readDiskFrom(src, target));
 }
 
-/** The same from an already open target (`target` names it in messages and in the result). */
-export async function readDiskFrom(src: ByteSource, target: string): Promise<Disk> {
-  const gpt = await readTargetGpt(src, target);
+/** The same from an already open target (`target` names it in messages and in the result), and its GPT when read already. */
+export async function readDiskFrom(src: ByteSource, target: string, table?: GptReadResult): Promise<Disk> {
+  const gpt = table ?? await readTargetGpt(src, target);
   const p = [...gpt.partitions].sort((a, b) => a.index - b.index).find((x) => x.typeGuid.toUpperCase() === GPT_TYPE_ALIASES.vmkdiagnostic);
   if (!p) throw new BankforgeError(`${target}: no core-dump partition (GPT type vmkdiagnostic, ${GPT_TYPE_ALIASES.vmkdiagnostic})`);
   const partition = { number: p.index + 1, name: p.name, offset: p.firstLba * gpt.sectorSize, size: (p.lastLba - p.firstLba + 1) * gpt.sectorSize, sectorSize: gpt.sectorSize };
