@@ -1,7 +1,7 @@
 #!/bin/sh
 ':' //; unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@"
 // Thin launcher: the CLI ships as compiled JavaScript so start-up stays lean (no TS loader at run time).
-// It runs the bundle (dist/cli-bundle/, scripts/bundle-cli.mjs: one file, compiled from V8's code
+// It runs a bundle (dist/cli-bundle/, scripts/bundle-cli.mjs: one file, compiled from V8's code
 // cache by load-bundle.js), unless tsc has compiled the sources since it was made (a developer's
 // `npx tsc` without `npm run build`): a stale bundle would run yesterday's code. This file and the
 // bundle are CommonJS (bin/package.json) because Node 20 sets up its ES module loader, and builds
@@ -25,13 +25,14 @@ const at = (rel) => join(__dirname, rel);
 const mtime = (rel) => statSync(at(rel), { throwIfNoEntry: false })?.mtimeMs ?? -1;
 const args = process.argv.slice(2);
 const bundled = mtime('../dist/cli-bundle/main.cjs') >= mtime('../dist/cli/main.js');
-// The top-level help is text made with the bundle (cli/static-help.ts): none of the CLI to load.
-const help = bundled ? require('../dist/cli-bundle/static-help.cjs').staticHelp(args) : undefined;
-if (help !== undefined) {
-  process.stdout.write(help);
+// The top-level help is text made with the bundle (cli/static-help.ts), and `status TARGET` and
+// the like have a bundle of their own without yargs (cli/direct-args.ts): cli/launch.ts says which.
+const plan = bundled ? require('../dist/cli-bundle/launch.cjs').launch(args) : { bundle: undefined };
+if (plan.help !== undefined) {
+  process.stdout.write(plan.help);
 } else {
-  const cli = bundled
-    ? Promise.resolve(require('./load-bundle.js').loadBundle(at('../dist/cli-bundle/main.cjs'), at('../dist/cli-bundle/main.cache')).exports)
+  const cli = plan.bundle
+    ? Promise.resolve(require('./load-bundle.js').loadBundle(at(`../dist/cli-bundle/${plan.bundle}.cjs`), at(`../dist/cli-bundle/${plan.bundle}.cache`)).exports)
     : import('../dist/cli/main.js');
   cli.then((m) => m.main(args)).then(() => process.exit());
 }

@@ -2,11 +2,12 @@
 // commands/, each loaded only when its command runs so start-up stays lean.
 
 import type { Argv } from 'yargs';
-import { BankforgeError, EXIT, environmentError } from '../support/errors.js';
+import { BankforgeError, EXIT } from '../support/errors.js';
 import { exitCodesEpilogue } from '../support/exit-codes.js';
-import { terminalSafe } from '../support/terminal-text.js';
 import { toolVersion } from '../support/package-info.js';
-import { jsonError } from './json-error.js';
+import { DIRECT_COMMANDS, main as directMain } from './direct.js';
+import { directArgs } from './direct-args.js';
+import { report } from './report.js';
 import { HELP_WIDTH } from './static-help.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
@@ -29,9 +30,7 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ run(a: unknown): 
   bundle: () => import('./commands/bundle.js'),
   upgrade: () => import('./commands/upgrade.js'),
   initramfs: () => import('./commands/initramfs.js'),
-  status: () => import('./commands/status.js'),
-  rollback: () => import('./commands/rollback.js'),
-  'mark-good': () => import('./commands/mark-good.js'),
+  ...DIRECT_COMMANDS,
   coredump: () => import('./commands/coredump.js'),
   config: () => import('./commands/config.js'),
   devices: () => import('./commands/devices.js'),
@@ -165,6 +164,22 @@ function commands(y: Argv): Argv {
     .epilogue(exitCodesEpilogue());
 }
 
+/** The object yargs makes of a command line; a usage error is a BankforgeError (EXIT.usage). */
+export async function parseWithYargs(argv: string[]): Promise<Record<string, unknown> & { _: (string | number)[] }> {
+  const { default: yargs } = await import('yargs');
+  const args = await commands(yargs(argv))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new BankforgeError(`${msg}\n(see bankforge --help)`, EXIT.usage);
+    })
+    .parseAsync();
+  // yargs stops looking for a command at `--`: what follows is neither a command it parsed
+  // (`-- status x.img`) nor one it refused (`-- frobnicate`).
+  const end = argv.indexOf('--'), at = argv.indexOf(String(args._[0]));
+  if (end !== -1 && !(at !== -1 && at < end)) throw new BankforgeError(`-- comes before the command; put it after the command's options\n(see bankforge --help)`, EXIT.usage);
+  return args;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
   // Seen before parsing, so that a usage error is JSON too.
@@ -174,46 +189,13 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(json ? `${JSON.stringify({ name: 'bankforge', version: toolVersion() })}\n` : `${toolVersion()}\n`);
     return;
   }
+  if (directArgs(argv)) return directMain(argv);
   try {
-    const { default: yargs } = await import('yargs');
-    const args = await commands(yargs(argv))
-      .fail((msg, err) => {
-        if (err) throw err;
-        throw new BankforgeError(`${msg}\n(see bankforge --help)`, EXIT.usage);
-      })
-      .parseAsync();
+    const args = await parseWithYargs(argv);
     const name = String(args._[0]);
-    // yargs stops looking for a command at `--`: what follows is neither a command it parsed
-    // (`-- status x.img`) nor one it refused (`-- frobnicate`).
-    const end = argv.indexOf('--'), at = argv.indexOf(name);
-    if (end !== -1 && !(at !== -1 && at < end)) throw new BankforgeError(`-- comes before the command; put it after the command's options\n(see bankforge --help)`, EXIT.usage);
     if (!Object.hasOwn(COMMAND_MODULES, name)) throw new Error(`yargs accepted a command without a module: ${name}`);
     await (await COMMAND_MODULES[name]!()).run(args);
   } catch (e) {
     process.exitCode = report(e, debug, json);
   }
-}
-
-function report(thrown: unknown, debug: boolean, json: boolean): number {
-  const e = environmentError(thrown) ?? thrown;
-  if (json) {
-    const known = e instanceof BankforgeError && e.exitCode !== EXIT.internal;
-    const code = known ? e.exitCode : EXIT.internal;
-    const message = known ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
-    process.stdout.write(`${JSON.stringify(jsonError(e, code, message))}\n`);
-    if (debug) process.stderr.write(`${(thrown as Error | undefined)?.stack ?? ''}\n`);
-    return code;
-  }
-  if (e instanceof BankforgeError && e.exitCode !== EXIT.internal) {
-    process.stderr.write(`bankforge: ${terminalSafe(e.message)}\n`);
-    // The stack of what was thrown: for an environment error, the write that failed.
-    const stack = (thrown as Error | undefined)?.stack;
-    if (debug && stack) process.stderr.write(`${stack}\n`);
-    return e.exitCode;
-  }
-  const err = e as Error;
-  process.stderr.write(`bankforge: internal error: ${terminalSafe(err?.message ?? String(e))}\n`);
-  if (debug) process.stderr.write(`${err?.stack ?? ''}\n`);
-  else process.stderr.write('(run again with --debug for the stack trace, and please report it)\n');
-  return EXIT.internal;
 }

@@ -1,7 +1,9 @@
 // Bundles the compiled CLI (dist/cli/main.js, after tsc) into one CommonJS file with esbuild,
 // dist/cli-bundle/main.cjs, and makes V8's code cache for it, main.cache, so that `bankforge`
-// starts by reading two files and compiling almost nothing (docs/architecture.md, "How the CLI
-// starts"; bin/load-bundle.js loads them). CommonJS because Node 20 can use a code cache only for
+// starts by reading two files and compiling almost nothing; the same for the lines read without
+// yargs (cli/direct-args.ts: `status TARGET` and the like), direct.cjs and direct.cache, from
+// dist/cli/direct.js (docs/architecture.md, "How the CLI starts"; bin/load-bundle.js loads them).
+// CommonJS because Node 20 can use a code cache only for
 // a script, and sets up its ES module loader, with a facade per builtin, only for ES modules. A
 // command's modules still run only when the command does (esbuild defers a module reached through
 // import() until then); there are no chunks, since esbuild splits only ES module output.
@@ -14,14 +16,16 @@
 // find the locales y18n translates --help with (and the package.json yargs reads settings from); in
 // a bundle that URL is the bundle's, so the plugin below hands the shim yargs' real location.
 //
-// Beside the bundle goes help.txt: what yargs prints for `bankforge --help`, which cli/static-help.ts
-// prints instead of loading yargs (test/cli/help.test.ts checks that the two agree).
+// Beside the bundles go help.txt, what yargs prints for `bankforge --help`, which cli/static-help.ts
+// prints instead of loading yargs (test/cli/help.test.ts checks that the two agree), and
+// launch.cjs (cli/launch.ts), which the launcher asks which of the three to use.
 //
-// The cache holds what V8 compiled while the bundle ran a few commands (below): yargs, the command
-// table, those commands' modules and readers; the rest compiles on first use as without a cache. It is made by the Node that runs this script; another Node version refuses it, and the
-// bundle is then compiled from source. Its first line is the build id the bundle ends with.
+// A cache holds what V8 compiled while its bundle ran a few commands (below): yargs, the command
+// table, those commands' modules and readers; the rest compiles on first use as without a cache.
+// It is made by the Node that runs this script; another Node version refuses it, and the bundle
+// is then compiled from source. Its first line is the build id the bundle ends with.
 //
-// The bundle sits two levels under the package root, as the compiled modules do, so that
+// The bundles sit two levels under the package root, as the compiled modules do, so that
 // support/package-info.ts finds package.json from import.meta.url.
 // Run: node scripts/bundle-cli.mjs (npm run build, scripts/setup.sh and scripts/prepack.sh do).
 
@@ -92,8 +96,6 @@ const noHelpCache = {
 };
 
 const { ID_MARK, WRAPPER } = createRequire(import.meta.url)('../bin/load-bundle.js');
-const bundle = join(out, 'main.cjs');
-const cacheFile = join(out, 'main.cache');
 
 const bundleOf = (entry, outfile, plugins) => build({
   absWorkingDir: root,
@@ -115,21 +117,34 @@ const bundleOf = (entry, outfile, plugins) => build({
   write: false,
 });
 
+/**
+ * Bundles `entry` as NAME.cjs, written as the function load-bundle.js compiles with vm. vm's
+ * import() needs an experimental flag, so load-bundle.js' own import() does the bundle's (only of
+ * string literals: execa, node:child_process); the file holds that function as vm compiles it, with
+ * no second copy of the source to make.
+ */
+async function writeBundle(entry, name, plugins) {
+  const file = join(out, `${name}.cjs`);
+  const built = await bundleOf(entry, file, plugins);
+  const code = built.outputFiles[0].text.replace(/\bimport\((["'][\w:/.-]+["'])\)/g, `${WRAPPER.importName}($1)`);
+  if (/\bimport\s*\(/.test(code)) throw new Error(`${file}: an import() of something other than a string literal is left; load-bundle.js cannot run it`);
+  // esbuild writes non-ASCII characters as escapes; load-bundle.js relies on that to read it as latin1.
+  if (/[^\x00-\x7f]/.test(code)) throw new Error(`${file}: not ASCII; load-bundle.js reads it as latin1`);
+  const wrapped = `${WRAPPER.head}${code}${WRAPPER.tail}`;
+  await writeFile(file, `${wrapped}${ID_MARK}${createHash('sha256').update(wrapped).digest('hex').slice(0, 32)}\n`);
+  return file;
+}
+
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
-// The launcher prints the top-level help through this alone, without loading the CLI.
-await writeFile(join(out, 'static-help.cjs'), (await bundleOf('dist/cli/static-help.js', join(out, 'static-help.cjs'), [])).outputFiles[0].text);
-
-const built = await bundleOf('dist/cli/main.js', bundle, [yargsShimLocation, lazyAssert, noHelpCache]);
-// load-bundle.js compiles the bundle with vm, where import() needs an experimental flag: its own
-// import() does the bundle's (only of string literals: execa, node:child_process). The file holds
-// the function the bundle runs in, as vm compiles it: no second copy of the source to make.
-const code = built.outputFiles[0].text.replace(/\bimport\((["'][\w:/.-]+["'])\)/g, `${WRAPPER.importName}($1)`);
-if (/\bimport\s*\(/.test(code)) throw new Error(`${bundle}: an import() of something other than a string literal is left; load-bundle.js cannot run it`);
-// esbuild writes non-ASCII characters as escapes; load-bundle.js relies on that to read it as latin1.
-if (/[^\x00-\x7f]/.test(code)) throw new Error(`${bundle}: not ASCII; load-bundle.js reads it as latin1`);
-const wrapped = `${WRAPPER.head}${code}${WRAPPER.tail}`;
-await writeFile(bundle, `${wrapped}${ID_MARK}${createHash('sha256').update(wrapped).digest('hex').slice(0, 32)}\n`);
+// The launcher decides through this alone, without loading the CLI, whether to print the saved
+// help or which of the two bundles to load.
+await writeFile(join(out, 'launch.cjs'), (await bundleOf('dist/cli/launch.js', join(out, 'launch.cjs'), [])).outputFiles[0].text);
+const bundles = {
+  main: await writeBundle('dist/cli/main.js', 'main', [yargsShimLocation, lazyAssert, noHelpCache]),
+  // The direct lines (cli/direct-args.ts): no yargs, and a cache with only what status runs.
+  direct: await writeBundle('dist/cli/direct.js', 'direct', []),
+};
 
 // Run as a user would get it: English (C locale), not a terminal (so wrapped at the full width).
 const helpRun = spawnSync(process.execPath, ['--input-type=module', '-e', `await (await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'cli', 'main.js')).href)})).main(['--help']);`], {
@@ -164,16 +179,26 @@ try {
   closeSync(fd);
 }
 const missing = join(out, 'no-such-image');
-const produce = `
+/** Runs `argvs` through NAME.cjs loaded from source, and writes what V8 compiled as NAME.cache. */
+function makeCache(name, argvs) {
+  const cacheFile = join(out, `${name}.cache`);
+  const produce = `
 const { loadBundle } = require(${JSON.stringify(join(root, 'bin', 'load-bundle.js'))});
-const { exports, script, id } = loadBundle(${JSON.stringify(bundle)}, '');
+const { exports, script, id } = loadBundle(${JSON.stringify(bundles[name])}, '');
 (async () => {
-  for (const argv of [['status', ${JSON.stringify(image)}], ['status', ${JSON.stringify(missing)}], ['inspect', ${JSON.stringify(missing)}]]) await exports.main(argv);
+  for (const argv of ${JSON.stringify(argvs)}) await exports.main(argv);
   require('node:fs').writeFileSync(${JSON.stringify(`${cacheFile}.tmp`)}, Buffer.concat([Buffer.from(id + '\\n', 'latin1'), script.createCachedData()]));
   process.exit(0);
 })();`;
-const cacheRun = spawnSync(process.execPath, ['-e', produce], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const cacheRun = spawnSync(process.execPath, ['-e', produce], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (cacheRun.status !== 0) throw new Error(`making the code cache of ${name}.cjs failed (exit ${cacheRun.status}): ${cacheRun.stderr}`);
+  if (!cacheRun.stdout.startsWith('next boot: bank A (1.0.0)')) throw new Error(`status of the image made for the code cache of ${name}.cjs said: ${cacheRun.stdout}${cacheRun.stderr}`);
+  return { tmp: `${cacheFile}.tmp`, cacheFile };
+}
+// main.cjs runs status through direct.cjs' code, which is in it too: its cache has both.
+const caches = [
+  makeCache('direct', [['status', image], ['status', missing]]),
+  makeCache('main', [['status', image], ['status', missing], ['inspect', missing]]),
+];
 await rm(image);
-if (cacheRun.status !== 0) throw new Error(`making the code cache failed (exit ${cacheRun.status}): ${cacheRun.stderr}`);
-if (!cacheRun.stdout.startsWith('next boot: bank A (1.0.0)')) throw new Error(`status of the image made for the code cache said: ${cacheRun.stdout}${cacheRun.stderr}`);
-await rename(`${cacheFile}.tmp`, cacheFile);
+for (const { tmp, cacheFile } of caches) await rename(tmp, cacheFile);

@@ -1,13 +1,14 @@
 // `bankforge status`: prints disk/status.ts' report as text or JSON.
 
 import { status, type BankStatus, type StatusReport } from '../../disk/status.js';
+import { printOut } from '../../support/stdout.js';
 import { terminalSafe } from '../../support/terminal-text.js';
 
 interface Args { target: string; json: boolean }
 
 export async function run(a: Args): Promise<void> {
   const r = await status(a.target);
-  process.stdout.write(a.json ? `${JSON.stringify(r, null, 2)}\n` : terminalSafe(render(r)));
+  printOut(a.json ? `${JSON.stringify(r, null, 2)}\n` : terminalSafe(render(r)));
 }
 
 function bankLine(b: BankStatus): string {

@@ -1,0 +1,24 @@
+// The direct lines' commands (cli/direct-args.ts), run without yargs. This is the entry of the
+// small bundle the launcher loads for those lines (scripts/bundle-cli.mjs: direct.cjs, with its
+// own code cache), and cli/main.ts runs them through it too, so both take one path.
+
+import { directArgs } from './direct-args.js';
+import { report } from './report.js';
+
+/** Each direct command's module, loaded when it runs; cli/main.ts' command table includes these. */
+export const DIRECT_COMMANDS: Readonly<Record<string, () => Promise<{ run(a: unknown): Promise<void> }>>> = {
+  status: () => import('./commands/status.js'),
+  rollback: () => import('./commands/rollback.js'),
+  'mark-good': () => import('./commands/mark-good.js'),
+};
+
+/** Runs a direct line; the caller has checked that `argv` is one. */
+export async function main(argv: string[]): Promise<void> {
+  const args = directArgs(argv);
+  try {
+    if (!args || !Object.hasOwn(DIRECT_COMMANDS, args._[0]!)) throw new Error(`not a direct command line: ${JSON.stringify(argv)}`);
+    await (await DIRECT_COMMANDS[args._[0]!]!()).run(args);
+  } catch (e) {
+    process.exitCode = report(e, false, args?.json ?? false);
+  }
+}

@@ -1,0 +1,43 @@
+// cli/direct-args.ts reads `status TARGET [--json]` (and rollback's, mark-good's) without yargs: the
+// object it makes must be the one yargs makes of the same line, and every other line must still
+// go to yargs, whose errors and readings differ from a naive split. The launcher loads the
+// direct lines' bundle for exactly those lines (cli/launch.ts).
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { directArgs } from '../../cli/direct-args.js';
+import { launch } from '../../cli/launch.js';
+import { parseWithYargs } from '../../cli/main.js';
+
+const read: string[][] = [];
+for (const name of ['status', 'rollback', 'mark-good']) {
+  for (const target of ['esxi.img', '/dev/sdb', 'a b.img', '1e5', '0x10', 'true', 'x.img=1', 'é.img']) {
+    read.push([name, target], [name, target, '--json']);
+  }
+}
+for (const argv of read) {
+  test(`${JSON.stringify(argv)}: what yargs makes of it`, async () => {
+    const direct = directArgs(argv);
+    assert.ok(direct, 'read without yargs');
+    assert.equal(direct, await parseWithYargs(argv));
+    assert.equal(launch(argv), { bundle: 'direct' });
+  });
+}
+
+// Lines yargs reads otherwise, or refuses with its own message, or that mean another command.
+const declined: string[][] = [
+  ['status'], ['status', ''], ['status', 'a', 'b'], ['status', '--json', '--json', 'a'], ['status', 'a', '--json', '--json'],
+  // yargs reads both as status of a, but `--json true` is --json's value: not worth telling apart.
+  ['status', '--json', 'a'], ['status', '--json', 'true'],
+  ['status', 'a', '--json=true'], ['status', 'a', '--no-json'], ['status', 'a', '-q'], ['status', 'a', '--debug'],
+  ['status', '--', 'a'], ['status', '-', 'a'], ['status', '--help'], ['status', 'a', '--bogus'],
+  ['inspect', 'a'], ['coredump', 'a'], ['config', 'a', 'get'], ['--json', 'status', 'a'], [],
+];
+for (const argv of declined) {
+  test(`${JSON.stringify(argv)}: left to yargs`, () => {
+    assert.is(directArgs(argv), undefined);
+    assert.equal(launch(argv), { bundle: 'main' });
+  });
+}
+
+test.run();
