@@ -1,7 +1,7 @@
 // The command lines bankforge runs without yargs: `status TARGET`, `rollback TARGET`,
 // `mark-good TARGET`, each with or without --json after the target. Loading and running yargs
 // costs `bankforge status` more than reading the image does (docs/performance.md), and scripts run
-// these lines often. The launcher asks this module, bundled on its own, which bundle to load
+// these lines often. The launcher asks this module (through cli/launch.ts) which bundle to load
 // (docs/architecture.md, "How the CLI starts").
 
 /** Commands that take one target and no option but --json. */

@@ -1,5 +1,5 @@
 // `bankforge --help` without loading the CLI: scripts/bundle-cli.mjs runs yargs once at build time
-// and leaves what it printed as help.txt beside the bundle, with this module bundled on its own;
+// and leaves what it printed as help.txt beside the bundle, with this module bundled into launch.cjs;
 // the launcher prints the text when yargs would print the same bytes (test/cli/help.test.ts runs
 // yargs and compares). Loading the CLI and running yargs for the top-level help cost more than
 // all of Node's start-up beyond `node -e 0`. Without a current bundle, when the terminal is
