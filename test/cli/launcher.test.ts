@@ -2,15 +2,17 @@
 // NODE_EXTRA_CA_CERTS (a file Node 20 parses at every start, which bankforge never needs), and the
 // command still runs, with its arguments as given, also through a symlink (npm's global bin) and
 // as `sh FILE` (pnpm's wrappers). A module preloaded with NODE_OPTIONS reports, from inside the
-// Node that runs, what that Node's environment holds.
+// Node that runs, what that Node's environment holds. And the launcher ends the process only once
+// the command's output has left: a pipe takes 64 KiB at once and Node queues the rest.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
-import { symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BIN } from '../helpers/cli.js';
-import { scratch } from '../helpers/tools.js';
+import { buildQuiet } from '../helpers/images.js';
+import { repoRoot, scratch } from '../helpers/tools.js';
 import { toolVersion } from '../../support/package-info.js';
 
 const { dir, cleanup } = await scratch('bankforge-launcher-');
@@ -37,6 +39,30 @@ test('the bankforge command starts Node without it, and runs: executed, through 
   }
   const spaced = await execa(BIN, ['status', join(dir, 'no such image.img')], { env, reject: false, encoding: 'utf8' });
   assert.match(spaced.stderr, `no such image.img`, 'an argument with spaces arrives whole');
+});
+
+test('output larger than a pipe holds reaches a reader that starts late, whole', async () => {
+  // 900 files in the store make `inspect --json` about 120 KB.
+  const files = join(dir, 'store', 'many');
+  await mkdir(files, { recursive: true });
+  for (let i = 0; i < 900; i++) await writeFile(join(files, `file-with-a-long-name-${i}.txt`), `${i}\n`);
+  const layout = JSON.parse(await readFile(join(repoRoot, 'layouts', 'small.json'), 'utf8')) as { partitions: { name: string; contents?: unknown[] }[] };
+  delete (layout as Record<string, unknown>)['$schema'];
+  layout.partitions.find((p) => p.name === 'store')!.contents = [{ dir: join(dir, 'store') }];
+  await writeFile(join(dir, 'many.json'), JSON.stringify(layout));
+  const image = join(dir, 'many.img');
+  await buildQuiet({ layout: join(dir, 'many.json'), out: image, version: '1.0.0' });
+  const whole = await execa(BIN, ['inspect', image, '--json'], { encoding: 'utf8' });
+  assert.ok(whole.stdout.length > 100_000, `${whole.stdout.length} bytes: not more than a pipe holds`);
+  // The reader sleeps first: the command is done long before the pipe has room for the rest.
+  const late = await execa('bash', ['-c', 'set -o pipefail; "$0" inspect "$1" --json | (sleep 1; cat)', BIN, image], { encoding: 'utf8', reject: false });
+  assert.is(late.exitCode, 0, late.stderr);
+  assert.is(late.stdout.length, whole.stdout.length);
+  assert.ok(late.stdout === whole.stdout);
+  // A reader that leaves with the rest still queued (EPIPE): the command ends quietly, exit 0.
+  const gone = await execa('bash', ['-c', 'set -o pipefail; "$0" inspect "$1" --json | (sleep 0.5; head -c 10 >/dev/null)', BIN, image], { encoding: 'utf8', reject: false });
+  assert.is(gone.stderr, '');
+  assert.is(gone.exitCode, 0);
 });
 
 test.after(cleanup);
