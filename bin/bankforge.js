@@ -1,8 +1,8 @@
 #!/bin/sh
 ':' //; unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@"
 // Thin launcher: the CLI ships as compiled JavaScript so start-up stays lean (no TS loader at run time).
-// It runs a bundle (dist/cli-bundle/, scripts/bundle-cli.mjs: one file, compiled from V8's code
-// cache by load-bundle.js), unless tsc has compiled the sources since it was made (a developer's
+// It runs a bundle (dist/cli-bundle/, scripts/bundle-cli.mjs: one file each, compiled from V8's
+// code cache by load-bundle.js), unless tsc has compiled the sources since it was made (a developer's
 // `npx tsc` without `npm run build`): a stale bundle would run yesterday's code. This file and the
 // bundle are CommonJS (bin/package.json) because Node 20 sets up its ES module loader, and builds
 // a module facade for every builtin imported, only for ES modules: milliseconds at every start.
@@ -20,7 +20,7 @@
 // and pnpm's bin wrappers take whatever follows `env -S` for the program to run.
 'use strict';
 
-const { statSync } = require('node:fs');
+const { statSync, writeSync } = require('node:fs');
 const { join } = require('node:path');
 
 const at = (rel) => join(__dirname, rel);
@@ -29,22 +29,42 @@ const args = process.argv.slice(2);
 
 // Node makes process.stdout and process.stderr on first use (a stream each, milliseconds), so the
 // exit waits only for those the command used; a command that never touched one does not make it.
+// Each gets its error handler when it is made: a reader that has left (EPIPE) ends the output
+// quietly, exit 0 as before; any other failure (a full disk under `> file`) is said once, on fd 2
+// directly, with exit 3 for a full disk (the environment) and 1 otherwise (docs/cli.md).
 const used = [];
 for (const name of ['stdout', 'stderr']) {
   const own = Object.getOwnPropertyDescriptor(process, name);
-  if (own?.get && own.configurable) {
-    Object.defineProperty(process, name, { ...own, get() { if (!used.includes(name)) used.push(name); return own.get.call(this); } });
-  }
+  if (!own?.get || !own.configurable) continue;
+  Object.defineProperty(process, name, { ...own, get() {
+    const stream = own.get.call(this);
+    if (!used.includes(stream)) {
+      used.push(stream);
+      let failed = false;
+      stream.on('error', (e) => {
+        if (failed) return;
+        failed = true;
+        if (e.code === 'EPIPE') return;
+        try { writeSync(2, `bankforge: writing ${name}: ${e.message}\n`); } catch { /* stderr is what failed */ }
+        process.exitCode ||= e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 3 : 1;
+      });
+    }
+    return stream;
+  } });
 }
-/** Resolves when what was written to the streams in use has been written, or the stream has failed (EPIPE: the reader left). */
-const drained = () => Promise.all(used.map((name) => new Promise((resolve) => {
-  const stream = process[name];
-  if (!stream.writableLength) { resolve(); return; }
-  stream.once('error', resolve);
-  stream.write('', resolve);
-})));
+/**
+ * Resolves when what was written to the streams in use has been written, or has failed. A write
+ * that failed at once (a file's) reports its error on the next tick, after the promise that ends
+ * the command: one turn of the event loop lets the handler above hear it before the exit.
+ */
+const drained = () => used.length === 0 ? undefined : new Promise((resolve) => setImmediate(resolve))
+  .then(() => Promise.all(used.map((stream) => new Promise((resolve) => {
+    if (stream.writableLength) stream.write('', resolve);
+    else resolve();
+  }))));
 
-const bundled = mtime('../dist/cli-bundle/main.cjs') >= mtime('../dist/cli/main.js');
+// Every file of the bundle step, so that one cut short (or one of an older layout) is not used.
+const bundled = Math.min(...['main.cjs', 'direct.cjs', 'launch.cjs'].map((f) => mtime(`../dist/cli-bundle/${f}`))) >= mtime('../dist/cli/main.js');
 // The top-level help is text made with the bundle (cli/static-help.ts), and `status TARGET` and
 // the like have a bundle of their own without yargs (cli/direct-args.ts): cli/launch.ts says which.
 const plan = bundled ? require('../dist/cli-bundle/launch.cjs').launch(args) : { bundle: undefined };

@@ -1,7 +1,8 @@
-// Loads the CLI bundle (dist/cli-bundle/main.cjs, scripts/bundle-cli.mjs) with the V8 code cache
-// made beside it at build time (main.cache): compiling the bundle and then yargs' and a command's
-// functions as they first run is most of what a start-up costs beyond Node's own, and the cache
-// hands V8 all of that compiled. Node 20 has no compile cache of its own for modules.
+// Loads a CLI bundle (dist/cli-bundle/main.cjs or direct.cjs, scripts/bundle-cli.mjs) with the V8
+// code cache made beside it at build time (main.cache, direct.cache): compiling the bundle and
+// then yargs' and a command's functions as they first run is most of what a start-up costs beyond
+// Node's own, and the cache hands V8 all of that compiled. Node 20 has no compile cache of its own
+// for modules.
 // The cache is used only when it is the one made for this bundle: its first line is the build id
 // the bundle ends with (V8 itself checks the source's length, its own version and flags, and, told
 // to, the payload's checksum, and drops a cache that fails those); without it the bundle compiles

@@ -19,7 +19,8 @@ const LINUX_OPTIONS = {
 } as const;
 
 /**
- * Each command's module, loaded only when it runs, after yargs has parsed (main). yargs is given
+ * Each command's module, loaded only when it runs, after yargs has parsed (main; the direct lines
+ * are not given to yargs, cli/direct.ts runs them). yargs is given
  * no handlers, so no handler can ask for a command's help after parsing, and the bundled yargs
  * does not lay that help out on every run (scripts/bundle-cli.mjs, no-help-cache).
  */
@@ -158,6 +159,9 @@ function commands(y: Argv): Argv {
     .demandCommand(1, 'Give a command; see bankforge --help')
     .strict()
     .version(false)
+    // After printing help yargs would end the process itself, before the launcher has heard
+    // whether the help was written (bin/bankforge.js); main() returns instead.
+    .exitProcess(false)
     .help()
     .alias('help', 'h')
     .wrap(Math.min(HELP_WIDTH, process.stdout.columns || HELP_WIDTH))
@@ -192,6 +196,7 @@ export async function main(argv: string[]): Promise<void> {
   if (directArgs(argv)) return directMain(argv);
   try {
     const args = await parseWithYargs(argv);
+    if (args['help'] === true) return;
     const name = String(args._[0]);
     if (!Object.hasOwn(COMMAND_MODULES, name)) throw new Error(`yargs accepted a command without a module: ${name}`);
     await (await COMMAND_MODULES[name]!()).run(args);

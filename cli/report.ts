@@ -1,6 +1,6 @@
 // How a command's failure reaches the user: the message on stderr (the stack only with --debug),
 // or with --json one JSON document on stdout (cli/json-error.ts); the exit code it returns is the
-// error's own (support/exit-codes.ts), or 70 for a bug. Shared by cli/main.ts and cli/direct.ts.
+// error's own (support/exit-codes.ts), or 1 (EXIT.internal) for a bug. Shared by cli/main.ts and cli/direct.ts.
 
 import { BankforgeError, EXIT, environmentError } from '../support/errors.js';
 import { terminalSafe } from '../support/terminal-text.js';

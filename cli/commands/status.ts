@@ -1,7 +1,7 @@
 // `bankforge status`: prints disk/status.ts' report as text or JSON.
 
 import { status, type BankStatus, type StatusReport } from '../../disk/status.js';
-import { printOut } from '../../support/stdout.js';
+import { printOut } from '../stdout.js';
 import { terminalSafe } from '../../support/terminal-text.js';
 
 interface Args { target: string; json: boolean }

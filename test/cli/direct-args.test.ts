@@ -5,7 +5,8 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { directArgs } from '../../cli/direct-args.js';
+import { directArgs, DIRECT_NAMES } from '../../cli/direct-args.js';
+import { DIRECT_COMMANDS } from '../../cli/direct.js';
 import { launch } from '../../cli/launch.js';
 import { parseWithYargs } from '../../cli/main.js';
 
@@ -27,7 +28,8 @@ for (const argv of read) {
 // Lines yargs reads otherwise, or refuses with its own message, or that mean another command.
 const declined: string[][] = [
   ['status'], ['status', ''], ['status', 'a', 'b'], ['status', '--json', '--json', 'a'], ['status', 'a', '--json', '--json'],
-  // yargs reads both as status of a, but `--json true` is --json's value: not worth telling apart.
+  // yargs reads the first as status of a, and takes `true` in the second as --json's value (and
+  // then has no target): before the target, --json is left to yargs.
   ['status', '--json', 'a'], ['status', '--json', 'true'],
   ['status', 'a', '--json=true'], ['status', 'a', '--no-json'], ['status', 'a', '-q'], ['status', 'a', '--debug'],
   ['status', '--', 'a'], ['status', '-', 'a'], ['status', '--help'], ['status', 'a', '--bogus'],
@@ -39,5 +41,9 @@ for (const argv of declined) {
     assert.equal(launch(argv), { bundle: 'main' });
   });
 }
+
+test('every direct line has its command in the direct bundle', () => {
+  assert.equal(Object.keys(DIRECT_COMMANDS).sort(), [...DIRECT_NAMES].sort());
+});
 
 test.run();

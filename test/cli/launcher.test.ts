@@ -63,6 +63,14 @@ test('output larger than a pipe holds reaches a reader that starts late, whole',
   const gone = await execa('bash', ['-c', 'set -o pipefail; "$0" inspect "$1" --json | (sleep 0.5; head -c 10 >/dev/null)', BIN, image], { encoding: 'utf8', reject: false });
   assert.is(gone.stderr, '');
   assert.is(gone.exitCode, 0);
+  // A full disk under `> file` (/dev/full): said on stderr, exit 3, whether the output went
+  // through process.stdout (inspect, the saved --help, yargs' help of a command) or was written to
+  // fd 1 directly (status).
+  for (const line of [['inspect', image, '--json'], ['--help'], ['status', '--help'], ['status', image]]) {
+    const full = await execa('sh', ['-c', '"$0" "$@" > /dev/full', BIN, ...line], { encoding: 'utf8', reject: false });
+    assert.is(full.exitCode, 3, `${line.join(' ')}: ${full.stderr}`);
+    assert.match(full.stderr, /^bankforge: writing.*(ENOSPC|no space left)/, line.join(' '));
+  }
 });
 
 test.after(cleanup);

@@ -1,4 +1,4 @@
-// support/stdout.ts writes to fd 1 itself: every byte must arrive, in order, also when fd 1 is a
+// cli/stdout.ts writes to fd 1 itself: every byte must arrive, in order, also when fd 1 is a
 // non-blocking pipe that fills up (EAGAIN: the rest goes through process.stdout), and a reader
 // that has gone ends the output quietly (exit 0, nothing on stderr), as through process.stdout.
 
@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/tools.js';
 
-const MODULE = pathToFileURL(join(repoRoot, 'dist', 'support', 'stdout.js')).href;
+const MODULE = pathToFileURL(join(repoRoot, 'dist', 'cli', 'stdout.js')).href;
 const SIZE = 4 << 20; // far more than a pipe holds
 
 /** A Node that prints SIZE bytes with printOut, after `prelude`; its exit code, stdout as read after `delayMs`, stderr. */
