@@ -12,9 +12,9 @@ export const TURN_MS = 50;
 
 /**
  * Milliseconds on the monotonic clock. Not performance.now(): its first use loads node:perf_hooks
- * and a dozen modules behind it, ~2 ms of every `status`.
+ * and a dozen modules behind it, ~2 ms of every `status` (and of every flash, which times itself).
  */
-const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /** `after` resolves at once, or after one event-loop turn when TURN_MS have passed since the last. */
 export class EventLoopTurns {

@@ -1,7 +1,7 @@
 // `bankforge flash IMAGE DEVICE`: argument handling, the confirmation question, Ctrl-C, and the
 // message for each way it can end (disk/flash/errors.ts) around disk/flash/flash.ts.
 
-import { createInterface } from 'node:readline/promises';
+import { createRequire } from 'node:module';
 import type { DeviceInfo } from '../../disk/flash/devices.js';
 import { FlashInterrupted, FlashRefusal } from '../../disk/flash/errors.js';
 import { BankforgeError } from '../../support/errors.js';
@@ -65,6 +65,8 @@ async function confirm(d: DeviceInfo, img: ImageSource, signal: AbortSignal): Pr
     throw new FlashRefusal(`refusing to write ${d.path} without confirmation: there is no terminal to ask on. Pass --yes to write it without asking. Nothing was written.`);
   }
   const what = [d.vendor, d.model].filter(Boolean).join(' ') || 'no model name';
+  // Loaded here: with --yes (every script's flash) nothing asks.
+  const { createInterface } = createRequire(import.meta.url)('node:readline/promises') as typeof import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question(`Write ${img.path} (${formatBytes(img.size)}) to ${d.path}: ${what}, ${d.transport}, ${formatBytes(d.size)}?\n`

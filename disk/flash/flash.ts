@@ -18,6 +18,7 @@ import { verifyDevice } from './verify.js';
 import { writeDevice, type SyncMode } from './writer.js';
 import { lockForWriting } from '../write-lock.js';
 import { BankforgeError } from '../../support/errors.js';
+import { monotonicMs } from '../../support/event-loop-turns.js';
 
 export interface FlashOptions {
   image: string;
@@ -96,7 +97,7 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   try {
     direct = DirectReader.open(device.path, device.sectorSize);
     const plan = makePlan(image.gpt, image.size, device.size);
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     const verify = opts.verify !== false;
     // A raw image is verified against the file itself, which was held against its sidecars
     // before writing: the data is hashed once (that check), not again while writing and reading
@@ -104,14 +105,14 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
     // manifest that lists blocks, against which checkSidecars found no data outside them.
     const compare = verify && image.compression === 'none' && (!image.bmap || Boolean(image.manifest?.blocks));
     const rec = await writeDevice(plan, image, reader, { path: device.path, fd, direct }, { sync: opts.sync ?? DEFAULT_SYNC, checkBmapNow: !verify, compare, progress, signal: opts.signal, buffers });
-    const t1 = performance.now();
+    const t1 = monotonicMs();
     await opts.afterWrite?.(device.path);
     phase = 'verifying';
     const verifiedBytes = !verify ? 0 : await verifyDevice(plan, rec, image, reader, direct, buffers, progress, opts.signal);
     // The file was held against its sidecars before the first write; what the write read of it
     // since (the data, the head and tail it composed) is that only if nothing has written it.
     if (compare) assertUnchanged(image);
-    return { device, image, dataBytes: rec.dataBytes, staleRead: rec.staleRead, staleCleared: rec.staleCleared, verifiedBytes, writeMs: t1 - t0, verifyMs: performance.now() - t1 };
+    return { device, image, dataBytes: rec.dataBytes, staleRead: rec.staleRead, staleCleared: rec.staleCleared, verifiedBytes, writeMs: t1 - t0, verifyMs: monotonicMs() - t1 };
   } catch (e) {
     if (e instanceof FlashInterrupted || e instanceof FlashFailure) throw e;
     // A signal also stops a decompressor, whose complaint may come first.

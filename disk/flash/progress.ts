@@ -3,6 +3,7 @@
 // at every tenth of the way, so logs stay short and readable.
 
 import type { Bytes } from '../../partitions/units.js';
+import { monotonicMs } from '../../support/event-loop-turns.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -40,7 +41,7 @@ export const silentProgress: FlashProgress = { phase() {}, update() {}, note() {
 export function makeFlashProgress(opts: { quiet: boolean; stream?: NodeJS.WriteStream; now?: () => number }): FlashProgress {
   if (opts.quiet) return silentProgress;
   const out = opts.stream ?? process.stderr;
-  const now = opts.now ?? (() => performance.now());
+  const now = opts.now ?? monotonicMs;
   let name = '', total = 0, started = 0, lastShown = -Infinity, lastTenth = -1, onLine = false;
   const show = (done: Bytes, force: boolean): void => {
     const t = now();
