@@ -29,9 +29,11 @@ const args = process.argv.slice(2);
 
 // Node makes process.stdout and process.stderr on first use (a stream each, milliseconds), so the
 // exit waits only for those the command used; a command that never touched one does not make it.
-// Each gets its error handler when it is made: a reader that has left (EPIPE) ends the output
-// quietly, exit 0 as before; any other failure (a full disk under `> file`) is said once, on fd 2
-// directly, with exit 3 for a full disk (the environment) and 1 otherwise (docs/cli.md).
+// Commands print their results through cli/stdout.ts, not process.stdout; what still goes through
+// it (yargs' help of a command, run's serial console, what a full non-blocking pipe did not take)
+// follows the same rules (docs/cli.md, "Output"): a reader that has left (EPIPE, ECONNRESET) ends
+// the output quietly; any other failure is said once on fd 2 and turns exit 0, or inspect's 4,
+// into 9 (cli/stdout.ts, exitAfterLostOutput). A failure to write stderr leaves nowhere to say it.
 const used = [];
 for (const name of ['stdout', 'stderr']) {
   const own = Object.getOwnPropertyDescriptor(process, name);
@@ -42,11 +44,11 @@ for (const name of ['stdout', 'stderr']) {
       used.push(stream);
       let failed = false;
       stream.on('error', (e) => {
-        if (failed) return;
+        if (failed || name === 'stderr') return;
         failed = true;
-        if (e.code === 'EPIPE') return;
-        try { writeSync(2, `bankforge: writing ${name}: ${e.message}\n`); } catch { /* stderr is what failed */ }
-        process.exitCode ||= e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 3 : 1;
+        if (e.code === 'EPIPE' || e.code === 'ECONNRESET') return;
+        try { writeSync(2, `bankforge: the output could not be written to stdout: ${e.message}\n`); } catch { /* nor stderr */ }
+        if (!process.exitCode || process.exitCode === 4) process.exitCode = 9;
       });
     }
     return stream;
@@ -67,9 +69,11 @@ const drained = () => used.length === 0 ? undefined : new Promise((resolve) => s
 const bundled = Math.min(...['main.cjs', 'direct.cjs', 'launch.cjs'].map((f) => mtime(`../dist/cli-bundle/${f}`))) >= mtime('../dist/cli/main.js');
 // The top-level help is text made with the bundle (cli/static-help.ts), and `status TARGET` and
 // the like have a bundle of their own without yargs (cli/direct-args.ts): cli/launch.ts says which.
-const plan = bundled ? require('../dist/cli-bundle/launch.cjs').launch(args) : { bundle: undefined };
+const launcher = bundled ? require('../dist/cli-bundle/launch.cjs') : undefined;
+const plan = launcher ? launcher.launch(args) : { bundle: undefined };
 if (plan.help !== undefined) {
-  process.stdout.write(plan.help);
+  launcher.printOut(plan.help);
+  launcher.settleOutput();
 } else {
   const cli = plan.bundle
     ? Promise.resolve(require('./load-bundle.js').loadBundle(at(`../dist/cli-bundle/${plan.bundle}.cjs`), at(`../dist/cli-bundle/${plan.bundle}.cache`)).exports)

@@ -4,6 +4,7 @@
 
 import { directArgs } from './direct-args.js';
 import { report } from './report.js';
+import { settleOutput } from './stdout.js';
 
 /** Each direct command's module, loaded when it runs; cli/main.ts' command table includes these. */
 export const DIRECT_COMMANDS: Readonly<Record<string, () => Promise<{ run(a: unknown): Promise<void> }>>> = {
@@ -20,5 +21,7 @@ export async function main(argv: string[]): Promise<void> {
     await (await DIRECT_COMMANDS[args._[0]!]!()).run(args);
   } catch (e) {
     process.exitCode = report(e, false, args?.json ?? false);
+  } finally {
+    settleOutput();
   }
 }

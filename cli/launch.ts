@@ -5,6 +5,9 @@
 import { directArgs } from './direct-args.js';
 import { staticHelp } from './static-help.js';
 
+/** The launcher prints the saved help as the commands print their output. */
+export { printOut, settleOutput } from './stdout.js';
+
 export type Launch = { help: string } | { bundle: 'direct' | 'main' };
 
 export function launch(argv: string[]): Launch {

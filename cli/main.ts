@@ -9,6 +9,7 @@ import { DIRECT_COMMANDS, main as directMain } from './direct.js';
 import { directArgs } from './direct-args.js';
 import { report } from './report.js';
 import { HELP_WIDTH } from './static-help.js';
+import { printOut, settleOutput } from './stdout.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
 
@@ -190,7 +191,8 @@ export async function main(argv: string[]): Promise<void> {
   const json = argv.some((a) => a === '--json' || a === '--json=true');
   // Only in front of a command: `build --version V` is the version to build.
   if (argv[0] === '--version') {
-    process.stdout.write(json ? `${JSON.stringify({ name: 'bankforge', version: toolVersion() })}\n` : `${toolVersion()}\n`);
+    printOut(json ? `${JSON.stringify({ name: 'bankforge', version: toolVersion() })}\n` : `${toolVersion()}\n`);
+    settleOutput();
     return;
   }
   if (directArgs(argv)) return directMain(argv);
@@ -202,5 +204,7 @@ export async function main(argv: string[]): Promise<void> {
     await (await COMMAND_MODULES[name]!()).run(args);
   } catch (e) {
     process.exitCode = report(e, debug, json);
+  } finally {
+    settleOutput();
   }
 }

@@ -5,6 +5,7 @@
 import { BankforgeError, EXIT, environmentError } from '../support/errors.js';
 import { terminalSafe } from '../support/terminal-text.js';
 import { jsonError } from './json-error.js';
+import { printOut } from './stdout.js';
 
 export function report(thrown: unknown, debug: boolean, json: boolean): number {
   const e = environmentError(thrown) ?? thrown;
@@ -12,7 +13,7 @@ export function report(thrown: unknown, debug: boolean, json: boolean): number {
     const known = e instanceof BankforgeError && e.exitCode !== EXIT.internal;
     const code = known ? e.exitCode : EXIT.internal;
     const message = known ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
-    process.stdout.write(`${JSON.stringify(jsonError(e, code, message))}\n`);
+    printOut(`${JSON.stringify(jsonError(e, code, message))}\n`);
     if (debug) process.stderr.write(`${(thrown as Error | undefined)?.stack ?? ''}\n`);
     return code;
   }

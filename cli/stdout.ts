@@ -1,27 +1,68 @@
-// Printing a command's result with write(2) to fd 1, without process.stdout: the first use of
-// process.stdout builds a stream over fd 1 (on a pipe a net.Socket, loading net and its bindings;
-// on a terminal tty's), about 3 ms of a `bankforge status | jq` that takes 40 (docs/architecture.md).
-// On a blocking descriptor, as a pipe, file or terminal normally is, writeSync writes it all,
-// waiting for a slow reader as Node's stream would not. Only for what it alone writes: anything a
-// command queued in process.stdout before would come after it.
+// Every command prints its result here, with write(2) on fd 1, not through process.stdout:
+// - Node's stream for a file ignores a short write, so on a disk with a little room left (or
+//   under a file-size limit) the rest of the output was dropped without an error; this loop
+//   writes again and then hears ENOSPC or EFBIG;
+// - on a pipe, process.stdout writes what the pipe takes at once and queues the rest, and output
+//   on stderr then lands in the middle of it (`2>&1`); here the write waits for the reader;
+// - making process.stdout costs a start-up milliseconds (on a pipe a net.Socket, loading net and
+//   its bindings), about 3 ms of a `bankforge status | jq` that takes 40 (docs/architecture.md).
+// A reader that has gone (EPIPE, or ECONNRESET on a socket: `| head -1`) ends the output quietly.
+// Any other failure stops the output, and once the command is over settleOutput() says so and
+// turns a success into EXIT.outputLost (docs/cli.md, "Output"). A command that streams through
+// process.stdout (run's serial console) prints nothing here.
 
 import { writeSync } from 'node:fs';
+import { EXIT } from '../support/exit-codes.js';
+
+let state: 'writing' | 'gone' | 'failed' = 'writing';
+let failure: Error | undefined;
+/** What a full non-blocking descriptor is waited on with: Atomics.wait sleeps without spinning. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const WAIT_MS = 1;
+
+/** Errors that mean the reader has left: the output ends, quietly. */
+export function readerGone(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EPIPE' || code === 'ECONNRESET';
+}
 
 /**
- * Writes all of `text` to fd 1. A reader that has gone (EPIPE: `| head -1`) ends the output
- * quietly, as it does through process.stdout. What fd 1 does not take at once (EAGAIN on a
- * descriptor someone sharing it made non-blocking, or a write of nothing) goes through
- * process.stdout, which queues it; the launcher waits for that before it exits.
+ * The exit code when stdout could not be written: EXIT.outputLost in place of a success, or of
+ * inspect's warnings, whose worth is the output; a failure keeps its own code.
+ */
+export function exitAfterLostOutput(code: number): number {
+  return code === EXIT.ok || code === EXIT.warnings ? EXIT.outputLost : code;
+}
+
+/**
+ * Writes all of `text` to fd 1 before it returns. A descriptor that is non-blocking and full
+ * (EAGAIN: made so by a process.stderr on the same pipe, `2>&1`, or by whoever shares it) is
+ * waited on, a millisecond at a time, as a blocking write would wait; stderr written after this
+ * then comes after it.
  */
 export function printOut(text: string): void {
+  if (state !== 'writing') return;
   const bytes = Buffer.from(text, 'utf8');
-  let at = 0;
-  try {
-    for (let n = -1; at < bytes.length && n !== 0; at += n) n = writeSync(1, bytes, at, bytes.length - at);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EPIPE') return;
-    if (code !== 'EAGAIN') throw e;
+  for (let at = 0; at < bytes.length;) {
+    try {
+      at += writeSync(1, bytes, at, bytes.length - at);
+    } catch (e) {
+      if (readerGone(e)) { state = 'gone'; return; }
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') { Atomics.wait(pause, 0, 0, WAIT_MS); continue; }
+      state = 'failed';
+      failure = e as Error;
+      return;
+    }
   }
-  if (at < bytes.length) process.stdout.write(bytes.subarray(at));
+}
+/** Once the command is over: when its output could not be written, says so on stderr and sets the exit code. */
+export function settleOutput(): void {
+  if (!failure) return;
+  try {
+    writeSync(2, `bankforge: the output could not be written to stdout: ${failure.message}\n`);
+  } catch {
+    // stderr is broken too: the exit code is all that is left to say it.
+  }
+  process.exitCode = exitAfterLostOutput(Number(process.exitCode ?? 0));
+  failure = undefined;
 }

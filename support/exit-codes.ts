@@ -22,6 +22,7 @@ const TABLE = {
   qemuExited: { code: 6, commands: ['run'], short: 'QEMU exited first', meaning: 'QEMU exited before `--expect` matched, or with a non-zero status' },
   refused: { code: 7, commands: ['flash'], short: 'refused (nothing written)', meaning: 'refused (system, mounted, fixed, read-only or too small disk; not confirmed); nothing written' },
   failed: { code: 8, commands: ['flash'], short: 'write or verify failed', meaning: 'writing or verifying failed, or the image does not match its bmap or manifest' },
+  outputLost: { code: 9, short: 'output not written', meaning: 'the command did its work, but its output could not all be written to stdout (a full disk, a file-size limit, a descriptor not open for writing); it takes the place of 0, and of 4 for `inspect`, whose worth is the output; a reader that stops reading early, as `head` does, is not this' },
   interrupted: { code: 130, commands: ['run', 'flash', 'build', 'bundle', 'coredump'], short: 'interrupted', meaning: 'interrupted (Ctrl-C, Ctrl-], SIGINT, SIGTERM); a partly written output is removed' },
 } as const satisfies Record<string, ExitCodeSpec>;
 

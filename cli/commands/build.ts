@@ -10,6 +10,7 @@ import { outputPath, parseFormats } from '../../builder/outputs/formats.js';
 import { EPOCH_MAX_FAT, sourceDateEpoch } from '../source-date-epoch.js';
 import { wholeNumber } from '../whole-number.js';
 import { BOOTCFG } from '../../partitions/bank-files.js';
+import { printOut } from '../stdout.js';
 
 interface Args { layout: string; out?: string; version: string; sectorSize?: number; seed?: string; kernelopt: string; bootTimeout: string; watchdog?: string; json: boolean; quiet: boolean; format: string[]; sha256: boolean; linuxKernel?: string; initrd?: string }
 
@@ -49,5 +50,5 @@ export async function run(a: Args): Promise<void> {
   }
   if (written?.files.length) progress.done(`wrote ${written.files.join(', ')}`);
   await keepDebugKernel(result.image, result.kernelElf);
-  if (a.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
+  if (a.json) printOut(`${JSON.stringify(result.manifest, null, 2)}\n`);
 }

@@ -7,6 +7,7 @@ import { makeProgress } from '../../support/progress.js';
 import { sourceDateEpoch } from '../source-date-epoch.js';
 import { wholeNumber } from '../whole-number.js';
 import { BOOTCFG } from '../../partitions/bank-files.js';
+import { printOut } from '../stdout.js';
 
 interface Args { version: string; layout: string; sign?: string; out: string; kernelopt: string; bootTimeout: string; watchdog?: string; json: boolean; quiet: boolean; linuxKernel?: string; initrd?: string }
 
@@ -24,7 +25,7 @@ export async function run(a: Args): Promise<void> {
     ...(a.linuxKernel ? { linux: { kernel: a.linuxKernel, ...(a.initrd ? { initrd: a.initrd } : {}) } } : {}),
     epoch: sourceDateEpoch(DEFAULT_EPOCH, EPOCH_MAX_BUNDLE, 'the latest a bundle manifest takes, 2099-12-31')!, ...(a.sign ? { signKey: a.sign } : {}),
   });
-  if (a.json) process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+  if (a.json) printOut(`${JSON.stringify(manifest, null, 2)}\n`);
   else {
     const fits = manifest.fits.map((f) => `${f.filesystem} in ${f.partitionSize}-byte banks, ${f.sectorSize}-byte sectors`).join('; ');
     progress.done(`bundled ${manifest.version} into ${a.out} (${manifest.payload.size} bytes of files, ${a.sign ? 'signed' : 'unsigned'}); fits ${fits}`);

@@ -7,6 +7,7 @@ import { BankforgeError, EXIT } from '../../support/errors.js';
 import { getConfig, setConfig } from '../../disk/config.js';
 import type { Settings } from '../../partitions/config-record.js';
 import { terminalSafe } from '../../support/terminal-text.js';
+import { printOut } from '../stdout.js';
 
 interface Args { target: string; action: string; settings?: (string | number)[]; json: boolean; quiet: boolean }
 
@@ -15,9 +16,9 @@ export async function run(a: Args): Promise<void> {
   if (a.action === 'get') {
     const r = await getConfig(a.target, args);
     if (a.json) {
-      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      printOut(`${JSON.stringify(r, null, 2)}\n`);
     } else {
-      for (const [k, v] of Object.entries(r.settings)) process.stdout.write(terminalSafe(`${k}=${v}\n`));
+      for (const [k, v] of Object.entries(r.settings)) printOut(terminalSafe(`${k}=${v}\n`));
       if (!r.saved && !a.quiet) process.stderr.write('(no configuration saved yet: these are the defaults the first boot writes)\n');
     }
     return;
@@ -30,6 +31,6 @@ export async function run(a: Args): Promise<void> {
     changes[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   const w = await setConfig(a.target, changes);
-  if (a.json) process.stdout.write(`${JSON.stringify({ target: a.target, seq: w.seq, slot: w.slot, set: { ...changes } }, null, 2)}\n`);
-  else if (!a.quiet) process.stdout.write(terminalSafe(`saved seq ${w.seq} in slot ${w.slot} of ${a.target}\n`));
+  if (a.json) printOut(`${JSON.stringify({ target: a.target, seq: w.seq, slot: w.slot, set: { ...changes } }, null, 2)}\n`);
+  else if (!a.quiet) printOut(terminalSafe(`saved seq ${w.seq} in slot ${w.slot} of ${a.target}\n`));
 }

@@ -6,6 +6,7 @@ import { BankforgeError, EXIT } from '../../support/errors.js';
 import { clearDumps, dumpJson, extractDump, listLine, prepareExtract, renderDump } from '../../disk/coredump/report.js';
 import { readDisk } from '../../disk/coredump/read.js';
 import { terminalSafe } from '../../support/terminal-text.js';
+import { printOut } from '../stdout.js';
 
 interface Args { target: string; json: boolean; extract?: string; clear: boolean; seq?: number; all: boolean; kernel?: string; logLines: number; quiet: boolean }
 
@@ -16,7 +17,7 @@ export async function run(a: Args): Promise<void> {
   if (a.seq !== undefined && (!Number.isSafeInteger(a.seq) || a.seq < 1)) throw new BankforgeError(`--seq: expected a sequence number from 1, got ${a.seq}`, EXIT.usage);
   if (!Number.isSafeInteger(a.logLines) || a.logLines < 0) throw new BankforgeError(`--log-lines: expected a whole number, got ${a.logLines}`, EXIT.usage);
   const disk = await readDisk(a.target);
-  const say = (s: string) => { if (!a.quiet) process.stdout.write(`${terminalSafe(s)}\n`); };
+  const say = (s: string) => { if (!a.quiet) printOut(`${terminalSafe(s)}\n`); };
 
   if (a.clear) {
     const cleared = await clearDumps(disk);
@@ -44,7 +45,7 @@ export async function run(a: Args): Promise<void> {
   if (a.json) {
     const dumps = [];
     for (const d of chosen) dumps.push(await dumpJson(disk, d, a.kernel));
-    process.stdout.write(`${JSON.stringify({
+    printOut(`${JSON.stringify({
       target: a.target,
       partition: disk.partition,
       geometry: g,

@@ -5,6 +5,7 @@ import { listDevices, type DeviceInfo } from '../../disk/flash/devices.js';
 import { formatBytes } from '../../disk/flash/progress.js';
 import { isFlashableWithoutOverride } from '../../disk/flash/safety.js';
 import { terminalSafe } from '../../support/terminal-text.js';
+import { printOut } from '../stdout.js';
 
 interface Args { json: boolean }
 
@@ -21,7 +22,7 @@ function verdict(d: DeviceInfo): string {
 export async function run(a: Args): Promise<void> {
   const devices = await listDevices();
   if (a.json) {
-    process.stdout.write(`${JSON.stringify(devices.map((d) => ({ ...d, flash: verdict(d) })), null, 2)}\n`);
+    printOut(`${JSON.stringify(devices.map((d) => ({ ...d, flash: verdict(d) })), null, 2)}\n`);
     return;
   }
   const rows = devices.map((d) => [
@@ -31,5 +32,5 @@ export async function run(a: Args): Promise<void> {
   ]);
   const head = ['DEVICE', 'SIZE', 'TRANSPORT', 'REMOVABLE', 'MODEL', 'MOUNTED', 'FLASH'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [head, ...rows]) process.stdout.write(terminalSafe(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`));
+  for (const r of [head, ...rows]) printOut(terminalSafe(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`));
 }

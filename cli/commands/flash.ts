@@ -9,6 +9,7 @@ import { flash } from '../../disk/flash/flash.js';
 import type { ImageSource } from '../../disk/flash/image.js';
 import { formatBytes, makeFlashProgress } from '../../disk/flash/progress.js';
 import { terminalSafe } from '../../support/terminal-text.js';
+import { printOut } from '../stdout.js';
 
 interface Args { image: string; device: string; yes: boolean; verify: boolean; allowFixed: boolean; quiet: boolean; json: boolean }
 
@@ -30,7 +31,7 @@ export async function run(a: Args): Promise<void> {
     });
     if (a.json) {
       const { dataBytes, staleRead, staleCleared, verifiedBytes, writeMs, verifyMs } = r;
-      process.stdout.write(`${JSON.stringify({ image: a.image, device: r.device, verified: a.verify, dataBytes, staleRead, staleCleared, verifiedBytes, writeMs, verifyMs }, null, 2)}\n`);
+      printOut(`${JSON.stringify({ image: a.image, device: r.device, verified: a.verify, dataBytes, staleRead, staleCleared, verifiedBytes, writeMs, verifyMs }, null, 2)}\n`);
     }
     const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     progress.note(`flashed ${a.image} to ${r.device.path}: ${formatBytes(r.dataBytes)} of data written, ${formatBytes(r.staleCleared)} of old data cleared, in ${secs(r.writeMs)}`

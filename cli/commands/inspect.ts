@@ -5,13 +5,14 @@ import { EXIT } from '../../support/errors.js';
 import { formatSize } from '../../builder/layout/size.js';
 import type { SectorSize } from '../../partitions/units.js';
 import { terminalSafe } from '../../support/terminal-text.js';
+import { printOut } from '../stdout.js';
 
 interface Args { image: string; json: boolean; sectorSize?: number; quiet: boolean }
 
 export async function run(a: Args): Promise<void> {
   const report = await inspect(a.image, a.sectorSize ? { sectorSize: a.sectorSize as SectorSize } : {});
-  if (a.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(terminalSafe(render(report)));
+  if (a.json) printOut(`${JSON.stringify(report, null, 2)}\n`);
+  else printOut(terminalSafe(render(report)));
   if (report.warnings.length) {
     if (!a.json) for (const w of report.warnings) process.stderr.write(`warning: ${terminalSafe(w)}\n`);
     process.exitCode = EXIT.warnings;

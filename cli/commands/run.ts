@@ -14,6 +14,7 @@ import { DISK_BUSES, Machine, SerialClosedError, SerialTimeoutError, type DiskBu
 import { lockForWriting } from '../../disk/write-lock.js';
 import { probeDisk } from '../../qemu/disk.js';
 import type { SectorSize } from '../../partitions/units.js';
+import { printOut } from '../stdout.js';
 
 interface Args {
   image: string;
@@ -155,7 +156,7 @@ export async function run(a: Args): Promise<void> {
   // After QEMU has stopped: cli/main.ts prints it (as JSON with --json) with its exit code.
   if (failure) throw failure;
   if (a.json && process.exitCode === undefined) {
-    process.stdout.write(`${JSON.stringify({ image: a.image, format: disk.format, ...result, ...(screenshot ? { screenshot } : {}) }, null, 2)}\n`);
+    printOut(`${JSON.stringify({ image: a.image, format: disk.format, ...result, ...(screenshot ? { screenshot } : {}) }, null, 2)}\n`);
   }
 }
 

@@ -5,6 +5,7 @@ import { makeProgress } from '../../support/progress.js';
 import { upgrade } from '../../disk/upgrade/upgrade.js';
 import { terminalSafe } from '../../support/terminal-text.js';
 import { wholeNumber } from '../whole-number.js';
+import { printOut } from '../stdout.js';
 
 interface Args { target: string; bundle: string; pubkey?: string; allowUnverified: boolean; tries: string; force: boolean; json: boolean; quiet: boolean }
 
@@ -17,5 +18,5 @@ export async function run(a: Args): Promise<void> {
   });
   // Not "is signed": 64 bytes in the signature field prove nothing until a key checks them.
   if (r.signature === 'unchecked') process.stderr.write(`warning: ${terminalSafe(a.bundle)}: its signature was not verified (--allow-unverified); the hashes catch corruption, not forgery\n`);
-  if (a.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  if (a.json) printOut(`${JSON.stringify(r, null, 2)}\n`);
 }

@@ -2,18 +2,19 @@
 // NODE_EXTRA_CA_CERTS (a file Node 20 parses at every start, which bankforge never needs), and the
 // command still runs, with its arguments as given, also through a symlink (npm's global bin) and
 // as `sh FILE` (pnpm's wrappers). A module preloaded with NODE_OPTIONS reports, from inside the
-// Node that runs, what that Node's environment holds. And the launcher ends the process only once
-// the command's output has left: a pipe takes 64 KiB at once and Node queues the rest.
+// Node that runs, what that Node's environment holds. And the command's output reaches its reader
+// whole and in order, or the exit code says it did not (docs/cli.md, "Output").
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BIN } from '../helpers/cli.js';
 import { buildQuiet } from '../helpers/images.js';
 import { repoRoot, scratch } from '../helpers/tools.js';
 import { toolVersion } from '../../support/package-info.js';
+import { EXIT } from '../../support/exit-codes.js';
 
 const { dir, cleanup } = await scratch('bankforge-launcher-');
 const probe = join(dir, 'probe.cjs');
@@ -41,36 +42,75 @@ test('the bankforge command starts Node without it, and runs: executed, through 
   assert.match(spaced.stderr, `no such image.img`, 'an argument with spaces arrives whole');
 });
 
+// 1500 files in the store make `inspect` about 74 KB and `inspect --json` about 200 KB, more
+// than a pipe holds.
+const files = join(dir, 'store', 'many');
+await mkdir(files, { recursive: true });
+for (let i = 0; i < 1500; i++) await writeFile(join(files, `file-with-a-long-name-${i}.txt`), `${i}\n`);
+const layout = JSON.parse(await readFile(join(repoRoot, 'layouts', 'small.json'), 'utf8')) as { partitions: { name: string; contents?: unknown[] }[] };
+delete (layout as Record<string, unknown>)['$schema'];
+layout.partitions.find((p) => p.name === 'store')!.contents = [{ dir: join(dir, 'store') }];
+await writeFile(join(dir, 'many.json'), JSON.stringify(layout));
+const image = join(dir, 'many.img');
+await buildQuiet({ layout: join(dir, 'many.json'), out: image, version: '1.0.0' });
+const whole = (await execa(BIN, ['inspect', image, '--json'], { encoding: 'utf8' })).stdout;
+
+/** `bash -c SCRIPT` with $0 the launcher and $1.. `args`; pipefail, so the exit code is bankforge's. */
+const bash = (script: string, ...args: string[]) =>
+  execa('bash', ['-c', `set -o pipefail; ${script}`, BIN, ...args], { encoding: 'utf8', reject: false });
+
 test('output larger than a pipe holds reaches a reader that starts late, whole', async () => {
-  // 900 files in the store make `inspect --json` about 120 KB.
-  const files = join(dir, 'store', 'many');
-  await mkdir(files, { recursive: true });
-  for (let i = 0; i < 900; i++) await writeFile(join(files, `file-with-a-long-name-${i}.txt`), `${i}\n`);
-  const layout = JSON.parse(await readFile(join(repoRoot, 'layouts', 'small.json'), 'utf8')) as { partitions: { name: string; contents?: unknown[] }[] };
-  delete (layout as Record<string, unknown>)['$schema'];
-  layout.partitions.find((p) => p.name === 'store')!.contents = [{ dir: join(dir, 'store') }];
-  await writeFile(join(dir, 'many.json'), JSON.stringify(layout));
-  const image = join(dir, 'many.img');
-  await buildQuiet({ layout: join(dir, 'many.json'), out: image, version: '1.0.0' });
-  const whole = await execa(BIN, ['inspect', image, '--json'], { encoding: 'utf8' });
-  assert.ok(whole.stdout.length > 100_000, `${whole.stdout.length} bytes: not more than a pipe holds`);
+  assert.ok(whole.length > 100_000, `${whole.length} bytes: not more than a pipe holds`);
   // The reader sleeps first: the command is done long before the pipe has room for the rest.
-  const late = await execa('bash', ['-c', 'set -o pipefail; "$0" inspect "$1" --json | (sleep 1; cat)', BIN, image], { encoding: 'utf8', reject: false });
+  const late = await bash('"$0" inspect "$1" --json | (sleep 1; cat)', image);
   assert.is(late.exitCode, 0, late.stderr);
-  assert.is(late.stdout.length, whole.stdout.length);
-  assert.ok(late.stdout === whole.stdout);
-  // A reader that leaves with the rest still queued (EPIPE): the command ends quietly, exit 0.
-  const gone = await execa('bash', ['-c', 'set -o pipefail; "$0" inspect "$1" --json | (sleep 0.5; head -c 10 >/dev/null)', BIN, image], { encoding: 'utf8', reject: false });
+  assert.is(late.stdout.length, whole.length);
+  assert.ok(late.stdout === whole);
+  // A reader that leaves early (EPIPE): the command ends quietly, exit 0.
+  const gone = await bash('"$0" inspect "$1" --json | (sleep 0.5; head -c 10 >/dev/null)', image);
   assert.is(gone.stderr, '');
   assert.is(gone.exitCode, 0);
-  // A full disk under `> file` (/dev/full): said on stderr, exit 3, whether the output went
-  // through process.stdout (inspect, the saved --help, yargs' help of a command) or was written to
-  // fd 1 directly (status).
-  for (const line of [['inspect', image, '--json'], ['--help'], ['status', '--help'], ['status', image]]) {
-    const full = await execa('sh', ['-c', '"$0" "$@" > /dev/full', BIN, ...line], { encoding: 'utf8', reject: false });
-    assert.is(full.exitCode, 3, `${line.join(' ')}: ${full.stderr}`);
-    assert.match(full.stderr, /^bankforge: writing.*(ENOSPC|no space left)/, line.join(' '));
+});
+
+test('stdout that cannot be written: said on stderr, exit 9 in place of success; a failure keeps its code', async () => {
+  // A full disk (/dev/full), whether the output is a command's (through cli/stdout.ts), the saved
+  // --help, or yargs' help of a command (through process.stdout).
+  for (const line of [['inspect', image, '--json'], ['status', image], ['--version'], ['--help'], ['status', '--help']]) {
+    const full = await bash('"$0" "${@:1}" > /dev/full', ...line);
+    assert.is(full.exitCode, EXIT.outputLost, `${line.join(' ')}: ${full.stderr}`);
+    assert.match(full.stderr, /^bankforge: the output could not be written to stdout: ENOSPC/, line.join(' '));
   }
+  // Room for part of it (a file-size limit of 8 KiB): Node's own stream for a file ignored the
+  // short write and exited 0 with the file cut short.
+  const limited = join(dir, 'limited.json');
+  const cut = await bash('ulimit -f 8; "$0" inspect "$1" --json > "$2"', image, limited);
+  assert.is(cut.exitCode, EXIT.outputLost, cut.stderr);
+  assert.match(cut.stderr, /EFBIG/);
+  assert.is((await readFile(limited, 'utf8')), whole.slice(0, 8192));
+  // The command's own failure keeps its code: its JSON error could not be written either.
+  const missing = await bash('"$0" status "$1" --json > /dev/full', join(dir, 'no-such.img'));
+  assert.is(missing.exitCode, EXIT.input, missing.stderr);
+  // A command that writes did its work: 9 says so, where 3 would say nothing was written.
+  const copy = join(dir, 'rollback.img');
+  await copyFile(image, copy);
+  const rolled = await bash('"$0" rollback "$1" --json > /dev/full', copy);
+  assert.is(rolled.exitCode, EXIT.outputLost, rolled.stderr);
+  assert.match((await execa(BIN, ['status', copy], { encoding: 'utf8' })).stdout, /^next boot: bank B/);
+});
+
+test('stdout and stderr on one pipe: the warnings come after the report, not inside it', async () => {
+  // The backup GPT header zeroed: inspect warns (exit 4), on stderr, after printing the report.
+  const damaged = join(dir, 'damaged.img');
+  await copyFile(image, damaged);
+  const size = (await stat(damaged)).size;
+  const fh = await open(damaged, 'r+');
+  await fh.write(Buffer.alloc(512), 0, 512, size - 512);
+  await fh.close();
+  const report = (await execa(BIN, ['inspect', damaged], { encoding: 'utf8', reject: false })).stdout;
+  assert.ok(report.length > 65536, `${report.length} bytes: not more than a pipe holds`);
+  const both = await bash('"$0" inspect "$1" 2>&1 | (sleep 0.5; cat)', damaged);
+  assert.is(both.exitCode, EXIT.warnings, both.stderr);
+  assert.ok(both.stdout.startsWith(`${report}\nwarning: backup GPT header`), both.stdout.slice(report.length - 200, report.length + 200));
 });
 
 test.after(cleanup);
