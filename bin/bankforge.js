@@ -29,11 +29,11 @@ const args = process.argv.slice(2);
 
 // Node makes process.stdout and process.stderr on first use (a stream each, milliseconds), so the
 // exit waits only for those the command used; a command that never touched one does not make it.
-// Commands print their results through cli/stdout.ts, not process.stdout; what still goes through
-// it (yargs' help of a command, run's serial console, what a full non-blocking pipe did not take)
-// follows the same rules (docs/cli.md, "Output"): a reader that has left (EPIPE, ECONNRESET) ends
-// the output quietly; any other failure is said once on fd 2 and turns exit 0, or inspect's 4,
-// into 9 (cli/stdout.ts, exitAfterLostOutput). A failure to write stderr leaves nowhere to say it.
+// Commands, and yargs' help, print through cli/stdout.ts, not process.stdout; what still goes
+// through it (run's serial console) follows the same rules (docs/cli.md, "Output"): a reader
+// that has left (EPIPE, ECONNRESET) ends the output quietly; any other failure is said once on
+// fd 2 and turns exit 0, or inspect's 4, into 9 (cli/stdout.ts, exitAfterLostOutput). A failure
+// to write stderr leaves nowhere to say it.
 const used = [];
 for (const name of ['stdout', 'stderr']) {
   const own = Object.getOwnPropertyDescriptor(process, name);

@@ -160,29 +160,30 @@ function commands(y: Argv): Argv {
     .demandCommand(1, 'Give a command; see bankforge --help')
     .strict()
     .version(false)
-    // After printing help yargs would end the process itself, before the launcher has heard
-    // whether the help was written (bin/bankforge.js); main() returns instead.
-    .exitProcess(false)
     .help()
     .alias('help', 'h')
     .wrap(Math.min(HELP_WIDTH, process.stdout.columns || HELP_WIDTH))
     .epilogue(exitCodesEpilogue());
 }
 
-/** The object yargs makes of a command line; a usage error is a BankforgeError (EXIT.usage). */
-export async function parseWithYargs(argv: string[]): Promise<Record<string, unknown> & { _: (string | number)[] }> {
+/** What yargs makes of a command line, and the help it would print ('' for none); a usage error is a BankforgeError (EXIT.usage). */
+export async function parseWithYargs(argv: string[]): Promise<{ args: Record<string, unknown> & { _: (string | number)[] }; help: string }> {
   const { default: yargs } = await import('yargs');
+  // Given a callback, yargs hands over the help it would have printed (through console.log, which
+  // drops a short write to a file) and does not end the process after it: main() prints it with
+  // printOut, as every command prints (cli/stdout.ts).
+  let help = '';
   const args = await commands(yargs(argv))
     .fail((msg, err) => {
       if (err) throw err;
       throw new BankforgeError(`${msg}\n(see bankforge --help)`, EXIT.usage);
     })
-    .parseAsync();
+    .parseAsync(argv, (_err: unknown, _argv: unknown, output: string) => { help = output; });
   // yargs stops looking for a command at `--`: what follows is neither a command it parsed
   // (`-- status x.img`) nor one it refused (`-- frobnicate`).
   const end = argv.indexOf('--'), at = argv.indexOf(String(args._[0]));
   if (end !== -1 && !(at !== -1 && at < end)) throw new BankforgeError(`-- comes before the command; put it after the command's options\n(see bankforge --help)`, EXIT.usage);
-  return args;
+  return { args, help };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -197,8 +198,9 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (directArgs(argv)) return directMain(argv);
   try {
-    const args = await parseWithYargs(argv);
-    if (args['help'] === true) return;
+    const { args, help } = await parseWithYargs(argv);
+    // --help, -h, or the word help: yargs has laid out the help and nothing is to run.
+    if (help) { printOut(`${help}\n`); return; }
     const name = String(args._[0]);
     if (!Object.hasOwn(COMMAND_MODULES, name)) throw new Error(`yargs accepted a command without a module: ${name}`);
     await (await COMMAND_MODULES[name]!()).run(args);

@@ -20,7 +20,9 @@ for (const argv of read) {
   test(`${JSON.stringify(argv)}: what yargs makes of it`, async () => {
     const direct = directArgs(argv);
     assert.ok(direct, 'read without yargs');
-    assert.equal(direct, await parseWithYargs(argv));
+    const yargs = await parseWithYargs(argv);
+    assert.equal(direct, yargs.args);
+    assert.is(yargs.help, '', 'yargs would print help for this line');
     assert.equal(launch(argv), { bundle: 'direct' });
   });
 }
@@ -32,6 +34,7 @@ const declined: string[][] = [
   // then has no target): before the target, --json is left to yargs.
   ['status', '--json', 'a'], ['status', '--json', 'true'],
   ['status', 'a', '--json=true'], ['status', 'a', '--no-json'], ['status', 'a', '-q'], ['status', 'a', '--debug'],
+  ['status', 'help'], ['rollback', 'help', '--json'], ['mark-good', 'help'],
   ['status', '--', 'a'], ['status', '-', 'a'], ['status', '--help'], ['status', 'a', '--bogus'],
   ['inspect', 'a'], ['coredump', 'a'], ['config', 'a', 'get'], ['--json', 'status', 'a'], [],
 ];

@@ -80,8 +80,13 @@ test('stdout that cannot be written: said on stderr, exit 9 in place of success;
     assert.is(full.exitCode, EXIT.outputLost, `${line.join(' ')}: ${full.stderr}`);
     assert.match(full.stderr, /^bankforge: the output could not be written to stdout: ENOSPC/, line.join(' '));
   }
-  // Room for part of it (a file-size limit of 8 KiB): Node's own stream for a file ignored the
-  // short write and exited 0 with the file cut short.
+  // Room for part of it (a file-size limit of 8 KiB, or 1 KiB for yargs' 3 KB help of build):
+  // Node's own stream for a file ignored the short write and exited 0 with the file cut short.
+  const help = (await execa(BIN, ['build', '--help'], { encoding: 'utf8' })).stdout;
+  const helpFile = join(dir, 'help.txt');
+  const cutHelp = await bash('ulimit -f 1; "$0" build --help > "$1"', helpFile);
+  assert.is(cutHelp.exitCode, EXIT.outputLost, cutHelp.stderr);
+  assert.is(await readFile(helpFile, 'utf8'), `${help}\n`.slice(0, 1024));
   const limited = join(dir, 'limited.json');
   const cut = await bash('ulimit -f 8; "$0" inspect "$1" --json > "$2"', image, limited);
   assert.is(cut.exitCode, EXIT.outputLost, cut.stderr);
