@@ -9,9 +9,10 @@
 // The process ends as soon as the command has and its output has left: main() awaits all of a
 // command's work, and a library's leftover timer (fatfs releases a closed file from a 500 ms
 // setTimeout) must not keep every command that read a FAT file alive for another half second.
-// Output to files and terminals is written synchronously, but to a pipe only what the pipe takes
-// at once (64 KiB): Node queues the rest, and exiting then would cut `inspect --json | jq` short
-// with exit 0. So the exit waits for what the command wrote to stdout and stderr to be written.
+// Commands print their results through cli/stdout.ts, which writes everything before it returns;
+// but what goes through process.stdout or process.stderr (run's serial console, progress and
+// messages on stderr) reaches a pipe only as far as the pipe takes it at once (64 KiB), and Node
+// queues the rest. So the exit waits for those streams to be written.
 // The first two lines are for sh and for Node both (for Node, a string and a comment): sh starts
 // Node without NODE_EXTRA_CA_CERTS. Node 20 reads and parses the file it names at every start,
 // before any JavaScript runs (40 ms of CPU on these machines, where it names Debian's 144 CA

@@ -18,7 +18,7 @@ export function directArgs(argv: readonly string[]): DirectArgs | undefined {
   // --json only after the target: in front of it, yargs reads a target of `true` or `false` as its value.
   const [name, target, flag, ...more] = argv;
   if (name === undefined || !DIRECT_NAMES.includes(name) || target === undefined || more.length > 0) return undefined;
-  // yargs reads the word help anywhere on the line as --help: `status help` is status's help.
+  // yargs reads a last word `help` as --help: `status help` is status's help, not a target.
   if (target === '' || target === 'help' || target.startsWith('-') || (flag !== undefined && flag !== '--json')) return undefined;
   return { _: [name], quiet: false, q: false, debug: false, json: flag !== undefined, target, $0: 'bankforge' };
 }

@@ -8,7 +8,7 @@ import { toolVersion } from '../support/package-info.js';
 import { DIRECT_COMMANDS, main as directMain } from './direct.js';
 import { directArgs } from './direct-args.js';
 import { report } from './report.js';
-import { HELP_WIDTH } from './static-help.js';
+import { HELP_WIDTH, terminalColumns } from './static-help.js';
 import { printOut, settleOutput } from './stdout.js';
 
 export interface GlobalOptions { quiet: boolean; debug: boolean }
@@ -162,7 +162,7 @@ function commands(y: Argv): Argv {
     .version(false)
     .help()
     .alias('help', 'h')
-    .wrap(Math.min(HELP_WIDTH, process.stdout.columns || HELP_WIDTH))
+    .wrap(Math.min(HELP_WIDTH, terminalColumns() || HELP_WIDTH))
     .epilogue(exitCodesEpilogue());
 }
 
@@ -179,6 +179,7 @@ export async function parseWithYargs(argv: string[]): Promise<{ args: Record<str
       throw new BankforgeError(`${msg}\n(see bankforge --help)`, EXIT.usage);
     })
     .parseAsync(argv, (_err: unknown, _argv: unknown, output: string) => { help = output; });
+  if (help) return { args, help };
   // yargs stops looking for a command at `--`: what follows is neither a command it parsed
   // (`-- status x.img`) nor one it refused (`-- frobnicate`).
   const end = argv.indexOf('--'), at = argv.indexOf(String(args._[0]));

@@ -5,13 +5,28 @@
 // all of Node's start-up beyond `node -e 0`. Without a current bundle, when the terminal is
 // narrower, or in a locale yargs translates its words for, yargs prints the help as before.
 
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 
 /** The width yargs wraps the help at when the terminal is at least this wide, or not a terminal. */
 export const HELP_WIDTH = 110;
 
 /** Locales (as yargs reads them from the environment) for which yargs' words stay English. */
 export const ENGLISH_LOCALES: readonly string[] = ['C', 'POSIX', 'en', 'en_US'];
+
+/**
+ * The terminal's width when stdout is one. process.stdout is made only then: on a pipe it is a
+ * socket stream, which makes the pipe non-blocking (cli/stdout.ts would wait on it a millisecond at
+ * a time) and costs milliseconds to make. A character device that is not a terminal (/dev/null)
+ * gets a file stream, which has no columns.
+ */
+export function terminalColumns(): number | undefined {
+  try {
+    if (!fstatSync(1).isCharacterDevice()) return undefined;
+  } catch {
+    return undefined;
+  }
+  return process.stdout.columns;
+}
 
 /** The locale yargs picks from the environment, the way yargs does. */
 export function yargsLocale(env: NodeJS.ProcessEnv): string {
@@ -21,7 +36,7 @@ export function yargsLocale(env: NodeJS.ProcessEnv): string {
 /** The built help text when `argv` asks for the top-level help and yargs would print exactly it. */
 export function staticHelp(argv: string[]): string | undefined {
   if (argv.length !== 1 || (argv[0] !== '--help' && argv[0] !== '-h')) return undefined;
-  const columns = process.stdout.columns;
+  const columns = terminalColumns();
   if (columns && columns < HELP_WIDTH) return undefined;
   if (!ENGLISH_LOCALES.includes(yargsLocale(process.env))) return undefined;
   try {

@@ -4,8 +4,8 @@
 //   writes again and then hears ENOSPC or EFBIG;
 // - on a pipe, process.stdout writes what the pipe takes at once and queues the rest, and output
 //   on stderr then lands in the middle of it (`2>&1`); here the write waits for the reader;
-// - making process.stdout costs a start-up milliseconds (on a pipe a net.Socket, loading net and
-//   its bindings), about 3 ms of a `bankforge status | jq` that takes 40 (docs/architecture.md).
+// - making process.stdout costs milliseconds at every start (on a pipe a net.Socket, loading net
+//   and its bindings), about 3 ms of a `bankforge status | jq` that takes 40 (docs/architecture.md).
 // A reader that has gone (EPIPE, or ECONNRESET on a socket: `| head -1`) ends the output quietly.
 // Any other failure stops the output, and once the command is over settleOutput() says so and
 // turns a success into EXIT.outputLost (docs/cli.md, "Output"). A command that streams through
@@ -21,7 +21,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 const WAIT_MS = 1;
 
 /** Errors that mean the reader has left: the output ends, quietly. */
-export function readerGone(e: unknown): boolean {
+function readerGone(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === 'EPIPE' || code === 'ECONNRESET';
 }
@@ -30,22 +30,25 @@ export function readerGone(e: unknown): boolean {
  * The exit code when stdout could not be written: EXIT.outputLost in place of a success, or of
  * inspect's warnings, whose worth is the output; a failure keeps its own code.
  */
-export function exitAfterLostOutput(code: number): number {
+function exitAfterLostOutput(code: number): number {
   return code === EXIT.ok || code === EXIT.warnings ? EXIT.outputLost : code;
 }
 
 /**
  * Writes all of `text` to fd 1 before it returns. A descriptor that is non-blocking and full
- * (EAGAIN: made so by a process.stderr on the same pipe, `2>&1`, or by whoever shares it) is
- * waited on, a millisecond at a time, as a blocking write would wait; stderr written after this
- * then comes after it.
+ * (EAGAIN: a process.stderr on the same pipe, `2>&1`, or `run`'s console made it so, or whoever
+ * shares it) is waited on, a millisecond at a time, as a blocking write would wait; stderr written
+ * after this then comes after it. The wait does not turn the event loop: a JavaScript signal
+ * handler would not run until the reader reads, so flash prints after removing its own.
  */
 export function printOut(text: string): void {
   if (state !== 'writing') return;
   const bytes = Buffer.from(text, 'utf8');
   for (let at = 0; at < bytes.length;) {
     try {
-      at += writeSync(1, bytes, at, bytes.length - at);
+      const n = writeSync(1, bytes, at, bytes.length - at);
+      if (n === 0) throw new Error(`a write of ${bytes.length - at} bytes wrote none`);
+      at += n;
     } catch (e) {
       if (readerGone(e)) { state = 'gone'; return; }
       if ((e as NodeJS.ErrnoException).code === 'EAGAIN') { Atomics.wait(pause, 0, 0, WAIT_MS); continue; }

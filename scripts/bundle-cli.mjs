@@ -56,7 +56,14 @@ const yargsShimLocation = {
         `import { pathToFileURL as __bankforgeFileUrl } from 'node:url';\n` +
         `const __bankforgeOwnYargs = new URL('../../node_modules/yargs/package.json', import.meta.url);\n` +
         `const ${where} = new URL('lib/platform-shims/esm.mjs', __bankforgeExists(__bankforgeOwnYargs) ? __bankforgeOwnYargs : __bankforgeFileUrl(__bankforgeRequire(import.meta.url).resolve('yargs/package.json'))).href;\n`;
-      return { contents: prologue + text.replace('fileURLToPath(import.meta.url)', `fileURLToPath(${where})`), loader: 'js' };
+      // The shim reads process.stdout.columns when it loads, which makes process.stdout: on a pipe
+      // a socket stream that sets O_NONBLOCK on it (cli/stdout.ts then waits on it a millisecond at
+      // a time) and costs milliseconds to make. cli/main.ts gives yargs its width itself
+      // (terminalColumns), so the shim's reading becomes a getter that runs only if yargs asks.
+      const columns = 'stdColumns: typeof process.stdout.columns !== \'undefined\' ? process.stdout.columns : null';
+      if (!text.includes(columns)) throw new Error(`${args.path}: yargs' shim no longer reads process.stdout.columns as expected; check the plugin`);
+      const lazy = text.replace(columns, `get stdColumns() { return typeof process.stdout.columns !== 'undefined' ? process.stdout.columns : null; }`);
+      return { contents: prologue + lazy.replace('fileURLToPath(import.meta.url)', `fileURLToPath(${where})`), loader: 'js' };
     });
   },
 };

@@ -19,6 +19,9 @@ export async function run(a: Args): Promise<void> {
   const onSignal = (): void => abort.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Printed once the handlers are gone: printOut waits for a full pipe without turning the event
+  // loop, and a handler would hold Ctrl-C back until the reader reads.
+  let json: string | undefined;
   try {
     const r = await flash({
       image: a.image,
@@ -31,7 +34,7 @@ export async function run(a: Args): Promise<void> {
     });
     if (a.json) {
       const { dataBytes, staleRead, staleCleared, verifiedBytes, writeMs, verifyMs } = r;
-      printOut(`${JSON.stringify({ image: a.image, device: r.device, verified: a.verify, dataBytes, staleRead, staleCleared, verifiedBytes, writeMs, verifyMs }, null, 2)}\n`);
+      json = `${JSON.stringify({ image: a.image, device: r.device, verified: a.verify, dataBytes, staleRead, staleCleared, verifiedBytes, writeMs, verifyMs }, null, 2)}\n`;
     }
     const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     progress.note(`flashed ${a.image} to ${r.device.path}: ${formatBytes(r.dataBytes)} of data written, ${formatBytes(r.staleCleared)} of old data cleared, in ${secs(r.writeMs)}`
@@ -44,6 +47,7 @@ export async function run(a: Args): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  if (json !== undefined) printOut(json);
 }
 
 /** Flash errors print after a blank line (a progress line may be showing) and say what state the device is in. */

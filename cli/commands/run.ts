@@ -156,6 +156,9 @@ export async function run(a: Args): Promise<void> {
   // After QEMU has stopped: cli/main.ts prints it (as JSON with --json) with its exit code.
   if (failure) throw failure;
   if (a.json && process.exitCode === undefined) {
+    // The console went to stderr, which holds what a full pipe did not take: with 2>&1 the JSON
+    // must come after it.
+    if (process.stderr.writableLength) await new Promise((resolve) => process.stderr.write('', resolve));
     printOut(`${JSON.stringify({ image: a.image, format: disk.format, ...result, ...(screenshot ? { screenshot } : {}) }, null, 2)}\n`);
   }
 }

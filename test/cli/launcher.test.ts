@@ -72,9 +72,28 @@ test('output larger than a pipe holds reaches a reader that starts late, whole',
   assert.is(gone.exitCode, 0);
 });
 
+test('help, with -- or as a word, is printed whole with exit 0', async () => {
+  const help = (await execa(BIN, ['--help'], { encoding: 'utf8' })).stdout;
+  for (const line of [['--help', '--'], ['help'], ['help', '--'], ['--help', '--', 'status']]) {
+    const r = await execa(BIN, line, { encoding: 'utf8', reject: false });
+    assert.is(r.exitCode, 0, `${line.join(' ')}: ${r.stderr}`);
+    assert.is(r.stdout, help, line.join(' '));
+  }
+});
+
+test('a yargs command leaves a pipe on stdout blocking (it does not make process.stdout)', async () => {
+  // process.stdout on a pipe is a socket stream that sets O_NONBLOCK on the pipe, which printOut
+  // then waits on a millisecond at a time. The flags of fd 1 as the command sees them, read from
+  // /proc while it waits for the reader.
+  const r = await bash('"$0" inspect "$1" --json | (sleep 1; cat > /dev/null) & sleep 0.5; p=$(pgrep -f -- "inspect $1 --json" | head -1); grep flags /proc/$p/fdinfo/1; wait', image);
+  const flags = /flags:\s+([0-7]+)/.exec(r.stdout);
+  assert.ok(flags, r.stdout + r.stderr);
+  assert.is(Number.parseInt(flags[1]!, 8) & 0o4000, 0, `O_NONBLOCK set: ${flags[1]}`);
+});
+
 test('stdout that cannot be written: said on stderr, exit 9 in place of success; a failure keeps its code', async () => {
-  // A full disk (/dev/full), whether the output is a command's (through cli/stdout.ts), the saved
-  // --help, or yargs' help of a command (through process.stdout).
+  // A full disk (/dev/full), whether the output is a command's, the saved --help, or the help
+  // yargs lays out for a command (all through cli/stdout.ts).
   for (const line of [['inspect', image, '--json'], ['status', image], ['--version'], ['--help'], ['status', '--help']]) {
     const full = await bash('"$0" "${@:1}" > /dev/full', ...line);
     assert.is(full.exitCode, EXIT.outputLost, `${line.join(' ')}: ${full.stderr}`);
