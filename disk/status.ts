@@ -11,7 +11,7 @@ import type { Bytes, SectorSize } from '../partitions/units.js';
 import { openFileSource, readTargetGpt } from './file-source.js';
 import type { GptReadResult } from '../partitions/gpt.js';
 import { bankLetter, bothBanks, nextBoot } from './target.js';
-import { readDiskFrom, type Disk } from './coredump/read.js';
+import { readDumpHeadersFrom, type DiskHeaders } from './coredump/read.js';
 import { BankforgeError } from '../support/errors.js';
 
 export interface StatusEvent { seq: number; event: string; bootstate: string; triesLeft: number; reason: string }
@@ -67,10 +67,10 @@ function why(reason: string, detail: string, triesMax: number): string {
   return [reason, meaning, detail ? `detail: ${detail}` : ''].filter(Boolean).join('; ');
 }
 
-async function coredumps(src: ByteSource, path: string, gpt: GptReadResult): Promise<{ disk?: Disk; report: StatusReport['coredumps'] }> {
+async function coredumps(src: ByteSource, path: string, gpt: GptReadResult): Promise<{ disk?: DiskHeaders; report: StatusReport['coredumps'] }> {
   try {
-    const disk = await readDiskFrom(src, path, gpt);
-    const waiting = disk.dumps.filter((d) => !d.cleared);
+    const disk = await readDumpHeadersFrom(src, path, gpt);
+    const waiting = disk.entries.filter((d) => !d.cleared);
     const newestSeq = waiting.reduce<number | null>((m, d) => (m === null || d.header.seq > m ? d.header.seq : m), null);
     return { disk, report: { waiting: waiting.length, newestSeq, command: `bankforge coredump ${shellWord(path)}` } };
   } catch (e) {
@@ -107,12 +107,12 @@ export async function status(path: string): Promise<StatusReport> {
   }
 }
 
-async function bankStatus(ref: BankRef, seqAt: (offset: Bytes) => Promise<number | null>, disk: Disk | undefined): Promise<BankStatus> {
+async function bankStatus(ref: BankRef, seqAt: (offset: Bytes) => Promise<number | null>, disk: DiskHeaders | undefined): Promise<BankStatus> {
   const s = ref.view.state;
   const reason = s.reason ? (REASON_TEXT[s.reason] ?? `unknown (${s.reason})`) : '';
   const detail = text(s.detail);
   // The kernel records which bank it booted from and its build in every dump.
-  const panic = disk?.dumps.filter((d) => !d.cleared && d.header.bank === ref.bank && d.header.build === text(s.version))
+  const panic = disk?.entries.filter((d) => !d.cleared && d.header.bank === ref.bank && d.header.build === text(s.version))
     .sort((a, b) => b.header.seq - a.header.seq)[0];
   const [o0, o1] = slotOffsets(ref.size);
   const name = (table: Record<number, string>, v: number) => table[v] ?? `unknown (${v})`;

@@ -5,7 +5,7 @@
 import { BankforgeError } from '../../support/errors.js';
 import { readTargetGpt, withFileSource } from '../file-source.js';
 import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
-import { readDumps, type Dump, type Geometry } from '../../partitions/coredump.js';
+import { readDumpHeaders, readDumps, type Dump, type DumpHeaderEntry, type Geometry } from '../../partitions/coredump.js';
 import type { GptReadResult } from '../../partitions/gpt.js';
 import type { ByteSource } from '../../partitions/sink.js';
 import type { Bytes, SectorSize } from '../../partitions/units.js';
@@ -21,6 +21,17 @@ export function readDisk(target: string): Promise<Disk> {
 
 /** The same from an already open target (`target` names it in messages and in the result), and its GPT when read already. */
 export async function readDiskFrom(src: ByteSource, target: string, table?: GptReadResult): Promise<Disk> {
+  return readPartition(src, target, table, readDumps);
+}
+
+/** The dumps' headers only (partitions/coredump.ts, readDumpHeaders): what `status` reads. */
+export function readDumpHeadersFrom(src: ByteSource, target: string, table?: GptReadResult): Promise<DiskHeaders> {
+  return readPartition(src, target, table, readDumpHeaders);
+}
+
+export interface DiskHeaders { target: string; partition: CoredumpPartition; geometry: Geometry; entries: DumpHeaderEntry[] }
+
+async function readPartition<T extends object>(src: ByteSource, target: string, table: GptReadResult | undefined, read: (region: ByteSource) => Promise<T>): Promise<{ target: string; partition: CoredumpPartition } & T> {
   const gpt = table ?? await readTargetGpt(src, target);
   const p = [...gpt.partitions].sort((a, b) => a.index - b.index).find((x) => x.typeGuid.toUpperCase() === GPT_TYPE_ALIASES.vmkdiagnostic);
   if (!p) throw new BankforgeError(`${target}: no core-dump partition (GPT type vmkdiagnostic, ${GPT_TYPE_ALIASES.vmkdiagnostic})`);
@@ -30,7 +41,7 @@ export async function readDiskFrom(src: ByteSource, target: string, table?: GptR
   }
   const region: ByteSource = { size: partition.size, read: (o, l) => src.read(partition.offset + o, l) };
   try {
-    return { target, partition, ...(await readDumps(region)) };
+    return { target, partition, ...(await read(region)) };
   } catch (e) {
     throw new BankforgeError(`${target}: partition ${partition.number}: ${(e as Error).message}`);
   }

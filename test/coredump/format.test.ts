@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  Cause, clearHeader, COREDUMP, defaultGeometry, DumpState, encodeDump, geometryOf, readDumps, slotOfSeq, type DumpContent, type Geometry,
+  Cause, clearHeader, COREDUMP, defaultGeometry, DumpState, encodeDump, geometryOf, readDumpHeaders, readDumps, slotOfSeq, type DumpContent, type Geometry,
 } from '../../partitions/coredump.js';
 import { MiB, KiB } from '../../partitions/units.js';
 import { scratch, tool } from '../helpers/tools.js';
@@ -119,6 +119,28 @@ test('clear: one header block marks every dump cleared; the next dump continues 
   put(part, g, content(10));
   const after = (await readDumps(source(part))).dumps;
   assert.equal(after.filter((d) => !d.cleared).map((d) => [d.header.seq, d.slot]), [[10, 2]]);
+});
+
+test('readDumpHeaders: the same dumps as readDumps, in the same order, reading only the slot headers', async () => {
+  const part = partition();
+  let g = geometryOf(part, PART);
+  for (let seq = 1; seq <= 9; seq++) put(part, g, content(seq));
+  clearHeader(g, (await readDumps(source(part))).dumps).copy(part, 0);
+  g = geometryOf(part, PART);
+  put(part, g, content(10));
+  put(part, g, content(11), DumpState.Writing);
+  const damaged = put(part, g, content(12));
+  part[damaged + COREDUMP.block + 100]! ^= 0xff; // its body's CRC no longer matches
+  const reads: [number, number][] = [];
+  const recorded = { size: part.length, read: async (o: number, l: number) => { reads.push([o, l]); return Buffer.from(part.subarray(o, o + l)); } };
+  const { geometry, entries } = await readDumpHeaders(recorded);
+  const { dumps } = await readDumps(source(part));
+  assert.equal(geometry, g);
+  assert.equal(entries.map((e) => [e.slot, e.cleared, e.header]), dumps.map((d) => [d.slot, d.cleared, d.header]));
+  assert.equal(dumps.map((d) => [d.header.seq, d.cleared, d.status]),
+    [[6, true, 'complete'], [7, true, 'complete'], [8, true, 'complete'], [9, true, 'complete'], [10, false, 'complete'], [11, false, 'incomplete'], [12, false, 'incomplete']]);
+  assert.ok(reads.every(([o, l]) => o === 0 ? l === COREDUMP.partHeaderSize : l === COREDUMP.headerSize), JSON.stringify(reads));
+  assert.is(reads.length, 1 + g.slotCount);
 });
 
 test('encodeDump refuses what the format cannot hold, naming expected and seen', () => {
