@@ -173,7 +173,7 @@ export async function parseWithYargs(argv: string[]): Promise<{ args: Record<str
   // drops a short write to a file) and does not end the process after it: main() prints it with
   // printOut, as every command prints (cli/stdout.ts).
   let help = '';
-  const args = await commands(yargs(argv))
+  const args = await commands(yargs())
     .fail((msg, err) => {
       if (err) throw err;
       throw new BankforgeError(`${msg}\n(see bankforge --help)`, EXIT.usage);
@@ -191,14 +191,13 @@ export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
   // Seen before parsing, so that a usage error is JSON too.
   const json = argv.some((a) => a === '--json' || a === '--json=true');
-  // Only in front of a command: `build --version V` is the version to build.
-  if (argv[0] === '--version') {
-    printOut(json ? `${JSON.stringify({ name: 'bankforge', version: toolVersion() })}\n` : `${toolVersion()}\n`);
-    settleOutput();
-    return;
-  }
   if (directArgs(argv)) return directMain(argv);
   try {
+    // Only in front of a command: `build --version V` is the version to build.
+    if (argv[0] === '--version') {
+      printOut(json ? `${JSON.stringify({ name: 'bankforge', version: toolVersion() })}\n` : `${toolVersion()}\n`);
+      return;
+    }
     const { args, help } = await parseWithYargs(argv);
     // --help, -h, or the word help: yargs has laid out the help and nothing is to run.
     if (help) { printOut(`${help}\n`); return; }

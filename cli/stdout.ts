@@ -58,6 +58,7 @@ export function printOut(text: string): void {
     }
   }
 }
+
 /** Once the command is over: when its output could not be written, says so on stderr and sets the exit code. */
 export function settleOutput(): void {
   if (!failure) return;

@@ -298,7 +298,6 @@ export function encodeDump(g: Geometry, c: DumpContent, state = DumpState.Comple
   return { offset: slotOffset(g, slot), header, body };
 }
 
-/** Every slot's dump, oldest first. `src` addresses the partition from 0. */
 /** A dump's slot and valid header, its body not read. */
 export interface DumpHeaderEntry { slot: number; cleared: boolean; header: DumpHeader }
 
@@ -318,6 +317,7 @@ export async function readDumpHeaders(src: ByteSource): Promise<{ geometry: Geom
   return { geometry, entries };
 }
 
+/** Every slot's dump, oldest first. `src` addresses the partition from 0. */
 export async function readDumps(src: ByteSource): Promise<{ geometry: Geometry; dumps: Dump[] }> {
   const { geometry, entries } = await readDumpHeaders(src);
   const dumps: Dump[] = [];
