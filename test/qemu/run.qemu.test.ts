@@ -5,11 +5,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, BIN, type CliResult } from '../helpers/cli.js';
 import { HELLO, helloImage } from '../fixtures/efi-hello/image.js';
+import { EXIT } from '../../support/exit-codes.js';
 
 interface Run extends CliResult { image: string; seconds: number }
 
@@ -55,7 +57,24 @@ function interrupted(): Promise<Run> {
   return done;
 }
 
-const RunCli = suite<{ match: Promise<Run>; timeout: Promise<Run>; plainTimeout: Promise<Run>; sigint: Promise<Run> }>('bankforge run', {} as never);
+/** --expect with the console's stdout on /dev/full: the one output that goes through process.stdout (docs/cli.md, "Output"). */
+function consoleLost(): Promise<Run> {
+  const done = (async () => {
+    const image = await helloImage(512, 'cli-full');
+    const t0 = Date.now();
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(BIN, ['run', image, '--snapshot', '--expect', 'hello from Con[O]ut', '--timeout', '180'], { stdio: ['ignore', full, 'pipe'] });
+    closeSync(full);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exitCode = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    return { exitCode, stdout: '', stderr, image, seconds: (Date.now() - t0) / 1000 };
+  })();
+  done.catch(() => undefined);
+  return done;
+}
+
+const RunCli = suite<{ match: Promise<Run>; timeout: Promise<Run>; plainTimeout: Promise<Run>; sigint: Promise<Run>; full: Promise<Run> }>('bankforge run', {} as never);
 
 RunCli.before((ctx) => {
   // 180 s, the suite's ceiling for a boot: this file boots four machines at once beside the other lanes.
@@ -63,6 +82,7 @@ RunCli.before((ctx) => {
   ctx.timeout = runCli('cli-timeout', ['--expect', 'never printed', '--timeout', '8']);
   ctx.plainTimeout = runCli('cli-plain', ['--timeout', '8']);
   ctx.sigint = interrupted();
+  ctx.full = consoleLost();
 });
 
 RunCli('--expect: exit 0 as soon as a line matches; the console was on stdout; QEMU is gone', async (ctx) => {
@@ -72,6 +92,14 @@ RunCli('--expect: exit 0 as soon as a line matches; the console was on stdout; Q
   assert.match(r.stderr, /^bankforge: booting .* \(tcg: .*\)\nbankforge: matched \/hello from Con\[O\]ut\/ after \d+\.\d s$/);
   assert.equal(await processesFor(r.image), []);
   console.log(`  bankforge run --expect: ${r.seconds.toFixed(1)} s`);
+});
+
+RunCli('--expect with the console on a full disk: the match still ends the run, exit 9 says the console was lost', async (ctx) => {
+  const r = await ctx.full;
+  assert.is(r.exitCode, EXIT.outputLost, r.stderr);
+  assert.match(r.stderr, /bankforge: the output could not be written to stdout: ENOSPC/);
+  assert.match(r.stderr, /bankforge: matched \/hello from Con\[O\]ut\//);
+  assert.equal(await processesFor(r.image), []);
 });
 
 RunCli('--expect with --timeout passing first: exit 5, the last lines printed, QEMU is gone', async (ctx) => {
