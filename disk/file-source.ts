@@ -34,6 +34,15 @@ export async function openFileSource(path: string): Promise<ByteSource & { close
       await turns.after();
       return buf;
     },
+    readSpaced: async (offset, stride, count, length) => {
+      const buf = Buffer.alloc(count * length);
+      for (let i = 0; i < count; i++) {
+        readInto(live(), buf, i * length, length, offset + i * stride);
+        // Up to 4096 seeks on a slow stick: Ctrl-C is still answered between them.
+        if (turns.due()) await turns.after();
+      }
+      return buf;
+    },
     close: async () => {
       if (!closed) closeSync(fd);
       closed = true;
@@ -90,13 +99,18 @@ function openChecked(path: string): { fd: number; size: Bytes } {
 /** `length` bytes at `offset` of an open file; past its end (a sparse image shorter than its table) reads as zeros. */
 export function readFully(fd: number, offset: Bytes, length: Bytes): Buffer {
   const buf = Buffer.alloc(length);
+  readInto(fd, buf, 0, length, offset);
+  return buf;
+}
+
+/** readFully into `buf` at `at`, which is zeros already. */
+function readInto(fd: number, buf: Buffer, at: number, length: Bytes, offset: Bytes): void {
   let done = 0;
   while (done < length) {
-    const n = readSync(fd, buf, done, length - done, offset + done);
+    const n = readSync(fd, buf, at + done, length - done, offset + done);
     if (n === 0) break;
     done += n;
   }
-  return buf;
 }
 
 /** Runs `use` on `path` opened by openFileSource, and closes it however `use` ends. */

@@ -5,7 +5,7 @@
 
 import CRC32 from 'crc-32';
 import { KiB, MiB, type Bytes } from './units.js';
-import type { ByteSource } from './sink.js';
+import { readSpaced, type ByteSource } from './sink.js';
 import { BankforgeError } from '../support/errors.js';
 
 export const COREDUMP = {
@@ -308,9 +308,11 @@ export interface DumpHeaderEntry { slot: number; cleared: boolean; header: DumpH
  */
 export async function readDumpHeaders(src: ByteSource): Promise<{ geometry: Geometry; entries: DumpHeaderEntry[] }> {
   const geometry = geometryOf(await src.read(0, COREDUMP.partHeaderSize), src.size);
+  // At most maxSlots (4096) headers: 2 MiB in one buffer.
+  const heads = await readSpaced(src, slotOffset(geometry, 0), geometry.slotSize, geometry.slotCount, COREDUMP.headerSize);
   const entries: DumpHeaderEntry[] = [];
   for (let slot = 0; slot < geometry.slotCount; slot++) {
-    const header = parseDumpHeader(await src.read(slotOffset(geometry, slot), COREDUMP.headerSize), geometry, slot);
+    const header = parseDumpHeader(heads.subarray(slot * COREDUMP.headerSize, (slot + 1) * COREDUMP.headerSize), geometry, slot);
     if (header) entries.push({ slot, cleared: header.seq <= geometry.clearedSeq, header });
   }
   entries.sort((a, b) => a.header.seq - b.header.seq);

@@ -20,8 +20,13 @@ export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 export class EventLoopTurns {
   private last = monotonicMs();
 
+  /** Whether a turn is due: a loop of synchronous calls asks, and awaits after() only then. */
+  due(): boolean {
+    return monotonicMs() - this.last >= TURN_MS;
+  }
+
   async after(): Promise<void> {
-    if (monotonicMs() - this.last < TURN_MS) return;
+    if (!this.due()) return;
     // The global setImmediate: node:timers/promises would be one more module for `status` to load.
     await new Promise(setImmediate);
     this.last = monotonicMs();

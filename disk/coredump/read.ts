@@ -7,7 +7,7 @@ import { readTargetGpt, withFileSource } from '../file-source.js';
 import { GPT_TYPE_ALIASES } from '../../partitions/gpt-types.js';
 import { readDumpHeaders, readDumps, type Dump, type DumpHeaderEntry, type Geometry } from '../../partitions/coredump.js';
 import type { GptReadResult } from '../../partitions/gpt.js';
-import type { ByteSource } from '../../partitions/sink.js';
+import { readSpaced, type ByteSource } from '../../partitions/sink.js';
 import type { Bytes, SectorSize } from '../../partitions/units.js';
 
 export interface CoredumpPartition { number: number; name: string; offset: Bytes; size: Bytes; sectorSize: SectorSize }
@@ -39,7 +39,11 @@ async function readPartition<T extends object>(src: ByteSource, target: string, 
   if (partition.offset + partition.size > src.size) {
     throw new BankforgeError(`${target}: the core-dump partition (bytes ${partition.offset}-${partition.offset + partition.size - 1}) runs past the end (${src.size} bytes)`);
   }
-  const region: ByteSource = { size: partition.size, read: (o, l) => src.read(partition.offset + o, l) };
+  const region: ByteSource = {
+    size: partition.size,
+    read: (o, l) => src.read(partition.offset + o, l),
+    readSpaced: (o, stride, count, l) => readSpaced(src, partition.offset + o, stride, count, l),
+  };
   try {
     return { target, partition, ...(await read(region)) };
   } catch (e) {

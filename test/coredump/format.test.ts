@@ -10,6 +10,7 @@ import {
   Cause, clearHeader, COREDUMP, defaultGeometry, DumpState, encodeDump, geometryOf, readDumpHeaders, readDumps, slotOfSeq, type DumpContent, type Geometry,
 } from '../../partitions/coredump.js';
 import { MiB, KiB } from '../../partitions/units.js';
+import { readSpaced } from '../../partitions/sink.js';
 import { scratch, tool } from '../helpers/tools.js';
 import { compileHost } from '../helpers/c-host.js';
 
@@ -141,6 +142,15 @@ test('readDumpHeaders: the same dumps as readDumps, in the same order, reading o
     [[6, true, 'complete'], [7, true, 'complete'], [8, true, 'complete'], [9, true, 'complete'], [10, false, 'complete'], [11, false, 'incomplete'], [12, false, 'incomplete']]);
   assert.ok(reads.every(([o, l]) => o === 0 ? l === COREDUMP.partHeaderSize : l === COREDUMP.headerSize), JSON.stringify(reads));
   assert.is(reads.length, 1 + g.slotCount);
+
+  // A source that reads spaced runs itself (a file does) is asked once for every slot header.
+  const spaced: [number, number, number, number][] = [];
+  const fast = { ...source(part), readSpaced: async (o: number, stride: number, count: number, l: number) => {
+    spaced.push([o, stride, count, l]);
+    return readSpaced(source(part), o, stride, count, l);
+  } };
+  assert.equal((await readDumpHeaders(fast)).entries, entries);
+  assert.equal(spaced, [[g.slotsOffset, g.slotSize, g.slotCount, COREDUMP.headerSize]]);
 });
 
 test('encodeDump refuses what the format cannot hold, naming expected and seen', () => {
