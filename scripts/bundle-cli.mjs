@@ -24,7 +24,8 @@
 // modules and readers, and for main.cache yargs and the command table; the rest compiles on
 // first use as without a cache.
 // It is made by the Node that runs this script; another Node version refuses it, and the bundle
-// is then compiled from source. Its first line is the build id the bundle ends with.
+// is then compiled from source. Its first line is the build id the bundle ends with and a checksum
+// of the rest (bin/load-bundle.js, payloadSum).
 //
 // The bundles sit two levels under the package root, as the compiled modules do, so that
 // support/package-info.ts finds package.json from import.meta.url.
@@ -191,11 +192,12 @@ const missing = join(out, 'no-such-image');
 function makeCache(name, argvs) {
   const cacheFile = join(out, `${name}.cache`);
   const produce = `
-const { loadBundle } = require(${JSON.stringify(join(root, 'bin', 'load-bundle.js'))});
+const { loadBundle, cacheHead } = require(${JSON.stringify(join(root, 'bin', 'load-bundle.js'))});
 const { exports, script, id } = loadBundle(${JSON.stringify(bundles[name])}, '');
 (async () => {
   for (const argv of ${JSON.stringify(argvs)}) await exports.main(argv);
-  require('node:fs').writeFileSync(${JSON.stringify(`${cacheFile}.tmp`)}, Buffer.concat([Buffer.from(id + '\\n', 'latin1'), script.createCachedData()]));
+  const payload = script.createCachedData();
+  require('node:fs').writeFileSync(${JSON.stringify(`${cacheFile}.tmp`)}, Buffer.concat([Buffer.from(cacheHead(id, payload), 'latin1'), payload]));
   process.exit(0);
 })();`;
   const cacheRun = spawnSync(process.execPath, ['-e', produce], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
