@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { createHash, randomFillSync } from 'node:crypto';
 import { open, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SparseImageFile } from '../../../builder/image/sparse-file.js';
+import { FLUSH_EVERY, SparseImageFile } from '../../../builder/image/sparse-file.js';
 import { MiB } from '../../../partitions/units.js';
 import { scratch } from '../../helpers/tools.js';
 
@@ -74,11 +74,12 @@ test('copyFile past the background flush threshold: complete after close, digest
   const { dir, cleanup } = await scratch();
   try {
     const src = join(dir, 'big.bin');
-    const data = content(150 * MiB + 77);
+    const data = content(2 * FLUSH_EVERY + 77);
     await writeFile(src, data);
     const path = join(dir, 'img');
-    const img = await SparseImageFile.create(path, 160 * MiB, BLOCK);
+    const img = await SparseImageFile.create(path, 2 * FLUSH_EVERY + 2 * MiB, BLOCK);
     await img.copyFile(MiB, src, data.length);
+    assert.ok(img.flushesStarted >= 1, `background flushes before close: ${img.flushesStarted}`);
     await img.close();
     const fh = await open(path, 'r');
     try {
