@@ -8,6 +8,7 @@ import { exitCodesEpilogue } from '../support/exit-codes.js';
 import { toolVersion } from '../support/package-info.js';
 import { DIRECT_COMMANDS, main as directMain } from './direct.js';
 import { directArgs } from './direct-args.js';
+import { fastArgs, type ParsedArgs } from './fast-args.js';
 import { report } from './report.js';
 import { HELP_WIDTH, terminalColumns } from './static-help.js';
 import { printOut, settleOutput } from './stdout.js';
@@ -100,7 +101,7 @@ function commands(y: Argv): Argv {
 }
 
 /** What yargs makes of a command line, and the help it would print ('' for none); a usage error is a BankforgeError (EXIT.usage). */
-export async function parseWithYargs(argv: string[]): Promise<{ args: Record<string, unknown> & { _: (string | number)[] }; help: string }> {
+export async function parseWithYargs(argv: string[]): Promise<{ args: ParsedArgs; help: string }> {
   const { default: yargs } = await import('yargs');
   // Given a callback, yargs hands over the help it would have printed (through console.log, which
   // drops a short write to a file) and does not end the process after it: main() prints it with
@@ -131,7 +132,9 @@ export async function main(argv: string[]): Promise<void> {
       printOut(json ? `${JSON.stringify({ name: 'bankforge', version: toolVersion() })}\n` : `${toolVersion()}\n`);
       return;
     }
-    const { args, help } = await parseWithYargs(argv);
+    // The plainest lines without yargs (cli/fast-args.ts), the rest, help and mistakes with it.
+    const fast = fastArgs(argv);
+    const { args, help } = fast ? { args: fast, help: '' } : await parseWithYargs(argv);
     // --help, -h, or the word help: yargs has laid out the help and nothing is to run.
     if (help) { printOut(`${help}\n`); return; }
     const name = String(args._[0]);

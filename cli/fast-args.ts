@@ -1,0 +1,65 @@
+// The plainest lines of every command, read without yargs: the command, its positionals, then
+// long options of plain kinds (`flash esxi.img /dev/sdb --yes`, `build --out x.img --version
+// 1.2.0`, `upgrade /dev/sdb 1.3.0.bfb --json`). Setting up and running yargs costs such a line
+// ~8 ms here, more than some commands' work; this reads it from the same table yargs is given
+// (cli/command-shapes.ts). Anything else goes to yargs, whose help and errors are the CLI's: a
+// short or other alias (-y, --cmdline), a number, array or implying option, --no-x, --x=true, an
+// option twice, an option before a positional, a missing or empty word where a value is due, a
+// word starting with '-' or the word `help` there, a missing required option, a command with an
+// optional positional (config). test/cli/fast-args.test.ts holds every kind against yargs.
+
+import type { Options } from 'yargs';
+import { COMMAND_SHAPES, GLOBAL_OPTIONS } from './command-shapes.js';
+
+/** What yargs makes of a line: every option under its name, its camelCase name and its aliases. */
+export type ParsedArgs = Record<string, unknown> & { _: (string | number)[] };
+
+const camelCase = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** A positional's or an option's value yargs would take as it is. */
+const plainWord = (w: string | undefined): w is string => w !== undefined && w !== '' && !w.startsWith('-') && w !== 'help';
+
+function put(out: Record<string, unknown>, name: string, spec: Options, value: unknown): void {
+  out[name] = value;
+  out[camelCase(name)] = value;
+  for (const alias of spec.alias === undefined ? [] : [spec.alias].flat()) out[alias] = value;
+}
+
+/** The object yargs makes of `argv`, made without it; undefined for any line this does not read. */
+export function fastArgs(argv: readonly string[]): ParsedArgs | undefined {
+  const [name, ...words] = argv;
+  if (name === undefined || !Object.hasOwn(COMMAND_SHAPES, name)) return undefined;
+  const shape = COMMAND_SHAPES[name]!;
+  if (shape.positionals.some((p) => !p.spec.demandOption)) return undefined;
+  const options: Readonly<Record<string, Options>> = { ...GLOBAL_OPTIONS, ...shape.options };
+  const out: ParsedArgs = { _: [name] };
+  for (const [key, spec] of Object.entries(options)) if (spec.default !== undefined) put(out, key, spec, spec.default);
+
+  let i = 0;
+  for (const { name: positional, spec } of shape.positionals) {
+    const w = words[i++];
+    if (!plainWord(w) || (spec.choices !== undefined && ![spec.choices].flat().includes(w))) return undefined;
+    out[positional] = w;
+  }
+  const given = new Set<string>();
+  while (i < words.length) {
+    const w = words[i++]!;
+    if (!w.startsWith('--')) return undefined;
+    const eq = w.indexOf('=');
+    const key = eq < 0 ? w.slice(2) : w.slice(2, eq);
+    if (!Object.hasOwn(options, key) || given.has(key)) return undefined;
+    given.add(key);
+    const spec = options[key]!;
+    if (spec.type === 'boolean' && eq < 0) {
+      put(out, key, spec, true);
+      continue;
+    }
+    if (spec.type !== 'string' || spec.array || spec.implies !== undefined || spec.coerce !== undefined) return undefined;
+    const value = eq < 0 ? words[i++] : w.slice(eq + 1);
+    if (!plainWord(value) || (spec.choices !== undefined && ![spec.choices].flat().includes(value))) return undefined;
+    put(out, key, spec, value);
+  }
+  if (Object.entries(shape.options).some(([key, spec]) => spec.demandOption && !given.has(key))) return undefined;
+  out.$0 = 'bankforge';
+  return out;
+}

@@ -1,0 +1,83 @@
+// cli/fast-args.ts reads the plainest lines of every command without yargs: the object it makes
+// must be the one yargs makes of the same line, for every command, option and kind of value, and
+// every other kind of line must still go to yargs. The lines are made from the table both read
+// (cli/command-shapes.ts), so an option added there is held against yargs here at once.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Options } from 'yargs';
+import { COMMAND_SHAPES, GLOBAL_OPTIONS } from '../../cli/command-shapes.js';
+import { fastArgs } from '../../cli/fast-args.js';
+import { parseWithYargs } from '../../cli/main.js';
+
+/** Values yargs might read as something else than the word: numbers, booleans, '=', spaces, non-ASCII. */
+const WORDS = ['x.img', '/dev/sdb', 'a b', '1e5', '0x10', '3', 'true', 'k=v', 'é.img'];
+
+const plainKind = (spec: Options): 'flag' | 'value' | undefined =>
+  spec.type === 'boolean' ? 'flag' : spec.type === 'string' && !spec.array && spec.implies === undefined ? 'value' : undefined;
+
+/** Values for an option or positional: its choices when it has them. */
+const valuesOf = (spec: { choices?: unknown }): string[] => (spec.choices === undefined ? WORDS : [spec.choices].flat().map(String));
+
+const read: string[][] = [];
+for (const [name, shape] of Object.entries(COMMAND_SHAPES)) {
+  if (shape.positionals.some((p) => !p.spec.demandOption)) continue;
+  const options: Record<string, Options> = { ...GLOBAL_OPTIONS, ...shape.options };
+  const positionals = shape.positionals.map((p, k) => valuesOf(p.spec)[k % valuesOf(p.spec).length]!);
+  const required = Object.entries(shape.options).filter(([, s]) => s.demandOption).flatMap(([k]) => [`--${k}`, 'v1']);
+  const base = [name, ...positionals, ...required];
+  read.push(base);
+  for (const p of shape.positionals) for (const v of valuesOf(p.spec)) read.push([name, ...shape.positionals.map((q, k) => (q === p ? v : positionals[k]!)), ...required]);
+  const every: string[][] = [];
+  for (const [key, spec] of Object.entries(options)) {
+    if (spec.demandOption) continue;
+    const kind = plainKind(spec);
+    if (kind === 'flag') {
+      read.push([...base, `--${key}`]);
+      every.push([`--${key}`]);
+    } else if (kind === 'value') {
+      for (const v of valuesOf(spec)) read.push([...base, `--${key}`, v], [...base, `--${key}=${v}`]);
+      if (spec.choices === undefined) read.push([...base, `--${key}=a=b`]);
+      every.push([`--${key}`, valuesOf(spec)[0]!]);
+    }
+  }
+  read.push([...base, ...every.flat()], [name, ...positionals, ...every.reverse().flat(), ...required]);
+}
+
+test('lines of every kind are read: every command but config, every plain option', () => {
+  const commands = new Set(read.map((l) => l[0]));
+  assert.equal([...commands].sort(), Object.keys(COMMAND_SHAPES).filter((c) => c !== 'config').sort());
+  assert.ok(read.length > 200, `${read.length} lines`);
+});
+
+for (const argv of read) {
+  test(`${JSON.stringify(argv)}: what yargs makes of it`, async () => {
+    const fast = fastArgs(argv);
+    assert.ok(fast, 'read without yargs');
+    const yargs = await parseWithYargs(argv);
+    assert.is(yargs.help, '', 'yargs would print help for this line');
+    assert.equal(fast, yargs.args);
+  });
+}
+
+// Lines yargs reads otherwise, refuses with its own message, or answers with help.
+const declined: string[][] = [
+  [], ['bogus'], ['--json', 'inspect', 'x.img'], ['inspect'], ['inspect', ''], ['inspect', '-'], ['inspect', '--', 'x.img'], ['inspect', 'help'],
+  ['inspect', 'a', 'b'], ['inspect', '--json', 'x.img'], ['inspect', 'x.img', '--help'], ['inspect', 'x.img', '-h'], ['inspect', 'x.img', 'help'],
+  ['inspect', 'x.img', '--json', '--json'], ['inspect', 'x.img', '--json=true'], ['inspect', 'x.img', '--no-json'], ['inspect', 'x.img', '-q'],
+  ['inspect', 'x.img', '--sector-size', '4096'], ['inspect', 'x.img', '--sectorSize', '512'], ['inspect', 'x.img', '--bogus'],
+  ['flash', 'x.img', '/dev/sdb', '-y'], ['flash', 'x.img', '/dev/sdb', '--no-verify'], ['flash', 'x.img'],
+  ['build', '--out'], ['build', '--out', ''], ['build', '--out='], ['build', '--out', '-x.img'], ['build', '--out', 'help'], ['build', '--out', '--json'],
+  ['build', '--cmdline', 'x'], ['build', '-o', 'x.img'], ['build', '--format', 'raw,xz'], ['build', '--initrd', 'i.img'], ['build', '--sector-size', '4096'],
+  ['build', '--out', 'a.img', '--out', 'b.img'], ['build', 'extra'],
+  ['bundle', '--out', 'b.bfb'], ['bundle', '--version', '1.0.0'],
+  ['run', 'x.img', '--bus', 'scsi'], ['run', 'x.img', '--timeout', '5'],
+  ['config', 'x.img', 'get'], ['config', 'x.img', 'set', 'hostname=a'],
+];
+for (const argv of declined) {
+  test(`${JSON.stringify(argv)}: left to yargs`, () => {
+    assert.is(fastArgs(argv), undefined);
+  });
+}
+
+test.run();
