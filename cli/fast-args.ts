@@ -5,8 +5,9 @@
 // (cli/command-shapes.ts). Anything else goes to yargs, whose help and errors are the CLI's: a
 // short or other alias (-y, --cmdline), a number, array or implying option, --no-x, --x=true, an
 // option twice, an option before a positional, a missing or empty word where a value is due, a
-// word starting with '-' or the word `help` there, a missing required option, a command with an
-// optional positional (config). test/cli/fast-args.test.ts holds every kind against yargs.
+// word starting with '-' or the word `help` there, a quoted --k="value", a missing required
+// option, a command with an optional positional (config). test/cli/fast-args.test.ts holds every
+// kind against yargs.
 
 import type { Options } from 'yargs';
 import { COMMAND_SHAPES, GLOBAL_OPTIONS } from './command-shapes.js';
@@ -57,6 +58,8 @@ export function fastArgs(argv: readonly string[]): ParsedArgs | undefined {
     if (spec.type !== 'string' || spec.array || spec.implies !== undefined || spec.coerce !== undefined) return undefined;
     const value = eq < 0 ? words[i++] : w.slice(eq + 1);
     if (!plainWord(value) || (spec.choices !== undefined && ![spec.choices].flat().includes(value))) return undefined;
+    // yargs takes the quotes off a value given as --k="x" or --k='x' (not as --k "x").
+    if (eq >= 0 && /^(["'])[\s\S]*\1$/.test(value)) return undefined;
     put(out, key, spec, value);
   }
   if (Object.entries(shape.options).some(([key, spec]) => spec.demandOption && !given.has(key))) return undefined;
