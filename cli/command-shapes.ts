@@ -24,6 +24,12 @@ const LINUX_OPTIONS = {
   initrd: { type: 'string', implies: 'linux-kernel', describe: 'The Linux kernel\'s initramfs (bankforge initramfs makes one)' },
 } as const satisfies Record<string, Options>;
 
+/** build and bundle: what the banks' boot.cfg says besides the kernel command line. */
+const BOOT_CFG_OPTIONS = {
+  'boot-timeout': { type: 'string', default: '3', describe: "Seconds the loader's menu waits (boot.cfg timeout); 0 = no menu" },
+  watchdog: { type: 'string', describe: 'Seconds a trial boot may run before the kernel marks it good, else the hardware watchdog resets it (boot.cfg watchdog; default 60); 0 = none' },
+} as const satisfies Record<string, Options>;
+
 export const COMMAND_SHAPES: Readonly<Record<string, CommandShape>> = {
   build: {
     positionals: [],
@@ -35,8 +41,7 @@ export const COMMAND_SHAPES: Readonly<Record<string, CommandShape>> = {
       seed: { type: 'string', describe: "Seed for GUIDs and FAT serials (default: the layout's)" },
       kernelopt: { alias: 'cmdline', type: 'string', default: '', describe: "The kernel command line (boot.cfg kernelopt), e.g. 'panic.delay=3'" },
       ...LINUX_OPTIONS,
-      'boot-timeout': { type: 'string', default: '3', describe: "Seconds the loader's menu waits (boot.cfg timeout); 0 = no menu" },
-      watchdog: { type: 'string', describe: 'Seconds a trial boot may run before the kernel marks it good, else the hardware watchdog resets it (boot.cfg watchdog; default 60); 0 = none' },
+      ...BOOT_CFG_OPTIONS,
       json: { type: 'boolean', default: false, describe: 'Print the manifest as JSON on stdout' },
       sha256: { type: 'boolean', default: false, describe: 'Also record the sha256 of the whole image, holes included, in the manifest (costs the disk size, not the data; a gz or xz output records it anyway)' },
       format: { alias: 'f', type: 'string', array: true, default: ['raw'], describe: 'Outputs beside the raw image, comma-separated: raw, gz, xz, qcow2, vmdk, bmap (bmaptool 2.0 map). The raw image is always written' },
@@ -76,8 +81,7 @@ export const COMMAND_SHAPES: Readonly<Record<string, CommandShape>> = {
       sign: { type: 'string', describe: 'Ed25519 private key (PEM) to sign the bundle with' },
       kernelopt: { alias: 'cmdline', type: 'string', default: '', describe: "The kernel command line (boot.cfg kernelopt)" },
       ...LINUX_OPTIONS,
-      'boot-timeout': { type: 'string', default: '3', describe: "Seconds the loader's menu waits (boot.cfg timeout); 0 = no menu" },
-      watchdog: { type: 'string', describe: 'Seconds a trial boot may run before the kernel marks it good, else the hardware watchdog resets it (boot.cfg watchdog; default 60); 0 = none' },
+      ...BOOT_CFG_OPTIONS,
       json: { type: 'boolean', default: false, describe: 'Print the manifest as JSON' },
     },
   },
