@@ -1,7 +1,7 @@
 // What each command takes: its positionals and its options, as data. cli/main.ts hands them to
 // yargs, which parses and lays out the help; cli/fast-args.ts reads the plainest lines with them
-// without yargs (docs/architecture.md, "How the CLI starts"). One table, so the two cannot
-// disagree about a name, a type or a default.
+// without yargs (docs/architecture.md, "How the CLI starts"). One table, command strings
+// included (commandLine), so the two cannot disagree about a name, an order, a type or a default.
 
 import type { Options, PositionalOptions } from 'yargs';
 
@@ -30,7 +30,7 @@ const BOOT_CFG_OPTIONS = {
   watchdog: { type: 'string', describe: 'Seconds a trial boot may run before the kernel marks it good, else the hardware watchdog resets it (boot.cfg watchdog; default 60); 0 = none' },
 } as const satisfies Record<string, Options>;
 
-export const COMMAND_SHAPES: Readonly<Record<string, CommandShape>> = {
+const SHAPES = {
   build: {
     positionals: [],
     options: {
@@ -168,4 +168,17 @@ export const COMMAND_SHAPES: Readonly<Record<string, CommandShape>> = {
       'allow-fixed': { type: 'boolean', default: false, describe: 'Also write disks that are neither removable nor on USB (internal disks)' },
     },
   },
-};
+} satisfies Record<string, CommandShape>;
+
+export type CommandName = keyof typeof SHAPES;
+
+export const COMMAND_SHAPES: Readonly<Record<CommandName, CommandShape>> = SHAPES;
+
+/** `name` when it is a command's (own property: `__proto__` and the like are not). */
+export const commandNamed = (name: string | undefined): CommandName | undefined =>
+  name !== undefined && Object.hasOwn(COMMAND_SHAPES, name) ? (name as CommandName) : undefined;
+
+/** The command as yargs is given it: its name and positionals (`upgrade <target> <bundle>`, `config <target> <action> [settings..]`). */
+export function commandLine(name: CommandName): string {
+  return [name, ...COMMAND_SHAPES[name].positionals.map((p) => (p.spec.demandOption ? `<${p.name}>` : `[${p.name}${p.spec.array ? '..' : ''}]`))].join(' ');
+}

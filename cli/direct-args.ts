@@ -7,7 +7,7 @@
 /** Commands that take one target and no option but --json. */
 export const DIRECT_NAMES: readonly string[] = ['status', 'rollback', 'mark-good'];
 
-/** What yargs reads a direct line as (cli/main.ts' definitions, with their defaults). */
+/** What yargs reads a direct line as (cli/command-shapes.ts' definitions, with their defaults). */
 export interface DirectArgs { _: string[]; quiet: false; q: false; debug: false; json: boolean; target: string; $0: 'bankforge' }
 
 /**

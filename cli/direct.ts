@@ -7,18 +7,19 @@ import { report } from './report.js';
 import { settleOutput } from './stdout.js';
 
 /** Each direct command's module, loaded when it runs; cli/main.ts' command table includes these. */
-export const DIRECT_COMMANDS: Readonly<Record<string, () => Promise<{ run(a: unknown): Promise<void> }>>> = {
+export const DIRECT_COMMANDS = {
   status: () => import('./commands/status.js'),
   rollback: () => import('./commands/rollback.js'),
   'mark-good': () => import('./commands/mark-good.js'),
-};
+} satisfies Record<string, () => Promise<{ run(a: unknown): Promise<void> }>>;
 
 /** Runs a direct line; the caller has checked that `argv` is one. */
 export async function main(argv: string[]): Promise<void> {
   const args = directArgs(argv);
   try {
-    if (!args || !Object.hasOwn(DIRECT_COMMANDS, args._[0]!)) throw new Error(`not a direct command line: ${JSON.stringify(argv)}`);
-    await (await DIRECT_COMMANDS[args._[0]!]!()).run(args);
+    const name = args?._[0];
+    if (!args || name === undefined || !Object.hasOwn(DIRECT_COMMANDS, name)) throw new Error(`not a direct command line: ${JSON.stringify(argv)}`);
+    await (await DIRECT_COMMANDS[name as keyof typeof DIRECT_COMMANDS]()).run(args);
   } catch (e) {
     process.exitCode = report(e, false, args?.json ?? false);
   } finally {

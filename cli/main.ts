@@ -1,11 +1,12 @@
-// The bankforge command line: yargs for parsing and help, one module per command under
-// commands/, each loaded only when its command runs so start-up stays lean.
+// The bankforge command line: yargs for parsing and help (the plainest lines are read without it:
+// fast-args.ts, direct-args.ts), one module per command under commands/, each loaded only when
+// its command runs so start-up stays lean.
 
 import type { Argv } from 'yargs';
 import { BankforgeError, EXIT } from '../support/errors.js';
-import { COMMAND_SHAPES, GLOBAL_OPTIONS } from './command-shapes.js';
 import { exitCodesEpilogue } from '../support/exit-codes.js';
 import { toolVersion } from '../support/package-info.js';
+import { COMMAND_SHAPES, GLOBAL_OPTIONS, commandLine, commandNamed, type CommandName } from './command-shapes.js';
 import { DIRECT_COMMANDS, main as directMain } from './direct.js';
 import { directArgs } from './direct-args.js';
 import { fastArgs, type ParsedArgs } from './fast-args.js';
@@ -13,15 +14,13 @@ import { report } from './report.js';
 import { HELP_WIDTH, terminalColumns } from './static-help.js';
 import { printOut, settleOutput } from './stdout.js';
 
-export interface GlobalOptions { quiet: boolean; debug: boolean }
-
 /**
- * Each command's module, loaded only when it runs, after yargs has parsed (main; the direct lines
+ * Each command's module, loaded only when it runs, after its line is read (main; the direct lines
  * are not given to yargs, cli/direct.ts runs them). yargs is given
  * no handlers, so no handler can ask for a command's help after parsing, and the bundled yargs
  * does not lay that help out on every run (scripts/bundle-cli.mjs, no-help-cache).
  */
-const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ run(a: unknown): Promise<void> }>>> = {
+const COMMAND_MODULES: Readonly<Record<CommandName, () => Promise<{ run(a: unknown): Promise<void> }>>> = {
   build: () => import('./commands/build.js'),
   inspect: () => import('./commands/inspect.js'),
   run: () => import('./commands/run.js'),
@@ -36,8 +35,8 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ run(a: unknown): 
 };
 
 /** A command's builder: its positionals and options (cli/command-shapes.ts). */
-function shaped(c: Argv, name: string): Argv {
-  const shape = COMMAND_SHAPES[name]!;
+function shaped(c: Argv, name: CommandName): Argv {
+  const shape = COMMAND_SHAPES[name];
   for (const p of shape.positionals) c = c.positional(p.name, p.spec);
   return c.options(shape.options);
 }
@@ -47,47 +46,47 @@ function commands(y: Argv): Argv {
     .scriptName('bankforge')
     .usage('$0 <command> [options]\n\nBuild, inspect, boot, flash and upgrade ESXi-style A/B disk images.')
     .options(GLOBAL_OPTIONS)
-    .command('build', 'Build a disk image from a layout', (c) => shaped(c, 'build')
+    .command(commandLine('build'), 'Build a disk image from a layout', (c) => shaped(c, 'build')
       .example('$0 build', 'Build the default (ESXi) layout into esxi.img')
       .example('$0 build --format raw,xz,bmap', 'Also write esxi.img.xz and esxi.img.bmap (for bankforge flash or bmaptool copy)')
       .example('$0 build --layout small --out stick.img --version 1.2.0', 'Build the small layout as version 1.2.0')
       .example('SOURCE_DATE_EPOCH=1700000000 $0 build --sector-size 4096', 'Build for a 4Kn disk with fixed timestamps'))
-    .command('inspect <image>', 'Show the partition table, filesystems and files of an image', (c) => shaped(c, 'inspect')
+    .command(commandLine('inspect'), 'Show the partition table, filesystems and files of an image', (c) => shaped(c, 'inspect')
       .example('$0 inspect esxi.img', 'List partitions, FAT volumes and their files')
       .example('$0 inspect esxi.img --json | jq .warnings', 'Only the warnings'))
-    .command('run <image>', 'Boot an image in QEMU (UEFI, q35) with its serial console on this terminal', (c) => shaped(c, 'run')
+    .command(commandLine('run'), 'Boot an image in QEMU (UEFI, q35) with its serial console on this terminal', (c) => shaped(c, 'run')
       .example('$0 run esxi.img --snapshot', 'Boot and use the serial console here; Ctrl-] or Ctrl-C quits')
       .example('$0 run esxi.img --bus nvme', 'Boot it as the NVMe disk of a machine')
       .example("$0 run esxi.img --snapshot --expect 'kernel: ready' --timeout 60", 'Smoke test: exit 0 on the line, 5 if it has not come within 60 s')
       .epilogue(`${exitCodesEpilogue('run')} 0 is also QEMU exiting by itself with status 0; 3 includes an image QEMU refuses and QEMU or OVMF missing.`))
-    .command('bundle', "Pack one bank's content for a version (boot.cfg, kernel, SHA256SUMS) with a manifest and an optional signature", (c) => shaped(c, 'bundle')
+    .command(commandLine('bundle'), "Pack one bank's content for a version (boot.cfg, kernel, SHA256SUMS) with a manifest and an optional signature", (c) => shaped(c, 'bundle')
       .example('$0 bundle --version 1.3.0 -o 1.3.0.bfb', 'Bundle version 1.3.0 for the default layout')
       .example('openssl genpkey -algorithm ed25519 -out key.pem && $0 bundle -V 1.3.0 --sign key.pem -o 1.3.0.bfb', 'Signed')
       .epilogue('Format: docs/bundle.md.'))
-    .command('upgrade <target> <bundle>', 'Install a bundle into the inactive bank of an image or device; it boots next, on trial', (c) => shaped(c, 'upgrade')
+    .command(commandLine('upgrade'), 'Install a bundle into the inactive bank of an image or device; it boots next, on trial', (c) => shaped(c, 'upgrade')
       .example('$0 upgrade /dev/sdb 1.3.0.bfb --pubkey pub.pem', 'Upgrade a stick, checking the signature')
       .epilogue('Procedure and power-cut safety: docs/upgrade.md. Nothing is written unless the bundle verifies and fits.'))
-    .command('initramfs', 'Make a gzip-compressed cpio initramfs for a Linux payload, reproducibly', (c) => shaped(c, 'initramfs')
+    .command(commandLine('initramfs'), 'Make a gzip-compressed cpio initramfs for a Linux payload, reproducibly', (c) => shaped(c, 'initramfs')
       .example('$0 initramfs --busybox .cache/linux/busybox-static/bin/busybox --dir examples/linux/rootfs -o initrd.img', 'busybox, an /init and the mark-good tool')
       .epilogue('Format and what the loader hands to Linux: docs/linux.md.'))
-    .command('status <target>', 'Which bank boots next, and each bank\'s version, state, tries left, last failure and history', (c) => shaped(c, 'status')
+    .command(commandLine('status'), 'Which bank boots next, and each bank\'s version, state, tries left, last failure and history', (c) => shaped(c, 'status')
       .example('$0 status /dev/sdb', 'Why did it roll back?'))
-    .command('rollback <target>', 'Make the other bank (which must be valid) the one that boots', (c) => shaped(c, 'rollback')
+    .command(commandLine('rollback'), 'Make the other bank (which must be valid) the one that boots', (c) => shaped(c, 'rollback')
       .example('$0 rollback /dev/sdb', 'Go back to the previous version'))
-    .command('mark-good <target>', 'Mark the bank that boots next good (what a healthy kernel does), when it is new or on trial', (c) => shaped(c, 'mark-good')
+    .command(commandLine('mark-good'), 'Mark the bank that boots next good (what a healthy kernel does), when it is new or on trial', (c) => shaped(c, 'mark-good')
       .example('$0 mark-good /dev/sdb', 'Keep the version on trial'))
-    .command('coredump <target>', "List the kernel's crash dumps in the core-dump partition and show the newest (registers, backtrace with functions, log)", (c) => shaped(c, 'coredump')
+    .command(commandLine('coredump'), "List the kernel's crash dumps in the core-dump partition and show the newest (registers, backtrace with functions, log)", (c) => shaped(c, 'coredump')
       .example('$0 coredump esxi.img', 'List the dumps and show the newest')
       .example('$0 coredump /dev/sdb --extract crash/', 'Save every waiting dump as files')
       .example('$0 coredump esxi.img --clear', 'Mark every dump read'))
-    .command('config <target> <action> [settings..]', "Read (get [KEY...]) or preseed (set KEY=VALUE...) the host configuration the kernel keeps on the store partition", (c) => shaped(c, 'config')
+    .command(commandLine('config'), "Read (get [KEY...]) or preseed (set KEY=VALUE...) the host configuration the kernel keeps on the store partition", (c) => shaped(c, 'config')
       .example('$0 config esxi.img get', 'Print every setting (hostname, net.*, root.password)')
       .example('$0 config esxi.img set hostname=esx01 net.mode=static net.address=10.0.0.5 net.netmask=255.255.255.0', 'Preseed the management network')
       .example("$0 config esxi.img set root.password=\"$(openssl passwd -6 'secret')\"", 'Preseed the root password'))
-    .command('devices', 'List the disks flash could write: size, model, transport, removable, mounted, system disk', (c) => shaped(c, 'devices')
+    .command(commandLine('devices'), 'List the disks flash could write: size, model, transport, removable, mounted, system disk', (c) => shaped(c, 'devices')
       .example('$0 devices', 'Which disk is the USB stick?')
       .example('$0 devices --json | jq \'.[] | select(.transport == "usb")\'', 'Only USB disks'))
-    .command('flash <image> <device>', 'Write an image to a USB stick or SD card: refuses system, mounted and fixed disks, writes only data, verifies by reading back', (c) => shaped(c, 'flash')
+    .command(commandLine('flash'), 'Write an image to a USB stick or SD card: refuses system, mounted and fixed disks, writes only data, verifies by reading back', (c) => shaped(c, 'flash')
       .example('$0 flash esxi.img /dev/sdb', 'Asks, writes, verifies')
       .example('$0 flash esxi.img.xz /dev/sdb --yes', 'Decompresses on the fly; no question')
       .epilogue(`Linux only. Loop devices count as removable test targets. ${exitCodesEpilogue('flash')} After a failed write or verify the device is not usable; after an interruption it is not bootable.`))
@@ -137,9 +136,9 @@ export async function main(argv: string[]): Promise<void> {
     const { args, help } = fast ? { args: fast, help: '' } : await parseWithYargs(argv);
     // --help, -h, or the word help: yargs has laid out the help and nothing is to run.
     if (help) { printOut(`${help}\n`); return; }
-    const name = String(args._[0]);
-    if (!Object.hasOwn(COMMAND_MODULES, name)) throw new Error(`yargs accepted a command without a module: ${name}`);
-    await (await COMMAND_MODULES[name]!()).run(args);
+    const name = commandNamed(String(args._[0]));
+    if (!name) throw new Error(`a command without a module was read: ${String(args._[0])}`);
+    await (await COMMAND_MODULES[name]()).run(args);
   } catch (e) {
     process.exitCode = report(e, debug, json);
   } finally {

@@ -207,9 +207,9 @@ const { exports, script, id } = loadBundle(${JSON.stringify(bundles[name])}, '')
 }
 // The direct lines run in main.cjs too (through cli/direct.ts); `status --quiet` is one
 // cli/fast-args.ts reads, `status -q` one yargs parses: with yargs' code in the cache (394 KB
-// instead of 234 KB), a line yargs reads (an alias, a number, --format's list, a command's
-// --help) starts ~10 ms sooner, and the others no measurably later (`inspect IMG --json`,
-// medians of 40: 14 ms sooner than through yargs either way).
+// instead of 234 KB), a line yargs reads (an alias, a number, --format's list) starts ~10 ms
+// sooner (`inspect IMG -q`), and the others no measurably later (`inspect IMG --json`: 14 ms
+// sooner than through yargs either way; medians of 40).
 let caches;
 try {
   caches = [

@@ -7,14 +7,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Options } from 'yargs';
 import { COMMAND_SHAPES, GLOBAL_OPTIONS } from '../../cli/command-shapes.js';
-import { fastArgs } from '../../cli/fast-args.js';
+import { fastArgs, plainOption } from '../../cli/fast-args.js';
 import { parseWithYargs } from '../../cli/main.js';
 
-/** Values yargs might read as something else than the word: numbers, booleans, '=', spaces, non-ASCII. */
-const WORDS = ['x.img', '/dev/sdb', 'a b', '1e5', '0x10', '3', 'true', 'k=v', 'é.img'];
-
-const plainKind = (spec: Options): 'flag' | 'value' | undefined =>
-  spec.type === 'boolean' ? 'flag' : spec.type === 'string' && !spec.array && spec.implies === undefined ? 'value' : undefined;
+/** Values yargs might read as something else than the word: numbers, booleans, '=', paths it could normalize, spaces, non-ASCII. */
+const WORDS = ['x.img', '/dev/sdb', 'a//b/../c.img', './x', 'a b', '1e5', '0x10', '3', 'true', 'k=v', 'é.img'];
 
 /** Values for an option or positional: its choices when it has them. */
 const valuesOf = (spec: { choices?: unknown }): string[] => (spec.choices === undefined ? WORDS : [spec.choices].flat().map(String));
@@ -31,11 +28,11 @@ for (const [name, shape] of Object.entries(COMMAND_SHAPES)) {
   const every: string[][] = [];
   for (const [key, spec] of Object.entries(options)) {
     if (spec.demandOption) continue;
-    const kind = plainKind(spec);
+    const kind = plainOption(spec);
     if (kind === 'flag') {
       read.push([...base, `--${key}`]);
       every.push([`--${key}`]);
-    } else if (kind === 'value') {
+    } else if (kind === 'word') {
       for (const v of valuesOf(spec)) read.push([...base, `--${key}`, v], [...base, `--${key}=${v}`]);
       // yargs takes matching quotes off an --k=value only: there they are left to it (below).
       if (spec.choices === undefined) read.push([...base, `--${key}=a=b`], [...base, `--${key}="x'`], [...base, `--${key}="`], [...base, `--${key}`, '"x"']);
@@ -81,5 +78,14 @@ for (const argv of declined) {
     assert.is(fastArgs(argv), undefined);
   });
 }
+
+test('an option or positional that asks yargs for more than a name, alias, string or flag and default is left to it', () => {
+  assert.is(plainOption({ type: 'string', alias: 'o', default: 'x', describe: 'd', demandOption: true, choices: ['x'] }), 'word');
+  assert.is(plainOption({ type: 'boolean', default: false }), 'flag');
+  for (const spec of [{ type: 'string', normalize: true }, { type: 'string', coerce: String }, { type: 'string', array: true }, { type: 'string', implies: 'x' },
+    { type: 'number' }, { type: 'count' }, { type: 'string', requiresArg: true }] as Options[]) {
+    assert.is(plainOption(spec), undefined, JSON.stringify(spec));
+  }
+});
 
 test.run();
