@@ -134,10 +134,10 @@ function blockDeviceSize(path: string): Bytes {
   return sectors * 512;
 }
 
-/** The GPT of a target; a damaged or missing table is bad input whose message names the target. */
-export async function readTargetGpt(src: ByteSource, name: string, sectorSize?: SectorSize): Promise<GptReadResult> {
+/** The GPT of a target (readGpt); a damaged or missing table is bad input whose message names the target. */
+export async function readTargetGpt(src: ByteSource, name: string, sectorSize?: SectorSize, opts: { primaryOnly?: boolean } = {}): Promise<GptReadResult> {
   try {
-    return await readGpt(src, sectorSize);
+    return await readGpt(src, sectorSize, opts);
   } catch (e) {
     throw e instanceof GptError ? new GptError(`${name}: ${e.message}`) : e;
   }

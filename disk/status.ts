@@ -84,7 +84,8 @@ export async function status(path: string): Promise<StatusReport> {
   // One open, one probe and one GPT read of the target for the banks, their copies and the dumps.
   const src = await openFileSource(path);
   try {
-    const gpt = await readTargetGpt(src, path);
+    // The partitions only: the table's health is inspect's to report.
+    const gpt = await readTargetGpt(src, path, undefined, { primaryOnly: true });
     const disk = await readBanksFrom(src, path, gpt);
     const banks = bothBanks(disk, path);
     const sel = nextBoot(banks);

@@ -222,8 +222,12 @@ export async function detectSectorSize(src: ByteSource): Promise<SectorSize | un
  * which and why; with both damaged it throws GptError naming what is wrong with each.
  * `sectorSize` is detected from the primary header when not given; when the primary header is
  * gone, give it (the default 512 is what most disks use).
+ * `primaryOnly`: a valid primary copy is used without reading the backup (`backup` is then
+ * undefined and nothing is said of it), for a reader that wants the partitions, not the table's
+ * health (`status`, which a script may run every few seconds); a damaged primary still sends it
+ * to the backup.
  */
-export async function readGpt(src: ByteSource, sectorSize?: SectorSize): Promise<GptReadResult> {
+export async function readGpt(src: ByteSource, sectorSize?: SectorSize, opts: { primaryOnly?: boolean } = {}): Promise<GptReadResult> {
   const ss = sectorSize ?? (await detectSectorSize(src)) ?? 512;
   // The protective MBR, a header and at least one sector of entries: anything smaller holds no GPT
   // (and an empty file would otherwise look for its backup header at byte -512).
@@ -245,6 +249,11 @@ export async function readGpt(src: ByteSource, sectorSize?: SectorSize): Promise
     const e = await readEntries(src, primaryHeader, ss, 'primary');
     if (typeof e === 'string') warnings.push(e);
     else { primary = primaryHeader; primaryParts = e; }
+  }
+
+  if (primary && opts.primaryOnly) {
+    warnings.push(...checkPartitions(primaryParts!, primary, sectorCount, ss));
+    return { sectorSize: ss, sectorCount, diskGuid: primary.diskGuid, partitions: primaryParts!, source: 'primary', primary, backup: undefined, warnings };
   }
 
   // The backup header should be in the last sector; when the primary names another place

@@ -138,6 +138,24 @@ for (const ss of [512, 4096] as const) {
   });
 }
 
+test('primaryOnly: a valid primary is used without reading the backup; a damaged one still sends it there', async () => {
+  const ss = 512;
+  const buf = await damaged(ss, (d) => (d.sectorCount - 1) * ss + 30); // the backup header
+  const reads: number[] = [];
+  const src = bufferSource(buf);
+  const recorded = { size: src.size, read: (o: number, l: number) => { reads.push(o); return src.read(o, l); } };
+  const full = await readGpt(bufferSource(buf), ss);
+  const r = await readGpt(recorded, ss, { primaryOnly: true });
+  assert.equal(r, { ...full, backup: undefined, warnings: [] });
+  const backupStart = (sampleDisk(ss).sectorCount - 33) * ss;
+  assert.ok(reads.every((o) => o < backupStart), `read at ${reads.join(', ')}`);
+
+  const primaryDamaged = await readGpt(bufferSource(await damaged(ss, () => ss + 60)), ss, { primaryOnly: true });
+  assert.is(primaryDamaged.source, 'backup');
+  assert.equal(primaryDamaged.partitions, sampleDisk(ss).partitions);
+  assert.ok(primaryDamaged.warnings.some((w) => /using the backup GPT/.test(w)), primaryDamaged.warnings.join('\n'));
+});
+
 test('both copies damaged: readGpt refuses, naming both', async () => {
   const disk = sampleDisk(512);
   const buf = Buffer.alloc(disk.sectorCount * 512);
