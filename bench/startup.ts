@@ -18,7 +18,12 @@ import { build } from '../builder/build.js';
 import { PACKAGE_ROOT } from '../support/package-info.js';
 import { NODE_FLOOR, shuffled } from './timing.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+/**
+ * 41: on these VMs Node's own start moves between two levels (30 and 36 ms, minutes apart), and
+ * with 15 runs the floor's median landed on the low one while the others' did not often enough
+ * to swing --help between 1.17x and 1.41x in three runs of the same code. A run costs ~6 s.
+ */
+const RUNS = Number(process.env.BENCH_RUNS ?? 41);
 const BIN = join(PACKAGE_ROOT, 'bin', 'bankforge.js');
 const quiet = { step() {}, done() {} };
 
