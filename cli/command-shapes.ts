@@ -30,6 +30,12 @@ const BOOT_CFG_OPTIONS = {
   watchdog: { type: 'string', describe: 'Seconds a trial boot may run before the kernel marks it good, else the hardware watchdog resets it (boot.cfg watchdog; default 60); 0 = none' },
 } as const satisfies Record<string, Options>;
 
+/** A positional every line gives: a plain word. */
+const required = (name: string, describe: string) => ({ name, spec: { type: 'string', demandOption: true, describe } }) as const satisfies CommandShape['positionals'][number];
+
+/** The image or device most commands work on. */
+const TARGET = required('target', 'Image file or block device');
+
 const SHAPES = {
   build: {
     positionals: [],
@@ -49,7 +55,7 @@ const SHAPES = {
   },
   inspect: {
     positionals: [
-      { name: 'image', spec: { type: 'string', demandOption: true, describe: 'Image file or block device' } },
+      required('image', 'Image file or block device'),
     ],
     options: {
       json: { type: 'boolean', default: false, describe: 'Print the report as JSON' },
@@ -58,7 +64,7 @@ const SHAPES = {
   },
   run: {
     positionals: [
-      { name: 'image', spec: { type: 'string', demandOption: true, describe: 'Disk image to boot: raw, qcow2 or vmdk (told by content)' } },
+      required('image', 'Disk image to boot: raw, qcow2 or vmdk (told by content)'),
     ],
     options: {
       snapshot: { type: 'boolean', default: false, describe: "Discard the guest's writes; the image is not changed" },
@@ -87,8 +93,8 @@ const SHAPES = {
   },
   upgrade: {
     positionals: [
-      { name: 'target', spec: { type: 'string', demandOption: true, describe: 'Image file or block device' } },
-      { name: 'bundle', spec: { type: 'string', demandOption: true, describe: 'Bundle file (bankforge bundle)' } },
+      TARGET,
+      required('bundle', 'Bundle file (bankforge bundle)'),
     ],
     options: {
       pubkey: { type: 'string', describe: 'Ed25519 public key (PEM): refuse a bundle not signed by it' },
@@ -109,7 +115,7 @@ const SHAPES = {
   },
   status: {
     positionals: [
-      { name: 'target', spec: { type: 'string', demandOption: true, describe: 'Image file or block device' } },
+      TARGET,
     ],
     options: {
       json: { type: 'boolean', default: false, describe: 'Print the report as JSON' },
@@ -117,19 +123,19 @@ const SHAPES = {
   },
   rollback: {
     positionals: [
-      { name: 'target', spec: { type: 'string', demandOption: true, describe: 'Image file or block device' } },
+      TARGET,
     ],
     options: {},
   },
   'mark-good': {
     positionals: [
-      { name: 'target', spec: { type: 'string', demandOption: true, describe: 'Image file or block device' } },
+      TARGET,
     ],
     options: {},
   },
   coredump: {
     positionals: [
-      { name: 'target', spec: { type: 'string', demandOption: true, describe: 'Image file or block device' } },
+      TARGET,
     ],
     options: {
       seq: { type: 'number', describe: 'Show (or extract) only the dump with this sequence number' },
@@ -143,7 +149,7 @@ const SHAPES = {
   },
   config: {
     positionals: [
-      { name: 'target', spec: { type: 'string', demandOption: true, describe: 'Image file or device' } },
+      required('target', 'Image file or device'),
       { name: 'action', spec: { type: 'string', choices: ['get', 'set'], demandOption: true, describe: 'get: print settings; set: write them for the next boot' } },
       { name: 'settings', spec: { type: 'string', array: true, describe: 'get: KEY...; set: KEY=VALUE...' } },
     ],
@@ -159,8 +165,8 @@ const SHAPES = {
   },
   flash: {
     positionals: [
-      { name: 'image', spec: { type: 'string', demandOption: true, describe: 'Raw image, or .gz / .xz / .zst of one; a .bmap and manifest beside it are used' } },
-      { name: 'device', spec: { type: 'string', demandOption: true, describe: 'The whole disk, e.g. /dev/sdb (see bankforge devices)' } },
+      required('image', 'Raw image, or .gz / .xz / .zst of one; a .bmap and manifest beside it are used'),
+      required('device', 'The whole disk, e.g. /dev/sdb (see bankforge devices)'),
     ],
     options: {
       yes: { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation (required without a terminal)' },

@@ -34,11 +34,16 @@ const COMMAND_MODULES: Readonly<Record<CommandName, () => Promise<{ run(a: unkno
   flash: () => import('./commands/flash.js'),
 };
 
-/** A command's builder: its positionals and options (cli/command-shapes.ts). */
-function shaped(c: Argv, name: CommandName): Argv {
-  const shape = COMMAND_SHAPES[name];
-  for (const p of shape.positionals) c = c.positional(p.name, p.spec);
-  return c.options(shape.options);
+/**
+ * yargs' .command() arguments for `name`: its command string, and a builder that gives it the
+ * positionals and options of cli/command-shapes.ts, then `more` (examples, epilogue).
+ */
+function command(name: CommandName, describe: string, more: (c: Argv) => Argv): [string, string, (c: Argv) => Argv] {
+  return [commandLine(name), describe, (c) => {
+    const shape = COMMAND_SHAPES[name];
+    for (const p of shape.positionals) c = c.positional(p.name, p.spec);
+    return more(c.options(shape.options));
+  }];
 }
 
 function commands(y: Argv): Argv {
@@ -46,50 +51,50 @@ function commands(y: Argv): Argv {
     .scriptName('bankforge')
     .usage('$0 <command> [options]\n\nBuild, inspect, boot, flash and upgrade ESXi-style A/B disk images.')
     .options(GLOBAL_OPTIONS)
-    .command(commandLine('build'), 'Build a disk image from a layout', (c) => shaped(c, 'build')
+    .command(...command('build', 'Build a disk image from a layout', (c) => c
       .example('$0 build', 'Build the default (ESXi) layout into esxi.img')
       .example('$0 build --format raw,xz,bmap', 'Also write esxi.img.xz and esxi.img.bmap (for bankforge flash or bmaptool copy)')
       .example('$0 build --layout small --out stick.img --version 1.2.0', 'Build the small layout as version 1.2.0')
-      .example('SOURCE_DATE_EPOCH=1700000000 $0 build --sector-size 4096', 'Build for a 4Kn disk with fixed timestamps'))
-    .command(commandLine('inspect'), 'Show the partition table, filesystems and files of an image', (c) => shaped(c, 'inspect')
+      .example('SOURCE_DATE_EPOCH=1700000000 $0 build --sector-size 4096', 'Build for a 4Kn disk with fixed timestamps')))
+    .command(...command('inspect', 'Show the partition table, filesystems and files of an image', (c) => c
       .example('$0 inspect esxi.img', 'List partitions, FAT volumes and their files')
-      .example('$0 inspect esxi.img --json | jq .warnings', 'Only the warnings'))
-    .command(commandLine('run'), 'Boot an image in QEMU (UEFI, q35) with its serial console on this terminal', (c) => shaped(c, 'run')
+      .example('$0 inspect esxi.img --json | jq .warnings', 'Only the warnings')))
+    .command(...command('run', 'Boot an image in QEMU (UEFI, q35) with its serial console on this terminal', (c) => c
       .example('$0 run esxi.img --snapshot', 'Boot and use the serial console here; Ctrl-] or Ctrl-C quits')
       .example('$0 run esxi.img --bus nvme', 'Boot it as the NVMe disk of a machine')
       .example("$0 run esxi.img --snapshot --expect 'kernel: ready' --timeout 60", 'Smoke test: exit 0 on the line, 5 if it has not come within 60 s')
-      .epilogue(`${exitCodesEpilogue('run')} 0 is also QEMU exiting by itself with status 0; 3 includes an image QEMU refuses and QEMU or OVMF missing.`))
-    .command(commandLine('bundle'), "Pack one bank's content for a version (boot.cfg, kernel, SHA256SUMS) with a manifest and an optional signature", (c) => shaped(c, 'bundle')
+      .epilogue(`${exitCodesEpilogue('run')} 0 is also QEMU exiting by itself with status 0; 3 includes an image QEMU refuses and QEMU or OVMF missing.`)))
+    .command(...command('bundle', "Pack one bank's content for a version (boot.cfg, kernel, SHA256SUMS) with a manifest and an optional signature", (c) => c
       .example('$0 bundle --version 1.3.0 -o 1.3.0.bfb', 'Bundle version 1.3.0 for the default layout')
       .example('openssl genpkey -algorithm ed25519 -out key.pem && $0 bundle -V 1.3.0 --sign key.pem -o 1.3.0.bfb', 'Signed')
-      .epilogue('Format: docs/bundle.md.'))
-    .command(commandLine('upgrade'), 'Install a bundle into the inactive bank of an image or device; it boots next, on trial', (c) => shaped(c, 'upgrade')
+      .epilogue('Format: docs/bundle.md.')))
+    .command(...command('upgrade', 'Install a bundle into the inactive bank of an image or device; it boots next, on trial', (c) => c
       .example('$0 upgrade /dev/sdb 1.3.0.bfb --pubkey pub.pem', 'Upgrade a stick, checking the signature')
-      .epilogue('Procedure and power-cut safety: docs/upgrade.md. Nothing is written unless the bundle verifies and fits.'))
-    .command(commandLine('initramfs'), 'Make a gzip-compressed cpio initramfs for a Linux payload, reproducibly', (c) => shaped(c, 'initramfs')
+      .epilogue('Procedure and power-cut safety: docs/upgrade.md. Nothing is written unless the bundle verifies and fits.')))
+    .command(...command('initramfs', 'Make a gzip-compressed cpio initramfs for a Linux payload, reproducibly', (c) => c
       .example('$0 initramfs --busybox .cache/linux/busybox-static/bin/busybox --dir examples/linux/rootfs -o initrd.img', 'busybox, an /init and the mark-good tool')
-      .epilogue('Format and what the loader hands to Linux: docs/linux.md.'))
-    .command(commandLine('status'), 'Which bank boots next, and each bank\'s version, state, tries left, last failure and history', (c) => shaped(c, 'status')
-      .example('$0 status /dev/sdb', 'Why did it roll back?'))
-    .command(commandLine('rollback'), 'Make the other bank (which must be valid) the one that boots', (c) => shaped(c, 'rollback')
-      .example('$0 rollback /dev/sdb', 'Go back to the previous version'))
-    .command(commandLine('mark-good'), 'Mark the bank that boots next good (what a healthy kernel does), when it is new or on trial', (c) => shaped(c, 'mark-good')
-      .example('$0 mark-good /dev/sdb', 'Keep the version on trial'))
-    .command(commandLine('coredump'), "List the kernel's crash dumps in the core-dump partition and show the newest (registers, backtrace with functions, log)", (c) => shaped(c, 'coredump')
+      .epilogue('Format and what the loader hands to Linux: docs/linux.md.')))
+    .command(...command('status', 'Which bank boots next, and each bank\'s version, state, tries left, last failure and history', (c) => c
+      .example('$0 status /dev/sdb', 'Why did it roll back?')))
+    .command(...command('rollback', 'Make the other bank (which must be valid) the one that boots', (c) => c
+      .example('$0 rollback /dev/sdb', 'Go back to the previous version')))
+    .command(...command('mark-good', 'Mark the bank that boots next good (what a healthy kernel does), when it is new or on trial', (c) => c
+      .example('$0 mark-good /dev/sdb', 'Keep the version on trial')))
+    .command(...command('coredump', "List the kernel's crash dumps in the core-dump partition and show the newest (registers, backtrace with functions, log)", (c) => c
       .example('$0 coredump esxi.img', 'List the dumps and show the newest')
       .example('$0 coredump /dev/sdb --extract crash/', 'Save every waiting dump as files')
-      .example('$0 coredump esxi.img --clear', 'Mark every dump read'))
-    .command(commandLine('config'), "Read (get [KEY...]) or preseed (set KEY=VALUE...) the host configuration the kernel keeps on the store partition", (c) => shaped(c, 'config')
+      .example('$0 coredump esxi.img --clear', 'Mark every dump read')))
+    .command(...command('config', "Read (get [KEY...]) or preseed (set KEY=VALUE...) the host configuration the kernel keeps on the store partition", (c) => c
       .example('$0 config esxi.img get', 'Print every setting (hostname, net.*, root.password)')
       .example('$0 config esxi.img set hostname=esx01 net.mode=static net.address=10.0.0.5 net.netmask=255.255.255.0', 'Preseed the management network')
-      .example("$0 config esxi.img set root.password=\"$(openssl passwd -6 'secret')\"", 'Preseed the root password'))
-    .command(commandLine('devices'), 'List the disks flash could write: size, model, transport, removable, mounted, system disk', (c) => shaped(c, 'devices')
+      .example("$0 config esxi.img set root.password=\"$(openssl passwd -6 'secret')\"", 'Preseed the root password')))
+    .command(...command('devices', 'List the disks flash could write: size, model, transport, removable, mounted, system disk', (c) => c
       .example('$0 devices', 'Which disk is the USB stick?')
-      .example('$0 devices --json | jq \'.[] | select(.transport == "usb")\'', 'Only USB disks'))
-    .command(commandLine('flash'), 'Write an image to a USB stick or SD card: refuses system, mounted and fixed disks, writes only data, verifies by reading back', (c) => shaped(c, 'flash')
+      .example('$0 devices --json | jq \'.[] | select(.transport == "usb")\'', 'Only USB disks')))
+    .command(...command('flash', 'Write an image to a USB stick or SD card: refuses system, mounted and fixed disks, writes only data, verifies by reading back', (c) => c
       .example('$0 flash esxi.img /dev/sdb', 'Asks, writes, verifies')
       .example('$0 flash esxi.img.xz /dev/sdb --yes', 'Decompresses on the fly; no question')
-      .epilogue(`Linux only. Loop devices count as removable test targets. ${exitCodesEpilogue('flash')} After a failed write or verify the device is not usable; after an interruption it is not bootable.`))
+      .epilogue(`Linux only. Loop devices count as removable test targets. ${exitCodesEpilogue('flash')} After a failed write or verify the device is not usable; after an interruption it is not bootable.`)))
     .demandCommand(1, 'Give a command; see bankforge --help')
     .strict()
     .version(false)
