@@ -9,6 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Bytes } from '../../partitions/units.js';
 import type { Range } from './sparse-file.js';
+import { isZero, zeroBytes } from '../../support/zero-bytes.cjs';
 
 /** 1 MiB: partitions start on 1 MiB by default, so a partition is whole blocks; a 64 GiB disk full of data is 65536 lines. */
 export const BLOCK_SIZE: Bytes = 1024 * 1024;
@@ -112,21 +113,15 @@ async function mapInOrder<T, U>(xs: readonly T[], f: (x: T) => Promise<U>): Prom
   return out;
 }
 
-/** 64 KiB of zeros, shared: a fresh zeroed block or chunk to hash or compare costs page faults here. */
-const ZEROS = Buffer.alloc(64 * 1024);
-
-/** Whether bytes `start` to `end` of `data` are all zeros, compared 64 KiB at a time against ZEROS. */
-export function isZero(data: Uint8Array, start = 0, end = data.length): boolean {
-  for (let at = start; at < end; at += ZEROS.length) {
-    const to = Math.min(at + ZEROS.length, end);
-    if (ZEROS.compare(data, at, to, 0, to - at) !== 0) return false;
-  }
-  return true;
-}
+export { isZero };
 
 /** Feeds `length` zero bytes into `h` (a hole, a block's unwritten part). */
 export function hashZeros(h: Hash, length: Bytes): void {
-  for (let done = 0; done < length; done += ZEROS.length) h.update(ZEROS.subarray(0, Math.min(ZEROS.length, length - done)));
+  for (let done = 0; done < length;) {
+    const piece = zeroBytes(length - done);
+    h.update(piece);
+    done += piece.length;
+  }
 }
 
 /** sha256 of `blockSize` zero bytes. */

@@ -5,7 +5,7 @@
 // start of the flash made them on the device, and verify holds them to that.
 
 import type { Bytes } from '../../partitions/units.js';
-import { alignedBuffer } from './direct-io.js';
+import { alignedBuffer } from './direct-io.cjs';
 import type { Span } from './plan.js';
 import { mergeSpans } from './spans.js';
 import { BLOCK } from './zeros.js';

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
 import { BlockCheck, blockMismatchText, hashZeros, type BlockList } from '../../builder/image/blocks.js';
-import { alignedBuffer } from './direct-io.js';
+import { alignedBuffer } from './direct-io.cjs';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import { mergeSpans } from './spans.js';
 import type { Span } from './plan.js';
@@ -18,8 +18,10 @@ import { assertUnchanged, type ImageSource } from './image.js';
 import type { ImageReader } from './reader.js';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
 import { nonZeroRuns } from './zeros.js';
+import { CHUNK_MAX } from './block-pass.cjs';
 
-export const CHUNK: Bytes = 1024 * 1024;
+/** What flash reads and writes at once (1 MiB), also the chunk of the passes two threads share. */
+export const CHUNK: Bytes = CHUNK_MAX;
 /** A hole of the file is taken this much at a time (segments). */
 const HOLE_STEP: Bytes = 256 * 1024 * 1024;
 

@@ -13,7 +13,9 @@
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
-import { BlockCheck, blockMismatchText, isZero, type BlockList, type BlockMismatch } from '../../builder/image/blocks.js';
+import { BlockCheck, blockDigests, blockMismatchText, type BlockList, type BlockMismatch } from '../../builder/image/blocks.js';
+import { checkPass, closePassFiles, DIRTY, firstOutside, openPassFiles } from './block-pass.cjs';
+import { runRound, type HelperThread } from './helper-thread.js';
 import type { Extent } from '../file-extents.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import type { ImageSource } from './image.js';
@@ -49,38 +51,28 @@ export function blocksToRead(list: BlockList, imageSize: Bytes, extents: readonl
   return out;
 }
 
-/**
- * Walks an image forward and throws at the first byte that is not zero outside every range of
- * `bmap`: flash writes only the ranges, so such a byte would never reach the device (a map of
- * another build of the same size). Chunks must come in increasing offset order.
- */
-class OutsideMap {
-  private readonly spans: { start: Bytes; end: Bytes }[];
-  private k = 0;
-
-  constructor(private readonly bmap: NonNullable<ImageSource['bmap']>, private readonly image: string, private readonly device: string) {
-    this.spans = bmap.map.ranges.map((r) => { const { offset, length } = rangeBytes(bmap.map, r); return { start: offset, end: offset + length }; });
-  }
-
-  check(at: Bytes, chunk: Buffer): void {
-    const end = at + chunk.length;
-    while (this.k < this.spans.length && this.spans[this.k]!.end <= at) this.k++;
-    let from = at;
-    for (let k = this.k; from < end; k++) {
-      const next = k < this.spans.length ? Math.min(end, Math.max(from, this.spans[k]!.start)) : end;
-      if (next > from && !isZero(chunk, from - at, next - at)) {
-        let b = from - at;
-        while (chunk[b] === 0) b++;
-        throw new FlashFailure(`${this.image} holds data at byte ${at + b}, outside every range of ${this.bmap.path}, which flash would not write (a map of another build?); nothing was written to ${this.device}; make the map again (bankforge build --format bmap) or remove it`);
-      }
-      if (k >= this.spans.length) break;
-      from = Math.max(from, this.spans[k]!.end);
-    }
-  }
+/** A .bmap's ranges as [start, end) byte spans (block-pass.cts' `spans`). */
+function bmapSpans(bmap: NonNullable<ImageSource['bmap']>): { start: Bytes; end: Bytes }[] {
+  return bmap.map.ranges.map((r) => { const { offset, length } = rangeBytes(bmap.map, r); return { start: offset, end: offset + length }; });
 }
 
-/** `buf`: CHUNK bytes to read into; flash hands in the buffer it writes from, so that its pages are touched once. */
-export async function checkSidecars(source: ImageSource, device: string, progress: FlashProgress, signal?: AbortSignal, buf: Buffer = Buffer.allocUnsafe(CHUNK)): Promise<void> {
+/**
+ * Byte `at` of the image is not zero and lies outside every range of its .bmap: flash writes only
+ * the ranges, so it would never reach the device (a map of another build of the same size).
+ */
+function outsideMap(source: ImageSource, device: string, at: Bytes): FlashFailure {
+  const b = source.bmap!;
+  return new FlashFailure(`${source.path} holds data at byte ${at}, outside every range of ${b.path}, which flash would not write (a map of another build?); nothing was written to ${device}; make the map again (bankforge build --format bmap) or remove it`);
+}
+
+/** Up to this many blocks in one round of a shared pass: its arrays stay small (~0.5 MiB) whatever the manifest lists. */
+const PASS_ROUND = 8192;
+
+/**
+ * `buf`: CHUNK bytes to read into; flash hands in the buffer it writes from, so that its pages are
+ * touched once. `helper`: a worker that takes a share of a format 2 manifest's blocks.
+ */
+export async function checkSidecars(source: ImageSource, device: string, progress: FlashProgress, signal?: AbortSignal, buf: Buffer = Buffer.allocUnsafe(CHUNK), helper?: HelperThread): Promise<void> {
   if (!source.manifest && !source.bmap) return;
   const reader = await source.openReader();
   const turns = new EventLoopTurns();
@@ -97,26 +89,15 @@ export async function checkSidecars(source: ImageSource, device: string, progres
       };
       // Every byte that is not zero is read below (a hole of the file reads as zeros), so this
       // also finds data a .bmap beside the image leaves out; flash.ts relies on it.
-      const outside = source.bmap ? new OutsideMap(source.bmap, source.path, device) : undefined;
+      const spans = source.bmap ? bmapSpans(source.bmap) : [];
       const extents = m.blocks && source.compression === 'none' ? await source.extents : undefined;
       if (m.blocks && extents) {
         const ranges = blocksToRead(m.blocks, source.size, extents);
         progress.phase(`checking against ${m.path}`, ranges.reduce((n, r) => n + r.end - r.start, 0));
-        let done = 0;
-        for (const r of ranges) {
-          const blocks = new BlockCheck(m.blocks, source.size, r.start, differs);
-          for (let at = r.start; at < r.end; at += CHUNK) {
-            const chunk = buf.subarray(0, Math.min(CHUNK, r.end - at));
-            await check();
-            await reader.read(at, chunk);
-            blocks.update(chunk);
-            outside?.check(at, chunk);
-            progress.update((done += chunk.length));
-          }
-          blocks.end();
-        }
+        await checkBlocks(source, m.blocks, ranges, spans, { buf, helper, progress, check, differs, outside: (at) => { throw outsideMap(source, device, at); } });
         return;
       }
+      const outside = spans.length ? new Float64Array(spans.flatMap((x) => [x.start, x.end])) : undefined;
       const blocks = m.blocks && new BlockCheck(m.blocks, source.size, 0, differs);
       const whole = blocks ? undefined : createHash('sha256');
       progress.phase(`checking against ${m.path}`, source.size);
@@ -126,7 +107,8 @@ export async function checkSidecars(source: ImageSource, device: string, progres
         await reader.read(at, chunk);
         blocks?.update(chunk);
         whole?.update(chunk);
-        outside?.check(at, chunk);
+        const stray = outside ? firstOutside(outside, at, chunk) : -1;
+        if (stray >= 0) throw outsideMap(source, device, stray);
         progress.update(at + chunk.length);
       }
       blocks?.end();
@@ -158,4 +140,74 @@ export async function checkSidecars(source: ImageSource, device: string, progres
   } finally {
     await reader.close();
   }
+}
+
+interface PassHooks {
+  buf: Buffer;
+  helper: HelperThread | undefined;
+  progress: FlashProgress;
+  /** Between blocks: gives the event loop its turn and throws when the flash was stopped. */
+  check: () => Promise<void>;
+  differs: (x: BlockMismatch) => never;
+  outside: (at: Bytes) => never;
+}
+
+/**
+ * The blocks of `ranges` (whole blocks, from blocksToRead) against `list`: data blocks by their
+ * sha256, hole blocks as zeros, and every byte outside `spans` (a .bmap's) as zeros when there
+ * are spans. In rounds of up to PASS_ROUND blocks that the main thread and `helper` share
+ * (block-pass.cts); each round's results are judged in block order, so the first mismatch is the
+ * one a pass in order would have met.
+ */
+async function checkBlocks(source: ImageSource, list: BlockList, ranges: readonly Extent[], spans: readonly Extent[], hooks: PassHooks): Promise<void> {
+  const bs = list.size;
+  const digest = blockDigests(list);
+  const rounds = blockRounds(ranges, bs);
+  const pass = checkPass(source.path, source.size, bs, Math.min(PASS_ROUND, rounds.total), spans);
+  const files = openPassFiles(pass, { buf: hooks.buf });
+  let before = 0;
+  try {
+    for (const round of rounds.each()) {
+      round.forEach((b, k) => {
+        pass.blocks[k] = b;
+        pass.data[k] = digest(b) === undefined ? 0 : 1;
+      });
+      const bytes = round.reduce((n, b) => n + Math.min(bs, source.size - b * bs), 0);
+      await runRound(pass, round.length, hooks.helper, files, async (finished) => {
+        hooks.progress.update(before + Math.min(bytes, finished * bs));
+        await hooks.check();
+      });
+      // The worker may have finished the last items.
+      hooks.progress.update((before += bytes));
+      for (let k = 0; k < round.length; k++) {
+        const block = round[k]!, offset = block * bs, length = Math.min(bs, source.size - offset);
+        const expected = digest(block);
+        if (expected !== undefined) {
+          const seen = Buffer.from(pass.digests.buffer, k * 32, 32).toString('hex');
+          if (seen !== expected) hooks.differs({ block, offset, length, hole: false, seen, expected });
+        } else if (pass.state[k] === DIRTY) hooks.differs({ block, offset, length, hole: true, seen: 'data', expected: 'zeros' });
+        if (pass.outside[k]! >= 0) hooks.outside(pass.outside[k]!);
+      }
+    }
+  } finally {
+    closePassFiles(files);
+  }
+}
+
+/** The block numbers of `ranges` (block-aligned), in rounds of up to PASS_ROUND. */
+function blockRounds(ranges: readonly Extent[], bs: Bytes): { total: number; each(): Generator<number[]> } {
+  const total = ranges.reduce((n, r) => n + Math.ceil(r.end / bs) - r.start / bs, 0);
+  return {
+    total,
+    *each() {
+      let round: number[] = [];
+      for (const r of ranges) {
+        for (let b = r.start / bs; b < Math.ceil(r.end / bs); b++) {
+          round.push(b);
+          if (round.length === PASS_ROUND) { yield round; round = []; }
+        }
+      }
+      if (round.length) yield round;
+    },
+  };
 }

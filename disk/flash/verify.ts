@@ -5,74 +5,136 @@
 // against hashes: each .bmap range that landed unchanged against the map's sha256, other data
 // against the sha256 of what was written (itself checked against the manifest when there is no
 // map). Cleared blocks as zeros, the rewritten head and tail byte for byte. A mismatch names the
-// first differing byte.
+// first differing byte. The file comparison is a pass a worker thread may share (block-pass.cts).
 
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
-import type { DirectReader } from './direct-io.js';
+import type { DirectReader } from './direct-io.cjs';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import { assertUnchanged, type ImageSource } from './image.js';
 import type { FlashPlan } from './plan.js';
 import type { FlashProgress } from './progress.js';
-import type { ImageReader } from './reader.js';
 import { CHUNK, type ChunkBuffers } from './segments.js';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
 import type { Expect, WriteRecord } from './writer.js';
 import { isZero } from '../../builder/image/blocks.js';
 import { alignedZeros } from './zeros.js';
+import { closePassFiles, comparePass, firstDifference, openPassFiles, type ComparePass, type PassFiles } from './block-pass.cjs';
+import { runRound, type HelperThread } from './helper-thread.js';
 
-/** Index of the first byte where `a` and `b` differ, or -1. */
-export function firstDifference(a: Buffer, b: Buffer): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i += 4096) {
-    const end = Math.min(i + 4096, n);
-    if (a.subarray(i, end).equals(b.subarray(i, end))) continue;
-    for (let j = i; j < end; j++) if (a[j] !== b[j]) return j;
+/** Image chunks in one round of the read-back's shared pass (block-pass.cts): ~0.25 MiB of arrays. */
+const PASS_ROUND = 8192;
+
+/**
+ * The 'image' items' chunks, read back and compared with the image file in rounds that the main
+ * thread and `helper` share (block-pass.cts), handed out in order: a round is run when its first
+ * chunk is asked for.
+ */
+class ImageReadBack {
+  private readonly chunks: Generator<{ offset: Bytes; length: Bytes }>;
+  private pass: ComparePass | undefined;
+  private files: PassFiles | undefined;
+  private next = 0;
+  private inRound = 0;
+
+  constructor(items: readonly Expect[], private readonly image: string, private readonly direct: DirectReader, private readonly buffers: ChunkBuffers, private readonly helper: HelperThread | undefined) {
+    this.chunks = (function* () {
+      for (const item of items) {
+        if (item.kind !== 'image') continue;
+        for (let at = 0; at < item.length; at += CHUNK) yield { offset: item.offset + at, length: Math.min(CHUNK, item.length - at) };
+      }
+    })();
   }
-  return a.length === b.length ? -1 : n;
+
+  /** The next chunk's result: where it first differs (-1: nowhere), and the bytes there. `between` as runRound's. */
+  async result(between: (finished: number) => Promise<void>): Promise<{ diff: number; seen: number; want: number }> {
+    if (this.next === this.inRound) await this.round(between);
+    const k = this.next++;
+    const pass = this.pass!;
+    return { diff: pass.diff[k]!, seen: pass.seen[k]!, want: pass.want[k]! };
+  }
+
+  private async round(between: (finished: number) => Promise<void>): Promise<void> {
+    this.pass ??= comparePass(this.image, this.direct.path, this.direct.blockSize, PASS_ROUND);
+    // The device into the aligned buffer, as the rest of the read-back reads it.
+    this.files ??= openPassFiles(this.pass, { buf: this.buffers.scratch, aligned: this.buffers.data });
+    let n = 0;
+    for (; n < PASS_ROUND; n++) {
+      const c = this.chunks.next();
+      if (c.done) break;
+      this.pass.offsets[n] = c.value.offset;
+      this.pass.lengths[n] = c.value.length;
+    }
+    await runRound(this.pass, n, this.helper, this.files, between);
+    this.next = 0;
+    this.inRound = n;
+  }
+
+  close(): void {
+    if (this.files) closePassFiles(this.files);
+  }
 }
 
 /**
  * `buffers`: aligned buffers of CHUNK bytes, the device is read into `data` and the image into
- * `scratch`. `image`: the reader the write used, for the 'image' items (a raw file's, which reads anywhere).
+ * `scratch`. `helper`: a worker that takes a share of the 'image' items.
  */
-export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: ImageSource, image: ImageReader, direct: DirectReader, buffers: ChunkBuffers, progress: FlashProgress, signal?: AbortSignal): Promise<Bytes> {
+export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: ImageSource, direct: DirectReader, buffers: ChunkBuffers, progress: FlashProgress, signal?: AbortSignal, helper?: HelperThread): Promise<Bytes> {
   const buf = buffers.data;
   const items = [...rec.expect].sort((a, b) => a.offset - b.offset);
   const total = items.reduce((n, i) => n + i.length, 0);
   const turns = new EventLoopTurns();
   let done = 0;
+  // A round of the shared pass runs ahead of the chunks handed out: the bar does not go back.
+  let shown = 0;
+  const show = (n: Bytes): void => {
+    if (n > shown) progress.update((shown = n));
+  };
+  const stopped = (): void => {
+    if (signal?.aborted) throw new FlashInterrupted('verifying');
+  };
   progress.phase('verifying', total);
-  for (const item of items) {
-    const hash = item.kind === 'data' || item.kind === 'range' ? createHash('sha256') : undefined;
-    for (let at = 0; at < item.length; at += CHUNK) {
-      if (signal?.aborted) throw new FlashInterrupted('verifying');
-      const seen = buf.subarray(0, Math.min(CHUNK, item.length - at));
-      direct.read(item.offset + at, seen);
-      if (item.kind === 'image') await compareWithImage(plan, source, image, direct.path, item.offset + at, seen, buffers.scratch);
-      else if (item.kind === 'bytes' || (item.kind === 'zeros' && !isZero(seen))) {
-        const expected = item.kind === 'bytes' ? item.bytes.subarray(at, at + seen.length) : alignedZeros(seen.length);
-        const diff = firstDifference(seen, expected);
-        if (diff >= 0) throw mismatch(plan, direct.path, item.offset + at + diff, seen[diff]!, expected[diff]!, item.kind);
+  const readBack = new ImageReadBack(items, source.path, direct, buffers, helper);
+  try {
+    for (const item of items) {
+      if (item.kind === 'image') {
+        for (let at = 0; at < item.length; at += CHUNK) {
+          stopped();
+          const before = done;
+          const r = await readBack.result(async (finished) => {
+            show(before + finished * CHUNK);
+            await turns.after();
+            stopped();
+          });
+          if (r.diff >= 0) {
+            // A device that differs from a file written since it was checked says nothing about the device.
+            assertUnchanged(source);
+            throw mismatch(plan, direct.path, item.offset + at + r.diff, r.seen, r.want, 'image');
+          }
+          show((done += Math.min(CHUNK, item.length - at)));
+        }
+        continue;
       }
-      hash?.update(seen);
-      progress.update((done += seen.length));
-      await turns.after();
+      const hash = item.kind === 'data' || item.kind === 'range' ? createHash('sha256') : undefined;
+      for (let at = 0; at < item.length; at += CHUNK) {
+        stopped();
+        const seen = buf.subarray(0, Math.min(CHUNK, item.length - at));
+        direct.read(item.offset + at, seen);
+        if (item.kind === 'bytes' || (item.kind === 'zeros' && !isZero(seen))) {
+          const expected = item.kind === 'bytes' ? item.bytes.subarray(at, at + seen.length) : alignedZeros(seen.length);
+          const diff = firstDifference(seen, expected);
+          if (diff >= 0) throw mismatch(plan, direct.path, item.offset + at + diff, seen[diff]!, expected[diff]!, item.kind);
+        }
+        hash?.update(seen);
+        show((done += seen.length));
+        await turns.after();
+      }
+      if (hash && (item.kind === 'data' || item.kind === 'range') && hash.digest('hex') !== item.sha256) await locate(plan, item, source, direct, buf);
     }
-    if (hash && (item.kind === 'data' || item.kind === 'range') && hash.digest('hex') !== item.sha256) await locate(plan, item, source, direct, buf);
+  } finally {
+    readBack.close();
   }
   return total;
-}
-
-/** `seen`, read from the device at `offset`, against the image's bytes there (read into `scratch`). */
-async function compareWithImage(plan: FlashPlan, source: ImageSource, image: ImageReader, device: string, offset: Bytes, seen: Buffer, scratch: Buffer): Promise<void> {
-  const want = scratch.subarray(0, seen.length);
-  await image.read(offset, want);
-  if (seen.equals(want)) return;
-  // A device that differs from a file written since it was checked says nothing about the device.
-  assertUnchanged(source);
-  const diff = firstDifference(seen, want);
-  throw mismatch(plan, device, offset + diff, seen[diff]!, want[diff]!, 'image');
 }
 
 /** A hash did not match: find the first byte where the device and the image differ, and say so. */

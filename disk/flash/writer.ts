@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { fdatasyncSync } from 'node:fs';
 import { writeAllAt } from '../../support/write-all.js';
 import type { Bytes } from '../../partitions/units.js';
-import type { DirectReader } from './direct-io.js';
+import type { DirectReader } from './direct-io.cjs';
 import { FlashInterrupted } from './errors.js';
 import type { ImageSource } from './image.js';
 import type { ComposedArea } from './area.js';

@@ -5,7 +5,7 @@
 
 import type { Bytes } from '../../partitions/units.js';
 import { isZero } from '../../builder/image/blocks.js';
-import { alignedBuffer } from './direct-io.js';
+import { alignedBuffer } from './direct-io.cjs';
 import type { Span } from './plan.js';
 
 /** The unit of "is this data": what bmap and our zero detection skip. */

@@ -1,6 +1,7 @@
 // The rule for what may import what (docs/architecture.md, "Layers"), checked over the compiled
 // import graph in dist/: no import cycles, and no import from a layer above. Both static and
-// dynamic imports count: a command module loaded on demand is still a dependency.
+// dynamic imports count: a command module loaded on demand is still a dependency; so do the
+// requires of the CommonJS (.cts) modules.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -27,16 +28,16 @@ async function jsFiles(dir: string): Promise<string[]> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...await jsFiles(p));
-    else if (e.name.endsWith('.js')) out.push(p);
+    else if (e.name.endsWith('.js') || e.name.endsWith('.cjs')) out.push(p);
   }
   return out;
 }
 
-/** module (path relative to dist/, without .js) -> the modules it imports */
+/** module (path relative to dist/, without .js; a CommonJS module keeps its .cjs) -> the modules it imports */
 async function importGraph(): Promise<Map<string, string[]>> {
   const files = [...(await Promise.all(LAYERS.map((l) => jsFiles(join(DIST, l))))).flat(), join(DIST, 'index.js')];
   const graph = new Map<string, string[]>();
-  const spec = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g;
+  const spec = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"]+)\1/g;
   for (const f of files) {
     const text = await readFile(f, 'utf8');
     const deps = [...text.matchAll(spec)].map((m) => relative(DIST, resolve(dirname(f), m[2]!)).replace(/\.js$/, ''));

@@ -5,12 +5,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFile, mkdir, open, readFile, rename, truncate, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { build } from '../../../builder/build.js';
 import { openFileSource } from '../../../disk/file-source.js';
 import { FlashFailure, FlashInterrupted } from '../../../disk/flash/errors.js';
 import { EXIT } from '../../../support/exit-codes.js';
-import { flash } from '../../../disk/flash/flash.js';
+import { flash, HELPER_MIN } from '../../../disk/flash/flash.js';
 import { lockForWriting } from '../../../disk/write-lock.js';
 import { writeOutputs } from '../../../builder/outputs/write.js';
 import { encodeBmap, parseBmap, rangeBytes, type BmapRange } from '../../../builder/outputs/bmap.js';
@@ -19,7 +20,7 @@ import { cli } from '../../helpers/cli.js';
 import { quiet } from '../../helpers/images.js';
 import { withLoop } from '../../helpers/loop.js';
 import { fsckPartition, sgdiskVerify } from '../../helpers/oracles.js';
-import { mustRun, scratch, tool } from '../../helpers/tools.js';
+import { mustRun, repoRoot, scratch, tool } from '../../helpers/tools.js';
 import { sha256OfFile as sha256Of } from '../../helpers/file-bytes.js';
 import { BOOT_MS, withMachine } from '../../helpers/machine.js';
 
@@ -344,6 +345,57 @@ test('Ctrl-C on the CLI: exit 130 and a message that the stick is not bootable',
     const r = await p;
     assert.is(r.exitCode, EXIT.interrupted, r.all);
     assert.match(r.all!, new RegExp(`interrupted: ${dev} is not bootable \\(its partition table is written last, and was not\\); run bankforge flash again`));
+  });
+});
+
+test('an image with enough data that a worker thread shares the check and the read-back: written byte for byte; a changed device byte and a changed image block are named as one thread names them', async () => {
+  // The ESXi layout with 70 MiB of random files in its store: more than HELPER_MIN of listed data.
+  const storeDir = join(dir, 'big-store');
+  await mkdir(storeDir);
+  for (let i = 0; i < 5; i++) await writeFile(join(storeDir, `part-${i}.bin`), randomBytes(14 * MiB));
+  const layout = JSON.parse(await readFile(join(repoRoot, 'layouts', 'esxi.json'), 'utf8'));
+  layout.partitions.find((p: { name: string }) => p.name === 'store').contents = [{ dir: storeDir }];
+  delete layout.$schema;
+  const layoutFile = join(dir, 'big-esxi.json');
+  await writeFile(layoutFile, JSON.stringify(layout));
+  const big = await buildImage('big', layoutFile);
+  const manifest = JSON.parse(await readFile(join(dir, 'big.manifest.json'), 'utf8'));
+  const runs = manifest.blocks.runs as { first: number; count: number; sha256?: string[] }[];
+  assert.ok(runs.reduce((n, r) => n + (r.sha256 ? r.count * manifest.blocks.size : 0), 0) >= HELPER_MIN, 'enough data for the worker');
+  // As large as the image and zeros, so that the device is then the image byte for byte.
+  const file = await stick('big', big.size, 0);
+  await withLoop(file, 512, async (dev) => {
+    await flash({ image: big.image, device: dev });
+    assert.is(await sha256Of(dev), big.sha256, 'the device holds the image');
+
+    // In the store's random data, near its end: where the worker is as likely as the main thread to look.
+    const store = runs.reduce((a, r) => (r.sha256 && r.count > (a.sha256 ? a.count : 0) ? r : a));
+    const victim = (store.first + Math.floor(store.count * 0.9)) * manifest.blocks.size + 7;
+    const corrupt = async (): Promise<void> => {
+      const fh = await open(file, 'r+');
+      const b = Buffer.alloc(1);
+      await fh.read(b, 0, 1, victim);
+      await fh.write(Buffer.from([b[0]! ^ 0x5a]), 0, 1, victim);
+      await fh.close();
+    };
+    const err = await flash({ image: big.image, device: dev, afterWrite: corrupt }).then(() => undefined, (e: Error) => e);
+    assert.instance(err, FlashFailure, String(err));
+    assert.match(err!.message, new RegExp(`verify failed: ${dev} byte ${victim} \\(partition 4 \\(store\\) \\+ [0-9]+\\) reads 0x[0-9a-f]{2}, the image has 0x[0-9a-f]{2}`));
+
+    // The same block changed in the image, and an earlier one too: the earlier one is named, and nothing is written.
+    const tampered = join(dir, 'big-tampered.img');
+    await copyFile(big.image, tampered);
+    await writeFile(join(dir, 'big-tampered.manifest.json'), JSON.stringify({ ...manifest, image: { ...manifest.image, file: 'big-tampered.img' } }));
+    const firstData = runs.find((r) => r.sha256 && r.first > 0)!;
+    const fh = await open(tampered, 'r+');
+    await fh.write(Buffer.from('Y'), 0, 1, victim);
+    await fh.write(Buffer.from('Z'), 0, 1, firstData.first * manifest.blocks.size + 1);
+    await fh.close();
+    const before = await sha256Of(dev);
+    const refused = await flash({ image: tampered, device: dev }).then(() => undefined, (e: Error) => e);
+    assert.instance(refused, FlashFailure, String(refused));
+    assert.match(refused!.message, `big-tampered.img does not match ${join(dir, 'big-tampered.manifest.json')}: block ${firstData.first} (bytes ${firstData.first * manifest.blocks.size}..`);
+    assert.is(await sha256Of(dev), before, 'the stick changed');
   });
 });
 

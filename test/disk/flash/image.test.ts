@@ -14,8 +14,9 @@ import { openImage, type ImageSource } from '../../../disk/flash/image.js';
 import { openReader } from '../../../disk/flash/reader.js';
 import { dataExtents } from '../../../disk/file-extents.js';
 import { blocksToRead, checkSidecars } from '../../../disk/flash/sidecars.js';
+import { HelperThread } from '../../../disk/flash/helper-thread.js';
 import { CHUNK, segments } from '../../../disk/flash/segments.js';
-import { alignedBuffer } from '../../../disk/flash/direct-io.js';
+import { alignedBuffer } from '../../../disk/flash/direct-io.cjs';
 import { FlashFailure } from '../../../disk/flash/errors.js';
 import { BankforgeError, EXIT } from '../../../support/errors.js';
 import { buildQuiet } from '../../helpers/images.js';
@@ -73,11 +74,21 @@ test('the check against a format 2 manifest reads data blocks and only what the 
   await writeFile(join(dir, 'sparse.manifest.json'), JSON.stringify(manifest));
   const dataBytes = (manifest.blocks.runs as { first: number; count: number; sha256?: string[] }[])
     .filter((r) => r.sha256).reduce((n, r) => n + Math.min(r.count * manifest.blocks.size, manifest.image.size - r.first * manifest.blocks.size), 0);
+  // By the main thread alone, and shared with a worker thread (flash.ts starts one for images with much data): the same answers.
+  const helper = HelperThread.start()!;
   const checked = async (): Promise<{ total: number; error: unknown }> => {
-    let total = 0;
-    const progress = { phase(_name: string, t: number) { total = t; }, note() {}, update() {} };
-    const error = await checkSidecars(await openImage(sparse), '/dev/null', progress).then(() => undefined, (e: unknown) => e);
-    return { total, error };
+    const seen = [];
+    for (const h of [undefined, helper]) {
+      let total = 0;
+      let last = 0;
+      const progress = { phase(_name: string, t: number) { total = t; }, note() {}, update(n: number) { last = n; } };
+      const error = await checkSidecars(await openImage(sparse), '/dev/null', progress, undefined, undefined, h).then(() => undefined, (e: unknown) => e);
+      if (!error) assert.is(last, total, `${h ? 'shared' : 'alone'}: progress reaches the total`);
+      seen.push({ total, error });
+    }
+    assert.is(seen[1]!.total, seen[0]!.total);
+    assert.is(String(seen[1]!.error), String(seen[0]!.error), 'the same error, or none, alone and shared');
+    return seen[0]!;
   };
   const clean = await checked();
   assert.is(clean.error, undefined, String(clean.error));
@@ -93,6 +104,14 @@ test('the check against a format 2 manifest reads data blocks and only what the 
   assert.instance(dirty.error, FlashFailure);
   assert.match((dirty.error as Error).message, new RegExp(`sparse\\.img does not match .*sparse\\.manifest\\.json: block ${hole.first + 1} \\(bytes ${(hole.first + 1) * manifest.blocks.size}\\.\\.[0-9]+\\) holds data where the manifest declares a hole; nothing was written to /dev/null`));
   assert.ok(dirty.total > dataBytes && dirty.total < dataBytes + 16 * 1024 * 1024, `the block holding the byte is read too (${dirty.total} bytes)`);
+
+  // A data block changed too, after the dirty hole: the hole, first in the image, is still what is named.
+  const data = (manifest.blocks.runs as { first: number; count: number; sha256?: string[] }[]).filter((r) => r.sha256 && r.first > hole.first).at(-1)!;
+  const fh2 = await open(sparse, 'r+');
+  await fh2.write(Buffer.from('Y'), 0, 1, data.first * manifest.blocks.size + 1);
+  await fh2.close();
+  assert.match(String((await checked()).error), `block ${hole.first + 1} (bytes`);
+  await helper.close();
 });
 
 /** The segments `src` yields, as offset+length:sha256, and the bytes read for them. */
