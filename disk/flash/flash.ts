@@ -4,7 +4,7 @@
 // or claimed, and nothing can mount it while we write. An image with much data is checked and
 // read back by two threads (helper-thread.ts).
 
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, statSync } from 'node:fs';
 import type { Bytes } from '../../partitions/units.js';
 import { describeDevice, type DeviceInfo } from './devices.js';
 import { DirectReader } from './direct-io.cjs';
@@ -55,8 +55,8 @@ export interface FlashResult {
 export const DEFAULT_SYNC: SyncMode = 'group';
 
 /**
- * A worker thread shares the check against the manifest (helper-thread.ts) when the manifest
- * lists at least this much data. It is ready ~35 ms after it is started, and costs the main
+ * A worker thread shares the check against the manifest and the read-back (helper-thread.ts)
+ * when the manifest lists at least this much data. It is ready ~35 ms after it is started, and costs the main
  * thread ~6 ms to start; 64 MiB is ~55 ms of sha256 on one core of these machines.
  */
 export const HELPER_MIN: Bytes = 64 * 1024 * 1024;
@@ -64,16 +64,22 @@ export const HELPER_MIN: Bytes = 64 * 1024 * 1024;
 const listedData = (list: BlockList): Bytes => list.runs.reduce((n, r) => n + (r.sha256 ? r.count * list.size : 0), 0);
 
 export async function flash(opts: FlashOptions): Promise<FlashResult> {
-  // The device is looked at (sysfs and /proc; it is not opened) while the image is read and its
-  // helpers start; an image that cannot be flashed is still the error reported.
-  const [opened, described] = await Promise.allSettled([openImage(opts.image), describeDevice(opts.device)]);
-  if (opened.status === 'rejected') throw opened.reason;
-  const image = opened.value;
-  const helper = image.compression === 'none' && image.manifest?.blocks && listedData(image.manifest.blocks) >= HELPER_MIN ? HelperThread.start() : undefined;
+  // Started before the image is read, so that it is ready sooner, when the file's allocated
+  // blocks could hold that much data (a sparse image's are about its data); kept only for a raw
+  // image whose manifest lists that much.
+  const allocated = statSync(opts.image, { throwIfNoEntry: false });
+  const started = allocated?.isFile() && allocated.blocks * 512 >= HELPER_MIN ? HelperThread.start() : undefined;
   try {
+    // The device is looked at (sysfs and /proc; it is not opened) while the image is read and its
+    // helpers start; an image that cannot be flashed is still the error reported.
+    const [opened, described] = await Promise.allSettled([openImage(opts.image), describeDevice(opts.device)]);
+    if (opened.status === 'rejected') throw opened.reason;
+    const image = opened.value;
+    const helper = image.compression === 'none' && image.manifest?.blocks && listedData(image.manifest.blocks) >= HELPER_MIN ? started : undefined;
+    if (!helper) await started?.close();
     return await flashImage(opts, image, described, helper);
   } finally {
-    await helper?.close();
+    await started?.close();
   }
 }
 
