@@ -7,7 +7,8 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
-import { blockCount, hashZeros } from './blocks.js';
+import { blockCount } from './blocks.js';
+import { hashZeros } from '../../support/zero-bytes.cjs';
 
 export class BlockHasher {
   private readonly digests = new Map<number, string>();

@@ -5,11 +5,11 @@
 // the image can then be checked against it by reading just that range. A hole is checked as zeros; `zeroSha256` is the digest a whole hole block would
 // have, computed once, for readers that compare digests only.
 
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Bytes } from '../../partitions/units.js';
 import type { Range } from './sparse-file.js';
-import { isZero, zeroBytes } from '../../support/zero-bytes.cjs';
+import { hashZeros, isZero } from '../../support/zero-bytes.cjs';
 
 /** 1 MiB: partitions start on 1 MiB by default, so a partition is whole blocks; a 64 GiB disk full of data is 65536 lines. */
 export const BLOCK_SIZE: Bytes = 1024 * 1024;
@@ -111,17 +111,6 @@ async function mapInOrder<T, U>(xs: readonly T[], f: (x: T) => Promise<U>): Prom
   const out: U[] = [];
   for (const x of xs) out.push(await f(x));
   return out;
-}
-
-export { isZero };
-
-/** Feeds `length` zero bytes into `h` (a hole, a block's unwritten part). */
-export function hashZeros(h: Hash, length: Bytes): void {
-  for (let done = 0; done < length;) {
-    const piece = zeroBytes(length - done);
-    h.update(piece);
-    done += piece.length;
-  }
 }
 
 /** sha256 of `blockSize` zero bytes. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Bytes } from '../../partitions/units.js';
 import type { Range } from './sparse-file.js';
-import { hashZeros } from './blocks.js';
+import { hashZeros } from '../../support/zero-bytes.cjs';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
 
 /** 1 MiB, as the image writer's copy chunk (sparse-file.ts says why). */

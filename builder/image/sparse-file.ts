@@ -10,7 +10,7 @@ import { closeSync, fdatasync, fsync, ftruncateSync, openSync, read } from 'node
 import { promisify } from 'node:util';
 import type { ByteSink } from '../../partitions/sink.js';
 import { BlockHasher } from './block-hasher.js';
-import { isZero } from './blocks.js';
+import { isZero } from '../../support/zero-bytes.cjs';
 import type { Bytes } from '../../partitions/units.js';
 import { writeAllAt, writeAllAtAsync } from '../../support/write-all.js';
 

@@ -1,14 +1,15 @@
-// The worker thread's side of a shared block pass (block-pass.cts): for each pass the main thread
-// posts, it opens the image, does items until none is left, and answers; a failure (the image cut
-// short under it) is answered too, and the main thread then does what is left itself, meeting
-// the same failure with its own message (so the worker's is not kept). Started by helper-thread.ts.
+// The worker thread's side of a shared pass (block-pass.cts): for each pass the main thread
+// posts, it opens the image (and the device), does items until none is left, and answers. A read
+// that fails is recorded in the pass, and one that cannot even open the files is answered as a
+// failure; the main thread then does those items itself and meets the failure with its own
+// message (so the worker's is not kept). Started by helper-thread.ts.
 
 import { parentPort } from 'node:worker_threads';
 import { CHUNK_MAX, closePassFiles, doShare, openPassFiles, type Pass } from './block-pass.cjs';
 import { alignedBuffer } from './direct-io.cjs';
 
-/** What the worker answers for each pass: its share is done, or it stopped (the main thread does the rest). */
-export interface PassAnswer { done: boolean }
+/** What the worker answers for each pass: its share is done (and how many items it did), or it stopped (the main thread does the rest). */
+export interface PassAnswer { done: boolean; items: number }
 
 const port = parentPort;
 if (port) {
@@ -16,17 +17,18 @@ if (port) {
   const buffers: { buf: Buffer; aligned?: Buffer } = { buf: Buffer.allocUnsafe(CHUNK_MAX) };
   port.on('message', (pass: Pass) => {
     let done = true;
+    let items = 0;
     try {
       if (pass.kind === 'compare') buffers.aligned ??= alignedBuffer(CHUNK_MAX);
       const files = openPassFiles(pass, buffers);
       try {
-        doShare(pass, files);
+        items = doShare(pass, files);
       } finally {
         closePassFiles(files);
       }
     } catch {
       done = false;
     }
-    port.postMessage({ done } satisfies PassAnswer);
+    port.postMessage({ done, items } satisfies PassAnswer);
   });
 }

@@ -3,17 +3,18 @@
 // the device read with O_DIRECT and compared with the image). On the ~200 MiB bench image the
 // check is ~230 ms of sha256 and the read-back ~110 ms of reads and compares on one core; the
 // machines have two. Everything a pass needs and finds lives in SharedArrayBuffers: its items, a
-// counter each thread takes the next item from, and per item what was found. So neither thread
-// waits for the other, and the worker (block-pass-thread.cts), which takes ~35 ms to start,
-// joins whenever it is ready. The main thread judges the results afterwards, item by item in
-// order, so a mismatch is reported as a pass by one thread would have met it first.
+// counter each thread takes the next item from, and per item what was found. So while items are
+// left neither thread waits for the other, and the worker (block-pass-thread.cts), which takes
+// ~35 ms to start, joins whenever it is ready. A read that fails is a result too (FAILED). The
+// main thread judges the results afterwards, item by item in order, doing again itself any item
+// that failed or was left, so the error named is the one a pass by one thread meets first.
 // CommonJS (.cts), with only Node's own modules and other .cts files: the worker runs it without
 // loading the CLI, and a worker starts from a CommonJS file ~6 ms sooner than from an ES module.
 
 import { createHash } from 'node:crypto';
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { isZero } from '../../support/zero-bytes.cjs';
-import { alignedBuffer, readDirect } from './direct-io.cjs';
+import { readDirect } from './direct-io.cjs';
 
 /** An item's state: not finished yet. */
 export const PENDING = 0;
@@ -23,6 +24,11 @@ export const DONE = 1;
 export const ZEROS = 2;
 /** A hole block that holds a byte that is not zero. */
 export const DIRTY = 3;
+/** A read failed (the thread that met it does not say why: settle() does the item again, and throws). */
+export const FAILED = 4;
+
+/** Items in one round of a pass: its arrays stay under ~0.5 MiB whatever a manifest lists. */
+export const ROUND_MAX = 8192;
 
 interface PassBase {
   /** How many of the arrays' items this round of the pass uses. */
@@ -72,6 +78,8 @@ export type Pass = CheckPass | ComparePass;
 
 /** The most a thread reads at once, and a compare chunk's most: 1 MiB, what flash reads and writes in. */
 export const CHUNK_MAX = 1024 * 1024;
+/** The smallest block a check pass takes: smaller ones would cost a read each (a manifest of ours has 1 MiB blocks). */
+export const BLOCK_MIN = 64 * 1024;
 
 const shared = <T,>(make: (buf: SharedArrayBuffer) => T, bytes: number): T => make(new SharedArrayBuffer(Math.max(8, bytes)));
 const base = (capacity: number): PassBase => ({
@@ -135,12 +143,13 @@ export interface PassFiles {
   aligned: Buffer | undefined;
 }
 
-/** `buffers`: CHUNK_MAX bytes each; `aligned` from alignedBuffer, needed by a compare pass. */
+/** `buffers`: CHUNK_MAX bytes each; `aligned` (from alignedBuffer) is what a compare pass reads the device into. */
 export function openPassFiles(pass: Pass, buffers: { buf: Buffer; aligned?: Buffer }): PassFiles {
+  if (pass.kind === 'compare' && !buffers.aligned) throw new RangeError('a compare pass reads the device into an aligned buffer, and none was given');
   const image = openSync(pass.image, 'r');
   if (pass.kind === 'check') return { image, device: undefined, buf: buffers.buf, aligned: undefined };
   try {
-    return { image, device: openSync(pass.device, constants.O_RDONLY | constants.O_DIRECT), buf: buffers.buf, aligned: buffers.aligned ?? alignedBuffer(CHUNK_MAX) };
+    return { image, device: openSync(pass.device, constants.O_RDONLY | constants.O_DIRECT), buf: buffers.buf, aligned: buffers.aligned };
   } catch (e) {
     closeSync(image);
     throw e;
@@ -152,17 +161,35 @@ export function closePassFiles(files: PassFiles): void {
   if (files.device !== undefined) closeSync(files.device);
 }
 
-/** Does item `k` and records what it found. */
+/** Does item `k` and records what it found; a failed read is recorded as FAILED, not thrown. */
 export function doItem(pass: Pass, k: number, files: PassFiles): void {
-  const state = pass.kind === 'check' ? checkItem(pass, k, files) : compareItem(pass, k, files);
+  let state: number;
+  try {
+    state = pass.kind === 'check' ? checkItem(pass, k, files) : compareItem(pass, k, files);
+  } catch {
+    state = FAILED;
+  }
   // Last: a thread that sees the state sees the rest.
   Atomics.store(pass.state, k, state);
   Atomics.add(pass.counter, 1, 1);
 }
 
-/** Does items until none is left to take. */
-export function doShare(pass: Pass, files: PassFiles): void {
-  for (let k = take(pass); k >= 0; k = take(pass)) doItem(pass, k, files);
+/** Does items until none is left to take; returns how many it did. */
+export function doShare(pass: Pass, files: PassFiles): number {
+  let n = 0;
+  for (let k = take(pass); k >= 0; k = take(pass), n++) doItem(pass, k, files);
+  return n;
+}
+
+/**
+ * Makes item `k` judgeable, once its round has run: an item left (a worker that stopped) or
+ * failed is done again here, and a read that fails again is thrown, in the order the caller
+ * judges items.
+ */
+export function settle(pass: Pass, k: number, files: PassFiles): void {
+  const state = Atomics.load(pass.state, k);
+  if (state !== PENDING && state !== FAILED) return;
+  Atomics.store(pass.state, k, pass.kind === 'check' ? checkItem(pass, k, files) : compareItem(pass, k, files));
 }
 
 function checkItem(pass: CheckPass, k: number, files: PassFiles): number {
@@ -197,7 +224,7 @@ function compareItem(pass: ComparePass, k: number, files: PassFiles): number {
 function readFull(fd: number, path: string, into: Buffer, at: number): void {
   for (let got = 0; got < into.length;) {
     const n = readSync(fd, into, got, into.length - got, at + got);
-    if (n === 0) throw new Error(`${path}: ended at byte ${at + got}, expected ${into.length - got} more bytes`);
+    if (n === 0) throw new Error(`${path}: ended at byte ${at + got}, expected ${into.length - got} more bytes (did it change while flashing?)`);
     got += n;
   }
 }

@@ -67,7 +67,8 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   // Started before the image is read, so that it is ready sooner, when the file's allocated
   // blocks could hold that much data (a sparse image's are about its data); kept only for a raw
   // image whose manifest lists that much.
-  const allocated = statSync(opts.image, { throwIfNoEntry: false });
+  // A path that cannot be looked at starts none: openImage says what is wrong with it.
+  const allocated = (() => { try { return statSync(opts.image); } catch { return undefined; } })();
   const started = allocated?.isFile() && allocated.blocks * 512 >= HELPER_MIN ? HelperThread.start() : undefined;
   try {
     // The device is looked at (sysfs and /proc; it is not opened) while the image is read and its

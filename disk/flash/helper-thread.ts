@@ -1,14 +1,14 @@
-// The second core for flash's check against the manifest: a worker thread that takes blocks of
-// a shared pass (block-pass.cts) alongside the main thread. Started only for an image with
-// enough data to hash that a worker, ~35 ms to start and a few ms of the main thread's time,
-// pays for itself (flash.ts); a worker that cannot start or fails leaves its part to the main
-// thread, which then does the whole pass as it would alone.
+// The second core for flash's check against the manifest and its read-back: a worker thread that
+// takes items of a shared pass (block-pass.cts) alongside the main thread. Started only for an
+// image with enough data to hash that a worker, ~35 ms to start and a few ms of the main
+// thread's time, pays for itself (flash.ts); a worker that cannot start or fails leaves its part
+// to the main thread, which then does the whole pass as it would alone.
 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { PACKAGE_ROOT } from '../../support/package-info.js';
-import { doItem, PENDING, startRound, stop, take, type Pass, type PassFiles } from './block-pass.cjs';
+import { doItem, startRound, stop, take, type Pass, type PassFiles } from './block-pass.cjs';
 import type { PassAnswer } from './block-pass-thread.cjs';
 
 /** The worker's entry: compiled, not bundled (it loads none of the CLI). */
@@ -17,6 +17,8 @@ const ENTRY = join(PACKAGE_ROOT, 'dist', 'disk', 'flash', 'block-pass-thread.cjs
 export class HelperThread {
   private failed = false;
   private pending: ((done: boolean) => void) | undefined;
+  /** Items the worker has done, over every pass (what tests ask to see that it took part). */
+  itemsDone = 0;
 
   private constructor(private readonly worker: Worker) {
     // Holds the process open only while a pass waits for it.
@@ -27,7 +29,10 @@ export class HelperThread {
       worker.unref();
       pending?.(done);
     };
-    worker.on('message', (a: PassAnswer) => answer(a.done));
+    worker.on('message', (a: PassAnswer) => {
+      this.itemsDone += a.items;
+      answer(a.done);
+    });
     const fail = (): void => {
       this.failed = true;
       answer(false);
@@ -65,8 +70,9 @@ export class HelperThread {
 /**
  * One round of `pass`, whose first `count` items are filled in: the main thread takes items
  * through `files` alongside `helper`, calling `between` (with how many items are finished) after
- * each of its own, then does whatever a failed helper took and left. Returns when every item is
- * done; what `between` throws (a stopped flash) stops the helper too.
+ * each of its own. Returns once no item is left to take and the helper has answered; items it
+ * left or that failed are settle()d by the caller as it judges them. What `between` throws (a
+ * stopped flash) stops the helper too.
  */
 export async function runRound(pass: Pass, count: number, helper: HelperThread | undefined, files: PassFiles, between: (finished: number) => Promise<void>): Promise<void> {
   startRound(pass, count);
@@ -80,5 +86,4 @@ export async function runRound(pass: Pass, count: number, helper: HelperThread |
     stop(pass);
     await helped;
   }
-  for (let k = 0; k < count; k++) if (Atomics.load(pass.state, k) === PENDING) doItem(pass, k, files);
 }

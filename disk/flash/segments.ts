@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
-import { BlockCheck, blockMismatchText, hashZeros, type BlockList } from '../../builder/image/blocks.js';
+import { BlockCheck, blockMismatchText, type BlockList } from '../../builder/image/blocks.js';
+import { hashZeros } from '../../support/zero-bytes.cjs';
 import { alignedBuffer } from './direct-io.cjs';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import { mergeSpans } from './spans.js';

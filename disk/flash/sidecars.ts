@@ -6,7 +6,7 @@
 // and of its holes only what the filesystem says holds data (file-extents.ts; a hole of the file
 // reads as zeros by definition). Otherwise the whole image is read (holes included; a compressed
 // image is decompressed once more); with only a .bmap, its ranges are. Beside a manifest, a
-// .bmap must not leave out any byte that is not zero (OutsideMap): verify of a raw image compares
+// .bmap must not leave out any byte that is not zero (outsideMap): verify of a raw image compares
 // with the file instead of the map's hashes (flash.ts). A compressed image is checked again while
 // written, and its read-back against hashes (segments.ts, verify.ts).
 
@@ -14,11 +14,12 @@ import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
 import { BlockCheck, blockDigests, blockMismatchText, type BlockList, type BlockMismatch } from '../../builder/image/blocks.js';
-import { checkPass, closePassFiles, DIRTY, firstOutside, openPassFiles } from './block-pass.cjs';
+import { BLOCK_MIN, CHUNK_MAX, checkPass, closePassFiles, DIRTY, firstOutside, openPassFiles, ROUND_MAX, settle } from './block-pass.cjs';
 import { runRound, type HelperThread } from './helper-thread.js';
 import type { Extent } from '../file-extents.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
-import type { ImageSource } from './image.js';
+import { assertUnchanged, type ImageSource } from './image.js';
+import { BankforgeError } from '../../support/errors.js';
 import type { FlashProgress } from './progress.js';
 import { CHUNK } from './segments.js';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
@@ -51,6 +52,9 @@ export function blocksToRead(list: BlockList, imageSize: Bytes, extents: readonl
   return out;
 }
 
+/** Spans as block-pass.cts' pairs, for firstOutside; undefined for none. */
+const spanArray = (spans: readonly Extent[]): Float64Array | undefined => (spans.length ? new Float64Array(spans.flatMap((x) => [x.start, x.end])) : undefined);
+
 /** A .bmap's ranges as [start, end) byte spans (block-pass.cts' `spans`). */
 function bmapSpans(bmap: NonNullable<ImageSource['bmap']>): { start: Bytes; end: Bytes }[] {
   return bmap.map.ranges.map((r) => { const { offset, length } = rangeBytes(bmap.map, r); return { start: offset, end: offset + length }; });
@@ -64,9 +68,6 @@ function outsideMap(source: ImageSource, device: string, at: Bytes): FlashFailur
   const b = source.bmap!;
   return new FlashFailure(`${source.path} holds data at byte ${at}, outside every range of ${b.path}, which flash would not write (a map of another build?); nothing was written to ${device}; make the map again (bankforge build --format bmap) or remove it`);
 }
-
-/** Up to this many blocks in one round of a shared pass: its arrays stay small (~0.5 MiB) whatever the manifest lists. */
-const PASS_ROUND = 8192;
 
 /**
  * `buf`: CHUNK bytes to read into; flash hands in the buffer it writes from, so that its pages are
@@ -94,10 +95,30 @@ export async function checkSidecars(source: ImageSource, device: string, progres
       if (m.blocks && extents) {
         const ranges = blocksToRead(m.blocks, source.size, extents);
         progress.phase(`checking against ${m.path}`, ranges.reduce((n, r) => n + r.end - r.start, 0));
-        await checkBlocks(source, m.blocks, ranges, spans, { buf, helper, progress, check, differs, outside: (at) => { throw outsideMap(source, device, at); } });
+        const outsideAt = (at: Bytes): never => { throw outsideMap(source, device, at); };
+        // A block a thread reads at once, and a block worth a read of its own: what the pass takes (ours are 1 MiB).
+        if (m.blocks.size >= BLOCK_MIN && m.blocks.size <= CHUNK_MAX) {
+          await checkBlocks(source, m.blocks, ranges, spans, { buf, helper, progress, check, differs, outside: outsideAt });
+          return;
+        }
+        const outside = spanArray(spans);
+        let done = 0;
+        for (const r of ranges) {
+          const blocks = new BlockCheck(m.blocks, source.size, r.start, differs);
+          for (let at = r.start; at < r.end; at += CHUNK) {
+            const chunk = buf.subarray(0, Math.min(CHUNK, r.end - at));
+            await check();
+            await reader.read(at, chunk);
+            blocks.update(chunk);
+            const stray = outside ? firstOutside(outside, at, chunk) : -1;
+            if (stray >= 0) outsideAt(stray);
+            progress.update((done += chunk.length));
+          }
+          blocks.end();
+        }
         return;
       }
-      const outside = spans.length ? new Float64Array(spans.flatMap((x) => [x.start, x.end])) : undefined;
+      const outside = spanArray(spans);
       const blocks = m.blocks && new BlockCheck(m.blocks, source.size, 0, differs);
       const whole = blocks ? undefined : createHash('sha256');
       progress.phase(`checking against ${m.path}`, source.size);
@@ -155,7 +176,7 @@ interface PassHooks {
 /**
  * The blocks of `ranges` (whole blocks, from blocksToRead) against `list`: data blocks by their
  * sha256, hole blocks as zeros, and every byte outside `spans` (a .bmap's) as zeros when there
- * are spans. In rounds of up to PASS_ROUND blocks that the main thread and `helper` share
+ * are spans. In rounds of up to ROUND_MAX blocks that the main thread and `helper` share
  * (block-pass.cts); each round's results are judged in block order, so the first mismatch is the
  * one a pass in order would have met.
  */
@@ -163,7 +184,7 @@ async function checkBlocks(source: ImageSource, list: BlockList, ranges: readonl
   const bs = list.size;
   const digest = blockDigests(list);
   const rounds = blockRounds(ranges, bs);
-  const pass = checkPass(source.path, source.size, bs, Math.min(PASS_ROUND, rounds.total), spans);
+  const pass = checkPass(source.path, source.size, bs, Math.min(ROUND_MAX, rounds.total), spans);
   const files = openPassFiles(pass, { buf: hooks.buf });
   let before = 0;
   try {
@@ -177,9 +198,8 @@ async function checkBlocks(source: ImageSource, list: BlockList, ranges: readonl
         hooks.progress.update(before + Math.min(bytes, finished * bs));
         await hooks.check();
       });
-      // The worker may have finished the last items.
-      hooks.progress.update((before += bytes));
       for (let k = 0; k < round.length; k++) {
+        settleImageRead(source, () => settle(pass, k, files));
         const block = round[k]!, offset = block * bs, length = Math.min(bs, source.size - offset);
         const expected = digest(block);
         if (expected !== undefined) {
@@ -188,13 +208,28 @@ async function checkBlocks(source: ImageSource, list: BlockList, ranges: readonl
         } else if (pass.state[k] === DIRTY) hooks.differs({ block, offset, length, hole: true, seen: 'data', expected: 'zeros' });
         if (pass.outside[k]! >= 0) hooks.outside(pass.outside[k]!);
       }
+      hooks.progress.update((before += bytes));
     }
   } finally {
     closePassFiles(files);
   }
 }
 
-/** The block numbers of `ranges` (block-aligned), in rounds of up to PASS_ROUND. */
+/**
+ * Runs `read` (an item's settle()), turning a failed read of the image into bad input that says
+ * so: first whether the file changed since it was opened (assertUnchanged), else the read's own
+ * error, which names the file and the byte.
+ */
+export function settleImageRead(source: ImageSource, read: () => void): void {
+  try {
+    read();
+  } catch (e) {
+    assertUnchanged(source);
+    throw new BankforgeError((e as Error).message);
+  }
+}
+
+/** The block numbers of `ranges` (block-aligned), in rounds of up to ROUND_MAX. */
 function blockRounds(ranges: readonly Extent[], bs: Bytes): { total: number; each(): Generator<number[]> } {
   const total = ranges.reduce((n, r) => n + Math.ceil(r.end / bs) - r.start / bs, 0);
   return {
@@ -204,7 +239,7 @@ function blockRounds(ranges: readonly Extent[], bs: Bytes): { total: number; eac
       for (const r of ranges) {
         for (let b = r.start / bs; b < Math.ceil(r.end / bs); b++) {
           round.push(b);
-          if (round.length === PASS_ROUND) { yield round; round = []; }
+          if (round.length === ROUND_MAX) { yield round; round = []; }
         }
       }
       if (round.length) yield round;

@@ -17,13 +17,10 @@ import type { FlashProgress } from './progress.js';
 import { CHUNK, type ChunkBuffers } from './segments.js';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
 import type { Expect, WriteRecord } from './writer.js';
-import { isZero } from '../../builder/image/blocks.js';
+import { isZero } from '../../support/zero-bytes.cjs';
 import { alignedZeros } from './zeros.js';
-import { closePassFiles, comparePass, firstDifference, openPassFiles, type ComparePass, type PassFiles } from './block-pass.cjs';
+import { closePassFiles, comparePass, firstDifference, openPassFiles, ROUND_MAX, settle, type ComparePass, type PassFiles } from './block-pass.cjs';
 import { runRound, type HelperThread } from './helper-thread.js';
-
-/** Image chunks in one round of the read-back's shared pass (block-pass.cts): ~0.25 MiB of arrays. */
-const PASS_ROUND = 8192;
 
 /**
  * The 'image' items' chunks, read back and compared with the image file in rounds that the main
@@ -37,7 +34,7 @@ class ImageReadBack {
   private next = 0;
   private inRound = 0;
 
-  constructor(items: readonly Expect[], private readonly image: string, private readonly direct: DirectReader, private readonly buffers: ChunkBuffers, private readonly helper: HelperThread | undefined) {
+  constructor(items: readonly Expect[], private readonly image: ImageSource, private readonly direct: DirectReader, private readonly buffers: ChunkBuffers, private readonly helper: HelperThread | undefined) {
     this.chunks = (function* () {
       for (const item of items) {
         if (item.kind !== 'image') continue;
@@ -46,28 +43,45 @@ class ImageReadBack {
     })();
   }
 
-  /** The next chunk's result: where it first differs (-1: nowhere), and the bytes there. `between` as runRound's. */
-  async result(between: (finished: number) => Promise<void>): Promise<{ diff: number; seen: number; want: number }> {
+  /**
+   * The next chunk's result: where it first differs (-1: nowhere), and the bytes there. A round
+   * runs when its first chunk is asked for; `between` hears how many of its bytes are done, about.
+   */
+  async result(between: (bytes: Bytes) => Promise<void>): Promise<{ diff: number; seen: number; want: number }> {
     if (this.next === this.inRound) await this.round(between);
     const k = this.next++;
     const pass = this.pass!;
+    // A chunk whose read failed, or that a stopped worker left, is done again here: a failure is thrown in order.
+    this.unlessChanged(() => settle(pass, k, this.files!));
     return { diff: pass.diff[k]!, seen: pass.seen[k]!, want: pass.want[k]! };
   }
 
-  private async round(between: (finished: number) => Promise<void>): Promise<void> {
-    this.pass ??= comparePass(this.image, this.direct.path, this.direct.blockSize, PASS_ROUND);
+  private async round(between: (bytes: Bytes) => Promise<void>): Promise<void> {
+    this.pass ??= comparePass(this.image.path, this.direct.path, this.direct.blockSize, ROUND_MAX);
+    const pass = this.pass;
     // The device into the aligned buffer, as the rest of the read-back reads it.
-    this.files ??= openPassFiles(this.pass, { buf: this.buffers.scratch, aligned: this.buffers.data });
-    let n = 0;
-    for (; n < PASS_ROUND; n++) {
+    this.files ??= this.unlessChanged(() => openPassFiles(pass, { buf: this.buffers.scratch, aligned: this.buffers.data }));
+    let n = 0, bytes = 0;
+    for (; n < ROUND_MAX; n++) {
       const c = this.chunks.next();
       if (c.done) break;
-      this.pass.offsets[n] = c.value.offset;
-      this.pass.lengths[n] = c.value.length;
+      pass.offsets[n] = c.value.offset;
+      pass.lengths[n] = c.value.length;
+      bytes += c.value.length;
     }
-    await runRound(this.pass, n, this.helper, this.files, between);
+    await runRound(pass, n, this.helper, this.files, (finished) => between((bytes * finished) / n));
     this.next = 0;
     this.inRound = n;
+  }
+
+  /** `f`, unless the image file changed since it was opened: a failure to read it then says that. */
+  private unlessChanged<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      assertUnchanged(this.image);
+      throw e;
+    }
   }
 
   close(): void {
@@ -94,15 +108,15 @@ export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: Im
     if (signal?.aborted) throw new FlashInterrupted('verifying');
   };
   progress.phase('verifying', total);
-  const readBack = new ImageReadBack(items, source.path, direct, buffers, helper);
+  const readBack = new ImageReadBack(items, source, direct, buffers, helper);
   try {
     for (const item of items) {
       if (item.kind === 'image') {
         for (let at = 0; at < item.length; at += CHUNK) {
           stopped();
           const before = done;
-          const r = await readBack.result(async (finished) => {
-            show(before + finished * CHUNK);
+          const r = await readBack.result(async (bytes) => {
+            show(before + bytes);
             await turns.after();
             stopped();
           });

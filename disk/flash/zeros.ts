@@ -4,7 +4,7 @@
 // aligned buffer.
 
 import type { Bytes } from '../../partitions/units.js';
-import { isZero } from '../../builder/image/blocks.js';
+import { isZero } from '../../support/zero-bytes.cjs';
 import { alignedBuffer } from './direct-io.cjs';
 import type { Span } from './plan.js';
 

@@ -103,7 +103,9 @@ test('pack in one checkout and build in another with an empty cache, at the same
     'package/prebuilt/BOOTX64.EFI', 'package/prebuilt/kernel.elf', 'package/layouts/esxi.json', 'package/kernel/main.c', 'package/base/tmp/.keep',
     'package/linuxtool/statetool.c', 'package/scripts/fetch-linux.sh', 'package/kernel/font.c',
     'package/dist/cli-bundle/main.cjs', 'package/dist/cli-bundle/main.cache', 'package/dist/cli-bundle/direct.cjs', 'package/dist/cli-bundle/direct.cache',
-    'package/dist/cli-bundle/launch.cjs', 'package/dist/cli-bundle/help.txt', 'package/bin/package.json', 'package/bin/load-bundle.js']) {
+    'package/dist/cli-bundle/launch.cjs', 'package/dist/cli-bundle/help.txt', 'package/bin/package.json', 'package/bin/load-bundle.js',
+    // flash's worker thread runs these from dist/, not from the bundle
+    'package/dist/disk/flash/block-pass-thread.cjs', 'package/dist/disk/flash/block-pass.cjs', 'package/dist/disk/flash/direct-io.cjs', 'package/dist/support/zero-bytes.cjs']) {
     assert.ok(files.includes(f), `${f} is not in the package`);
   }
   assert.not.ok(files.some((f) => f.startsWith('package/dist/test/') || f.startsWith('package/dist/bench/') || f.endsWith('.map')), 'tests, benchmarks or source maps in the package');

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkPass, closePassFiles, comparePass, CHUNK_MAX, DIRTY, DONE, firstOutside, openPassFiles, PENDING, startRound, take, ZEROS, type Pass } from '../../../disk/flash/block-pass.cjs';
+import { checkPass, closePassFiles, comparePass, CHUNK_MAX, DIRTY, DONE, FAILED, firstOutside, openPassFiles, PENDING, settle, startRound, take, ZEROS, type Pass } from '../../../disk/flash/block-pass.cjs';
 import { HelperThread, runRound } from '../../../disk/flash/helper-thread.js';
 import { alignedBuffer } from '../../../disk/flash/direct-io.cjs';
 import { scratch } from '../../helpers/tools.js';
@@ -64,11 +64,14 @@ test('both threads: each item done once, the results the same; a second round re
   try {
     for (const round of [1, 2]) {
       let mine = 0;
-      await runRound(pass, BLOCKS, helper, files, async () => { mine++; });
+      const theirs = helper.itemsDone;
+      // A millisecond between the main thread's items, so that the worker, once started, finds some left.
+      await runRound(pass, BLOCKS, helper, files, async () => { mine++; await new Promise((r) => setTimeout(r, 1)); });
       assert.is(Atomics.load(pass.counter, 1), BLOCKS, `round ${round}: every item finished once`);
-      assert.ok(mine <= BLOCKS, `round ${round}: the main thread did ${mine}`);
+      assert.is(mine + helper.itemsDone - theirs, BLOCKS, `round ${round}: the main thread did ${mine}, the worker ${helper.itemsDone - theirs}`);
       assertChecked(pass, `round ${round}`);
     }
+    assert.ok(helper.itemsDone > 0, 'the worker, ready by the second round, took part');
   } finally {
     closePassFiles(files);
     await helper.close();
@@ -82,8 +85,9 @@ test('a worker that takes items and fails leaves them to the main thread; a clos
     // Takes the first five items and stops without doing them, as a worker that died would.
     const dying = { share: async (p: Pass) => { for (let i = 0; i < 5; i++) take(p); return false; } } as unknown as HelperThread;
     await runRound(pass, BLOCKS, dying, files, async () => undefined);
-    assert.ok(Array.from(pass.state.subarray(0, BLOCKS)).every((s) => s !== PENDING), 'nothing left pending');
-    assertChecked(pass, 'after a failed worker');
+    assert.equal(Array.from(pass.state.subarray(0, 5)), [PENDING, PENDING, PENDING, PENDING, PENDING], 'what it took is left');
+    for (let k = 0; k < BLOCKS; k++) settle(pass, k, files);
+    assertChecked(pass, 'after a failed worker, settled');
 
     const closed = HelperThread.start()!;
     await closed.close();
@@ -173,14 +177,18 @@ test('the read-back compare: a device (here an O_DIRECT file) that matches, and 
   }
 });
 
-test('a file shorter than a block read: the pass says where it ended, naming the file', async () => {
-  const pass = checkPass(image, size + BS, BS, 1, []);
-  pass.blocks[0] = BLOCKS - 1; pass.data[0] = 1;
+test('a file shorter than a block read: recorded as FAILED by the thread that met it; settle() reads again and throws, naming the file and byte', async () => {
+  const pass = checkPass(image, size + BS, BS, 2, []);
+  pass.blocks[0] = BLOCKS - 2; pass.data[0] = 1;
+  pass.blocks[1] = BLOCKS - 1; pass.data[1] = 1;
   const files = mainFiles(pass);
   try {
-    const e = await runRound(pass, 1, undefined, files, async () => undefined).then(() => undefined, (x: unknown) => x);
+    await runRound(pass, 2, undefined, files, async () => undefined);
+    assert.equal([pass.state[0], pass.state[1]], [DONE, FAILED]);
+    settle(pass, 0, files);
+    const e = (() => { try { settle(pass, 1, files); return undefined; } catch (x) { return x; } })();
     assert.instance(e, Error);
-    assert.match((e as Error).message, `${image}: ended at byte ${size}`);
+    assert.match((e as Error).message, `${image}: ended at byte ${size}, expected 1000 more bytes (did it change while flashing?)`);
   } finally {
     closePassFiles(files);
   }

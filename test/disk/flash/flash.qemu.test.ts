@@ -61,6 +61,18 @@ async function stick(name: string, size: number, fill: number, dirtyTo = size): 
   return path;
 }
 
+/** Byte `at` of the file at `path` XORed with `mask` (0 writes the same byte back: only the file's ctime moves). */
+async function flipByte(path: string, at: number, mask: number): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, at);
+    await fh.write(Buffer.from([b[0]! ^ mask]), 0, 1, at);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** The oracles: sgdisk -v, backup GPT at the device's last LBA, fsck.fat -n on every FAT. */
 async function judge(dev: string, img: Built, ss: 512 | 4096): Promise<void> {
   await sgdiskVerify(dev, ss);
@@ -117,13 +129,7 @@ test('a byte changed on the device between write and verify is caught by a read 
   await withLoop(file, 512, async (dev) => {
     // Written behind the loop device's back, into its backing file: /dev/loopN's page cache
     // still holds the good byte, so only a read that goes to the device sees the change.
-    const corrupt = async (): Promise<void> => {
-      const fh = await open(file, 'r+');
-      const b = Buffer.alloc(1);
-      await fh.read(b, 0, 1, victim);
-      await fh.write(Buffer.from([b[0]! ^ 0x5a]), 0, 1, victim);
-      await fh.close();
-    };
+    const corrupt = (): Promise<void> => flipByte(file, victim, 0x5a);
     const err = await flash({ image: small.image, device: dev, afterWrite: corrupt }).then(() => undefined, (e: Error) => e);
     assert.instance(err, FlashFailure);
     assert.match(err!.message, new RegExp(`verify failed: ${dev} byte ${victim} \\(partition 2 \\(bootbank\\) \\+ 512\\) reads 0x[0-9a-f]{2}, the image has 0x[0-9a-f]{2}`));
@@ -289,13 +295,7 @@ test('the image written to between the write and the verify: the flash fails say
   await withLoop(await stick('changing', changing.size + 8 * MiB, 0), 512, async (dev) => {
     // 0 first: the same byte written back, so only the file's ctime says it was written; then a changed byte.
     for (const flip of [0, 0x5a]) {
-      const touch = async (): Promise<void> => {
-        const fh = await open(changing.image, 'r+');
-        const b = Buffer.alloc(1);
-        await fh.read(b, 0, 1, victim);
-        await fh.write(Buffer.from([b[0]! ^ flip]), 0, 1, victim);
-        await fh.close();
-      };
+      const touch = (): Promise<void> => flipByte(changing.image, victim, flip);
       const err = await flash({ image: changing.image, device: dev, afterWrite: touch }).then(() => undefined, (e: Error) => e);
       assert.instance(err, FlashFailure, String(err));
       assert.match(err!.message, `${changing.image} changed while it was flashed`);
@@ -371,13 +371,7 @@ test('an image with enough data that a worker thread shares the check and the re
     // In the store's random data, near its end: where the worker is as likely as the main thread to look.
     const store = runs.reduce((a, r) => (r.sha256 && r.count > (a.sha256 ? a.count : 0) ? r : a));
     const victim = (store.first + Math.floor(store.count * 0.9)) * manifest.blocks.size + 7;
-    const corrupt = async (): Promise<void> => {
-      const fh = await open(file, 'r+');
-      const b = Buffer.alloc(1);
-      await fh.read(b, 0, 1, victim);
-      await fh.write(Buffer.from([b[0]! ^ 0x5a]), 0, 1, victim);
-      await fh.close();
-    };
+    const corrupt = (): Promise<void> => flipByte(file, victim, 0x5a);
     const err = await flash({ image: big.image, device: dev, afterWrite: corrupt }).then(() => undefined, (e: Error) => e);
     assert.instance(err, FlashFailure, String(err));
     assert.match(err!.message, new RegExp(`verify failed: ${dev} byte ${victim} \\(partition 4 \\(store\\) \\+ [0-9]+\\) reads 0x[0-9a-f]{2}, the image has 0x[0-9a-f]{2}`));

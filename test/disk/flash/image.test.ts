@@ -15,6 +15,7 @@ import { openReader } from '../../../disk/flash/reader.js';
 import { dataExtents } from '../../../disk/file-extents.js';
 import { blocksToRead, checkSidecars } from '../../../disk/flash/sidecars.js';
 import { HelperThread } from '../../../disk/flash/helper-thread.js';
+import { CHUNK_MAX, checkPass, closePassFiles, doItem, openPassFiles, startRound, stop, type Pass } from '../../../disk/flash/block-pass.cjs';
 import { CHUNK, segments } from '../../../disk/flash/segments.js';
 import { alignedBuffer } from '../../../disk/flash/direct-io.cjs';
 import { FlashFailure } from '../../../disk/flash/errors.js';
@@ -76,6 +77,10 @@ test('the check against a format 2 manifest reads data blocks and only what the 
     .filter((r) => r.sha256).reduce((n, r) => n + Math.min(r.count * manifest.blocks.size, manifest.image.size - r.first * manifest.blocks.size), 0);
   // By the main thread alone, and shared with a worker thread (flash.ts starts one for images with much data): the same answers.
   const helper = HelperThread.start()!;
+  // Started and answering before the checks, as flash's is by the time it checks a large image.
+  const empty = checkPass(sparse, 0, 1024 * 1024, 1, []);
+  startRound(empty, 0);
+  assert.ok(await helper.share(empty), 'the worker answers');
   const checked = async (): Promise<{ total: number; error: unknown }> => {
     const seen = [];
     for (const h of [undefined, helper]) {
@@ -112,6 +117,38 @@ test('the check against a format 2 manifest reads data blocks and only what the 
   await fh2.close();
   assert.match(String((await checked()).error), `block ${hole.first + 1} (bytes`);
   await helper.close();
+});
+
+test('shared with a helper that does every block last to first, the check still names the first block that does not match', async () => {
+  const order = join(dir, 'order.img');
+  await execa('cp', ['--sparse=always', img, order]);
+  const manifest = JSON.parse(await readFile(join(dir, 'small.manifest.json'), 'utf8'));
+  manifest.image.file = 'order.img';
+  await writeFile(join(dir, 'order.manifest.json'), JSON.stringify(manifest));
+  const data = (manifest.blocks.runs as { first: number; count: number; sha256?: string[] }[]).filter((r) => r.sha256);
+  const [early, late] = [data[1]!.first, data.at(-1)!.first];
+  const fh = await open(order, 'r+');
+  for (const b of [early, late]) await fh.write(Buffer.from('Q'), 0, 1, b * manifest.blocks.size + 3);
+  await fh.close();
+  let did = 0;
+  const backwards = {
+    share: async (pass: Pass) => {
+      const files = openPassFiles(pass, { buf: Buffer.allocUnsafe(CHUNK_MAX) });
+      try {
+        const count = pass.count;
+        stop(pass);
+        for (let k = count - 1; k >= 0; k--, did++) doItem(pass, k, files);
+      } finally {
+        closePassFiles(files);
+      }
+      return true;
+    },
+  } as unknown as HelperThread;
+  const progress = { phase() {}, note() {}, update() {} };
+  const e = await checkSidecars(await openImage(order), '/dev/null', progress, undefined, undefined, backwards).then(() => undefined, (x: unknown) => x);
+  assert.ok(did > 0, 'the helper did the blocks');
+  assert.instance(e, FlashFailure);
+  assert.match((e as Error).message, `order.img does not match ${join(dir, 'order.manifest.json')}: block ${early} (bytes ${early * manifest.blocks.size}..`);
 });
 
 /** The segments `src` yields, as offset+length:sha256, and the bytes read for them. */
