@@ -51,15 +51,16 @@ function dataBlockSpans(list: BlockList, imageSize: Bytes): Span[] {
 }
 
 /**
- * Segments are views of `buf` (CHUNK bytes, from alignedBuffer), valid until the next one is
- * asked for. `done` reports bytes read or skipped as holes. `signal`: an abort is seen between
+ * Each chunk is read into the buffer `buffer()` gives (CHUNK bytes, from alignedBuffer), asked
+ * for before each read: a writer that still writes from a buffer hands it out only once that
+ * write is done. Segments are views of it, valid until the next one is asked for. `done` reports bytes read or skipped as holes. `signal`: an abort is seen between
  * skipped holes too (the caller checks it between segments).
  * `checkBmap`: hold each range against the map now (when nothing is verified afterwards;
  * verify otherwise checks the device itself against the map). `checkManifest`: without a map,
  * hold what is read against the manifest again; not needed when verify compares the device with
  * the raw file, checked before writing and unchanged since (flash.ts).
  */
-export async function* segments(source: ImageSource, reader: ImageReader, checks: { checkBmap: boolean; checkManifest: boolean }, buf: Buffer, done: (bytes: Bytes) => void, signal?: AbortSignal): AsyncGenerator<Segment> {
+export async function* segments(source: ImageSource, reader: ImageReader, checks: { checkBmap: boolean; checkManifest: boolean }, buffer: () => Promise<Buffer>, done: (bytes: Bytes) => void, signal?: AbortSignal): AsyncGenerator<Segment> {
   let read = 0;
   const turns = new EventLoopTurns();
   const b = source.bmap;
@@ -68,7 +69,7 @@ export async function* segments(source: ImageSource, reader: ImageReader, checks
       const { offset, length } = rangeBytes(b.map, r);
       const h = checks.checkBmap ? createHash('sha256') : undefined;
       for (let at = 0; at < length; at += CHUNK) {
-        const data = buf.subarray(0, Math.min(CHUNK, length - at));
+        const data = (await buffer()).subarray(0, Math.min(CHUNK, length - at));
         await reader.read(offset + at, data);
         h?.update(data);
         yield { offset: offset + at, data };
@@ -113,7 +114,7 @@ export async function* segments(source: ImageSource, reader: ImageReader, checks
         continue;
       }
     }
-    const chunk = buf.subarray(0, Math.min(CHUNK, source.size - at));
+    const chunk = (await buffer()).subarray(0, Math.min(CHUNK, source.size - at));
     await reader.read(at, chunk);
     whole?.update(chunk);
     blocks?.update(chunk);

@@ -9,7 +9,7 @@
 
 import { createHash } from 'node:crypto';
 import { fdatasyncSync } from 'node:fs';
-import { writeAllAt } from '../../support/write-all.js';
+import { writeAllAt, writeAllAtAsync } from '../../support/write-all.js';
 import type { Bytes } from '../../partitions/units.js';
 import type { DirectReader } from './direct-io.cjs';
 import { FlashInterrupted } from './errors.js';
@@ -71,20 +71,32 @@ export interface WriteOptions { sync: SyncMode; checkBmapNow: boolean; compare: 
 export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: ImageReader, dev: DeviceHandles, o: WriteOptions): Promise<WriteRecord> {
   const rec: WriteRecord = { expect: [], dataBytes: 0, staleRead: 0, staleCleared: 0 };
   const zeros = alignedZeros(CHUNK);
-  const scratch = o.buffers.scratch;
   const turns = new EventLoopTurns();
   let unsynced = 0;
   const checkAbort = (): void => { if (o.signal?.aborted) throw new FlashInterrupted('writing'); };
+  const behind = new WriteBehind(dev.fd, [o.buffers.data, o.buffers.scratch]);
+  const written = async (n: Bytes): Promise<void> => {
+    unsynced += n;
+    if (o.sync === 'group' && unsynced >= SYNC_EVERY) {
+      await behind.settle();
+      fdatasyncSync(dev.fd);
+      unsynced = 0;
+    }
+  };
+  /** Zeros and the head and tail, on this thread; they count towards the next group sync, which the data's writes take. */
   const write = (data: Buffer, at: Bytes): void => {
     writeAllAt(dev.fd, data, at);
     unsynced += data.length;
-    if (o.sync === 'group' && unsynced >= SYNC_EVERY) { fdatasyncSync(dev.fd); unsynced = 0; }
   };
-  /** Reads `span` from the device and writes zeros over every 4 KiB block of it that is not zero. */
-  const clear = async (span: Span, record = true): Promise<void> => {
+  /**
+   * Reads `span` from the device and writes zeros over every 4 KiB block of it that is not zero;
+   * read into the chunk buffer that does not hold `segment` (the data about to be written).
+   */
+  const clear = async (span: Span, record = true, segment?: Buffer): Promise<void> => {
+    const into = await behind.spare(segment);
     for (let at = span.start; at < span.end; at += CHUNK) {
       checkAbort();
-      const buf = scratch.subarray(0, Math.min(CHUNK, span.end - at));
+      const buf = into.subarray(0, Math.min(CHUNK, span.end - at));
       dev.direct.read(at, buf);
       rec.staleRead += buf.length;
       for (const { start: s, end: e } of nonZeroRuns(buf)) {
@@ -125,43 +137,50 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
   if (!o.checkBmapNow) for (const r of ranges) rec.expect.push({ ...r, kind: 'range' });
   let nextRange = 0;
   let cursor = plan.headEnd;
-  const clearUntil = async (until: Bytes): Promise<void> => {
+  const clearUntil = async (until: Bytes, segment?: Buffer): Promise<void> => {
     for (const s of plan.stale) {
       const start = Math.max(s.start, cursor), end = Math.min(s.end, until);
-      if (end > start) await clear({ start, end });
+      if (end > start) await clear({ start, end }, true, segment);
     }
     cursor = Math.max(cursor, until);
   };
 
   o.progress.phase('writing', segmentTotal(source));
-  for await (const seg of segments(source, reader, { checkBmap: o.checkBmapNow, checkManifest: !o.compare }, o.buffers.data, (n) => o.progress.update(n), o.signal)) {
-    checkAbort();
-    const end = seg.offset + seg.data.length;
-    for (const p of plan.partitions) {
-      if (p.start < seg.offset || p.start >= end) continue;
-      const at = p.start - seg.offset;
-      for (const s of staleFatMetadata(plan, p.start, seg.data.subarray(at, at + plan.sectorSize))) addStale(plan, s);
+  try {
+    for await (const seg of segments(source, reader, { checkBmap: o.checkBmapNow, checkManifest: !o.compare }, () => behind.buffer(), (n) => o.progress.update(n), o.signal)) {
+      checkAbort();
+      const end = seg.offset + seg.data.length;
+      for (const p of plan.partitions) {
+        if (p.start < seg.offset || p.start >= end) continue;
+        const at = p.start - seg.offset;
+        for (const s of staleFatMetadata(plan, p.start, seg.data.subarray(at, at + plan.sectorSize))) addStale(plan, s);
+      }
+      plan.head.copyIn(seg.offset, seg.data, plan.imageTableStart);
+      plan.tail.copyIn(seg.offset, seg.data, plan.imageTableStart);
+      const a = Math.max(seg.offset, plan.headEnd), b = Math.min(end, plan.tailStart, plan.imageTableStart);
+      if (b <= a) continue;
+      await clearUntil(a, seg.data);
+      const piece = seg.data.subarray(a - seg.offset, b - seg.offset);
+      await behind.write(piece, a);
+      await written(piece.length);
+      if (o.compare) {
+        const last = rec.expect.at(-1);
+        if (last?.kind === 'image' && last.offset + last.length === a) last.length += piece.length;
+        else rec.expect.push({ offset: a, length: piece.length, kind: 'image' });
+      } else {
+        while (nextRange < ranges.length && ranges[nextRange]!.offset + ranges[nextRange]!.length <= a) nextRange++;
+        const r = ranges[nextRange];
+        const inRange = !o.checkBmapNow && r !== undefined && r.offset <= a && b <= r.offset + r.length;
+        // Data outside a whole .bmap range (or without a map) is checked by its own hash.
+        if (!inRange) rec.expect.push({ offset: a, length: piece.length, kind: 'data', sha256: createHash('sha256').update(piece).digest('hex') });
+      }
+      rec.dataBytes += piece.length;
+      cursor = b;
     }
-    plan.head.copyIn(seg.offset, seg.data, plan.imageTableStart);
-    plan.tail.copyIn(seg.offset, seg.data, plan.imageTableStart);
-    const a = Math.max(seg.offset, plan.headEnd), b = Math.min(end, plan.tailStart, plan.imageTableStart);
-    if (b <= a) continue;
-    await clearUntil(a);
-    const piece = seg.data.subarray(a - seg.offset, b - seg.offset);
-    write(piece, a);
-    if (o.compare) {
-      const last = rec.expect.at(-1);
-      if (last?.kind === 'image' && last.offset + last.length === a) last.length += piece.length;
-      else rec.expect.push({ offset: a, length: piece.length, kind: 'image' });
-    } else {
-      while (nextRange < ranges.length && ranges[nextRange]!.offset + ranges[nextRange]!.length <= a) nextRange++;
-      const r = ranges[nextRange];
-      const inRange = !o.checkBmapNow && r !== undefined && r.offset <= a && b <= r.offset + r.length;
-      // Data outside a whole .bmap range (or without a map) is checked by its own hash.
-      if (!inRange) rec.expect.push({ offset: a, length: piece.length, kind: 'data', sha256: createHash('sha256').update(piece).digest('hex') });
-    }
-    rec.dataBytes += piece.length;
-    cursor = b;
+    await behind.settle();
+  } finally {
+    // Nothing may still write when this returns or throws: the caller closes the device.
+    await behind.settle().catch(() => undefined);
   }
   await clearUntil(plan.tailStart);
 
@@ -172,4 +191,54 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
   writeWhole(plan.head);
   fdatasyncSync(dev.fd);
   return rec;
+}
+
+/**
+ * The image's data goes to the device through the thread pool while this thread reads and scans
+ * the next chunk: on the ~200 MiB bench image a 1 MiB O_DIRECT write to the loop device takes
+ * ~0.9 ms and the read and zero scan ~0.2 ms (the write phase 211 → 178 ms, medians of 10). One
+ * write is out at a time, and the two chunk buffers take turns: a buffer is handed out to read
+ * into (the next chunk, or old data to clear) only once no write reads from it, and never the one
+ * holding the segment being written. A failed write is thrown by the next call.
+ */
+class WriteBehind {
+  private pending: { from: ArrayBufferLike; done: Promise<void> } | undefined;
+  private turn = 0;
+
+  constructor(private readonly fd: number, private readonly bufs: readonly [Buffer, Buffer]) {}
+
+  /** The next buffer to read a chunk into. */
+  async buffer(): Promise<Buffer> {
+    const b = this.bufs[this.turn++ % 2]!;
+    await this.free(b);
+    return b;
+  }
+
+  /** The buffer that does not hold `inUse` (a segment still to be written), once no write reads from it. */
+  async spare(inUse: Buffer | undefined): Promise<Buffer> {
+    const b = inUse?.buffer === this.bufs[0].buffer ? this.bufs[1] : this.bufs[0];
+    await this.free(b);
+    return b;
+  }
+
+  /** Returns once no write reads from `b`. */
+  private async free(b: Buffer): Promise<void> {
+    if (this.pending?.from === b.buffer) await this.settle();
+  }
+
+  /** Starts writing `data` (a view of one of the buffers) at `at`, once the write before it is done. */
+  async write(data: Buffer, at: Bytes): Promise<void> {
+    await this.settle();
+    const done = writeAllAtAsync(this.fd, data, at);
+    // Awaited by the next call; failing first, it must not count as unhandled meanwhile.
+    done.catch(() => undefined);
+    this.pending = { from: data.buffer, done };
+  }
+
+  /** Waits for the write that is out, and throws its error. */
+  async settle(): Promise<void> {
+    const p = this.pending;
+    this.pending = undefined;
+    await p?.done;
+  }
 }

@@ -158,7 +158,8 @@ async function walk(src: ImageSource): Promise<{ segs: string[]; read: number }>
   const counting = { read: (offset: number, into: Buffer) => { read += into.length; return reader.read(offset, into); }, close: () => reader.close() };
   const segs: string[] = [];
   try {
-    for await (const s of segments(src, counting, { checkBmap: false, checkManifest: true }, alignedBuffer(CHUNK), () => undefined)) segs.push(`${s.offset}+${s.data.length}:${createHash('sha256').update(s.data).digest('hex')}`);
+    const buf = alignedBuffer(CHUNK);
+    for await (const s of segments(src, counting, { checkBmap: false, checkManifest: true }, async () => buf, () => undefined)) segs.push(`${s.offset}+${s.data.length}:${createHash('sha256').update(s.data).digest('hex')}`);
   } finally { await counting.close(); }
   return { segs, read };
 }
