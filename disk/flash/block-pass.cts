@@ -184,12 +184,13 @@ export function doShare(pass: Pass, files: PassFiles): number {
 /**
  * Makes item `k` judgeable, once its round has run: an item left (a worker that stopped) or
  * failed is done again here, and a read that fails again is thrown, in the order the caller
- * judges items.
+ * judges items. True when it did again an item whose read had failed: the second read worked.
  */
-export function settle(pass: Pass, k: number, files: PassFiles): void {
+export function settle(pass: Pass, k: number, files: PassFiles): boolean {
   const state = Atomics.load(pass.state, k);
-  if (state !== PENDING && state !== FAILED) return;
+  if (state !== PENDING && state !== FAILED) return false;
   Atomics.store(pass.state, k, pass.kind === 'check' ? checkItem(pass, k, files) : compareItem(pass, k, files));
+  return state === FAILED;
 }
 
 function checkItem(pass: CheckPass, k: number, files: PassFiles): number {
@@ -221,10 +222,23 @@ function compareItem(pass: ComparePass, k: number, files: PassFiles): number {
   return DONE;
 }
 
+/** A read of the image file that failed or came up short: its message names the file and the byte. */
+export class ImageReadError extends Error {
+  constructor(message: string, readonly code: string | undefined) {
+    super(message);
+  }
+}
+
 function readFull(fd: number, path: string, into: Buffer, at: number): void {
   for (let got = 0; got < into.length;) {
-    const n = readSync(fd, into, got, into.length - got, at + got);
-    if (n === 0) throw new Error(`${path}: ended at byte ${at + got}, expected ${into.length - got} more bytes (did it change while flashing?)`);
+    let n: number;
+    try {
+      n = readSync(fd, into, got, into.length - got, at + got);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ImageReadError(`${path}: reading ${into.length - got} bytes at byte ${at + got} failed: ${code ?? (e as Error).message}`, code);
+    }
+    if (n === 0) throw new ImageReadError(`${path}: ended at byte ${at + got}, expected ${into.length - got} more bytes (did it change while flashing?)`, undefined);
     got += n;
   }
 }

@@ -14,12 +14,12 @@ import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
 import { BlockCheck, blockDigests, blockMismatchText, type BlockList, type BlockMismatch } from '../../builder/image/blocks.js';
-import { BLOCK_MIN, CHUNK_MAX, checkPass, closePassFiles, DIRTY, firstOutside, openPassFiles, ROUND_MAX, settle } from './block-pass.cjs';
+import { BLOCK_MIN, CHUNK_MAX, checkPass, closePassFiles, DIRTY, firstOutside, ImageReadError, openPassFiles, ROUND_MAX, settle } from './block-pass.cjs';
 import { runRound, type HelperThread } from './helper-thread.js';
 import type { Extent } from '../file-extents.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
 import { assertUnchanged, type ImageSource } from './image.js';
-import { BankforgeError } from '../../support/errors.js';
+import { BankforgeError, EXIT } from '../../support/errors.js';
 import type { FlashProgress } from './progress.js';
 import { CHUNK } from './segments.js';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
@@ -98,7 +98,7 @@ export async function checkSidecars(source: ImageSource, device: string, progres
         const outsideAt = (at: Bytes): never => { throw outsideMap(source, device, at); };
         // A block a thread reads at once, and a block worth a read of its own: what the pass takes (ours are 1 MiB).
         if (m.blocks.size >= BLOCK_MIN && m.blocks.size <= CHUNK_MAX) {
-          await checkBlocks(source, m.blocks, ranges, spans, { buf, helper, progress, check, differs, outside: outsideAt });
+          await checkBlocks(source, m.blocks, ranges, spans, { device, buf, helper, progress, check, differs, outside: outsideAt });
           return;
         }
         const outside = spanArray(spans);
@@ -164,6 +164,8 @@ export async function checkSidecars(source: ImageSource, device: string, progres
 }
 
 interface PassHooks {
+  /** The device, for the messages: nothing is written to it while its image is checked. */
+  device: string;
   buf: Buffer;
   helper: HelperThread | undefined;
   progress: FlashProgress;
@@ -199,8 +201,10 @@ async function checkBlocks(source: ImageSource, list: BlockList, ranges: readonl
         await hooks.check();
       });
       for (let k = 0; k < round.length; k++) {
-        settleImageRead(source, () => settle(pass, k, files));
         const block = round[k]!, offset = block * bs, length = Math.min(bs, source.size - offset);
+        if (settleImageRead(source, hooks.device, () => settle(pass, k, files))) {
+          hooks.progress.note(`reading ${source.path} bytes ${offset}..${offset + length - 1} failed once and worked the second time`);
+        }
         const expected = digest(block);
         if (expected !== undefined) {
           const seen = Buffer.from(pass.digests.buffer, k * 32, 32).toString('hex');
@@ -216,16 +220,18 @@ async function checkBlocks(source: ImageSource, list: BlockList, ranges: readonl
 }
 
 /**
- * Runs `read` (an item's settle()), turning a failed read of the image into bad input that says
- * so: first whether the file changed since it was opened (assertUnchanged), else the read's own
- * error, which names the file and the byte.
+ * Runs `read` (an item's settle()) and returns what it returns, turning a failed read of the image
+ * into bad input: an image that changed since it was opened is said to have changed
+ * (assertUnchanged); otherwise the read's error names the file and the byte. Anything else is
+ * thrown as it is.
  */
-export function settleImageRead(source: ImageSource, read: () => void): void {
+export function settleImageRead<T>(source: ImageSource, device: string, read: () => T): T {
   try {
-    read();
+    return read();
   } catch (e) {
+    if (!(e instanceof ImageReadError)) throw e;
     assertUnchanged(source);
-    throw new BankforgeError((e as Error).message);
+    throw new BankforgeError(`${e.message}; nothing was written to ${device}`, EXIT.input, { file: source.path });
   }
 }
 

@@ -47,13 +47,13 @@ class ImageReadBack {
    * The next chunk's result: where it first differs (-1: nowhere), and the bytes there. A round
    * runs when its first chunk is asked for; `between` hears how many of its bytes are done, about.
    */
-  async result(between: (bytes: Bytes) => Promise<void>): Promise<{ diff: number; seen: number; want: number }> {
+  async result(between: (bytes: Bytes) => Promise<void>): Promise<{ diff: number; seen: number; want: number; retried: boolean }> {
     if (this.next === this.inRound) await this.round(between);
     const k = this.next++;
     const pass = this.pass!;
     // A chunk whose read failed, or that a stopped worker left, is done again here: a failure is thrown in order.
-    this.unlessChanged(() => settle(pass, k, this.files!));
-    return { diff: pass.diff[k]!, seen: pass.seen[k]!, want: pass.want[k]! };
+    const retried = this.unlessChanged(() => settle(pass, k, this.files!));
+    return { diff: pass.diff[k]!, seen: pass.seen[k]!, want: pass.want[k]!, retried };
   }
 
   private async round(between: (bytes: Bytes) => Promise<void>): Promise<void> {
@@ -69,7 +69,7 @@ class ImageReadBack {
       pass.lengths[n] = c.value.length;
       bytes += c.value.length;
     }
-    await runRound(pass, n, this.helper, this.files, (finished) => between((bytes * finished) / n));
+    await runRound(pass, n, this.helper, this.files, (finished) => between(Math.floor((bytes * finished) / n)));
     this.next = 0;
     this.inRound = n;
   }
@@ -120,12 +120,14 @@ export async function verifyDevice(plan: FlashPlan, rec: WriteRecord, source: Im
             await turns.after();
             stopped();
           });
+          const length = Math.min(CHUNK, item.length - at);
+          if (r.retried) progress.note(`reading back ${direct.path} bytes ${item.offset + at}..${item.offset + at + length - 1} (or the image there) failed once and worked the second time; a device whose reads fail is failing`);
           if (r.diff >= 0) {
             // A device that differs from a file written since it was checked says nothing about the device.
             assertUnchanged(source);
             throw mismatch(plan, direct.path, item.offset + at + r.diff, r.seen, r.want, 'image');
           }
-          show((done += Math.min(CHUNK, item.length - at)));
+          show((done += length));
         }
         continue;
       }

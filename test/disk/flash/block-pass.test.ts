@@ -65,8 +65,12 @@ test('both threads: each item done once, the results the same; a second round re
     for (const round of [1, 2]) {
       let mine = 0;
       const theirs = helper.itemsDone;
-      // A millisecond between the main thread's items, so that the worker, once started, finds some left.
-      await runRound(pass, BLOCKS, helper, files, async () => { mine++; await new Promise((r) => setTimeout(r, 1)); });
+      // In round 2 the worker is up (round 1 waited for its answer): after each of its items the
+      // main thread waits until another thread has finished an item too, or 2 s have passed.
+      await runRound(pass, BLOCKS, helper, files, async (finished) => {
+        mine++;
+        for (const until = Date.now() + 2000; round === 2 && Atomics.load(pass.counter, 0) < BLOCKS && Atomics.load(pass.counter, 1) <= finished && Date.now() < until;) await new Promise((r) => setTimeout(r, 1));
+      });
       assert.is(Atomics.load(pass.counter, 1), BLOCKS, `round ${round}: every item finished once`);
       assert.is(mine + helper.itemsDone - theirs, BLOCKS, `round ${round}: the main thread did ${mine}, the worker ${helper.itemsDone - theirs}`);
       assertChecked(pass, `round ${round}`);

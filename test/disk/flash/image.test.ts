@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { truncateSync } from 'node:fs';
 import { execa } from 'execa';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -119,36 +120,51 @@ test('the check against a format 2 manifest reads data blocks and only what the 
   await helper.close();
 });
 
-test('shared with a helper that does every block last to first, the check still names the first block that does not match', async () => {
+test('shared with a helper that does every block last to first: the first block that does not match is named, a failed read in a later block hides nothing, and an image cut short meanwhile is said to have changed', async () => {
   const order = join(dir, 'order.img');
-  await execa('cp', ['--sparse=always', img, order]);
   const manifest = JSON.parse(await readFile(join(dir, 'small.manifest.json'), 'utf8'));
   manifest.image.file = 'order.img';
   await writeFile(join(dir, 'order.manifest.json'), JSON.stringify(manifest));
+  const bs = manifest.blocks.size as number;
   const data = (manifest.blocks.runs as { first: number; count: number; sha256?: string[] }[]).filter((r) => r.sha256);
   const [early, late] = [data[1]!.first, data.at(-1)!.first];
-  const fh = await open(order, 'r+');
-  for (const b of [early, late]) await fh.write(Buffer.from('Q'), 0, 1, b * manifest.blocks.size + 3);
-  await fh.close();
-  let did = 0;
-  const backwards = {
-    share: async (pass: Pass) => {
-      const files = openPassFiles(pass, { buf: Buffer.allocUnsafe(CHUNK_MAX) });
-      try {
-        const count = pass.count;
-        stop(pass);
-        for (let k = count - 1; k >= 0; k--, did++) doItem(pass, k, files);
-      } finally {
-        closePassFiles(files);
-      }
-      return true;
-    },
-  } as unknown as HelperThread;
-  const progress = { phase() {}, note() {}, update() {} };
-  const e = await checkSidecars(await openImage(order), '/dev/null', progress, undefined, undefined, backwards).then(() => undefined, (x: unknown) => x);
-  assert.ok(did > 0, 'the helper did the blocks');
-  assert.instance(e, FlashFailure);
-  assert.match((e as Error).message, `order.img does not match ${join(dir, 'order.manifest.json')}: block ${early} (bytes ${early * manifest.blocks.size}..`);
+  /** The check of order.img (a fresh copy, `early`'s block changed or not) shared with a helper that does every block, last first, after cutting the file inside `late`'s block if asked. */
+  const checkBackwards = async (changeEarly: boolean, cut: boolean): Promise<unknown> => {
+    await execa('cp', ['--sparse=always', img, order]);
+    if (changeEarly) {
+      const fh = await open(order, 'r+');
+      await fh.write(Buffer.from('Q'), 0, 1, early * bs + 3);
+      await fh.close();
+    }
+    let did = 0;
+    const backwards = {
+      share: async (pass: Pass) => {
+        if (cut) truncateSync(order, late * bs + 100);
+        const files = openPassFiles(pass, { buf: Buffer.allocUnsafe(CHUNK_MAX) });
+        try {
+          const count = pass.count;
+          stop(pass);
+          for (let k = count - 1; k >= 0; k--, did++) doItem(pass, k, files);
+        } finally {
+          closePassFiles(files);
+        }
+        return true;
+      },
+    } as unknown as HelperThread;
+    const progress = { phase() {}, note() {}, update() {} };
+    const e = await checkSidecars(await openImage(order), '/dev/null', progress, undefined, undefined, backwards).then(() => undefined, (x: unknown) => x);
+    assert.ok(did > 0, 'the helper did the blocks');
+    return e;
+  };
+  const named = `order.img does not match ${join(dir, 'order.manifest.json')}: block ${early} (bytes ${early * bs}..`;
+  for (const cut of [false, true]) {
+    const e = await checkBackwards(true, cut);
+    assert.instance(e, FlashFailure, `cut ${cut}: ${String(e)}`);
+    assert.match((e as Error).message, named);
+  }
+  const e = await checkBackwards(false, true);
+  assert.instance(e, BankforgeError);
+  assert.match((e as Error).message, `${order} changed while it was flashed`);
 });
 
 /** The segments `src` yields, as offset+length:sha256, and the bytes read for them. */
