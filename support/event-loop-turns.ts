@@ -1,9 +1,10 @@
 // Long loops of synchronous file calls (flash, reading a target, hashing an image's holes): here
 // every trip through libuv's thread pool costs 50-100 µs, and the first big reads through it
-// several times a direct read, so the hot paths read and write synchronously. Such a loop never
-// lets the event loop run, so a SIGINT handler (Ctrl-C must stop a flash between chunks, and
-// remove a partial output) would wait for the whole loop; each loop therefore hands the event
-// loop a turn once TURN_MS have passed since the last one. By time, not by bytes: on a USB stick
+// several times a direct read, so the hot paths read and write synchronously (flash's data
+// writes excepted: a 1 MiB O_DIRECT write is worth a trip, to read the next chunk meanwhile).
+// Such a loop never lets the event loop run, so a SIGINT handler (Ctrl-C must stop a flash
+// between chunks, and remove a partial output) would wait for the whole loop; each loop
+// therefore hands the event loop a turn once TURN_MS have passed since the last one. By time, not by bytes: on a USB stick
 // writing 5-20 MB/s, 64 MiB is seconds of ignored Ctrl-C, and on a fast disk a turn per chunk
 // would be thousands of turns for nothing.
 

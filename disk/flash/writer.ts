@@ -58,7 +58,7 @@ export interface WriteRecord {
   staleCleared: Bytes;
 }
 
-/** The device opened for writing (a descriptor: writes are synchronous calls, support/event-loop-turns.ts says why) and for O_DIRECT reads. */
+/** The device opened for writing (a descriptor: the image's data is written through the thread pool, the rest with synchronous calls) and for O_DIRECT reads. */
 export interface DeviceHandles { path: string; fd: number; direct: DirectReader }
 
 /**
@@ -178,9 +178,10 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
       cursor = b;
     }
     await behind.settle();
-  } finally {
-    // Nothing may still write when this returns or throws: the caller closes the device.
-    await behind.settle().catch(() => undefined);
+  } catch (e) {
+    // Nothing may still write when this throws (the caller closes the device), and a write that
+    // failed before what was thrown is the first error; an interrupt is reported as one.
+    throw await behind.settle().then(() => e, (failed: unknown) => (e instanceof FlashInterrupted ? e : failed));
   }
   await clearUntil(plan.tailStart);
 
@@ -197,33 +198,26 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
  * The image's data goes to the device through the thread pool while this thread reads and scans
  * the next chunk: on the ~200 MiB bench image a 1 MiB O_DIRECT write to the loop device takes
  * ~0.9 ms and the read and zero scan ~0.2 ms (the write phase 211 → 178 ms, medians of 10). One
- * write is out at a time, and the two chunk buffers take turns: a buffer is handed out to read
- * into (the next chunk, or old data to clear) only once no write reads from it, and never the one
- * holding the segment being written. A failed write is thrown by the next call.
+ * write is out at a time, and the two chunk buffers take turns: the next chunk is read into the
+ * one no write reads from, and old data to clear into the one that holds neither the segment
+ * about to be written nor a write still out (waiting for that write if it must). A failed write
+ * is thrown by write() or settle(), and by spare() when it has to wait for it.
  */
 class WriteBehind {
   private pending: { from: ArrayBufferLike; done: Promise<void> } | undefined;
-  private turn = 0;
 
   constructor(private readonly fd: number, private readonly bufs: readonly [Buffer, Buffer]) {}
 
-  /** The next buffer to read a chunk into. */
-  async buffer(): Promise<Buffer> {
-    const b = this.bufs[this.turn++ % 2]!;
-    await this.free(b);
-    return b;
+  /** The buffer to read the next chunk into: when it is asked for, every segment of the last chunk has been handed to write(). */
+  buffer(): Buffer {
+    return this.pending?.from === this.bufs[0].buffer ? this.bufs[1] : this.bufs[0];
   }
 
   /** The buffer that does not hold `inUse` (a segment still to be written), once no write reads from it. */
   async spare(inUse: Buffer | undefined): Promise<Buffer> {
     const b = inUse?.buffer === this.bufs[0].buffer ? this.bufs[1] : this.bufs[0];
-    await this.free(b);
-    return b;
-  }
-
-  /** Returns once no write reads from `b`. */
-  private async free(b: Buffer): Promise<void> {
     if (this.pending?.from === b.buffer) await this.settle();
+    return b;
   }
 
   /** Starts writing `data` (a view of one of the buffers) at `at`, once the write before it is done. */
