@@ -90,6 +90,8 @@ async function flashImage(opts: FlashOptions, image: ImageSource, described: Pro
   if (described.status === 'rejected') throw described.reason;
   const device = described.value;
   checkTarget(device, { path: image.path, size: image.size, sectorSize: image.gpt.sectorSize }, { allowFixed: opts.allowFixed ?? false });
+  // Before the lock, which nothing would release if this threw.
+  const buffers = chunkBuffers();
   // The write lock every bankforge writer and QEMU's image lock respect (disk/write-lock.ts): a
   // stick a VM or another bankforge is using is refused before a byte is written. It is taken
   // while the image is checked (its helper is a process of its own) and before the question, so
@@ -97,7 +99,6 @@ async function flashImage(opts: FlashOptions, image: ImageSource, described: Pro
   const locking = lockForWriting(device.path).catch((e: unknown) => {
     throw e instanceof BankforgeError ? new FlashRefusal(`refusing to write ${device.path}: ${e.message}`) : e;
   });
-  const buffers = chunkBuffers();
   // Before the question and before the first write: an image its sidecars no longer describe is not written at all.
   const [checked, locked] = await Promise.allSettled([checkSidecars(image, device.path, progress, opts.signal, buffers.data, helper), locking]);
   if (checked.status === 'rejected' || locked.status === 'rejected') {

@@ -19,6 +19,7 @@ import { assertUnchanged, type ImageSource } from './image.js';
 import type { ImageReader } from './reader.js';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
 import { nonZeroRuns } from './zeros.js';
+import { BankforgeError } from '../../support/errors.js';
 import { CHUNK_MAX } from './block-pass.cjs';
 
 /** What flash reads and writes at once (1 MiB), also the chunk of the passes two threads share. */
@@ -37,8 +38,18 @@ export interface Segment { offset: Bytes; data: Buffer }
  */
 export interface ChunkBuffers { data: Buffer; scratch: Buffer }
 
+/**
+ * Refused as the environment's limit when V8 cannot make them: a WebAssembly memory reserves
+ * several GiB of address space (its guard regions, not memory used), which a `ulimit -v` of a
+ * few GiB does not leave; that was an "internal error".
+ */
 export function chunkBuffers(): ChunkBuffers {
-  return { data: alignedBuffer(CHUNK), scratch: alignedBuffer(CHUNK) };
+  try {
+    return { data: alignedBuffer(CHUNK), scratch: alignedBuffer(CHUNK) };
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new BankforgeError(`flash reads and writes the device with O_DIRECT through page-aligned buffers, which it makes as WebAssembly memory, and V8 could not make one (${e.message}): each reserves several GiB of address space, so a limit on it (ulimit -v) stops flash; nothing was written`);
+  }
 }
 
 /** Bytes the segment walk goes through (reads, or skips as holes), for progress. */
