@@ -41,12 +41,13 @@ export interface ChunkBuffers { data: Buffer; scratch: Buffer }
 /**
  * Refused as the environment's limit when V8 cannot make them: a WebAssembly memory reserves
  * several GiB of address space (its guard regions, not memory used), which a `ulimit -v` of a
- * few GiB does not leave; that was an "internal error".
+ * few GiB does not leave, and `--jitless` has no WebAssembly; both were an "internal error".
  */
 export function chunkBuffers(): ChunkBuffers {
   try {
     return { data: alignedBuffer(CHUNK), scratch: alignedBuffer(CHUNK) };
   } catch (e) {
+    if (typeof WebAssembly !== 'object') throw new BankforgeError('flash reads and writes the device with O_DIRECT through page-aligned buffers, which it makes as WebAssembly memory, and WebAssembly is turned off here (NODE_OPTIONS=--jitless?); nothing was written');
     if (!(e instanceof RangeError)) throw e;
     throw new BankforgeError(`flash reads and writes the device with O_DIRECT through page-aligned buffers, which it makes as WebAssembly memory, and V8 could not make one (${e.message}): each reserves several GiB of address space, so a limit on it (ulimit -v) stops flash; nothing was written`);
   }

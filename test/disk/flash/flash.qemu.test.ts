@@ -393,13 +393,16 @@ test('an image with enough data that a worker thread shares the check and the re
   });
 });
 
-test('without the address space for its aligned buffers (ulimit -v) flash says so, exit 3, and writes nothing (was an internal error)', async () => {
+test('without the address space for its aligned buffers (ulimit -v), or without WebAssembly (--jitless), flash says so, exit 3, and writes nothing (was an internal error)', async () => {
   await withLoop(await stick('ulimit', small.size + 8 * MiB, 0xaa, 16 * MiB), 512, async (dev) => {
     const before = await sha256Of(dev);
     const { BIN } = await import('../../helpers/cli.js');
-    const r = await tool('sh', ['-c', 'ulimit -v 4000000; exec "$@"', 'sh', BIN, 'flash', small.image, dev, '--yes']);
-    assert.is(r.exitCode, EXIT.input, r.all);
-    assert.match(r.stderr, 'could not make one (WebAssembly.Memory(): could not allocate memory): each reserves several GiB of address space, so a limit on it (ulimit -v) stops flash; nothing was written');
+    const limited = await tool('sh', ['-c', 'ulimit -v 4000000; exec "$@"', 'sh', BIN, 'flash', small.image, dev, '--yes']);
+    assert.is(limited.exitCode, EXIT.input, limited.all);
+    assert.match(limited.stderr, 'could not make one (WebAssembly.Memory(): could not allocate memory): each reserves several GiB of address space, so a limit on it (ulimit -v) stops flash; nothing was written');
+    const jitless = await cli(['flash', small.image, dev, '--yes'], { env: { NODE_OPTIONS: '--jitless' } });
+    assert.is(jitless.exitCode, EXIT.input, jitless.stderr);
+    assert.match(jitless.stderr, 'and WebAssembly is turned off here (NODE_OPTIONS=--jitless?); nothing was written');
     assert.is(await sha256Of(dev), before, 'the stick changed');
   });
 });
