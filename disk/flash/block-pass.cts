@@ -54,8 +54,8 @@ export interface CheckPass extends PassBase {
   digests: Uint8Array;
   /** Per item: the image offset of the first byte that is not zero outside every span of `spans`, else -1. */
   outside: Float64Array;
-  /** [start, end) byte spans, ascending, as pairs: a .bmap's ranges, outside which the image must be zeros. Empty: none. */
-  spans: Float64Array;
+  /** [start, end) byte spans, ascending, as pairs: a .bmap's ranges, outside which the image must be zeros; undefined without a map (an empty map has no ranges: every byte must be zero). */
+  spans: Float64Array | undefined;
 }
 
 /** The read-back of a device against the image file, chunk by chunk at the same offsets. */
@@ -88,10 +88,10 @@ const base = (capacity: number): PassBase => ({
   state: shared((b) => new Int32Array(b), capacity * 4),
 });
 
-/** A check of up to `capacity` blocks a round; `spans` as CheckPass says. */
-export function checkPass(image: string, imageSize: number, blockSize: number, capacity: number, spans: readonly { start: number; end: number }[]): CheckPass {
-  const s = shared((b) => new Float64Array(b), spans.length * 16).subarray(0, spans.length * 2);
-  spans.forEach((x, i) => { s[2 * i] = x.start; s[2 * i + 1] = x.end; });
+/** A check of up to `capacity` blocks a round; `spans` as CheckPass says (undefined: no map). */
+export function checkPass(image: string, imageSize: number, blockSize: number, capacity: number, spans: readonly { start: number; end: number }[] | undefined): CheckPass {
+  const s = spans && shared((b) => new Float64Array(b), spans.length * 16).subarray(0, spans.length * 2);
+  spans?.forEach((x, i) => { s![2 * i] = x.start; s![2 * i + 1] = x.end; });
   return {
     ...base(capacity), kind: 'check', image, imageSize, blockSize,
     blocks: shared((b) => new Float64Array(b), capacity * 8),
@@ -204,7 +204,7 @@ function checkItem(pass: CheckPass, k: number, files: PassFiles): number {
     readFull(files.image, pass.image, chunk, at);
     if (hash) hash.update(chunk);
     else if (!dirty && !isZero(chunk)) dirty = true;
-    if (outside < 0 && pass.spans.length > 0) outside = firstOutside(pass.spans, at, chunk);
+    if (outside < 0 && pass.spans) outside = firstOutside(pass.spans, at, chunk);
   }
   if (hash) pass.digests.set(hash.digest(), k * 32);
   pass.outside[k] = outside;

@@ -16,7 +16,7 @@ import type { BlockList } from '../../builder/image/blocks.js';
 import { makePlan } from './plan.js';
 import { silentProgress, type FlashProgress } from './progress.js';
 import { checkTarget } from './safety.js';
-import { chunkBuffers } from './segments.js';
+import { alignedMemory, chunkBuffers } from './segments.js';
 import { verifyDevice } from './verify.js';
 import { writeDevice, type SyncMode } from './writer.js';
 import { lockForWriting } from '../write-lock.js';
@@ -90,8 +90,9 @@ async function flashImage(opts: FlashOptions, image: ImageSource, described: Pro
   if (described.status === 'rejected') throw described.reason;
   const device = described.value;
   checkTarget(device, { path: image.path, size: image.size, sectorSize: image.gpt.sectorSize }, { allowFixed: opts.allowFixed ?? false });
-  // Before the lock, which nothing would release if this threw.
+  // Before the lock, which nothing would release if these threw, and before the device is opened.
   const buffers = chunkBuffers();
+  const plan = alignedMemory(() => makePlan(image.gpt, image.size, device.size));
   // The write lock every bankforge writer and QEMU's image lock respect (disk/write-lock.ts): a
   // stick a VM or another bankforge is using is refused before a byte is written. It is taken
   // while the image is checked (its helper is a process of its own) and before the question, so
@@ -106,6 +107,12 @@ async function flashImage(opts: FlashOptions, image: ImageSource, described: Pro
     throw checked.status === 'rejected' ? checked.reason : (locked as PromiseRejectedResult).reason;
   }
   const lock = locked.value;
+  // A signal during the check is seen only at its next turn of the event loop: it may be after
+  // the check ended, and nothing was written yet.
+  if (opts.signal?.aborted) {
+    await lock.release();
+    throw new FlashInterrupted('checking');
+  }
   if (opts.confirm && !(await opts.confirm(device, image).catch(async (e: unknown) => { await lock.release(); throw e; }))) {
     await lock.release();
     throw new FlashRefusal(`not confirmed; nothing was written to ${device.path}`);
@@ -114,6 +121,8 @@ async function flashImage(opts: FlashOptions, image: ImageSource, described: Pro
   const flags = constants.O_WRONLY | constants.O_EXCL | constants.O_DIRECT | (opts.sync === 'dsync' ? constants.O_DSYNC : 0);
   let fd: number;
   try {
+    // After the question too, which a signal may have come during.
+    if (opts.signal?.aborted) throw new FlashInterrupted('checking');
     fd = openSync(device.path, flags);
   } catch (e) {
     await lock.release();
@@ -125,7 +134,6 @@ async function flashImage(opts: FlashOptions, image: ImageSource, described: Pro
   const reader = await image.openReader();
   try {
     direct = DirectReader.open(device.path, device.sectorSize);
-    const plan = makePlan(image.gpt, image.size, device.size);
     const t0 = monotonicMs();
     const verify = opts.verify !== false;
     // A raw image is verified against the file itself, which was held against its sidecars

@@ -4,6 +4,7 @@
 // thread's time, pays for itself (flash.ts); a worker that cannot start or fails leaves its part
 // to the main thread, which then does the whole pass as it would alone.
 
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -43,6 +44,7 @@ export class HelperThread {
 
   /** A worker, starting now; undefined when none can be made. */
   static start(): HelperThread | undefined {
+    if (addressSpaceLimited()) return undefined;
     try {
       // Loaded here: node:worker_threads is ~2 ms that a flash with little data does without.
       const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
@@ -87,3 +89,22 @@ export async function runRound(pass: Pass, count: number, helper: HelperThread |
     await helped;
   }
 }
+
+/**
+ * Whether the process's address space is limited (ulimit -v) below what a worker may need: a
+ * worker's V8 reserves several GiB to start and cannot fail gracefully (measured: under 11.5-12
+ * GB the whole process aborted), and flash's own buffers reserve as much again. Without
+ * /proc/self/limits, not limited.
+ */
+function addressSpaceLimited(): boolean {
+  try {
+    const line = readFileSync('/proc/self/limits', 'latin1').split('\n').find((l) => l.startsWith('Max address space'));
+    const soft = line?.slice('Max address space'.length).trim().split(/\s+/)[0];
+    return soft !== undefined && soft !== 'unlimited' && Number(soft) < ADDRESS_SPACE_MIN;
+  } catch {
+    return false;
+  }
+}
+
+/** With less address space than this (64 GiB), no worker: from 60 GB up every flash passed under the limit. */
+const ADDRESS_SPACE_MIN = 64 * 2 ** 30;

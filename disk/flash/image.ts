@@ -15,6 +15,7 @@ import type { Bytes } from '../../partitions/units.js';
 import { openReader, streamSize, type Compression, type ImageReader } from './reader.js';
 import { CONTAINER_PROBE_BYTES, compressionBySuffix, containerOf } from '../container.js';
 import { dataExtents, type Extent } from '../file-extents.js';
+import { FlashFailure } from './errors.js';
 
 /** A bmap lists ranges as text: tens of bytes each; a few MiB for the largest images. */
 const BMAP_MAX = 64 * 1024 * 1024;
@@ -67,6 +68,11 @@ export async function openImage(path: string): Promise<ImageSource> {
   }
   if (bmap && bmap.map.imageSize !== size) {
     throw new BankforgeError(`${bmap.path} describes an image of ${bmap.map.imageSize} bytes; ${path} has ${size} (a map of another build?)`);
+  }
+  // A manifest that names this file but another size describes it as built: the file was cut
+  // short (a broken download) or grown since, which is the change the check is there to refuse.
+  if (manifest && manifest.file === basename(raw) && manifest.size !== size) {
+    throw new FlashFailure(`${path} is ${size} bytes, and ${manifest.path}, which names it, says ${manifest.size}: was it cut short or changed after its build? Nothing was written; rebuild it, or flash a copy made before`);
   }
   const m = manifest && manifest.size === size && manifest.file === basename(raw) ? manifest : undefined;
   if (manifest && !m) notes.push(`${manifest.path} describes ${manifest.file} of ${manifest.size} bytes, not this image; not used`);

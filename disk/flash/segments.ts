@@ -18,7 +18,7 @@ import type { Span } from './plan.js';
 import { assertUnchanged, type ImageSource } from './image.js';
 import type { ImageReader } from './reader.js';
 import { EventLoopTurns } from '../../support/event-loop-turns.js';
-import { nonZeroRuns } from './zeros.js';
+import { alignedZeros, nonZeroRuns } from './zeros.js';
 import { BankforgeError } from '../../support/errors.js';
 import { CHUNK_MAX } from './block-pass.cjs';
 
@@ -38,14 +38,24 @@ export interface Segment { offset: Bytes; data: Buffer }
  */
 export interface ChunkBuffers { data: Buffer; scratch: Buffer }
 
-/**
- * Refused as the environment's limit when V8 cannot make them: a WebAssembly memory reserves
- * several GiB of address space (its guard regions, not memory used), which a `ulimit -v` of a
- * few GiB does not leave, and `--jitless` has no WebAssembly; both were an "internal error".
- */
 export function chunkBuffers(): ChunkBuffers {
-  try {
+  return alignedMemory(() => {
+    // The writer's zeros too (zeros.ts keeps them): every aligned buffer is made before the device is opened.
+    alignedZeros(CHUNK);
     return { data: alignedBuffer(CHUNK), scratch: alignedBuffer(CHUNK) };
+  });
+}
+
+/**
+ * `make()`, which makes aligned buffers (alignedBuffer), with V8 failing to make one refused as
+ * the environment's limit: a WebAssembly memory reserves several GiB of address space (its guard
+ * regions, not memory used), which a `ulimit -v` of a few to some tens of GiB does not leave, and
+ * `--jitless` has no WebAssembly; both were an "internal error", or a write failure claimed
+ * before anything was written. Flash makes every such buffer before it opens the device.
+ */
+export function alignedMemory<T>(make: () => T): T {
+  try {
+    return make();
   } catch (e) {
     if (typeof WebAssembly !== 'object') throw new BankforgeError('flash reads and writes the device with O_DIRECT through page-aligned buffers, which it makes as WebAssembly memory, and WebAssembly is turned off here (NODE_OPTIONS=--jitless?); nothing was written');
     if (!(e instanceof RangeError)) throw e;

@@ -52,8 +52,8 @@ export function blocksToRead(list: BlockList, imageSize: Bytes, extents: readonl
   return out;
 }
 
-/** Spans as block-pass.cts' pairs, for firstOutside; undefined for none. */
-const spanArray = (spans: readonly Extent[]): Float64Array | undefined => (spans.length ? new Float64Array(spans.flatMap((x) => [x.start, x.end])) : undefined);
+/** Spans as block-pass.cts' pairs, for firstOutside; undefined without a map (a map with no ranges gives an empty array: every byte is outside). */
+const spanArray = (spans: readonly Extent[] | undefined): Float64Array | undefined => spans && new Float64Array(spans.flatMap((x) => [x.start, x.end]));
 
 /** A .bmap's ranges as [start, end) byte spans (block-pass.cts' `spans`). */
 function bmapSpans(bmap: NonNullable<ImageSource['bmap']>): { start: Bytes; end: Bytes }[] {
@@ -90,7 +90,7 @@ export async function checkSidecars(source: ImageSource, device: string, progres
       };
       // Every byte that is not zero is read below (a hole of the file reads as zeros), so this
       // also finds data a .bmap beside the image leaves out; flash.ts relies on it.
-      const spans = source.bmap ? bmapSpans(source.bmap) : [];
+      const spans = source.bmap ? bmapSpans(source.bmap) : undefined;
       const extents = m.blocks && source.compression === 'none' ? await source.extents : undefined;
       if (m.blocks && extents) {
         const ranges = blocksToRead(m.blocks, source.size, extents);
@@ -182,7 +182,7 @@ interface PassHooks {
  * (block-pass.cts); each round's results are judged in block order, so the first mismatch is the
  * one a pass in order would have met.
  */
-async function checkBlocks(source: ImageSource, list: BlockList, ranges: readonly Extent[], spans: readonly Extent[], hooks: PassHooks): Promise<void> {
+async function checkBlocks(source: ImageSource, list: BlockList, ranges: readonly Extent[], spans: readonly Extent[] | undefined, hooks: PassHooks): Promise<void> {
   const bs = list.size;
   const digest = blockDigests(list);
   const rounds = blockRounds(ranges, bs);

@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { checkPass, closePassFiles, comparePass, CHUNK_MAX, DIRTY, DONE, FAILED, firstOutside, openPassFiles, PENDING, settle, startRound, take, ZEROS, type Pass } from '../../../disk/flash/block-pass.cjs';
 import { HelperThread, runRound } from '../../../disk/flash/helper-thread.js';
@@ -26,7 +27,7 @@ const isData = (b: number) => b < 20 || b >= 30;
 const sha = (b: number) => createHash('sha256').update(bytes.subarray(b * BS, Math.min(size, (b + 1) * BS))).digest('hex');
 
 /** A check of every block, filled in, and its round started, ready to be shared. */
-function fullCheck(spans: { start: number; end: number }[] = []) {
+function fullCheck(spans?: { start: number; end: number }[]) {
   const pass = checkPass(image, size, BS, BLOCKS, spans);
   for (let b = 0; b < BLOCKS; b++) { pass.blocks[b] = b; pass.data[b] = isData(b) ? 1 : 0; }
   return pass;
@@ -82,6 +83,16 @@ test('both threads: each item done once, the results the same; a second round re
   }
 });
 
+test('no worker under a tight address-space limit (ulimit -v), where starting one aborted the process; one without', async () => {
+  const helperModule = new URL('../../../disk/flash/helper-thread.js', import.meta.url).href;
+  const probe = `import(${JSON.stringify(helperModule)}).then(async (m) => { const h = m.HelperThread.start(); console.log(h === undefined ? 'none' : 'started'); await h?.close(); })`;
+  for (const [limit, want] of [['11500000', 'none'], ['unlimited', 'started']] as const) {
+    const r = await execa('sh', ['-c', `ulimit -v ${limit}; exec node --input-type=module -e "$0"`, probe], { reject: false });
+    assert.is(r.exitCode, 0, `ulimit -v ${limit}: ${r.stderr}`);
+    assert.is(r.stdout.trim(), want, `ulimit -v ${limit}`);
+  }
+});
+
 test('a worker that takes items and fails leaves them to the main thread; a closed one takes none', async () => {
   const pass = fullCheck();
   const files = mainFiles(pass);
@@ -122,6 +133,20 @@ test('bytes outside a .bmap\'s spans: the first one that is not zero, by either 
   } finally {
     closePassFiles(files);
     await helper.close();
+  }
+});
+
+test('a .bmap with no ranges at all: every byte that is not zero is outside it (no map at all checks nothing)', async () => {
+  for (const spans of [[], undefined]) {
+    const pass = fullCheck(spans);
+    const files = mainFiles(pass);
+    try {
+      await runRound(pass, BLOCKS, undefined, files, async () => undefined);
+      const first = (b: number) => { for (let i = b * BS; i < Math.min(size, (b + 1) * BS); i++) if (bytes[i] !== 0) return i; return -1; };
+      for (const b of [0, 25, 39]) assert.is(pass.outside[b], spans ? first(b) : -1, `block ${b}, ${spans ? 'an empty map' : 'no map'}`);
+    } finally {
+      closePassFiles(files);
+    }
   }
 });
 
@@ -182,7 +207,7 @@ test('the read-back compare: a device (here an O_DIRECT file) that matches, and 
 });
 
 test('a file shorter than a block read: recorded as FAILED by the thread that met it; settle() reads again and throws, naming the file and byte', async () => {
-  const pass = checkPass(image, size + BS, BS, 2, []);
+  const pass = checkPass(image, size + BS, BS, 2, undefined);
   pass.blocks[0] = BLOCKS - 2; pass.data[0] = 1;
   pass.blocks[1] = BLOCKS - 1; pass.data[1] = 1;
   const files = mainFiles(pass);

@@ -283,6 +283,11 @@ test('a .bmap that leaves out data the image holds (a map of another build) is r
       assert.is(r.exitCode, EXIT.failed, r.stderr);
       assert.match(r.stderr, `stale/small.img holds data at byte ${firstData(dropped)}, outside every range of ${image}.bmap, which flash would not write (a map of another build?); nothing was written to ${dev}`);
     }
+    // A map with no ranges at all leaves out every byte (it was taken for no map, and flash wrote none of the data).
+    await writeFile(`${image}.bmap`, encodeBmap({ ...map, ranges: [], mappedBlocksCount: 0 }));
+    const empty = await cli(['flash', image, dev, '--yes']);
+    assert.is(empty.exitCode, EXIT.failed, empty.stderr);
+    assert.match(empty.stderr, `stale/small.img holds data at byte ${bytes.findIndex((b) => b !== 0)}, outside every range of ${image}.bmap`);
     assert.is(await sha256Of(dev), before, 'the stick changed');
   });
 });

@@ -79,7 +79,7 @@ test('the check against a format 2 manifest reads data blocks and only what the 
   // By the main thread alone, and shared with a worker thread (flash.ts starts one for images with much data): the same answers.
   const helper = HelperThread.start()!;
   // Started and answering before the checks, as flash's is by the time it checks a large image.
-  const empty = checkPass(sparse, 0, 1024 * 1024, 1, []);
+  const empty = checkPass(sparse, 0, 1024 * 1024, 1, undefined);
   startRound(empty, 0);
   assert.ok(await helper.share(empty), 'the worker answers');
   const checked = async (): Promise<{ total: number; error: unknown }> => {
@@ -118,6 +118,24 @@ test('the check against a format 2 manifest reads data blocks and only what the 
   await fh2.close();
   assert.match(String((await checked()).error), `block ${hole.first + 1} (bytes`);
   await helper.close();
+});
+
+test('an image cut short beside the manifest that names it is refused (exit 8), not flashed unchecked', async () => {
+  const cut = join(dir, 'cut.img');
+  await execa('cp', ['--sparse=always', img, cut]);
+  const manifest = JSON.parse(await readFile(join(dir, 'small.manifest.json'), 'utf8'));
+  manifest.image.file = 'cut.img';
+  await writeFile(join(dir, 'cut.manifest.json'), JSON.stringify(manifest));
+  await truncate(cut, 8 * 1024 * 1024);
+  const e = await openImage(cut).then(() => undefined, (x: unknown) => x);
+  assert.instance(e, FlashFailure);
+  assert.is((e as FlashFailure).exitCode, EXIT.failed);
+  assert.match((e as Error).message, `${cut} is 8388608 bytes, and ${join(dir, 'cut.manifest.json')}, which names it, says ${manifest.image.size}: was it cut short or changed after its build? Nothing was written`);
+  // A manifest naming another file is still only noted.
+  manifest.image.file = 'other.img';
+  await writeFile(join(dir, 'cut.manifest.json'), JSON.stringify(manifest));
+  const opened = await openImage(cut).then((x) => x, () => undefined);
+  assert.ok(opened?.notes.some((n) => n.includes('describes other.img')), String(opened?.notes));
 });
 
 test('shared with a helper that does every block last to first: the first block that does not match is named, a failed read in a later block hides nothing, and an image cut short meanwhile is said to have changed', async () => {
