@@ -155,9 +155,13 @@ export class BlockCheck {
   private block: number;
   private holeClean = true;
 
-  constructor(private readonly list: BlockList, private readonly imageSize: Bytes, start: Bytes, private readonly onMismatch: (m: BlockMismatch) => never) {
+  /**
+   * `digest`: the list's blockDigests(), when a caller checks many ranges of one list: making it
+   * walks every run, which once per range made a check of 40 000 ranges take 15 s.
+   */
+  constructor(private readonly list: BlockList, private readonly imageSize: Bytes, start: Bytes, private readonly onMismatch: (m: BlockMismatch) => never, digest = blockDigests(list)) {
     if (start % list.size !== 0) throw new RangeError(`a block check starts on a block boundary, not at byte ${start}`);
-    this.digest = blockDigests(list);
+    this.digest = digest;
     this.block = start / list.size;
   }
 

@@ -102,9 +102,10 @@ export async function checkSidecars(source: ImageSource, device: string, progres
           return;
         }
         const outside = spanArray(spans);
+        const digest = blockDigests(m.blocks);
         let done = 0;
         for (const r of ranges) {
-          const blocks = new BlockCheck(m.blocks, source.size, r.start, differs);
+          const blocks = new BlockCheck(m.blocks, source.size, r.start, differs, digest);
           for (let at = r.start; at < r.end; at += CHUNK) {
             const chunk = buf.subarray(0, Math.min(CHUNK, r.end - at));
             await check();
