@@ -88,17 +88,22 @@ const base = (capacity: number): PassBase => ({
   state: shared((b) => new Int32Array(b), capacity * 4),
 });
 
-/** A check of up to `capacity` blocks a round; `spans` as CheckPass says (undefined: no map). */
-export function checkPass(image: string, imageSize: number, blockSize: number, capacity: number, spans: readonly { start: number; end: number }[] | undefined): CheckPass {
-  const s = spans && shared((b) => new Float64Array(b), spans.length * 16).subarray(0, spans.length * 2);
-  spans?.forEach((x, i) => { s![2 * i] = x.start; s![2 * i + 1] = x.end; });
+/** [start, end) spans as CheckPass' and firstOutside's pairs, in memory a worker shares. */
+export function spanPairs(spans: readonly { start: number; end: number }[]): Float64Array {
+  const s = shared((b) => new Float64Array(b), spans.length * 16).subarray(0, spans.length * 2);
+  spans.forEach((x, i) => { s[2 * i] = x.start; s[2 * i + 1] = x.end; });
+  return s;
+}
+
+/** A check of up to `capacity` blocks a round; `spans` (from spanPairs) as CheckPass says (undefined: no map). */
+export function checkPass(image: string, imageSize: number, blockSize: number, capacity: number, spans: Float64Array | undefined): CheckPass {
   return {
     ...base(capacity), kind: 'check', image, imageSize, blockSize,
     blocks: shared((b) => new Float64Array(b), capacity * 8),
     data: shared((b) => new Uint8Array(b), capacity),
     digests: shared((b) => new Uint8Array(b), capacity * 32),
     outside: shared((b) => new Float64Array(b), capacity * 8),
-    spans: s,
+    spans,
   };
 }
 

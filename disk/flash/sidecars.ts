@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Bytes } from '../../partitions/units.js';
 import { rangeBytes } from '../../builder/outputs/bmap.js';
 import { BlockCheck, blockDigests, blockMismatchText, type BlockList, type BlockMismatch } from '../../builder/image/blocks.js';
-import { BLOCK_MIN, CHUNK_MAX, checkPass, closePassFiles, DIRTY, firstOutside, ImageReadError, openPassFiles, ROUND_MAX, settle } from './block-pass.cjs';
+import { BLOCK_MIN, CHUNK_MAX, checkPass, spanPairs, closePassFiles, DIRTY, firstOutside, ImageReadError, openPassFiles, ROUND_MAX, settle } from './block-pass.cjs';
 import { runRound, type HelperThread } from './helper-thread.js';
 import type { Extent } from '../file-extents.js';
 import { FlashFailure, FlashInterrupted } from './errors.js';
@@ -52,12 +52,9 @@ export function blocksToRead(list: BlockList, imageSize: Bytes, extents: readonl
   return out;
 }
 
-/** Spans as block-pass.cts' pairs, for firstOutside; undefined without a map (a map with no ranges gives an empty array: every byte is outside). */
-const spanArray = (spans: readonly Extent[] | undefined): Float64Array | undefined => spans && new Float64Array(spans.flatMap((x) => [x.start, x.end]));
-
-/** A .bmap's ranges as [start, end) byte spans (block-pass.cts' `spans`). */
-function bmapSpans(bmap: NonNullable<ImageSource['bmap']>): { start: Bytes; end: Bytes }[] {
-  return bmap.map.ranges.map((r) => { const { offset, length } = rangeBytes(bmap.map, r); return { start: offset, end: offset + length }; });
+/** A .bmap's ranges as block-pass.cts' span pairs, for firstOutside (a map with no ranges gives none: every byte is outside). */
+function bmapSpans(bmap: NonNullable<ImageSource['bmap']>): Float64Array {
+  return spanPairs(bmap.map.ranges.map((r) => { const { offset, length } = rangeBytes(bmap.map, r); return { start: offset, end: offset + length }; }));
 }
 
 /**
@@ -90,7 +87,7 @@ export async function checkSidecars(source: ImageSource, device: string, progres
       };
       // Every byte that is not zero is read below (a hole of the file reads as zeros), so this
       // also finds data a .bmap beside the image leaves out; flash.ts relies on it.
-      const spans = source.bmap ? bmapSpans(source.bmap) : undefined;
+      const outside = source.bmap ? bmapSpans(source.bmap) : undefined;
       const extents = m.blocks && source.compression === 'none' ? await source.extents : undefined;
       if (m.blocks && extents) {
         const ranges = blocksToRead(m.blocks, source.size, extents);
@@ -98,10 +95,9 @@ export async function checkSidecars(source: ImageSource, device: string, progres
         const outsideAt = (at: Bytes): never => { throw outsideMap(source, device, at); };
         // A block a thread reads at once, and a block worth a read of its own: what the pass takes (ours are 1 MiB).
         if (m.blocks.size >= BLOCK_MIN && m.blocks.size <= CHUNK_MAX) {
-          await checkBlocks(source, m.blocks, ranges, spans, { device, buf, helper, progress, check, differs, outside: outsideAt });
+          await checkBlocks(source, m.blocks, ranges, outside, { device, buf, helper, progress, check, differs, outside: outsideAt });
           return;
         }
-        const outside = spanArray(spans);
         const digest = blockDigests(m.blocks);
         let done = 0;
         for (const r of ranges) {
@@ -119,7 +115,6 @@ export async function checkSidecars(source: ImageSource, device: string, progres
         }
         return;
       }
-      const outside = spanArray(spans);
       const blocks = m.blocks && new BlockCheck(m.blocks, source.size, 0, differs);
       const whole = blocks ? undefined : createHash('sha256');
       progress.phase(`checking against ${m.path}`, source.size);
@@ -178,12 +173,12 @@ interface PassHooks {
 
 /**
  * The blocks of `ranges` (whole blocks, from blocksToRead) against `list`: data blocks by their
- * sha256, hole blocks as zeros, and every byte outside `spans` (a .bmap's) as zeros when there
- * are spans. In rounds of up to ROUND_MAX blocks that the main thread and `helper` share
+ * sha256, hole blocks as zeros, and every byte outside `spans` (a .bmap's, as spanPairs) as
+ * zeros when there is a map. In rounds of up to ROUND_MAX blocks that the main thread and `helper` share
  * (block-pass.cts); each round's results are judged in block order, so the first mismatch is the
  * one a pass in order would have met.
  */
-async function checkBlocks(source: ImageSource, list: BlockList, ranges: readonly Extent[], spans: readonly Extent[] | undefined, hooks: PassHooks): Promise<void> {
+async function checkBlocks(source: ImageSource, list: BlockList, ranges: readonly Extent[], spans: Float64Array | undefined, hooks: PassHooks): Promise<void> {
   const bs = list.size;
   const digest = blockDigests(list);
   const rounds = blockRounds(ranges, bs);

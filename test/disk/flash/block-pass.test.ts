@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { join } from 'node:path';
-import { checkPass, closePassFiles, comparePass, CHUNK_MAX, DIRTY, DONE, FAILED, firstOutside, openPassFiles, PENDING, settle, startRound, take, ZEROS, type Pass } from '../../../disk/flash/block-pass.cjs';
+import { checkPass, closePassFiles, comparePass, CHUNK_MAX, spanPairs, DIRTY, DONE, FAILED, firstOutside, openPassFiles, PENDING, settle, startRound, take, ZEROS, type Pass } from '../../../disk/flash/block-pass.cjs';
 import { HelperThread, runRound } from '../../../disk/flash/helper-thread.js';
 import { alignedBuffer } from '../../../disk/flash/direct-io.cjs';
 import { scratch } from '../../helpers/tools.js';
@@ -28,7 +28,7 @@ const sha = (b: number) => createHash('sha256').update(bytes.subarray(b * BS, Ma
 
 /** A check of every block, filled in, and its round started, ready to be shared. */
 function fullCheck(spans?: { start: number; end: number }[]) {
-  const pass = checkPass(image, size, BS, BLOCKS, spans);
+  const pass = checkPass(image, size, BS, BLOCKS, spans && spanPairs(spans));
   for (let b = 0; b < BLOCKS; b++) { pass.blocks[b] = b; pass.data[b] = isData(b) ? 1 : 0; }
   return pass;
 }
