@@ -3,7 +3,7 @@
 // docs/boot-state.md; the host tests hold this file and the C code to the same bytes and the
 // same decisions.
 
-import CRC32 from 'crc-32';
+import { crc32 } from './crc32.js';
 import type { Bytes } from './units.js';
 
 export const STATE = {
@@ -81,7 +81,7 @@ export function decodeState(rec: Uint8Array): BankState | undefined {
   if (b.length < STATE.recordSize) return undefined;
   if (b.toString('latin1', OFF.magic, OFF.magic + 8) !== STATE.magic) return undefined;
   if (b.readUInt16LE(OFF.format) !== STATE.format || b.readUInt16LE(OFF.size) !== STATE.recordSize) return undefined;
-  if (b.readUInt32LE(OFF.crc) !== (CRC32.buf(b.subarray(0, OFF.crc)) >>> 0)) return undefined;
+  if (b.readUInt32LE(OFF.crc) !== crc32(b.subarray(0, OFF.crc))) return undefined;
   return {
     seq: b.readUInt32LE(OFF.seq), bank: b[OFF.bank]!, bootstate: b[OFF.bootstate]!, triesLeft: b[OFF.triesLeft]!,
     triesMax: b[OFF.triesMax]!, updated: b.readUInt32LE(OFF.updated), reason: b[OFF.reason]!, flags: b[OFF.flags]!,
@@ -114,7 +114,7 @@ export function encodeState(s: BankState): Buffer {
     b.writeUInt32LE(h.seq >>> 0, o);
     b[o + 4] = h.event; b[o + 5] = h.bootstate; b[o + 6] = h.triesLeft; b[o + 7] = h.reason;
   });
-  b.writeUInt32LE(CRC32.buf(b.subarray(0, OFF.crc)) >>> 0, OFF.crc);
+  b.writeUInt32LE(crc32(b.subarray(0, OFF.crc)), OFF.crc);
   return b;
 }
 

@@ -11,7 +11,7 @@
 // little-endian, the CRC over bytes 0-19 and the text, the text "key=value\n" lines. The newer
 // valid slot (by seq, wrapping) is current; a write goes to the other slot.
 
-import CRC32 from 'crc-32';
+import { crc32 } from './crc32.js';
 import { BankforgeError } from '../support/errors.js';
 
 export const CONFIG = {
@@ -151,7 +151,7 @@ export function checkSetting(key: string, value: string): string | undefined {
 // --- the record -------------------------------------------------------------------------------
 
 function crc(header: Uint8Array, text: Uint8Array): number {
-  return CRC32.buf(text, CRC32.buf(header.subarray(0, 20))) >>> 0;
+  return crc32(text, crc32(header.subarray(0, 20)));
 }
 
 /** "key=value\n" lines, every key in record order (own values only; the rest at their defaults). */

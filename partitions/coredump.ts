@@ -3,7 +3,7 @@
 // the same format: the partition header (--clear) and whole dumps (test fixtures). The host
 // tests hold this file and the C header to the same bytes.
 
-import CRC32 from 'crc-32';
+import { crc32 } from './crc32.js';
 import { KiB, MiB, type Bytes } from './units.js';
 import { readSpaced, type ByteSource } from './sink.js';
 import { BankforgeError } from '../support/errors.js';
@@ -120,7 +120,6 @@ export type Dump =
   | { slot: number; cleared: boolean; status: 'complete'; header: DumpHeader; body: DumpBody; raw: Buffer }
   | { slot: number; cleared: boolean; status: 'incomplete'; problem: string; header: DumpHeader };
 
-const crc = (b: Uint8Array, seed = 0) => CRC32.buf(b, seed) >>> 0;
 
 function text(b: Buffer): string {
   const nul = b.indexOf(0);
@@ -154,7 +153,7 @@ export function parsePartHeader(first: Uint8Array, partSize: Bytes): Geometry | 
   const b = Buffer.from(first.buffer, first.byteOffset, COREDUMP.partHeaderSize);
   if (b.toString('latin1', P.magic, P.magic + 8) !== COREDUMP.partMagic) return undefined;
   if (b.readUInt32LE(P.version) !== COREDUMP.version || b.readUInt32LE(P.headerSize) !== COREDUMP.partHeaderSize) return undefined;
-  if (crc(b.subarray(0, P.crc)) !== b.readUInt32LE(P.crc)) return undefined;
+  if (crc32(b.subarray(0, P.crc)) !== b.readUInt32LE(P.crc)) return undefined;
   const g: Geometry = {
     slotSize: b.readUInt32LE(P.slotSize), slotCount: b.readUInt32LE(P.slotCount),
     slotsOffset: Number(b.readBigUInt64LE(P.slotsOffset)), clearedSeq: Number(b.readBigUInt64LE(P.clearedSeq)), formatted: true,
@@ -173,7 +172,7 @@ export function encodePartHeader(g: Omit<Geometry, 'formatted'>): Buffer {
   b.writeUInt32LE(g.slotCount, P.slotCount);
   b.writeBigUInt64LE(BigInt(g.slotsOffset), P.slotsOffset);
   b.writeBigUInt64LE(BigInt(g.clearedSeq), P.clearedSeq);
-  b.writeUInt32LE(crc(b.subarray(0, P.crc)), P.crc);
+  b.writeUInt32LE(crc32(b.subarray(0, P.crc)), P.crc);
   return b;
 }
 
@@ -185,7 +184,7 @@ export function parseDumpHeader(buf: Uint8Array, g: Geometry, slot: number): Dum
   const b = Buffer.from(buf.buffer, buf.byteOffset, COREDUMP.headerSize);
   if (b.toString('latin1', H.magic, H.magic + 8) !== COREDUMP.dumpMagic) return undefined;
   if (b.readUInt32LE(H.version) !== COREDUMP.version || b.readUInt32LE(H.headerSize) !== COREDUMP.headerSize) return undefined;
-  if (crc(b.subarray(0, H.crc)) !== b.readUInt32LE(H.crc)) return undefined;
+  if (crc32(b.subarray(0, H.crc)) !== b.readUInt32LE(H.crc)) return undefined;
   const h: DumpHeader = {
     seq: Number(b.readBigUInt64LE(H.seq)), slot: b.readUInt32LE(H.slot), state: b.readUInt32LE(H.state),
     rtcTime: Number(b.readBigUInt64LE(H.rtcTime)), uptimeMs: Number(b.readBigUInt64LE(H.uptimeMs)), tsc: b.readBigUInt64LE(H.tsc),
@@ -236,7 +235,7 @@ export function encodeDumpHeader(h: DumpHeader): Buffer {
   b.writeBigUInt64LE(BigInt(h.logWritten), H.logWritten);
   b.writeUInt32LE(h.bodySize, H.bodySize);
   b.writeUInt32LE(h.bodyCrc, H.bodyCrc);
-  b.writeUInt32LE(crc(b.subarray(0, H.crc)), H.crc);
+  b.writeUInt32LE(crc32(b.subarray(0, H.crc)), H.crc);
   return b;
 }
 
@@ -293,7 +292,7 @@ export function encodeDump(g: Geometry, c: DumpContent, state = DumpState.Comple
   const slot = slotOfSeq(g, c.header.seq);
   const header = Buffer.alloc(COREDUMP.block);
   encodeDumpHeader({
-    ...c.header, slot, state, sections, bodySize: body.length, bodyCrc: state === DumpState.Complete ? crc(body) : 0,
+    ...c.header, slot, state, sections, bodySize: body.length, bodyCrc: state === DumpState.Complete ? crc32(body) : 0,
   }).copy(header);
   return { offset: slotOffset(g, slot), header, body };
 }
@@ -330,8 +329,8 @@ export async function readDumps(src: ByteSource): Promise<{ geometry: Geometry; 
       continue;
     }
     const raw = await src.read(at + COREDUMP.block, header.bodySize);
-    if (crc(raw) !== header.bodyCrc) {
-      dumps.push({ slot, cleared, status: 'incomplete', problem: `body CRC mismatch (header says 0x${hex32(header.bodyCrc)}, body has 0x${hex32(crc(raw))})`, header });
+    if (crc32(raw) !== header.bodyCrc) {
+      dumps.push({ slot, cleared, status: 'incomplete', problem: `body CRC mismatch (header says 0x${hex32(header.bodyCrc)}, body has 0x${hex32(crc32(raw))})`, header });
       continue;
     }
     try {

@@ -2,7 +2,7 @@
 // primary copy after the protective MBR and a backup copy at the end of the disk, and read
 // back with both copies checked so that a damaged one is reported and the other one used.
 
-import CRC32 from 'crc-32';
+import { crc32 } from './crc32.js';
 import { guidFromBytes, guidToBytes } from './guid.js';
 import { parseMbr, writeProtectiveMbr, MBR } from './mbr.js';
 import type { ByteSource } from './sink.js';
@@ -92,8 +92,8 @@ function encodeHeader(disk: GptDisk, myLba: Lba, alternateLba: Lba, entriesLba: 
   h.writeBigUInt64LE(BigInt(entriesLba), H.entriesLba);
   h.writeUInt32LE(GPT.entryCount, H.entryCount);
   h.writeUInt32LE(GPT.entrySize, H.entrySize);
-  h.writeInt32LE(entriesCrc, H.entriesCrc);
-  h.writeInt32LE(CRC32.buf(h.subarray(0, GPT.headerSize)), H.headerCrc);
+  h.writeUInt32LE(entriesCrc, H.entriesCrc);
+  h.writeUInt32LE(crc32(h.subarray(0, GPT.headerSize)), H.headerCrc);
   return h;
 }
 
@@ -106,7 +106,7 @@ export function writeGpt(disk: GptDisk): Extent[] {
   const arr = entryArraySectors(ss);
   const lastLba = disk.sectorCount - 1;
   const entries = encodeEntries(disk);
-  const entriesCrc = CRC32.buf(entries);
+  const entriesCrc = crc32(entries);
   const mbr = Buffer.alloc(ss);
   writeProtectiveMbr(disk.sectorCount).copy(mbr);
   return [
@@ -155,10 +155,10 @@ function parseHeader(sector: Buffer, expectLba: Lba, ss: SectorSize, where: stri
   const size = sector.readUInt32LE(H.headerSize);
   if (size < GPT.headerSize || size > ss) return `${at}: header size ${size}, expected ${GPT.headerSize}..${ss}`;
   const copy = Buffer.from(sector.subarray(0, size));
-  const stored = copy.readInt32LE(H.headerCrc);
-  copy.writeInt32LE(0, H.headerCrc);
-  const crc = CRC32.buf(copy);
-  if (crc !== stored) return `${at}: header CRC32 is 0x${(stored >>> 0).toString(16)}, computed 0x${(crc >>> 0).toString(16)}`;
+  const stored = copy.readUInt32LE(H.headerCrc);
+  copy.writeUInt32LE(0, H.headerCrc);
+  const crc = crc32(copy);
+  if (crc !== stored) return `${at}: header CRC32 is 0x${stored.toString(16)}, computed 0x${crc.toString(16)}`;
   const h: GptHeader = {
     myLba: Number(sector.readBigUInt64LE(H.myLba)),
     alternateLba: Number(sector.readBigUInt64LE(H.alternateLba)),
@@ -168,7 +168,7 @@ function parseHeader(sector: Buffer, expectLba: Lba, ss: SectorSize, where: stri
     entriesLba: Number(sector.readBigUInt64LE(H.entriesLba)),
     entryCount: sector.readUInt32LE(H.entryCount),
     entrySize: sector.readUInt32LE(H.entrySize),
-    entriesCrc: sector.readInt32LE(H.entriesCrc),
+    entriesCrc: sector.readUInt32LE(H.entriesCrc),
   };
   if (h.myLba !== expectLba) return `${at}: MyLBA is ${h.myLba}, expected ${expectLba}`;
   if (h.entrySize < 128 || h.entrySize % 8 !== 0 || h.entrySize * h.entryCount > 16 * 1024 * 1024) {
@@ -182,9 +182,9 @@ async function readEntries(src: ByteSource, h: GptHeader, ss: SectorSize, where:
   const length = h.entryCount * h.entrySize;
   if (offset + length > src.size) return `${where} GPT entry array at byte ${offset} runs past the end of the disk (${src.size} bytes)`;
   const buf = await src.read(offset, length);
-  const crc = CRC32.buf(buf);
+  const crc = crc32(buf);
   if (crc !== h.entriesCrc) {
-    return `${where} GPT entry array at byte ${offset}: CRC32 is 0x${(crc >>> 0).toString(16)}, header says 0x${(h.entriesCrc >>> 0).toString(16)}`;
+    return `${where} GPT entry array at byte ${offset}: CRC32 is 0x${crc.toString(16)}, header says 0x${h.entriesCrc.toString(16)}`;
   }
   const parts: GptPartition[] = [];
   for (let i = 0; i < h.entryCount; i++) {

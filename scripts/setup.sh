@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # command -> Debian package that provides it
 need=""
-for pair in clang:clang ld.lld:lld lld-link:lld qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils \
+for pair in clang:clang ld.lld:lld lld-link:lld wasm-ld:lld qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils \
             sgdisk:gdisk fsck.fat:dosfstools mkfs.fat:dosfstools mcopy:mtools bmaptool:bmap-tools \
             genimage:genimage llvm-symbolizer:llvm addr2line:binutils \
             xz:xz-utils zstd:zstd losetup:mount openssl:openssl cc:gcc mkfs.ext4:e2fsprogs \
@@ -44,7 +44,8 @@ fi
 # survives.
 sources() {
   { find index.ts support partitions builder disk cli qemu test bench -name '*.ts' -type f -print0
-    printf '%s\0' tsconfig.json package.json package-lock.json scripts/bundle-cli.mjs bin/load-bundle.js; } |
+    printf '%s\0' tsconfig.json package.json package-lock.json scripts/crc32-wasm.mjs common/crc32.c common/crc32.h common/bftypes.h \
+      scripts/bundle-cli.mjs bin/load-bundle.js; } |
     LC_ALL=C sort -z | xargs -0 sha256sum
   node --version   # the bundle's V8 code cache is for one V8
 }
@@ -55,6 +56,7 @@ if [ -f dist/.sources ] && [ -z "$(find dist -newer dist/.sources -print -quit)"
 else
   rm -rf dist
   npx tsc -p tsconfig.json
+  node scripts/crc32-wasm.mjs
   node scripts/bundle-cli.mjs
   printf '%s\n' "$stamp" > dist/.sources
 fi
