@@ -120,7 +120,6 @@ export type Dump =
   | { slot: number; cleared: boolean; status: 'complete'; header: DumpHeader; body: DumpBody; raw: Buffer }
   | { slot: number; cleared: boolean; status: 'incomplete'; problem: string; header: DumpHeader };
 
-
 function text(b: Buffer): string {
   const nul = b.indexOf(0);
   return b.subarray(0, nul < 0 ? b.length : nul).toString('utf8');
@@ -329,8 +328,9 @@ export async function readDumps(src: ByteSource): Promise<{ geometry: Geometry; 
       continue;
     }
     const raw = await src.read(at + COREDUMP.block, header.bodySize);
-    if (crc32(raw) !== header.bodyCrc) {
-      dumps.push({ slot, cleared, status: 'incomplete', problem: `body CRC mismatch (header says 0x${hex32(header.bodyCrc)}, body has 0x${hex32(crc32(raw))})`, header });
+    const bodyCrc = crc32(raw);
+    if (bodyCrc !== header.bodyCrc) {
+      dumps.push({ slot, cleared, status: 'incomplete', problem: `body CRC mismatch (header says 0x${hex32(header.bodyCrc)}, body has 0x${hex32(bodyCrc)})`, header });
       continue;
     }
     try {

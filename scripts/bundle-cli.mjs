@@ -10,8 +10,9 @@
 //
 // What stays outside the bundle, resolved from node_modules at run time as before:
 // - execa: only commands that run tools load it, with import(), since it is ESM and finds its own files;
-// - fatfs: partitions/fat/fatfs-binding.ts requires it through createRequire on first mount.
-// import.meta.url, which support/package-info.ts and fatfs-binding.ts use, becomes the bundle's
+// - fatfs: partitions/fat/fatfs-binding.ts requires it through createRequire on first mount;
+// - crc-32: partitions/crc32.ts requires it the same way, only where WebAssembly cannot run.
+// import.meta.url, which support/package-info.ts, fatfs-binding.ts and crc32.ts use, becomes the bundle's
 // own URL. yargs is bundled, but its ESM shim names its own location through import.meta.url to
 // find the locales y18n translates --help with (and the package.json yargs reads settings from); in
 // a bundle that URL is the bundle's, so the plugin below hands the shim yargs' real location.

@@ -10,7 +10,7 @@
 // and the compiler's code, not on where or by whom it was built.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,14 +31,22 @@ try {
     execFileSync('clang', [...FLAGS, '-o', wasm, 'common/crc32.c'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   } catch (e) {
     const why = e.code === 'ENOENT' ? 'clang is not installed (sh scripts/setup.sh installs it)' : `clang exited ${e.status}`;
-    console.error(`scripts/crc32-wasm.mjs: compiling common/crc32.c to WebAssembly failed: ${why}`);
-    process.exit(1);
+    throw new Error(`scripts/crc32-wasm.mjs: compiling common/crc32.c to WebAssembly failed: ${why}`);
   }
   const bytes = readFileSync(wasm);
-  // What partitions/crc32.ts relies on, checked here rather than found out at run time.
-  const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => `${e.kind} ${e.name}`).sort().join(', ');
+  // What partitions/crc32.ts relies on, checked here rather than found out at run time: no imports
+  // (it must instantiate with none), these exports, and the CRC-32 check value.
+  const module = new WebAssembly.Module(bytes);
+  const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`);
+  if (imports.length > 0) throw new Error(`common/crc32.c as WebAssembly imports ${imports.join(', ')}; expected nothing`);
+  const exports = WebAssembly.Module.exports(module).map((e) => `${e.kind} ${e.name}`).sort().join(', ');
   const expected = 'function bf_crc32, global __heap_base, memory memory';
   if (exports !== expected) throw new Error(`common/crc32.c as WebAssembly exports ${exports}; expected ${expected}`);
+  const { memory, bf_crc32, __heap_base } = new WebAssembly.Instance(module).exports;
+  new Uint8Array(memory.buffer).set(Buffer.from('123456789', 'latin1'), __heap_base.value);
+  const check = bf_crc32(0, __heap_base.value, 9) >>> 0;
+  if (check !== 0xcbf43926) throw new Error(`common/crc32.c as WebAssembly gives 0x${check.toString(16)} for "123456789"; expected 0xcbf43926`);
+  mkdirSync(dirname(out), { recursive: true });
   writeFileSync(`${out}.tmp`,
     '// Written by scripts/crc32-wasm.mjs: common/crc32.c compiled to WebAssembly, base64.\n' +
     `export const CRC32_WASM = '${bytes.toString('base64')}';\n`);

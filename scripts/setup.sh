@@ -36,7 +36,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 # dist/ is made from the TypeScript sources, the compiler options, package.json, the locked
-# packages and the bundle step alone: when those are byte for byte what it was made from
+# packages, common/crc32.c as WebAssembly (with the clang that compiles it) and the bundle step
+# alone: when those are byte for byte what it was made from
 # (dist/.sources, written last) and nothing in dist/ was written since (a developer's
 # `npm run build` or `npx tsc`), it is kept, and a second run compiles nothing (tsc is ~15 s of
 # CPU). Anything else (a fresh clone, an edited or a removed file, a compile that did not
@@ -48,6 +49,7 @@ sources() {
       scripts/bundle-cli.mjs bin/load-bundle.js; } |
     LC_ALL=C sort -z | xargs -0 sha256sum
   node --version   # the bundle's V8 code cache is for one V8
+  clang --version | head -n 1   # and the WebAssembly CRC-32 comes from one clang
 }
 # The record is taken before the compile: a source changed while tsc runs is not recorded as compiled.
 stamp=$(sources)
