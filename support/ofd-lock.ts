@@ -46,7 +46,8 @@ export type OfdAnswer = 'locked' | 'busy' | 'noperl' | `error ${string}`;
 /**
  * Takes an exclusive lock on each of `bytes` of the file open on `fd` (opened read-write), or
  * answers why not. With `wait`, blocks until every byte is ours, or until `timeoutMs` (then the
- * helper is killed, holding nothing, and the answer is an error). `title` names the helper in ps
+ * helper is killed, and the answer, an error, comes once it has exited: a helper still waiting
+ * when the holder let go would take the lock on our description). `title` names the helper in ps
  * and /proc while it runs, followed by this process's pid, so that whoever finds it can name us.
  * Never rejects.
  */
@@ -77,12 +78,13 @@ export async function takeOfdLock(fd: number, bytes: readonly number[], opts: { 
       out += s;
       if (out.includes('\n')) settle(answer(out.slice(0, out.indexOf('\n'))));
     });
+    let timedOut = false;
     child.once('error', (e: NodeJS.ErrnoException) => settle(e.code === 'ENOENT' ? 'noperl' : `error ${e.message}`));
-    child.once('close', () => settle(answer(out.trim() || 'error the lock helper exited')));
+    child.once('close', () => settle(timedOut ? `error no lock after ${Math.round(opts.timeoutMs! / 1000)} s` : answer(out.trim() || 'error the lock helper exited')));
     if (opts.wait && opts.timeoutMs !== undefined) {
       timer = setTimeout(() => {
+        timedOut = true;
         child.kill('SIGKILL');
-        settle(`error no lock after ${Math.round(opts.timeoutMs! / 1000)} s`);
       }, opts.timeoutMs);
     }
   });

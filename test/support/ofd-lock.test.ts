@@ -49,5 +49,26 @@ test('a waiting take that reaches its bound answers an error and leaves the lock
   }
 });
 
+test('the answer at the bound comes once the killed helper is gone, so a holder that lets go right after is not followed by it', async () => {
+  // A helper still waiting in F_OFD_SETLKW when the holder lets go takes the lock on the waiter's
+  // description before SIGKILL ends it, and the lock stays there while that descriptor is open:
+  // seen once in a loaded CI run when the answer came at the kill; this test then failed in its
+  // first round with three busy loops beside it. The window is the helper's dying, so each round
+  // gives it a chance; on an idle machine it is seldom hit.
+  for (let round = 0; round < 10; round++) {
+    const a = open(), b = open(), c = open();
+    try {
+      assert.is(await takeOfdLock(a, [0], { wait: false, title }), 'locked');
+      const r = await takeOfdLock(b, [0], { wait: true, title, timeoutMs: 50 });
+      // At once: anything slower here (even a look in /proc for the helper) lets it die first.
+      closeSync(a);
+      assert.match(r, /^error no lock after/);
+      assert.is(await takeOfdLock(c, [0], { wait: false, title }), 'locked', `round ${round}`);
+    } finally {
+      for (const fd of [b, c]) closeSync(fd);
+    }
+  }
+});
+
 test.after(cleanup);
 test.run();
