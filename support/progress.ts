@@ -9,8 +9,10 @@ export interface Progress {
 }
 
 export function makeProgress(opts: { quiet: boolean; stream?: NodeJS.WriteStream }): Progress {
-  const out = opts.stream ?? process.stderr;
+  // Quiet first: Node makes process.stderr on first use (a socket on a pipe, loading node:net: ~1-2
+  // ms), and the launcher then waits for it to drain before it exits.
   if (opts.quiet) return { step() {}, done() {} };
+  const out = opts.stream ?? process.stderr;
   if (out.isTTY) {
     let shown = false;
     return {
