@@ -34,6 +34,9 @@ close($fh);
 print "$answer\n";
 `;
 
+/** How long a killed helper may take to exit before the answer comes without it (one stuck in an uninterruptible wait). */
+const KILL_GRACE_MS = 5000;
+
 const F_OFD_SETLK = 37;
 const F_OFD_SETLKW = 38;
 
@@ -45,11 +48,13 @@ export type OfdAnswer = 'locked' | 'busy' | 'noperl' | `error ${string}`;
 
 /**
  * Takes an exclusive lock on each of `bytes` of the file open on `fd` (opened read-write), or
- * answers why not. With `wait`, blocks until every byte is ours, or until `timeoutMs` (then the
- * helper is killed, and the answer, an error, comes once it has exited: a helper still waiting
- * when the holder let go would take the lock on our description). `title` names the helper in ps
- * and /proc while it runs, followed by this process's pid, so that whoever finds it can name us.
- * Never rejects.
+ * answers why not. With `wait`, blocks until every byte is ours, or until `timeoutMs`: then the
+ * helper is killed and the answer, an error, comes once it has exited (a helper still waiting
+ * when the holder let go would otherwise take the lock on our description after we had given
+ * up), or KILL_GRACE_MS later if it never does. A helper that got the lock as it was killed
+ * leaves it on our description: on any answer but 'locked', the caller closes `fd`. `title`
+ * names the helper in ps and /proc while it runs, followed by this process's pid, so that
+ * whoever finds it can name us. Never rejects.
  */
 export async function takeOfdLock(fd: number, bytes: readonly number[], opts: { wait: boolean; title: string; timeoutMs?: number }): Promise<OfdAnswer> {
   // Loaded here: node:child_process costs a read-only command's start-up about as much as its
@@ -79,12 +84,15 @@ export async function takeOfdLock(fd: number, bytes: readonly number[], opts: { 
       if (out.includes('\n')) settle(answer(out.slice(0, out.indexOf('\n'))));
     });
     let timedOut = false;
+    const bound = opts.timeoutMs ?? 0;
+    const late = `error no lock after ${bound < 1000 ? `${bound} ms` : `${Math.round(bound / 1000)} s`}` as const;
     child.once('error', (e: NodeJS.ErrnoException) => settle(e.code === 'ENOENT' ? 'noperl' : `error ${e.message}`));
-    child.once('close', () => settle(timedOut ? `error no lock after ${Math.round(opts.timeoutMs! / 1000)} s` : answer(out.trim() || 'error the lock helper exited')));
+    child.once('close', () => settle(timedOut ? late : answer(out.trim() || 'error the lock helper exited')));
     if (opts.wait && opts.timeoutMs !== undefined) {
       timer = setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');
+        timer = setTimeout(() => settle(late), KILL_GRACE_MS);
       }, opts.timeoutMs);
     }
   });
