@@ -13,6 +13,14 @@ export const DIRECT_COMMANDS = {
   'mark-good': () => import('./commands/mark-good.js'),
 } satisfies Record<string, () => Promise<{ run(a: unknown): Promise<void> }>>;
 
+/**
+ * Whether `argv` is a line this bundle runs: the launcher, which loads it for any line that starts
+ * with one of the direct commands' names, asks this before it runs one.
+ */
+export function runs(argv: string[]): boolean {
+  return directArgs(argv) !== undefined;
+}
+
 /** Runs a direct line; the caller has checked that `argv` is one. */
 export async function main(argv: string[]): Promise<void> {
   const args = directArgs(argv);
