@@ -78,7 +78,8 @@ const run = (cli) => cli.then((m) => m.main(args)).then(drained).then(() => proc
 // (`status -q IMAGE`) goes the way every other line does.
 const DIRECT_NAMES = ['status', 'rollback', 'mark-good'];
 const direct = bundled && DIRECT_NAMES.includes(args[0]) ? bundle('direct') : undefined;
-if (direct?.runs(args)) {
+// A bundle made before runs() existed (a checkout pulled and not yet built) is asked the old way.
+if (typeof direct?.runs === 'function' && direct.runs(args)) {
   run(Promise.resolve(direct));
 } else {
   // The top-level help is text made with the bundle (cli/static-help.ts); cli/launch.ts says which
