@@ -59,6 +59,14 @@ test('a file named .xz (or .gz, .zst) that is not compressed that way is not wri
   await refused('gz.img.xz', gz, /gz\.img\.xz is named \.xz but is not xz-compressed \(it is gzip-compressed\)/);
 });
 
+/** small.img's manifest, written beside it as NAME.manifest.json naming NAME.img (a copy of small.img the test makes). */
+async function manifestFor(name: string) {
+  const manifest = JSON.parse(await readFile(join(dir, 'small.manifest.json'), 'utf8'));
+  manifest.image.file = `${name}.img`;
+  await writeFile(join(dir, `${name}.manifest.json`), JSON.stringify(manifest));
+  return manifest;
+}
+
 test('a manifest beside the image that is not valid JSON is noted and not used (was an internal error)', async () => {
   const copy = join(dir, 'withbad.img');
   await writeFile(copy, await readFile(img));
@@ -71,9 +79,7 @@ test('a manifest beside the image that is not valid JSON is noted and not used (
 test('the check against a format 2 manifest reads data blocks and only what the file holds in its holes; data written into a hole is refused', async () => {
   const sparse = join(dir, 'sparse.img');
   await execa('cp', ['--sparse=always', img, sparse]);
-  const manifest = JSON.parse(await readFile(join(dir, 'small.manifest.json'), 'utf8'));
-  manifest.image.file = 'sparse.img';
-  await writeFile(join(dir, 'sparse.manifest.json'), JSON.stringify(manifest));
+  const manifest = await manifestFor('sparse');
   const dataBytes = (manifest.blocks.runs as { first: number; count: number; sha256?: string[] }[])
     .filter((r) => r.sha256).reduce((n, r) => n + Math.min(r.count * manifest.blocks.size, manifest.image.size - r.first * manifest.blocks.size), 0);
   // By the main thread alone, and shared with a worker thread (flash.ts starts one for images with much data): the same answers.
@@ -123,9 +129,7 @@ test('the check against a format 2 manifest reads data blocks and only what the 
 test('an image cut short beside the manifest that names it is refused (exit 8), not flashed unchecked', async () => {
   const cut = join(dir, 'cut.img');
   await execa('cp', ['--sparse=always', img, cut]);
-  const manifest = JSON.parse(await readFile(join(dir, 'small.manifest.json'), 'utf8'));
-  manifest.image.file = 'cut.img';
-  await writeFile(join(dir, 'cut.manifest.json'), JSON.stringify(manifest));
+  const manifest = await manifestFor('cut');
   await truncate(cut, 8 * 1024 * 1024);
   const e = await openImage(cut).then(() => undefined, (x: unknown) => x);
   assert.instance(e, FlashFailure);
@@ -140,9 +144,7 @@ test('an image cut short beside the manifest that names it is refused (exit 8), 
 
 test('shared with a helper that does every block last to first: the first block that does not match is named, a failed read in a later block hides nothing, and an image cut short meanwhile is said to have changed', async () => {
   const order = join(dir, 'order.img');
-  const manifest = JSON.parse(await readFile(join(dir, 'small.manifest.json'), 'utf8'));
-  manifest.image.file = 'order.img';
-  await writeFile(join(dir, 'order.manifest.json'), JSON.stringify(manifest));
+  const manifest = await manifestFor('order');
   const bs = manifest.blocks.size as number;
   const data = (manifest.blocks.runs as { first: number; count: number; sha256?: string[] }[]).filter((r) => r.sha256);
   const [early, late] = [data[1]!.first, data.at(-1)!.first];
