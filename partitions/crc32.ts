@@ -1,7 +1,7 @@
 // CRC-32 (IEEE 802.3: reflected, polynomial 0xEDB88320, initial and final XOR 0xFFFFFFFF), the
 // CRC of GPT and of our records. It runs the loader's and the kernel's own code, common/crc32.c,
-// compiled to WebAssembly at build time (scripts/crc32-wasm.mjs): one implementation for the
-// three, which test/partitions/crc32.test.ts holds against the crc-32 package.
+// compiled to WebAssembly at build time (scripts/crc32-wasm.mjs): one implementation for them
+// and this side, which test/partitions/crc32.test.ts holds against the crc-32 package.
 // Why not the crc-32 package on every call: a short command such as `status` checks a GPT's 16 KiB
 // entry array once, and JavaScript run once runs in V8's interpreter, and this loop gets V8's
 // optimizing compiler started on it, which the process then waits for as it exits: `status` took
