@@ -14,7 +14,7 @@ import { blockCount, type BlockList } from './image/blocks.js';
 export const MANIFEST_FORMAT = 2;
 const READABLE_FORMATS = [1, 2] as const;
 
-/** One line of about 70 bytes per 1 MiB block: 64 MiB of manifest describe some 900 GiB of data. */
+/** One line of about 70 bytes per 256 KiB block: 64 MiB of manifest describe some 230 GiB of data. */
 const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface ManifestPartition {

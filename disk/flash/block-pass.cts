@@ -78,7 +78,7 @@ export type Pass = CheckPass | ComparePass;
 
 /** The most a thread reads at once, and a compare chunk's most: 1 MiB, what flash reads and writes in. */
 export const CHUNK_MAX = 1024 * 1024;
-/** The smallest block a check pass takes: smaller ones would cost a read each (a manifest of ours has 1 MiB blocks). */
+/** The smallest block a check pass takes: smaller ones would cost a read each (a manifest of ours has 256 KiB blocks). */
 export const BLOCK_MIN = 64 * 1024;
 
 const shared = <T,>(make: (buf: SharedArrayBuffer) => T, bytes: number): T => make(new SharedArrayBuffer(Math.max(8, bytes)));
