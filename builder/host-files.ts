@@ -1,7 +1,7 @@
 // What a layout's "host" section adds to the image: files for the base system archive (base.tar)
 // the kernel unpacks at boot, and the initial host configuration (docs/host.md).
 
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { LayoutError } from '../support/errors.js';
 import { resolveContents } from './contents.js';
 import { checkSetting, DEFAULTS, type Settings } from '../partitions/config-record.js';
@@ -23,7 +23,7 @@ export async function hostArchiveEntries(layout: LayoutSpec): Promise<TarEntry[]
   // The parser already refused artifacts here; nothing can ask for one.
   const tree = await resolveContents(layout.file, layout.host.files, () => { throw new Error('host files take no artifacts'); }, owner);
   const fail = (path: string, detail: string): never => { throw new LayoutError(layout.file, owner.get(path.toUpperCase()) ?? 'host.files', detail); };
-  const base = new Map((await treeEntries(BASE_DIR)).map((e) => [e.path, e.data ? 'file' : 'dir'] as const));
+  const base = new Map(treeEntries(BASE_DIR).map((e) => [e.path, e.data ? 'file' : 'dir'] as const));
   const paths = new Set(base.keys());
   for (const [path, e] of tree) {
     const kind = e.kind === 'dir' ? 'dir' : 'file';
@@ -49,7 +49,7 @@ export async function hostArchiveEntries(layout: LayoutSpec): Promise<TarEntry[]
   const out: TarEntry[] = [];
   for (const [path, e] of tree) {
     if (e.kind === 'dir') out.push({ path });
-    else out.push({ path, data: 'data' in e.source ? Buffer.from(e.source.data) : await readFile(e.source.path) });
+    else out.push({ path, data: 'data' in e.source ? Buffer.from(e.source.data) : readFileSync(e.source.path) });
   }
   return out;
 }

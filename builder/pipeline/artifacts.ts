@@ -1,7 +1,7 @@
 // The files the pipeline makes for layouts' {"artifact": NAME} contents, made only when a
 // layout asks for them and at most once per build.
 
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { compileKernel, compileLoader, type CompileProgress } from './compile.js';
 import { bankArtifact, linuxBankArtifact, type BankInputs } from './bank.js';
 import type { FatTree } from '../../partitions/fat/index.js';
@@ -15,7 +15,7 @@ export function pipelineArtifacts(bank: BankInputs, progress?: CompileProgress):
     bank: async () => (bank.linux ? linuxBankArtifact(bank, bank.linux) : bankArtifact(bank, (await compileKernel(progress)).path)),
     loader: async () => {
       const efi = (await compileLoader(progress)).path;
-      const { size } = await stat(efi);
+      const { size } = statSync(efi);
       return new Map([['BOOTX64.EFI', { kind: 'file', size, source: { path: efi } }]]);
     },
   };

@@ -3,7 +3,7 @@
 // from base/: docs/host.md), and SHA256SUMS, against which the loader checks every file it loads
 // (docs/boot-protocol.md, "What a bank holds").
 
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeBootCfg, writeSums } from '../../partitions/bank-files.js';
 import { BankforgeError } from '../../support/errors.js';
@@ -82,8 +82,8 @@ export async function linuxBankArtifact(inputs: BankInputs, linux: LinuxPayload)
 }
 
 export async function bankArtifact(inputs: BankInputs, kernelPath: string): Promise<FatTree> {
-  const kernel = await readFile(kernelPath);
-  const base = ustar([...await treeEntries(BASE_DIR), ...(inputs.hostFiles ?? [])], inputs.epoch ?? DEFAULT_ARCHIVE_EPOCH);
+  const kernel = readFileSync(kernelPath);
+  const base = ustar([...treeEntries(BASE_DIR), ...(inputs.hostFiles ?? [])], inputs.epoch ?? DEFAULT_ARCHIVE_EPOCH);
   const cfg = bootCfg(inputs);
   // boot.cfg is listed too: it carries the kernel command line, which deserves the same check.
   const sums = writeSums([['boot.cfg', cfg], [KERNEL_FILE, kernel], [BASE_MODULE, base]]);

@@ -10,7 +10,7 @@
 
 import { createHash } from 'node:crypto';
 import { closeSync, constants, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { homedir, cpus } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
@@ -112,12 +112,19 @@ export async function cached(kind: string, key: string, output: string, produce:
   waiting?: (message: string) => void): Promise<Compiled> {
   const dir = join(cacheDir(), `${kind}-${key}`);
   const path = join(dir, output);
-  const present = () => stat(path).then(() => true, () => false);
-  if (await present()) return { path, cached: true };
+  // Synchronous, as the key's reads are: every build asks this twice.
+  const present = (): boolean => {
+    try {
+      return statSync(path, { throwIfNoEntry: false }) !== undefined;
+    } catch {
+      return false;
+    }
+  };
+  if (present()) return { path, cached: true };
   await mkdir(cacheDir(), { recursive: true });
   const lock = await lockEntry(`${dir}.lock`, () => waiting?.(`waiting for another build compiling the same ${kind} into ${cacheDir()}`));
   try {
-    if (await present()) return { path, cached: true };
+    if (present()) return { path, cached: true };
     // One directory per call: a process whose entry lock could not be taken (no perl) may still
     // race another for the same entry.
     const tmp = partialPath(dir);

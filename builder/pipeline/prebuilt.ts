@@ -5,6 +5,7 @@
 // A checkout has no prebuilt/ and compiles (builder/pipeline/compile.ts).
 
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
@@ -26,7 +27,7 @@ export interface PrebuiltMatch { path?: string; differs: boolean }
 async function readManifest(root: string): Promise<PrebuiltManifest | undefined> {
   let text: string;
   try {
-    text = await readFile(join(root, PREBUILT_DIR, MANIFEST), 'utf8');
+    text = readFileSync(join(root, PREBUILT_DIR, MANIFEST), 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
@@ -49,7 +50,7 @@ export async function prebuiltFor(kind: ProgramKind, sourceKey: string, root = P
   const entry = manifest[kind];
   if (entry.sourceKey !== sourceKey) return { differs: true };
   const path = join(root, PREBUILT_DIR, entry.file);
-  const seen = createHash('sha256').update(await readFile(path)).digest('hex');
+  const seen = createHash('sha256').update(readFileSync(path)).digest('hex');
   if (seen !== entry.sha256) {
     throw new BankforgeError(`${path}: sha256 ${seen}, but ${PREBUILT_DIR}/${MANIFEST} records ${entry.sha256}: the installed package is damaged or was changed; reinstall bankforge`);
   }

@@ -4,7 +4,7 @@
 // directories and 0644 for files, and the archive ended by two zero blocks. Same files in,
 // same bytes out, whatever the host's umask, clock or user.
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
 
@@ -87,23 +87,27 @@ export function ustar(entries: TarEntry[], mtime: number): Buffer {
   return Buffer.concat(out);
 }
 
-/** Every file and directory under `root`, as archive entries relative to it. Files named
- *  .keep only hold an otherwise empty directory in git: the directory is kept, not the file. */
-export async function treeEntries(root: string): Promise<TarEntry[]> {
+/**
+ * Every file and directory under `root`, as archive entries relative to it. Files named
+ * .keep only hold an otherwise empty directory in git: the directory is kept, not the file.
+ * Synchronous: base/ is a few small files, which every build reads, and each read through the
+ * thread pool is four round trips of 50-100 µs on these machines (docs/performance.md).
+ */
+export function treeEntries(root: string): TarEntry[] {
   const out: TarEntry[] = [];
-  async function walk(rel: string): Promise<void> {
-    for (const d of await readdir(join(root, rel), { withFileTypes: true })) {
+  function walk(rel: string): void {
+    for (const d of readdirSync(join(root, rel), { withFileTypes: true })) {
       const path = rel ? `${rel}/${d.name}` : d.name;
       if (d.isDirectory()) {
         out.push({ path });
-        await walk(path);
+        walk(path);
       } else if (d.isFile()) {
-        if (d.name !== '.keep') out.push({ path, data: await readFile(join(root, path)) });
+        if (d.name !== '.keep') out.push({ path, data: readFileSync(join(root, path)) });
       } else {
         throw new BankforgeError(`${join(root, path)}: only files and directories go into a module archive`);
       }
     }
   }
-  await walk('');
+  walk('');
   return out;
 }
