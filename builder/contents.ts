@@ -53,8 +53,8 @@ function statOr(file: string, src: ContentSource, path: string): Stats {
 
 /**
  * Depth-first, names sorted, so the tree (and the image) does not depend on readdir's order.
- * Synchronous, as the build's other reads of its inputs: a stat through the thread pool is a
- * round trip of 50-100 µs on these machines, and the build waits for each in turn anyway.
+ * Synchronous, as base/, the kernel and the cache checks are read: a stat through the thread
+ * pool is a round trip of 50-100 µs on these machines, and the build waits for each in turn.
  * Symbolic links are followed (a link to a file copies the file); a dangling link, a link loop
  * or a link back to a directory being walked is refused through `refuse` instead of failing
  * deep inside the build or recursing forever. `onPath` holds the directories being walked.

@@ -14,8 +14,11 @@ import { blockCount, type BlockList } from './image/blocks.js';
 export const MANIFEST_FORMAT = 2;
 const READABLE_FORMATS = [1, 2] as const;
 
-/** One line of about 70 bytes per 256 KiB block: 64 MiB of manifest describe some 230 GiB of data. */
-const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * About 67 bytes (a quoted digest) per 256 KiB data block: 128 MiB of manifest describe some
+ * 480 GiB of data, and bound what a hostile one costs to parse.
+ */
+const MANIFEST_MAX_BYTES = 128 * 1024 * 1024;
 
 export interface ManifestPartition {
   /** GPT partition number, 1-based as sgdisk and Linux count. */

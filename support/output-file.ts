@@ -93,7 +93,13 @@ export async function createOutput(path: string): Promise<OutputFile> {
  */
 export async function createOutputDirectory(path: string): Promise<OutputFile> {
   await checkOutputPath(path);
-  if (lstatSync(path, { throwIfNoEntry: false })) throw new BankforgeError(`${path} exists; remove it or extract elsewhere, so nothing was written`);
+  let there: Stats | undefined;
+  try {
+    there = lstatSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    throw outputError(path, e);
+  }
+  if (there) throw new BankforgeError(`${path} exists; remove it or extract elsewhere, so nothing was written`);
   const tmp = partialPath(path);
   track(tmp);
   await mkdir(tmp).catch(async (e: unknown) => { untrack(tmp); throw outputError(path, e); });

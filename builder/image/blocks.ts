@@ -13,7 +13,7 @@ import { hashZeros, isZero } from '../../support/zero-bytes.cjs';
 
 /**
  * 256 KiB: a partition (on 1 MiB by default) is whole blocks, and a 64 GiB disk full of data is
- * 262144 lines. A block the build writes a little into is hashed whole, zeros and all, and a
+ * 262144 digests (~17 MB of manifest). A block the build writes a little into is hashed whole, zeros and all, and a
  * build writes a little into many: each FAT's boot sector, tables and root directory, each bank's
  * state record, the core-dump area's marker, the GPT's two copies. With 1 MiB blocks the seed
  * layout hashed ~8.8 MiB of such zeros (~6 ms here, a third of a 20 MB build's hashing), with

@@ -112,7 +112,7 @@ export async function cached(kind: string, key: string, output: string, produce:
   waiting?: (message: string) => void): Promise<Compiled> {
   const dir = join(cacheDir(), `${kind}-${key}`);
   const path = join(dir, output);
-  // Synchronous, as the key's reads are: every build asks this twice.
+  // Synchronous, as the key's reads are: a build from a checkout asks it for the loader and the kernel.
   const present = (): boolean => {
     try {
       return statSync(path, { throwIfNoEntry: false }) !== undefined;

@@ -93,7 +93,7 @@ export async function checkSidecars(source: ImageSource, device: string, progres
         const ranges = blocksToRead(m.blocks, source.size, extents);
         progress.phase(`checking against ${m.path}`, ranges.reduce((n, r) => n + r.end - r.start, 0));
         const outsideAt = (at: Bytes): never => { throw outsideMap(source, device, at); };
-        // A block a thread reads at once, and a block worth a read of its own: what the pass takes (ours are 1 MiB).
+        // A block a thread reads at once, and a block worth a read of its own: what the pass takes (ours are 256 KiB, 1 MiB before 2026-12-01).
         if (m.blocks.size >= BLOCK_MIN && m.blocks.size <= CHUNK_MAX) {
           await checkBlocks(source, m.blocks, ranges, outside, { device, buf, helper, progress, check, differs, outside: outsideAt });
           return;
