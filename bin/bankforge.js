@@ -68,7 +68,7 @@ const drained = () => used.length === 0 ? undefined : new Promise((resolve) => s
 
 // Every file of the bundle step, so that one cut short (or one of an older layout) is not used.
 const bundled = Math.min(...['main.cjs', 'direct.cjs', 'launch.cjs'].map((f) => mtime(`../dist/cli-bundle/${f}`))) >= mtime('../dist/cli/main.js');
-const bundle = (name) => require('./load-bundle.js').loadBundle(at(`../dist/cli-bundle/${name}.cjs`), at(`../dist/cli-bundle/${name}.cache`)).exports;
+const bundle = (name, cache = name) => require('./load-bundle.js').loadBundle(at(`../dist/cli-bundle/${name}.cjs`), at(`../dist/cli-bundle/${cache}.cache`)).exports;
 const run = (cli) => cli.then((m) => m.main(args)).then(drained).then(() => process.exit());
 // `status TARGET` and the like have a bundle of their own without yargs (cli/direct-args.ts). A
 // line that starts with one of their commands loads it at once, and the bundle says whether the
@@ -83,13 +83,13 @@ if (typeof direct?.runs === 'function' && direct.runs(args)) {
   run(Promise.resolve(direct));
 } else {
   // The top-level help is text made with the bundle (cli/static-help.ts); cli/launch.ts says which
-  // of the two bundles any other line needs.
+  // of the two bundles any other line needs, and which code cache (a build has its own).
   const launcher = bundled ? require('../dist/cli-bundle/launch.cjs') : undefined;
   const plan = launcher ? launcher.launch(args) : { bundle: undefined };
   if (plan.help !== undefined) {
     launcher.printOut(plan.help);
     launcher.settleOutput();
   } else {
-    run(plan.bundle ? Promise.resolve(bundle(plan.bundle)) : import('../dist/cli/main.js'));
+    run(plan.bundle ? Promise.resolve(bundle(plan.bundle, plan.cache)) : import('../dist/cli/main.js'));
   }
 }

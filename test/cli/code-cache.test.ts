@@ -1,6 +1,6 @@
 // bin/load-bundle.js compiles each CLI bundle (main.cjs, and direct.cjs for the direct lines) from
-// the V8 code cache made with it, and a missing, stale or damaged cache only costs time: the
-// bundle still runs, from source.
+// the V8 code cache made with it (main.cjs has two: main-build.cache is for build lines), and a
+// missing, stale or damaged cache only costs time: the bundle still runs, from source.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -21,19 +21,21 @@ await mkdir(bundleDir, { recursive: true });
 await copyFile(join(repoRoot, 'package.json'), join(dir, 'package.json'));
 await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
 
-// Each bundle with a line it runs and what that prints: the whole CLI, and the direct lines' own
-// (cli/direct-args.ts), here status --json of a missing image, whose error is JSON on stdout.
+// Each bundle and cache with a line it runs and what that prints: the whole CLI with either of its
+// caches, and the direct lines' own (cli/direct-args.ts), here status --json of a missing image,
+// whose error is JSON on stdout.
 const missing = join(dir, 'no-such.img');
 const bundles = [
-  { name: 'main', argv: ['--version'], stdout: version },
-  { name: 'direct', argv: ['status', missing, '--json'], stdout: JSON.stringify({ error: { code: 3, kind: 'input', message: `cannot open ${missing}: no such file`, file: missing } }) },
+  { name: 'main', cache: 'main', argv: ['--version'], stdout: version },
+  { name: 'main', cache: 'main-build', argv: ['--version'], stdout: version },
+  { name: 'direct', cache: 'direct', argv: ['status', missing, '--json'], stdout: JSON.stringify({ error: { code: 3, kind: 'input', message: `cannot open ${missing}: no such file`, file: missing } }) },
 ];
 
-for (const { name, argv, stdout } of bundles) {
+for (const { name, cache, argv, stdout } of bundles) {
   const bundle = join(bundleDir, `${name}.cjs`);
-  const cacheFile = join(bundleDir, `${name}.cache`);
+  const cacheFile = join(bundleDir, `${cache}.cache`);
   await copyFile(join(repoRoot, 'dist', 'cli-bundle', `${name}.cjs`), bundle);
-  const built = await readFile(join(repoRoot, 'dist', 'cli-bundle', `${name}.cache`));
+  const built = await readFile(join(repoRoot, 'dist', 'cli-bundle', `${cache}.cache`));
 
   /** Loads the bundle as the launcher does and runs `argv`; the cache's fate on stderr. */
   const load = async (nodeFlags: string[] = [], shellLimit = ''): Promise<{ stdout: string; cache: string }> => {
@@ -48,17 +50,17 @@ r.exports.main(${JSON.stringify(argv)});`;
     return { stdout: r.stdout, cache: r.stderr.replace(/^Warning: disabling flag --expose_wasm due to conflicting flags\n/, '') };
   };
 
-  test(`${name}: the cache made with the bundle is used`, async () => {
+  test(`${cache}: the cache made with the bundle is used`, async () => {
     await writeFile(cacheFile, built);
     assert.equal(await load(), { stdout, cache: 'false' });
   });
 
-  test(`${name}: no cache: compiled from source`, async () => {
+  test(`${cache}: no cache: compiled from source`, async () => {
     await writeFile(cacheFile, '');
     assert.equal(await load(), { stdout, cache: 'undefined' });
   });
 
-  test(`${name}: a cache made for another build is not handed to V8`, async () => {
+  test(`${cache}: a cache made for another build is not handed to V8`, async () => {
     const other = Buffer.from(built);
     other[0] = other[0] === 0x30 ? 0x31 : 0x30;
     await writeFile(cacheFile, other);
@@ -67,12 +69,12 @@ r.exports.main(${JSON.stringify(argv)});`;
 
   const firstLine = built.subarray(0, built.indexOf(0x0a) + 1);
 
-  test(`${name}: a damaged cache, its first line intact: not handed to V8, the bundle runs`, async () => {
+  test(`${cache}: a damaged cache, its first line intact: not handed to V8, the bundle runs`, async () => {
     await writeFile(cacheFile, Buffer.concat([firstLine, Buffer.alloc(built.length - firstLine.length, 0x5a)]));
     assert.equal(await load(), { stdout, cache: 'undefined' });
   });
 
-  test(`${name}: bytes flipped inside the cache's payload, V8's header intact: the checksum differs, the bundle runs`, async () => {
+  test(`${cache}: bytes flipped inside the cache's payload, V8's header intact: the checksum differs, the bundle runs`, async () => {
     // V8 in Node 20 checks its own checksum only when told to: handed such a cache, it deserialized
     // it as it was and the process died of SIGSEGV.
     const flipped = Buffer.from(built);
@@ -81,19 +83,19 @@ r.exports.main(${JSON.stringify(argv)});`;
     assert.equal(await load(), { stdout, cache: 'undefined' });
   });
 
-  test(`${name}: a payload V8 cannot use under a first line that sums it up: V8's own checks refuse it, the bundle runs`, async () => {
+  test(`${cache}: a payload V8 cannot use under a first line that sums it up: V8's own checks refuse it, the bundle runs`, async () => {
     const id = firstLine.toString('latin1').split(' ')[0]!;
     const junk = Buffer.alloc(built.length - firstLine.length, 0x5a);
     await writeFile(cacheFile, Buffer.concat([Buffer.from(loader.cacheHead(id, junk), 'latin1'), junk]));
     assert.equal(await load(), { stdout, cache: 'true' });
   });
 
-  test(`${name}: without WebAssembly (node --jitless) the cache is not used, the bundle runs`, async () => {
+  test(`${cache}: without WebAssembly (node --jitless) the cache is not used, the bundle runs`, async () => {
     await writeFile(cacheFile, built);
     assert.equal(await load(['--jitless']), { stdout, cache: 'undefined' });
   });
 
-  test(`${name}: without the address space for WebAssembly's memory (ulimit -v) the cache is not used, the bundle runs`, async () => {
+  test(`${cache}: without the address space for WebAssembly's memory (ulimit -v) the cache is not used, the bundle runs`, async () => {
     // V8 reserves ~10 GiB of address space for a WebAssembly memory; Node itself starts in 4 GB.
     await writeFile(cacheFile, built);
     assert.equal(await load([], 'ulimit -v 4000000'), { stdout, cache: 'undefined' });

@@ -50,6 +50,14 @@ for (const argv of declined) {
   });
 }
 
+test('a line that starts with build loads the whole CLI with the build\'s own code cache, whichever parser reads it', () => {
+  for (const argv of [['build', '--out', 'x.img'], ['build', '-q', '--out', 'x.img', '--sector-size', '4096'], ['build', '--help']]) {
+    assert.equal(launch(argv), { bundle: 'main', cache: 'main-build' }, argv.join(' '));
+  }
+  // A global option before the command: the generic cache, which runs it as well.
+  assert.equal(launch(['--quiet', 'build', '--out', 'x.img']), { bundle: 'main' });
+});
+
 test('every direct line has its command in the direct bundle', () => {
   assert.equal(Object.keys(DIRECT_COMMANDS).sort(), [...DIRECT_NAMES].sort());
 });

@@ -102,7 +102,7 @@ test('pack in one checkout and build in another with an empty cache, at the same
   for (const f of ['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/qemu/index.d.ts', 'package/prebuilt/prebuilt.json',
     'package/prebuilt/BOOTX64.EFI', 'package/prebuilt/kernel.elf', 'package/layouts/esxi.json', 'package/kernel/main.c', 'package/base/tmp/.keep',
     'package/linuxtool/statetool.c', 'package/scripts/fetch-linux.sh', 'package/kernel/font.c',
-    'package/dist/cli-bundle/main.cjs', 'package/dist/cli-bundle/main.cache', 'package/dist/cli-bundle/direct.cjs', 'package/dist/cli-bundle/direct.cache',
+    'package/dist/cli-bundle/main.cjs', 'package/dist/cli-bundle/main.cache', 'package/dist/cli-bundle/main-build.cache', 'package/dist/cli-bundle/direct.cjs', 'package/dist/cli-bundle/direct.cache',
     'package/dist/cli-bundle/launch.cjs', 'package/dist/cli-bundle/help.txt', 'package/bin/package.json', 'package/bin/load-bundle.js',
     // common/crc32.c as WebAssembly, which the library's modules import (the bundles hold their own copy)
     'package/dist/partitions/crc32-wasm.js',
