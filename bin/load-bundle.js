@@ -1,5 +1,5 @@
 // Loads a CLI bundle (dist/cli-bundle/main.cjs or direct.cjs, scripts/bundle-cli.mjs) with the V8
-// code cache made beside it at build time (main.cache, direct.cache): compiling the bundle and
+// code cache made beside it at build time (main.cache or main-build.cache, direct.cache): compiling the bundle and
 // then yargs' and a command's functions as they first run is most of what a start-up costs beyond
 // Node's own, and the cache hands V8 all of that compiled. Node 20 has no compile cache of its own
 // for modules.

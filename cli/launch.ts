@@ -11,7 +11,7 @@ export { printOut, settleOutput } from './stdout.js';
 
 /**
  * `cache`: the code cache to load main.cjs with, when not main.cache. A build's own holds what a
- * build compiles and leaves out the other commands' code: the 20 MB bench build ~5-10 ms sooner
+ * build compiles and leaves out the other commands' code: the 20 MB bench build ~5-6 ms sooner
  * (docs/performance.md, thirteenth session).
  */
 export type Launch = { help: string } | { bundle: 'direct' } | { bundle: 'main'; cache?: 'main-build' };

@@ -1,6 +1,7 @@
 // Bundles the compiled CLI (dist/cli/main.js, after tsc) into one CommonJS file with esbuild,
 // dist/cli-bundle/main.cjs, and makes V8's code cache for it, main.cache (and main-build.cache, for
-// build lines), so that `bankforge` starts by reading two files and compiling almost nothing; the same for the lines read without
+// build lines), so that `bankforge` starts by reading two files and compiling almost nothing; the
+// same for the lines read without
 // yargs (cli/direct-args.ts: `status TARGET` and the like), direct.cjs and direct.cache, from
 // dist/cli/direct.js (docs/architecture.md, "How the CLI starts"; bin/load-bundle.js loads them).
 // CommonJS because Node 20 can use a code cache only for
@@ -22,8 +23,8 @@
 // launch.cjs (cli/launch.ts), which the launcher asks which of the three to use.
 //
 // A cache holds what V8 compiled while its bundle ran a few commands (below): those commands'
-// modules and readers, and for main.cache yargs and the command table; the rest compiles on
-// first use as without a cache.
+// modules and readers, and for main.cache and main-build.cache yargs and the command table; the
+// rest compiles on first use as without a cache.
 // It is made by the Node that runs this script; another Node version refuses it, and the bundle
 // is then compiled from source. Its first line is the build id the bundle ends with and a checksum
 // of the rest (bin/load-bundle.js, payloadSum).
@@ -35,8 +36,8 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -193,7 +194,7 @@ const missing = join(out, 'no-such-image');
 
 // A build's own cache (main-build.cache, which the launcher takes for lines that start with
 // `build`): what a build compiles, and none of the other commands' code. The generic cache with a
-// build added was no faster (565 KB against 469); this one made the 20 MB bench build ~5-10 ms
+// build added was no faster (565 KB against 469); this one made the 20 MB bench build ~5-6 ms
 // sooner (docs/performance.md, thirteenth session). The pipeline's kernel may not be compiled
 // yet when this runs, so the build is of the seed layout with banks made here: a boot.cfg, a
 // stand-in kernel and module, and their SHA256SUMS, which is all the build checks of a bank.
@@ -215,17 +216,21 @@ async function writeBuildInputs() {
   const layout = JSON.parse(await readFile(join(root, 'layouts', 'esxi.json'), 'utf8'));
   delete layout.$schema;
   const dirs = { bootloader: 'efi', store: 'store' };
+  let filled = 0;
   for (const p of layout.partitions) {
     const dir = p.bank ? 'bank' : Object.hasOwn(dirs, p.name) ? dirs[p.name] : undefined;
-    if (dir) p.contents = [{ dir: join(warm, dir) }];
+    if (dir) { p.contents = [{ dir: join(warm, dir) }]; filled++; }
   }
-  if (layout.partitions.filter((p) => p.contents).length !== 4) throw new Error('layouts/esxi.json no longer has the partitions the build cache\'s run fills; update scripts/bundle-cli.mjs');
+  // Nothing of the pipeline's may be left: it would compile the loader or the kernel, into the
+  // user's compile cache, or fail for want of a compiler.
+  const pipeline = layout.linux || layout.host || layout.partitions.some((p) => p.contents?.some((c) => Object.hasOwn(c, 'artifact')));
+  if (filled !== 4 || pipeline) throw new Error('layouts/esxi.json no longer has the partitions the build cache\'s run fills (a bootloader, two banks, a store) and nothing else the pipeline makes; update scripts/bundle-cli.mjs');
   await writeFile(join(warm, 'layout.json'), JSON.stringify(layout));
 }
 
 /**
  * Runs `argvs` through NAME.cjs loaded from source, and writes what V8 compiled as CACHE.cache;
- * `check` says what is wrong with the run (its stdout), '' when nothing is.
+ * `check` says what is wrong with the run (its stdout), '' when nothing is: then nothing is written.
  */
 function makeCache(name, cache, argvs, check) {
   const cacheFile = join(out, `${cache}.cache`);
@@ -238,11 +243,20 @@ const { exports, script, id } = loadBundle(${JSON.stringify(bundles[name])}, '')
   require('node:fs').writeFileSync(${JSON.stringify(`${cacheFile}.tmp`)}, Buffer.concat([Buffer.from(cacheHead(id, payload), 'latin1'), payload]));
   process.exit(0);
 })();`;
-  const cacheRun = spawnSync(process.execPath, ['-e', produce], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (cacheRun.status !== 0) throw new Error(`making ${cache}.cache for ${name}.cjs failed (exit ${cacheRun.status}): ${cacheRun.stderr}`);
-  const wrong = check(cacheRun.stdout);
-  if (wrong) throw new Error(`making ${cache}.cache for ${name}.cjs: ${wrong}: ${cacheRun.stdout}${cacheRun.stderr}`);
-  return { tmp: `${cacheFile}.tmp`, cacheFile };
+  // Without SOURCE_DATE_EPOCH, which a build checks first (and refuses when it is not one it can
+  // record), and with a compile cache of its own, which nothing here should need.
+  const env = { ...process.env, BANKFORGE_CACHE: join(warm, 'compile-cache'), LC_ALL: 'C' };
+  delete env.SOURCE_DATE_EPOCH;
+  const cacheRun = spawnSync(process.execPath, ['-e', produce], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    if (cacheRun.status !== 0) throw new Error(`making ${cache}.cache for ${name}.cjs failed (exit ${cacheRun.status}): ${cacheRun.stderr}`);
+    const wrong = check(cacheRun.stdout);
+    if (wrong) throw new Error(`making ${cache}.cache for ${name}.cjs: ${wrong}: ${cacheRun.stdout}${cacheRun.stderr}`);
+  } catch (e) {
+    rmSync(`${cacheFile}.tmp`, { force: true });
+    throw e;
+  }
+  renameSync(`${cacheFile}.tmp`, cacheFile);
 }
 const statusSaid = (stdout) => (stdout.startsWith('next boot: bank A (1.0.0)') ? '' : 'status of the image made for it said otherwise');
 const built = () => (buildRuns.every((img) => existsSync(img) && existsSync(img.replace(/\.img$/, '.manifest.json'))) ? '' : 'a build did not write its image and manifest');
@@ -251,21 +265,17 @@ const built = () => (buildRuns.every((img) => existsSync(img) && existsSync(img.
 // instead of 234 KB), a line yargs reads (an alias, a number, --format's list) starts ~10 ms
 // sooner (`inspect IMG -q`), and the others no measurably later (`inspect IMG --json`: 14 ms
 // sooner than through yargs either way; medians of 40).
-let caches;
 try {
   await writeBuildInputs();
   const layoutFile = join(warm, 'layout.json');
-  caches = [
-    makeCache('direct', 'direct', [['status', image], ['status', missing]], statusSaid),
-    // flash and build on what does not exist: their modules' set-up (a few ms of every flash) is
-    // in the cache too, and nothing is written.
-    makeCache('main', 'main', [['status', image, '--quiet'], ['status', image, '-q'], ['status', missing], ['inspect', missing],
-      ['flash', missing, missing, '--yes', '--quiet'], ['build', '--quiet', '--layout', missing, '--out', `${missing}.img`]], statusSaid),
-    makeCache('main', 'main-build', [['build', '--quiet', '--layout', layoutFile, '--out', buildRuns[0]],
-      ['build', '-q', '--layout', layoutFile, '--out', buildRuns[1], '--sector-size', '512'], ['build', '--help']], built),
-  ];
+  makeCache('direct', 'direct', [['status', image], ['status', missing]], statusSaid);
+  // flash and build on what does not exist: their modules' set-up (a few ms of every flash) is
+  // in the cache too, and nothing is written.
+  makeCache('main', 'main', [['status', image, '--quiet'], ['status', image, '-q'], ['status', missing], ['inspect', missing],
+    ['flash', missing, missing, '--yes', '--quiet'], ['build', '--quiet', '--layout', missing, '--out', `${missing}.img`]], statusSaid);
+  makeCache('main', 'main-build', [['build', '--quiet', '--layout', layoutFile, '--out', buildRuns[0]],
+    ['build', '-q', '--layout', layoutFile, '--out', buildRuns[1], '--sector-size', '512'], ['build', '--help']], built);
 } finally {
   await rm(image, { force: true });
   await rm(warm, { recursive: true, force: true });
 }
-for (const { tmp, cacheFile } of caches) await rename(tmp, cacheFile);

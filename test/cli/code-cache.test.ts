@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
-import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -54,6 +54,8 @@ r.exports.main(${JSON.stringify(argv)});`;
     await writeFile(cacheFile, built);
     assert.equal(await load(), { stdout, cache: 'false' });
   });
+  // The rest is load-bundle.js' handling of a cache, the same for both of main.cjs'.
+  if (cache === 'main-build') continue;
 
   test(`${cache}: no cache: compiled from source`, async () => {
     await writeFile(cacheFile, '');
@@ -101,6 +103,11 @@ r.exports.main(${JSON.stringify(argv)});`;
     assert.equal(await load([], 'ulimit -v 4000000'), { stdout, cache: 'undefined' });
   });
 }
+
+test('the bundle step leaves its bundles, their caches, the help and the launcher, and nothing of its own runs', async () => {
+  assert.equal((await readdir(join(repoRoot, 'dist', 'cli-bundle'))).sort(),
+    ['direct.cache', 'direct.cjs', 'help.txt', 'launch.cjs', 'main-build.cache', 'main.cache', 'main.cjs']);
+});
 
 /** payloadSum as load-bundle.js' comment defines it, in JavaScript. */
 function referenceSum(data: Buffer): string {

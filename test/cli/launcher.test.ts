@@ -137,5 +137,24 @@ test('stdout and stderr on one pipe: the warnings come after the report, not ins
   assert.ok(both.stdout.startsWith(`${report}\nwarning: backup GPT header`), both.stdout.slice(report.length - 200, report.length + 200));
 });
 
+test('a build line loads main.cjs with the build\'s code cache, any other line with main.cache', async () => {
+  // A preloaded probe says which code caches the launcher reads (bin/load-bundle.js reads them with readFileSync).
+  const cacheProbe = join(dir, 'cache-probe.cjs');
+  await writeFile(cacheProbe, `const fs = require('node:fs');
+const read = fs.readFileSync;
+fs.readFileSync = function (path, ...rest) {
+  if (String(path).endsWith('.cache')) fs.writeSync(2, \`read: \${require('node:path').basename(String(path))}\\n\`);
+  return read.call(this, path, ...rest);
+};
+`);
+  const caches = async (args: string[]) => {
+    const r = await execa(BIN, args, { env: { NODE_OPTIONS: `--require ${cacheProbe}` }, reject: false, encoding: 'utf8' });
+    return r.stderr.split('\n').filter((l) => l.startsWith('read: '));
+  };
+  assert.equal(await caches(['build', '--help']), ['read: main-build.cache']);
+  assert.equal(await caches(['inspect', join(dir, 'no-such.img')]), ['read: main.cache']);
+  assert.equal(await caches(['status', join(dir, 'no-such.img')]), ['read: direct.cache']);
+});
+
 test.after(cleanup);
 test.run();
