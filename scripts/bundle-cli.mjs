@@ -1,10 +1,9 @@
 // Bundles the compiled CLI (dist/cli/main.js, after tsc) into one CommonJS file with esbuild,
-// dist/cli-bundle/main.cjs, and makes V8's code cache for it, main.cache (and main-build.cache, for
-// build lines), so that `bankforge` starts by reading two files and compiling almost nothing; the
-// same for the lines read without
-// yargs (cli/direct-args.ts: `status TARGET` and the like), direct.cjs and direct.cache, from
-// dist/cli/direct.js (docs/architecture.md, "How the CLI starts"; bin/load-bundle.js loads them).
-// CommonJS because Node 20 can use a code cache only for
+// dist/cli-bundle/main.cjs, and makes V8's code cache for it, main.cache (and main-build.cache,
+// for build lines), so that `bankforge` starts by reading two files and compiling almost nothing;
+// the same for the lines read without yargs (cli/direct-args.ts: `status TARGET` and the like),
+// direct.cjs and direct.cache, from dist/cli/direct.js (docs/architecture.md, "How the CLI
+// starts"; bin/load-bundle.js loads them). CommonJS because Node 20 can use a code cache only for
 // a script, and sets up its ES module loader, with a facade per builtin, only for ES modules. A
 // command's modules still run only when the command does (esbuild defers a module reached through
 // import() until then); there are no chunks, since esbuild splits only ES module output.
@@ -201,13 +200,15 @@ const missing = join(out, 'no-such-image');
 // Once read by cli/fast-args.ts and once by yargs (a short option, a number), so that a build
 // line of either kind finds its parser in the cache, and `build --help` (without it in the cache,
 // 55.7 -> 64.1 ms).
-const { writeBootCfg, writeSums } = await dist('partitions/bank-files.js');
+const { writeSums } = await dist('partitions/bank-files.js');
+const { bootCfg, KERNEL_FILE, BASE_MODULE } = await dist('builder/pipeline/bank.js');
+const { manifestPathFor } = await dist('builder/manifest.js');
 const warm = join(out, 'cache-build');
 const buildRuns = [join(warm, 'one.img'), join(warm, 'two.img')];
 async function writeBuildInputs() {
   for (const d of ['bank', 'efi/EFI/BOOT', 'store/sub']) await mkdir(join(warm, d), { recursive: true });
-  const cfg = writeBootCfg({ bootstate: 0, title: 'cache', timeout: 3, watchdog: 60, kernel: 'kernel.elf', kernelopt: '', initrd: '', modules: ['base.tar'], build: '1.0.0', updated: 1 });
-  const files = [['boot.cfg', cfg], ['kernel.elf', Buffer.alloc(4096, 1)], ['base.tar', Buffer.alloc(1024)]];
+  // The pipeline's boot.cfg, which names KERNEL_FILE and BASE_MODULE, over stand-ins for both.
+  const files = [['boot.cfg', bootCfg({ version: '1.0.0', updated: 1, timeout: 3, kernelopt: '' })], [KERNEL_FILE, Buffer.alloc(4096, 1)], [BASE_MODULE, Buffer.alloc(1024)]];
   for (const [name, data] of [...files, ['SHA256SUMS', writeSums(files)]]) await writeFile(join(warm, 'bank', name), data);
   await writeFile(join(warm, 'efi', 'EFI', 'BOOT', 'BOOTX64.EFI'), Buffer.alloc(2048, 1));
   await writeFile(join(warm, 'store', 'notes.txt'), 'cache\n');
@@ -259,7 +260,7 @@ const { exports, script, id } = loadBundle(${JSON.stringify(bundles[name])}, '')
   renameSync(`${cacheFile}.tmp`, cacheFile);
 }
 const statusSaid = (stdout) => (stdout.startsWith('next boot: bank A (1.0.0)') ? '' : 'status of the image made for it said otherwise');
-const built = () => (buildRuns.every((img) => existsSync(img) && existsSync(img.replace(/\.img$/, '.manifest.json'))) ? '' : 'a build did not write its image and manifest');
+const built = () => (buildRuns.every((img) => existsSync(img) && existsSync(manifestPathFor(img))) ? '' : 'a build did not write its image and manifest');
 // The direct lines run in main.cjs too (through cli/direct.ts); `status --quiet` is one
 // cli/fast-args.ts reads, `status -q` one yargs parses: with yargs' code in the cache (394 KB
 // instead of 234 KB), a line yargs reads (an alias, a number, --format's list) starts ~10 ms

@@ -27,10 +27,17 @@ export function notRegularFile(st: Stats): string | undefined {
 /**
  * Refuses `path` unless it is a regular file or nothing, and its directory exists. lstat, not
  * stat: a symbolic link is refused for what it is, not followed to whatever it names.
- * Synchronous: a build checks four paths twice, and each stat through the thread pool is a round
- * trip of 50-100 µs on these machines.
  */
 export async function checkOutputPath(path: string): Promise<void> {
+  outputPathStat(path);
+}
+
+/**
+ * checkOutputPath's checks, answering with what is at `path` (undefined: nothing). Synchronous: a
+ * build checks four paths twice, and each stat through the thread pool is a round trip of 50-100
+ * µs on these machines.
+ */
+function outputPathStat(path: string): Stats | undefined {
   let st: Stats | undefined;
   try {
     st = lstatSync(path, { throwIfNoEntry: false });
@@ -49,6 +56,7 @@ export async function checkOutputPath(path: string): Promise<void> {
     }
     if (!d?.isDirectory()) throw new BankforgeError(`cannot write ${path}: directory ${dir} does not exist`);
   }
+  return st;
 }
 
 /** Checks every path first, so that a bad side output is refused before the first file lands. */
@@ -92,14 +100,7 @@ export async function createOutput(path: string): Promise<OutputFile> {
  * (an existing one would end up half old, half new), and it is filled under a temporary name.
  */
 export async function createOutputDirectory(path: string): Promise<OutputFile> {
-  await checkOutputPath(path);
-  let there: Stats | undefined;
-  try {
-    there = lstatSync(path, { throwIfNoEntry: false });
-  } catch (e) {
-    throw outputError(path, e);
-  }
-  if (there) throw new BankforgeError(`${path} exists; remove it or extract elsewhere, so nothing was written`);
+  if (outputPathStat(path)) throw new BankforgeError(`${path} exists; remove it or extract elsewhere, so nothing was written`);
   const tmp = partialPath(path);
   track(tmp);
   await mkdir(tmp).catch(async (e: unknown) => { untrack(tmp); throw outputError(path, e); });

@@ -13,9 +13,9 @@ import { hashZeros, isZero } from '../../support/zero-bytes.cjs';
 
 /**
  * 256 KiB: a partition (on 1 MiB by default) is whole blocks, and a 64 GiB disk full of data is
- * 262144 digests (~17 MB of manifest). A block the build writes a little into is hashed whole, zeros and all, and a
- * build writes a little into many: each FAT's boot sector, tables and root directory, each bank's
- * state record, the core-dump area's marker, the GPT's two copies. With 1 MiB blocks the seed
+ * 262144 digests (~17 MB of manifest). A block the build writes a little into is hashed whole,
+ * zeros and all, and a build writes a little into many: each FAT's boot sector, tables and root
+ * directory, each bank's state record, the core-dump area's marker, the GPT's two copies. With 1 MiB blocks the seed
  * layout hashed ~8.8 MiB of such zeros (~6 ms here, a third of a 20 MB build's hashing), with
  * 256 KiB ~2.5 MiB; the ~200 MiB image's flash, which checks a block a read, was no slower.
  * 64 KiB cut the zeros to 0.7 MiB, but made that flash 10-15% slower.
