@@ -9,6 +9,7 @@ import { parseUntrustedJson, readUntrustedJsonFile, JsonInputError } from '../..
 import { BankforgeError, EXIT } from '../../support/errors.js';
 import { FileInputError } from '../../support/regular-file.js';
 import { scratch } from '../helpers/tools.js';
+import { FUZZ_SEED, rng } from '../helpers/fuzz.js';
 
 const throwsInput = (f: () => unknown, re: RegExp) => {
   try {
@@ -46,6 +47,44 @@ test('nesting past the limit is bad input at a byte offset, not a stack overflow
 test('brackets inside strings (escaped quotes too) do not count as nesting', () => {
   const v = parseUntrustedJson(`{"s": "${'[{'.repeat(50)}\\"${'['.repeat(50)}"}`, 'x', { maxBytes: 1000, maxDepth: 1 }) as Record<string, string>;
   assert.is(v.s!.length, 151);
+});
+
+test('a quote after an even run of backslashes ends the string; an unterminated one hides nothing', () => {
+  // The JSON string "x\\" is an x and an escaped backslash: the quote after them closes it, so the
+  // brackets that follow nest; with a third backslash that quote is escaped instead.
+  throwsInput(() => parseUntrustedJson('{"s": "x\\\\", "t": [[1]]}', 'e', { maxBytes: 1000, maxDepth: 2 }), /e: nested deeper than 2 levels at byte 19/);
+  throwsInput(() => parseUntrustedJson('{"s": "x\\\\\\", "t": [[1]]}', 'o', { maxBytes: 1000, maxDepth: 2 }), /o: not valid JSON: /);
+  throwsInput(() => parseUntrustedJson('["[[[[', 'u', { maxBytes: 1000, maxDepth: 2 }), /u: not valid JSON: /);
+});
+
+test('the depth found skipping strings is the byte-by-byte scan\'s, on random brackets, quotes and backslashes', () => {
+  // The scan before strings were skipped with indexOf: every byte, a backslash escaping the next.
+  const reference = (b: Buffer, max: number): number => {
+    let depth = 0, inString = false;
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i]!;
+      if (inString) {
+        if (c === 0x5c) i++;
+        else if (c === 0x22) inString = false;
+      } else if (c === 0x22) inString = true;
+      else if (c === 0x5b || c === 0x7b) { if (++depth > max) return i; } else if (c === 0x5d || c === 0x7d) depth--;
+    }
+    return -1;
+  };
+  const next = rng(FUZZ_SEED);
+  const alphabet = Buffer.from('"\\[]{}a ,:1');
+  for (let round = 0; round < 3000; round++) {
+    const bytes = Buffer.from(Array.from({ length: next() % 64 }, () => alphabet[next() % alphabet.length]!));
+    const deepAt = reference(bytes, 3);
+    let message = '';
+    try {
+      parseUntrustedJson(bytes, 'r', { maxBytes: 1000, maxDepth: 3 });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    const at = /nested deeper than 3 levels at byte (\d+)$/.exec(message)?.[1];
+    assert.is(at === undefined ? -1 : Number(at), deepAt, `seed ${FUZZ_SEED}, round ${round}: ${JSON.stringify(bytes.toString('latin1'))}`);
+  }
 });
 
 test('size is checked before parsing; invalid UTF-8 and invalid JSON are bad input', () => {
