@@ -12,6 +12,7 @@ import type { FatPlan, PlannedDir } from './plan.js';
 import { ATTR, BACKUP_BOOT_SECTOR, DIRENT_SIZE, FAT_EOC, FSINFO_SECTOR, FSINFO_UNKNOWN, MEDIA_FIXED_DISK, NO_NAME } from './spec.js';
 import { encodeFatStamp, type FatStamp } from './timestamps.js';
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const DOT = new Uint8Array([0x2e, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20]);
 const DOTDOT = new Uint8Array([0x2e, 0x2e, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20]);
 
@@ -24,8 +25,18 @@ function encodeFat(plan: FatPlan): Uint8Array {
   // Entry 0 is the media byte with all other bits set; entry 1 is end-of-chain (also "cleanly unmounted").
   writeFatEntry(type, fat, 0, (eoc & ~0xff) | MEDIA_FIXED_DISK);
   writeFatEntry(type, fat, 1, eoc);
+  // FAT16 and FAT32 entries as whole little-endian words where the host is little-endian: a
+  // typed array's stores instead of a call per entry, which made a chain of 6000 clusters ~2.3 ms
+  // on a build's first pass and ~0.5 ms so. The FAT is fresh, so a FAT32 entry's reserved top
+  // bits are zero either way.
+  const words = type === 'fat12' || !LITTLE_ENDIAN ? undefined : type === 'fat16' ? new Uint16Array(fat.buffer, fat.byteOffset, fat.byteLength >> 1) : new Uint32Array(fat.buffer, fat.byteOffset, fat.byteLength >> 2);
   const chain = (first: number, count: number): void => {
-    for (let i = 0; i < count; i++) writeFatEntry(type, fat, first + i, i === count - 1 ? eoc : first + i + 1);
+    if (count <= 0) return;
+    const last = first + count - 1;
+    if (words) {
+      for (let c = first; c < last; c++) words[c] = c + 1;
+      words[last] = eoc;
+    } else for (let c = first; c <= last; c++) writeFatEntry(type, fat, c, c === last ? eoc : c + 1);
   };
   const walk = (dir: PlannedDir): void => {
     chain(dir.firstCluster, dir.clusters);
