@@ -96,7 +96,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     throw new LayoutError(layout.file, 'host.settings', `no partition named "${CONFIG.partition}" keeps the ${CONFIG.areaSize}-byte configuration area at its end (is its FAT too tight for it?)`);
   }
   const manifestPath = manifestPathFor(opts.out);
-  await checkOutputPaths([opts.out, manifestPath, ...(opts.sideOutputs ?? [])]);
+  checkOutputPaths([opts.out, manifestPath, ...(opts.sideOutputs ?? [])]);
 
   const out = await createOutput(opts.out);
   const tmp = out.tmp;

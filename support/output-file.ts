@@ -28,7 +28,7 @@ export function notRegularFile(st: Stats): string | undefined {
  * Refuses `path` unless it is a regular file or nothing, and its directory exists. lstat, not
  * stat: a symbolic link is refused for what it is, not followed to whatever it names.
  */
-export async function checkOutputPath(path: string): Promise<void> {
+export function checkOutputPath(path: string): void {
   outputPathStat(path);
 }
 
@@ -60,8 +60,8 @@ function outputPathStat(path: string): Stats | undefined {
 }
 
 /** Checks every path first, so that a bad side output is refused before the first file lands. */
-export async function checkOutputPaths(paths: readonly string[]): Promise<void> {
-  for (const p of paths) await checkOutputPath(p);
+export function checkOutputPaths(paths: readonly string[]): void {
+  for (const p of paths) checkOutputPath(p);
 }
 
 /** A file being written: `tmp` is where the content goes until commit() renames it to `path`. */
@@ -75,7 +75,7 @@ export interface OutputFile {
 }
 
 export async function createOutput(path: string): Promise<OutputFile> {
-  await checkOutputPath(path);
+  checkOutputPath(path);
   const tmp = partialPath(path);
   track(tmp);
   return {
@@ -84,7 +84,7 @@ export async function createOutput(path: string): Promise<OutputFile> {
     async commit() {
       // The path may have changed since the first check (a long build); rename() would replace a
       // device node or a FIFO as readily as a file.
-      await checkOutputPath(path);
+      checkOutputPath(path);
       await rename(tmp, path).catch((e: NodeJS.ErrnoException) => { throw outputError(path, e); });
       untrack(tmp);
     },

@@ -36,7 +36,7 @@ export interface BundleOptions {
 export async function createBundle(opts: BundleOptions): Promise<BundleManifest> {
   checkVersion(opts.version);
   // Before the pipeline's work, so that `-o /dev/sdb` costs nothing (and is checked again at the end).
-  await checkOutputPath(opts.out);
+  checkOutputPath(opts.out);
   const key = opts.signKey ? await loadPrivateKey(opts.signKey) : undefined;
   const layout = await loadLayout(opts.layout);
   // boot.cfg's updated= is informational (the state record decides) and unknown until install.

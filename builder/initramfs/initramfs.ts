@@ -102,7 +102,7 @@ export async function makeInitramfs(opts: Omit<InitramfsOptions, 'out'>): Promis
 }
 
 export async function buildInitramfs(opts: InitramfsOptions): Promise<{ out: string; size: number }> {
-  await checkOutputPath(opts.out);
+  checkOutputPath(opts.out);
   const data = await makeInitramfs(opts);
   await writeOutput(opts.out, (tmp) => writeFile(tmp, data));
   return { out: opts.out, size: data.length };

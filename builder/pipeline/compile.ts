@@ -9,7 +9,7 @@
 // where the tree lives, which is also why the cache key need not name the directory.
 
 import { createHash } from 'node:crypto';
-import { closeSync, constants, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { homedir, cpus } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -113,13 +113,7 @@ export async function cached(kind: string, key: string, output: string, produce:
   const dir = join(cacheDir(), `${kind}-${key}`);
   const path = join(dir, output);
   // Synchronous, as the key's reads are: a build from a checkout asks it for the loader and the kernel.
-  const present = (): boolean => {
-    try {
-      return statSync(path, { throwIfNoEntry: false }) !== undefined;
-    } catch {
-      return false;
-    }
-  };
+  const present = (): boolean => existsSync(path);
   if (present()) return { path, cached: true };
   await mkdir(cacheDir(), { recursive: true });
   const lock = await lockEntry(`${dir}.lock`, () => waiting?.(`waiting for another build compiling the same ${kind} into ${cacheDir()}`));

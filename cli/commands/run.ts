@@ -55,7 +55,7 @@ export async function run(a: Args): Promise<void> {
   // An unreadable image, or a file that is no disk image, is said as such before anything else looks at it.
   await refuseNonImage(a.image);
   const disk = await probeDisk(a.image);
-  if (a.screenshot !== undefined) await checkOutputPath(a.screenshot);
+  if (a.screenshot !== undefined) checkOutputPath(a.screenshot);
   if (!a.snapshot) {
     // Without --snapshot the guest writes the image: refused, naming the holder, while another
     // bankforge writes it or a QEMU has it. While it runs, QEMU's own image lock is the write lock
