@@ -87,12 +87,23 @@ export async function tool(name: string, pkg: string, why = ''): Promise<string>
 /** A source file's path from the package root and its bytes, as they enter a cache key. */
 export interface Source { path: string; bytes: Buffer }
 
+/** Sources one build has read, by path: the loader's key and the kernel's both cover common/. */
+export type SourceReads = Map<string, Buffer>;
+
 /**
  * `files` read for keyOf, synchronously: a hundred small files cost ~5 ms so, against ~150 ms as
- * a hundred round trips through the thread pool, and every build pays this.
+ * a hundred round trips through the thread pool, and every build pays this. A file already in
+ * `reads` is not read again.
  */
-export function readSources(files: string[]): Source[] {
-  return files.map((path) => ({ path, bytes: readFileSync(join(PACKAGE_ROOT, path)) }));
+export function readSources(files: string[], reads?: SourceReads): Source[] {
+  return files.map((path) => {
+    let bytes = reads?.get(path);
+    if (!bytes) {
+      bytes = readFileSync(join(PACKAGE_ROOT, path));
+      reads?.set(path, bytes);
+    }
+    return { path, bytes };
+  });
 }
 
 /** The hash of what a program is made from; with `versions` (the compilers) empty, the key prebuilt/ records. */
@@ -198,11 +209,11 @@ export async function sourceKey(kind: ProgramKind): Promise<string> {
  * (cached). Without a compiler, the error says why one is needed: no prebuilt program, or
  * sources that changed since it was built.
  */
-async function compiled(kind: ProgramKind, linker: string, output: string, progress: CompileProgress | undefined,
+async function compiled(kind: ProgramKind, linker: string, output: string, progress: CompileProgress | undefined, reads: SourceReads | undefined,
   produce: (dir: string, files: string[]) => Promise<string>): Promise<Compiled> {
   const files = await sourcesOf(SOURCE_DIRS[kind]);
-  const sources = readSources(files);
-  const prebuilt = await prebuiltFor(kind, keyOf(kind, sources, FLAGS[kind], []));
+  const sources = readSources(files, reads);
+  const prebuilt = await prebuiltFor(kind, () => keyOf(kind, sources, FLAGS[kind], []));
   if (prebuilt.path) return { path: prebuilt.path, cached: true };
   const why = prebuilt.differs ? ` (the C sources in ${SOURCE_DIRS[kind].join('/, ')}/ differ from those the prebuilt ${output} was made from, so it must be compiled)` : '';
   const versions = [await tool('clang', 'clang', why), await tool(linker, 'lld', why)];
@@ -213,17 +224,17 @@ async function compiled(kind: ProgramKind, linker: string, output: string, progr
   }, progress);
 }
 
-/** bootloader/*.c + common/*.c -> BOOTX64.EFI */
-export async function compileLoader(progress?: CompileProgress): Promise<Compiled> {
-  return compiled('loader', 'lld-link', 'BOOTX64.EFI', progress, async (dir, files) => {
+/** bootloader/*.c + common/*.c -> BOOTX64.EFI; `reads`, when given, shares the sources read with the kernel's key. */
+export async function compileLoader(progress?: CompileProgress, reads?: SourceReads): Promise<Compiled> {
+  return compiled('loader', 'lld-link', 'BOOTX64.EFI', progress, reads, async (dir, files) => {
     const c = files.filter((f) => f.endsWith('.c'));
     return run('the loader', 'clang', [...LOADER_FLAGS, ...prefixMap(), '-Icommon', ...LOADER_LINK, '-o', join(dir, 'BOOTX64.EFI'), ...c]);
   });
 }
 
-/** kernel/*.c, kernel/*.S + common/*.c -> kernel.elf (with debug info), linked by kernel/kernel.ld */
-export async function compileKernel(progress?: CompileProgress): Promise<Compiled> {
-  return compiled('kernel', 'ld.lld', 'kernel.elf', progress, (dir, files) => buildKernel(dir, files));
+/** kernel/*.c, kernel/*.S + common/*.c -> kernel.elf (with debug info), linked by kernel/kernel.ld; `reads` as for compileLoader. */
+export async function compileKernel(progress?: CompileProgress, reads?: SourceReads): Promise<Compiled> {
+  return compiled('kernel', 'ld.lld', 'kernel.elf', progress, reads, (dir, files) => buildKernel(dir, files));
 }
 
 /**

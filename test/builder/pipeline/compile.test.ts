@@ -3,7 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readSources, sourcesOf, type SourceReads } from '../../../builder/pipeline/compile.js';
 import { repoRoot, scratch } from '../../helpers/tools.js';
 
 const compileJs = join(repoRoot, 'dist', 'builder', 'pipeline', 'compile.js');
@@ -44,6 +46,19 @@ test('without clang on the PATH the error names the Debian package', async () =>
   } finally {
     await cleanup();
   }
+});
+
+test('readSources: with one build\'s reads, a file both programs cover (common/) is read once and gives both the same bytes', async () => {
+  const reads: SourceReads = new Map();
+  const loader = readSources(await sourcesOf(['bootloader', 'common']), reads);
+  const kernel = readSources(await sourcesOf(['kernel', 'common']), reads);
+  const common = kernel.filter((s) => s.path.startsWith('common/'));
+  assert.ok(common.length > 0);
+  for (const s of common) {
+    assert.is(s.bytes, loader.find((l) => l.path === s.path)!.bytes, s.path);
+    assert.equal(s.bytes, readFileSync(join(repoRoot, s.path)), s.path);
+  }
+  assert.is(reads.size, new Set([...loader, ...kernel].map((s) => s.path)).size);
 });
 
 test.run();
