@@ -59,11 +59,16 @@ export function manifestPathFor(image: string): string {
   return image.replace(/(\.[^./]*)?$/, '.manifest.json');
 }
 
-export async function writeManifest(path: string, m: Manifest): Promise<void> {
+/** The manifest's text as written. */
+export function manifestText(m: Manifest): string {
   // Each block run on one line: a 400 MiB image stays a few hundred lines, still readable in a diff.
   const runs = m.blocks.runs.map((r) => `      ${JSON.stringify(r)}`).join(',\n');
   const text = JSON.stringify({ ...m, blocks: { ...m.blocks, runs: '\0runs' } }, null, 2).replace('"\\u0000runs"', `[\n${runs}\n    ]`);
-  await writeOutput(path, (tmp) => writeFile(tmp, `${text}\n`));
+  return `${text}\n`;
+}
+
+export async function writeManifest(path: string, m: Manifest): Promise<void> {
+  await writeOutput(path, (tmp) => writeFile(tmp, manifestText(m)));
 }
 
 /** What a reader of an image takes from its manifest: the bytes it may hold the image against. */
