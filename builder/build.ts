@@ -3,7 +3,7 @@
 // so a rejected build writes nothing; the image is written under a temporary name and renamed
 // into place only when complete, so a failed build never leaves a half image behind.
 
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BankforgeError, LayoutError } from '../support/errors.js';
 import { resolveContents } from './contents.js';
@@ -142,15 +142,23 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const sha256 = opts.sha256 ? await hashWholeImage(tmp, placed.diskSize, data, tick('hashing the whole image')) : undefined;
     const manifest = makeManifest(opts, layout.sha256, placed, plans, epoch, blocks, sha256);
     // The manifest is written while the image's fsync runs (~1 ms off every build), and renamed
-    // into place after the image; a manifest that cannot be written leaves no image either.
+    // into place after the image; a manifest that cannot be written or renamed leaves no image
+    // either. The image's own failure, if both fail (a full disk), is the one reported.
     const manifestOut = await createOutput(manifestPath);
+    const written = writeFile(manifestOut.tmp, manifestText(manifest)).catch((e: unknown) => { throw outputError(manifestPath, e); });
+    written.catch(() => undefined); // awaited below, after the image's fsync
+    let committed = false;
     try {
-      await writeFile(manifestOut.tmp, manifestText(manifest)).catch((e: unknown) => { throw outputError(manifestPath, e); });
       await closed;
+      await written;
       await out.commit();
+      committed = true;
       await manifestOut.commit();
     } catch (e) {
+      // The temporary is removed only once nothing writes it any more.
+      await written.catch(() => undefined);
       await manifestOut.discard();
+      if (committed) await rm(opts.out, { force: true }).catch(() => undefined);
       throw e;
     }
     progress?.done(`built ${opts.out} (${placed.diskSize} bytes${sha256 ? `, sha256 ${sha256.slice(0, 16)}…` : ''})`);

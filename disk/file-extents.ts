@@ -6,7 +6,7 @@
 // filesystem without SEEK_DATA reports the whole file as one extent: the caller then reads it
 // all, as it would without this.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Bytes } from '../partitions/units.js';
 
@@ -31,12 +31,20 @@ const PERL = existsSync('/usr/bin/perl') ? '/usr/bin/perl' : 'perl';
 
 /** The data extents of the regular file at `path`, in order; undefined when they cannot be had (then treat it all as data). */
 export function dataExtents(path: string): Promise<Extent[] | undefined> {
+  // Never rejects: flash asks before it knows the file is raw, and may not await the answer.
   return new Promise((resolve) => {
-    const child = spawn(PERL, ['-e', WALKER, path], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let child: ChildProcess;
+    try {
+      child = spawn(PERL, ['-e', WALKER, path], { stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return resolve(undefined);
+    }
+    child.once('error', () => resolve(undefined));
+    // No pipe could be made (out of descriptors): the spawn's 'error' follows.
+    if (!child.stdout) return;
     let out = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (s: string) => { out += s; });
-    child.once('error', () => resolve(undefined));
     child.once('close', (code) => {
       if (code !== 0) return resolve(undefined);
       const extents: Extent[] = [];

@@ -219,6 +219,9 @@ async function compiled(kind: ProgramKind, linker: string, output: string, progr
   const versions = [await tool('clang', 'clang', why), await tool(linker, 'lld', why)];
   const key = keyOf(kind, sources, FLAGS[kind], versions);
   return cached(kind, key, output, async (dir) => {
+    // The compiler reads the sources afresh and takes seconds: the other program's key, after
+    // this, is made from what the files hold then, not from what was read before.
+    reads?.clear();
     progress?.(`compiling the ${kind} (${files.filter((f) => /\.(c|S)$/.test(f)).length} files, clang)`);
     return produce(dir, files);
   }, progress);

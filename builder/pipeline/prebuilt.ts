@@ -5,7 +5,7 @@
 // A checkout has no prebuilt/ and compiles (builder/pipeline/compile.ts).
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BankforgeError } from '../../support/errors.js';
@@ -26,8 +26,9 @@ export interface PrebuiltMatch { path?: string; differs: boolean }
 
 async function readManifest(root: string): Promise<PrebuiltManifest | undefined> {
   const file = join(root, PREBUILT_DIR, MANIFEST);
-  // A checkout has none: asked without the exception a failed read makes (~0.3 ms), on every build.
-  if (!existsSync(file)) return undefined;
+  // A checkout has none: asked without the exception a failed read makes (~0.3 ms), on every build;
+  // any other failure (EACCES, ENOTDIR) still throws, here or from the read.
+  if (!statSync(file, { throwIfNoEntry: false })) return undefined;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -36,7 +36,7 @@ export interface ImageSource {
   manifest: ImageManifest | undefined;
   /** What was looked at and not used, for the user (a manifest describing another image). */
   notes: string[];
-  /** A raw file's data extents (holes elsewhere), asked for as soon as the file is known to be raw (by flash, before it is opened); undefined for a stream or when unknown. */
+  /** A raw file's data extents (holes elsewhere), asked for as soon as the file is known to be raw (by flash, by its name, before it is opened); undefined for a stream or when unknown. */
   extents: Promise<Extent[] | undefined>;
   /** The file as it was opened, before its extents were asked for: a later change to it shows in these. */
   opened: { ino: number; ctimeMs: number };
@@ -45,7 +45,7 @@ export interface ImageSource {
 
 const COMPRESSED_SUFFIX = /\.(gz|xz|zst)$/i;
 
-/** What a caller already knows of a raw image file: its stat, taken before its extents were asked for. */
+/** What a caller already knows of an image file it takes to be raw: its stat, taken before its extents were asked for (unused if the file turns out compressed). */
 export interface ImageLooked { stat: Stats; extents: Promise<Extent[] | undefined> }
 
 export async function openImage(path: string, looked?: ImageLooked): Promise<ImageSource> {
