@@ -31,7 +31,7 @@ const PERL = existsSync('/usr/bin/perl') ? '/usr/bin/perl' : 'perl';
 
 /** The data extents of the regular file at `path`, in order; undefined when they cannot be had (then treat it all as data). */
 export function dataExtents(path: string): Promise<Extent[] | undefined> {
-  // Never rejects: flash asks before it knows the file is raw, and may not await the answer.
+  // Never rejects: a caller may give up on the file (a bad .bmap, no partition table) before it awaits the answer.
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {

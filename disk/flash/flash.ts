@@ -9,8 +9,6 @@ import type { Bytes } from '../../partitions/units.js';
 import { describeDevice, type DeviceInfo } from './devices.js';
 import { DirectReader } from './direct-io.cjs';
 import { checkSidecars } from './sidecars.js';
-import { compressionBySuffix } from '../container.js';
-import { dataExtents } from '../file-extents.js';
 import { FlashFailure, FlashInterrupted, FlashRefusal } from './errors.js';
 import { assertUnchanged, openImage, type ImageSource } from './image.js';
 import { HelperThread } from './helper-thread.js';
@@ -71,15 +69,11 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   // image whose manifest lists that much.
   // A path that cannot be looked at starts none: openImage says what is wrong with it.
   const allocated = (() => { try { return statSync(opts.image); } catch { return undefined; } })();
-  // The walk of a raw image's extents (a Perl helper) is started before the worker: Node forks
-  // to spawn it, and the fork copies the page tables, which the worker's heap makes longer (the
-  // spawn cost the main thread 5-8 ms with a worker running, 1.5-3 ms without one, here).
-  const looked = allocated?.isFile() && !compressionBySuffix(opts.image) ? { stat: allocated, extents: dataExtents(opts.image) } : undefined;
   const started = allocated?.isFile() && allocated.blocks * 512 >= HELPER_MIN ? HelperThread.start() : undefined;
   try {
     // The device is looked at (sysfs and /proc; it is not opened) while the image is read and its
     // helpers start; an image that cannot be flashed is still the error reported.
-    const [opened, described] = await Promise.allSettled([openImage(opts.image, looked), describeDevice(opts.device)]);
+    const [opened, described] = await Promise.allSettled([openImage(opts.image), describeDevice(opts.device)]);
     if (opened.status === 'rejected') throw opened.reason;
     const image = opened.value;
     const helper = image.compression === 'none' && image.manifest?.blocks && listedData(image.manifest.blocks) >= HELPER_MIN ? started : undefined;

@@ -2,7 +2,7 @@
 // or another archive is refused), its size, its partition table, and the .bmap and manifest
 // beside it when present. Nothing here touches the target device.
 
-import { statSync, type Stats } from 'node:fs';
+import { statSync } from 'node:fs';
 import { stat, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BankforgeError, EXIT } from '../../support/errors.js';
@@ -36,7 +36,7 @@ export interface ImageSource {
   manifest: ImageManifest | undefined;
   /** What was looked at and not used, for the user (a manifest describing another image). */
   notes: string[];
-  /** A raw file's data extents (holes elsewhere), asked for as soon as the file is known to be raw (by flash, by its name, before it is opened); undefined for a stream or when unknown. */
+  /** A raw file's data extents (holes elsewhere), asked for as soon as the file is known to be raw; undefined for a stream or when unknown. */
   extents: Promise<Extent[] | undefined>;
   /** The file as it was opened, before its extents were asked for: a later change to it shows in these. */
   opened: { ino: number; ctimeMs: number };
@@ -45,17 +45,14 @@ export interface ImageSource {
 
 const COMPRESSED_SUFFIX = /\.(gz|xz|zst)$/i;
 
-/** What a caller already knows of an image file it takes to be raw: its stat, taken before its extents were asked for (unused if the file turns out compressed). */
-export interface ImageLooked { stat: Stats; extents: Promise<Extent[] | undefined> }
-
-export async function openImage(path: string, looked?: ImageLooked): Promise<ImageSource> {
-  const st = looked?.stat ?? await stat(path).catch((e: NodeJS.ErrnoException) => {
+export async function openImage(path: string): Promise<ImageSource> {
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
     throw new BankforgeError(`cannot open image ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
   });
   if (!st.isFile()) throw new BankforgeError(`${path} is not a regular file; give an image file (raw, .gz, .xz or .zst)`);
   const compression = await containerOfFile(path);
   // The helper runs while the rest is read and the device is looked at; the check against a manifest and the write (segments.ts) await it.
-  const extents = compression === 'none' ? looked?.extents ?? dataExtents(path) : Promise.resolve(undefined);
+  const extents = compression === 'none' ? dataExtents(path) : Promise.resolve(undefined);
   const notes: string[] = [];
   const raw = compression === 'none' ? path : path.replace(COMPRESSED_SUFFIX, '');
   const bmap = await findBmap(path, raw);
