@@ -8,7 +8,7 @@
 // writing 5-20 MB/s, 64 MiB is seconds of ignored Ctrl-C, and on a fast disk a turn per chunk
 // would be thousands of turns for nothing.
 
-/** A turn costs microseconds; Ctrl-C is then answered within about this long plus one chunk. */
+/** A turn costs microseconds; Ctrl-C is then answered within about this long plus one chunk (plus the data writes still out, in a flash: disk/flash/writer.ts). */
 export const TURN_MS = 50;
 
 /**

@@ -31,18 +31,18 @@ export interface Segment { offset: Bytes; data: Buffer }
 
 /**
  * The CHUNK-sized aligned buffers one flash reads and writes through, made once: fresh memory
- * costs a page fault per 4 KiB on first use here, ~20 ms per 4 MiB. While writing they take
+ * costs a page fault per 4 KiB on first use here, ~20 ms per 4 MiB. While writing all three take
  * turns holding the image's data and the device's old data to clear (writer.ts' WriteBehind,
- * which tells them apart by their memory: two buffers, never two views of one); the check reads
+ * which tells them apart by their memory: three buffers, never two views of one); the check reads
  * the image into `data`, the read-back the device into `data` and the image into `scratch`.
  */
-export interface ChunkBuffers { data: Buffer; scratch: Buffer }
+export interface ChunkBuffers { data: Buffer; scratch: Buffer; third: Buffer }
 
 export function chunkBuffers(): ChunkBuffers {
   return alignedMemory(() => {
     // The writer's zeros too (zeros.ts keeps them): every aligned buffer is made before the device is opened.
     alignedZeros(CHUNK);
-    return { data: alignedBuffer(CHUNK), scratch: alignedBuffer(CHUNK) };
+    return { data: alignedBuffer(CHUNK), scratch: alignedBuffer(CHUNK), third: alignedBuffer(CHUNK) };
   });
 }
 
@@ -76,7 +76,7 @@ function dataBlockSpans(list: BlockList, imageSize: Bytes): Span[] {
 
 /**
  * Each chunk is read into the buffer `buffer()` gives (CHUNK bytes, from alignedBuffer), asked
- * for before each read: a writer that still writes from a buffer does not hand that one out.
+ * for and awaited before each read: a writer that still writes from a buffer does not hand that one out.
  * Segments are views of it, valid until the next one is asked for. `done` reports bytes read or
  * skipped as holes. `signal`: an abort is seen between skipped holes too (the caller checks it
  * between segments).
@@ -85,7 +85,7 @@ function dataBlockSpans(list: BlockList, imageSize: Bytes): Span[] {
  * hold what is read against the manifest again; not needed when verify compares the device with
  * the raw file, checked before writing and unchanged since (flash.ts).
  */
-export async function* segments(source: ImageSource, reader: ImageReader, checks: { checkBmap: boolean; checkManifest: boolean }, buffer: () => Buffer, done: (bytes: Bytes) => void, signal?: AbortSignal): AsyncGenerator<Segment> {
+export async function* segments(source: ImageSource, reader: ImageReader, checks: { checkBmap: boolean; checkManifest: boolean }, buffer: () => Promise<Buffer>, done: (bytes: Bytes) => void, signal?: AbortSignal): AsyncGenerator<Segment> {
   let read = 0;
   const turns = new EventLoopTurns();
   const b = source.bmap;
@@ -94,7 +94,7 @@ export async function* segments(source: ImageSource, reader: ImageReader, checks
       const { offset, length } = rangeBytes(b.map, r);
       const h = checks.checkBmap ? createHash('sha256') : undefined;
       for (let at = 0; at < length; at += CHUNK) {
-        const data = buffer().subarray(0, Math.min(CHUNK, length - at));
+        const data = (await buffer()).subarray(0, Math.min(CHUNK, length - at));
         await reader.read(offset + at, data);
         h?.update(data);
         yield { offset: offset + at, data };
@@ -139,7 +139,7 @@ export async function* segments(source: ImageSource, reader: ImageReader, checks
         continue;
       }
     }
-    const chunk = buffer().subarray(0, Math.min(CHUNK, source.size - at));
+    const chunk = (await buffer()).subarray(0, Math.min(CHUNK, source.size - at));
     await reader.read(at, chunk);
     whole?.update(chunk);
     blocks?.update(chunk);

@@ -333,6 +333,30 @@ test('interrupted while writing: FlashInterrupted, and the device has no partiti
   });
 });
 
+test('a device that fails its data writes (the backing file on a full tmpfs): exit 8 naming the error, and no partition table', async () => {
+  // Up to three data writes are out at once (writer.ts, WriteBehind): the first to fail must end
+  // the flash as that error, with the head (the partition table) never written. The stick's first
+  // and last MiB, where the old table is cleared and the new one goes, hold old data and so are
+  // already in the 2 MiB tmpfs; every other write needs a page it no longer has (ENOSPC). The
+  // tmpfs is mounted in a private mount namespace (unshare -m), so nothing else sees it; the loop
+  // device is detached before the namespace goes.
+  const full = join(dir, 'full-tmpfs');
+  await mkdir(full);
+  const { BIN } = await import('../../helpers/cli.js');
+  const size = small.size + 8 * MiB;
+  const script = `set -e; mount -t tmpfs -o size=2m tmpfs "$1"; s="$1/stick"; truncate -s ${size} "$s"
+old() { head -c ${MiB} /dev/zero | tr '\\0' '\\252' | dd of="$s" bs=${MiB} iflag=fullblock conv=notrunc status=none "$@"; }
+old; old seek=${Math.floor(size / MiB) - 1}
+set +e; dev=$(losetup -f --show "$s") || exit 99
+node "$2" flash "$3" "$dev" --yes --quiet; rc=$?
+sgdisk -v "$dev"; losetup -d "$dev"; exit $rc`;
+  const r = await tool('unshare', ['-m', 'sh', '-c', script, 'sh', full, BIN, small.image]);
+  assert.is(r.exitCode, EXIT.failed, r.all);
+  assert.match(r.stderr, /bankforge: ENOSPC: no space left on device, write; \/dev\/loop\d+ was being written: it is not bootable \(its partition table is written last, and was not\)/);
+  assert.not.match(r.all, /internal error|nhandled/);
+  assert.match(r.stdout, /Creating new GPT entries in memory/, `sgdisk found a table after the failed writes:\n${r.all}`);
+});
+
 test('Ctrl-C on the CLI: exit 130 and a message that the stick is not bootable', async () => {
   // The default layout, zstd-compressed, without a .bmap: writing decompresses and zero-checks all
   // 752 MiB, long enough to interrupt (a raw image's holes are skipped, a few milliseconds).

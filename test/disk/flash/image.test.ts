@@ -195,7 +195,7 @@ async function walk(src: ImageSource): Promise<{ segs: string[]; read: number }>
   const segs: string[] = [];
   try {
     const buf = alignedBuffer(CHUNK);
-    for await (const s of segments(src, counting, { checkBmap: false, checkManifest: true }, () => buf, () => undefined)) segs.push(`${s.offset}+${s.data.length}:${createHash('sha256').update(s.data).digest('hex')}`);
+    for await (const s of segments(src, counting, { checkBmap: false, checkManifest: true }, async () => buf, () => undefined)) segs.push(`${s.offset}+${s.data.length}:${createHash('sha256').update(s.data).digest('hex')}`);
   } finally { await counting.close(); }
   return { segs, read };
 }
