@@ -90,7 +90,8 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
   };
   /**
    * Reads `span` from the device and writes zeros over every 4 KiB block of it that is not zero;
-   * read into the chunk buffer that does not hold `segment` (the data about to be written).
+   * read into a chunk buffer that does not hold `segment` (the data about to be written), once no
+   * write reads from it.
    */
   const clear = async (span: Span, record = true, segment?: Buffer): Promise<void> => {
     const into = await behind.spare(segment);
@@ -179,8 +180,9 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
     }
     await behind.settle();
   } catch (e) {
-    // Nothing may still write when this throws (the caller closes the device), and a write that
-    // failed before what was thrown is the first error; an interrupt is reported as one.
+    // Nothing may still write when this throws (the caller closes the device), and a write still
+    // out when it was thrown that fails (up to three: they went out before it) is the error
+    // reported instead, the first of them to fail; an interrupt is reported as one.
     throw await behind.settle().then(() => e, (failed: unknown) => (e instanceof FlashInterrupted ? e : failed));
   }
   await clearUntil(plan.tailStart);
@@ -204,9 +206,9 @@ export async function writeDevice(plan: FlashPlan, source: ImageSource, reader: 
  * medians of 21-31 flashes each: one out 184.7-195.2 ms, two 169.1-181.5, three 160.6-172.5
  * (and four, with a fourth buffer, no better). The next chunk is read, and old data to clear
  * (into a buffer that does not hold the segment about to be written), into a buffer no write
- * reads from, or else the one the oldest write reads from, once that is done. Writes are
- * awaited oldest first, so the first write to fail is the error, thrown by whichever call waits
- * for it (write(), buffer(), spare(), settle()).
+ * reads from, or else into the one the oldest of the writes from those buffers reads from, once
+ * every write from it is done. Writes are awaited oldest first, so the first write to fail is
+ * the error, thrown by whichever call waits for it (write(), buffer(), spare(), settle()).
  */
 class WriteBehind {
   /** Writes still out, oldest first, each with the memory it reads from. */
