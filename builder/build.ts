@@ -155,11 +155,19 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       committed = true;
       await manifestOut.commit();
     } catch (e) {
-      // The temporary is removed only once nothing writes it any more.
+      // The temporary is removed only once nothing writes it any more; the image only if what is
+      // there is still ours.
       await written.catch(() => undefined);
       await manifestOut.discard();
-      if (committed) await rm(opts.out, { force: true }).catch(() => undefined);
+      if (committed && out.stillOurs()) await rm(opts.out, { force: true }).catch(() => undefined);
       throw e;
+    }
+    // Two builds to the same path may rename in turn: one's image, then the other's image and
+    // manifest, then the first one's manifest. Whenever the pair left there is mixed, the build
+    // whose manifest is there finds that the image is not its own (it renamed its image before its
+    // manifest, and the other image came after that), so a mixed pair never goes unreported.
+    if (!out.stillOurs() || !manifestOut.stillOurs()) {
+      throw new BankforgeError(`${opts.out}: something else renamed an image or a manifest into place there while this build did (another build to the same path?), so the image and the manifest there may not belong together; build again, one build per output at a time`);
     }
     progress?.done(`built ${opts.out} (${placed.diskSize} bytes${sha256 ? `, sha256 ${sha256.slice(0, 16)}…` : ''})`);
     return { image: opts.out, manifestPath, manifest, dataRanges: data, kernelElf: bankKernel(plans) };

@@ -11,7 +11,7 @@ for pair in clang:clang ld.lld:lld lld-link:lld wasm-ld:lld qemu-system-x86_64:q
             sgdisk:gdisk fsck.fat:dosfstools mkfs.fat:dosfstools mcopy:mtools bmaptool:bmap-tools \
             genimage:genimage llvm-symbolizer:llvm addr2line:binutils \
             xz:xz-utils zstd:zstd losetup:mount openssl:openssl cc:gcc mkfs.ext4:e2fsprogs \
-            musl-gcc:musl-tools dpkg-deb:dpkg cpio:cpio; do
+            musl-gcc:musl-tools dpkg-deb:dpkg cpio:cpio strace:strace; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"
 done

@@ -70,6 +70,11 @@ export interface OutputFile {
   readonly tmp: string;
   /** Renames the temporary into place (checking `path` once more just before). */
   commit(): Promise<void>;
+  /**
+   * Whether `path` still holds what commit() renamed there (its device and inode): another
+   * process may have renamed its own over it since, as a second build to the same path does.
+   */
+  stillOurs(): boolean;
   /** Removes the temporary; safe to call after commit() or twice. */
   discard(): Promise<void>;
 }
@@ -78,6 +83,7 @@ export async function createOutput(path: string): Promise<OutputFile> {
   checkOutputPath(path);
   const tmp = partialPath(path);
   track(tmp);
+  let placed: Stats | undefined;
   return {
     path,
     tmp,
@@ -85,9 +91,12 @@ export async function createOutput(path: string): Promise<OutputFile> {
       // The path may have changed since the first check (a long build); rename() would replace a
       // device node or a FIFO as readily as a file.
       checkOutputPath(path);
+      const st = statSync(tmp, { throwIfNoEntry: false });
       await rename(tmp, path).catch((e: NodeJS.ErrnoException) => { throw outputError(path, e); });
+      placed = st;
       untrack(tmp);
     },
+    stillOurs: () => holds(path, placed),
     async discard() {
       await rm(tmp, { force: true });
       untrack(tmp);
@@ -103,19 +112,29 @@ export async function createOutputDirectory(path: string): Promise<OutputFile> {
   if (outputPathStat(path)) throw new BankforgeError(`${path} exists; remove it or extract elsewhere, so nothing was written`);
   const tmp = partialPath(path);
   track(tmp);
+  let placed: Stats | undefined;
   await mkdir(tmp).catch(async (e: unknown) => { untrack(tmp); throw outputError(path, e); });
   return {
     path,
     tmp,
     async commit() {
+      const st = statSync(tmp, { throwIfNoEntry: false });
       await rename(tmp, path).catch((e: NodeJS.ErrnoException) => { throw outputError(path, e); });
+      placed = st;
       untrack(tmp);
     },
+    stillOurs: () => holds(path, placed),
     async discard() {
       await rm(tmp, { force: true, recursive: true });
       untrack(tmp);
     },
   };
+}
+
+/** Whether `path` holds the file or directory `placed` described (device and inode), not followed if a link. */
+function holds(path: string, placed: Stats | undefined): boolean {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  return placed !== undefined && st !== undefined && st.ino === placed.ino && st.dev === placed.dev;
 }
 
 /**

@@ -6,10 +6,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer } from 'node:net';
-import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { checkOutputPath, writeOutput } from '../../support/output-file.js';
+import { checkOutputPath, createOutput, createOutputDirectory, writeOutput } from '../../support/output-file.js';
 import { BankforgeError } from '../../support/errors.js';
 import { cli, BIN } from '../helpers/cli.js';
 import { mustRun, repoRoot, scratch } from '../helpers/tools.js';
@@ -92,6 +92,30 @@ test('writeOutput: a failing writer leaves the old file and no temporary; a file
   }
 });
 
+test('stillOurs: true once committed and while the path holds what was renamed there; false before, and once something else is renamed over it', async () => {
+  const { dir, cleanup } = await scratch();
+  try {
+    const path = join(dir, 'x.img');
+    const a = await createOutput(path);
+    await writeFile(a.tmp, 'ours');
+    assert.not.ok(a.stillOurs(), 'nothing committed yet');
+    await writeFile(path, 'an older file');
+    await a.commit();
+    assert.ok(a.stillOurs());
+    // Another writer's rename over it, as a second build to the same path does (the same bytes: identity, not content, counts).
+    await writeFile(join(dir, 'other'), 'ours');
+    await rename(join(dir, 'other'), path);
+    assert.not.ok(a.stillOurs(), 'another file renamed over ours');
+    await rename(path, join(dir, 'moved'));
+    assert.not.ok(a.stillOurs(), 'nothing there');
+    const d = await createOutputDirectory(join(dir, 'dumps'));
+    await d.commit();
+    assert.ok(d.stillOurs());
+  } finally {
+    await cleanup();
+  }
+});
+
 test('bundle -o onto a device node, FIFO, socket, symlink or directory: exit 3 saying which, each left as it was', async () => {
   const { dir, cleanup } = await scratch();
   try {
@@ -122,6 +146,35 @@ test('build: a side output that is a directory (or a symlink) refuses the build 
     assert.is(r.exitCode, 3, r.stderr);
     assert.match(r.stderr, 'is a symbolic link');
     assert.equal((await readdir(dir)).sort(), ['s.img.bmap', 's.manifest.json']);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('build: another image renamed over ours between the build\'s two renames is reported: exit 3, the pair may not belong together', async () => {
+  // strace holds each thread's first rename(2) for 0.6 s after it is done: the image's rename
+  // into place, then the manifest's. Meanwhile another file takes the image's path, as a second
+  // build to the same path does; the build must not end as if the pair there were its own.
+  const { dir, cleanup } = await scratch();
+  try {
+    const out = join(dir, 'x.img');
+    await writeFile(join(dir, 'other.img'), 'another build\'s image\n');
+    const p = execa('strace', ['-f', '-qq', '--seccomp-bpf', '-o', '/dev/null', '-e', 'trace=rename,renameat,renameat2', '-e', 'inject=rename,renameat,renameat2:delay_exit=600000:when=1', BIN, 'build', '-l', 'small', '-o', out, '-q'], { reject: false, cwd: repoRoot, encoding: 'utf8' });
+    let replaced = false;
+    for (let waited = 0; waited < 60_000 && p.exitCode === null; waited += 5) {
+      if ((await stat(out).catch(() => undefined))?.isFile()) {
+        await rename(join(dir, 'other.img'), out);
+        replaced = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const r = await p;
+    assert.ok(replaced, `the image never appeared: ${r.stderr}`);
+    assert.is(r.exitCode, 3, r.stderr);
+    assert.match(r.stderr, `${out}: something else renamed an image or a manifest into place there while this build did`);
+    assert.is(await readFile(out, 'utf8'), 'another build\'s image\n', 'the other image is left where it is');
+    assert.equal((await readdir(dir)).sort(), ['x.img', 'x.manifest.json']);
   } finally {
     await cleanup();
   }
