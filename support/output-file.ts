@@ -131,9 +131,17 @@ export async function createOutputDirectory(path: string): Promise<OutputFile> {
   };
 }
 
-/** Whether `path` holds the file or directory `placed` described (device and inode), not followed if a link. */
+/**
+ * Whether `path` holds the file or directory `placed` described (device and inode), not followed
+ * if a link. What cannot be looked at is not taken for ours: a rollback then leaves it alone.
+ */
 function holds(path: string, placed: Stats | undefined): boolean {
-  const st = lstatSync(path, { throwIfNoEntry: false });
+  let st: Stats | undefined;
+  try {
+    st = lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return false;
+  }
   return placed !== undefined && st !== undefined && st.ino === placed.ino && st.dev === placed.dev;
 }
 

@@ -76,10 +76,10 @@ function dataBlockSpans(list: BlockList, imageSize: Bytes): Span[] {
 
 /**
  * Each chunk is read into the buffer `buffer()` gives (CHUNK bytes, from alignedBuffer), asked
- * for and awaited before each read: a writer that still writes from a buffer does not hand that one out.
- * Segments are views of it, valid until the next one is asked for. `done` reports bytes read or
- * skipped as holes. `signal`: an abort is seen between skipped holes too (the caller checks it
- * between segments).
+ * for and awaited before each read: a writer that still writes from a buffer does not hand that
+ * one out. Segments are views of it, valid until the next one is asked for. `done` reports
+ * bytes read or skipped as holes. `signal`: an abort is seen between skipped holes too (the
+ * caller checks it between segments).
  * `checkBmap`: hold each range against the map now (when nothing is verified afterwards;
  * verify otherwise checks the device itself against the map). `checkManifest`: without a map,
  * hold what is read against the manifest again; not needed when verify compares the device with
