@@ -91,10 +91,7 @@ export async function createOutput(path: string): Promise<OutputFile> {
       // The path may have changed since the first check (a long build); rename() would replace a
       // device node or a FIFO as readily as a file.
       checkOutputPath(path);
-      const st = statSync(tmp, { throwIfNoEntry: false });
-      await rename(tmp, path).catch((e: NodeJS.ErrnoException) => { throw outputError(path, e); });
-      placed = st;
-      untrack(tmp);
+      placed = await renameIntoPlace(tmp, path);
     },
     stillOurs: () => holds(path, placed),
     async discard() {
@@ -118,10 +115,7 @@ export async function createOutputDirectory(path: string): Promise<OutputFile> {
     path,
     tmp,
     async commit() {
-      const st = statSync(tmp, { throwIfNoEntry: false });
-      await rename(tmp, path).catch((e: NodeJS.ErrnoException) => { throw outputError(path, e); });
-      placed = st;
-      untrack(tmp);
+      placed = await renameIntoPlace(tmp, path);
     },
     stillOurs: () => holds(path, placed),
     async discard() {
@@ -129,6 +123,14 @@ export async function createOutputDirectory(path: string): Promise<OutputFile> {
       untrack(tmp);
     },
   };
+}
+
+/** Renames `tmp` to `path` and stops tracking it; answers what was renamed (for holds()). */
+async function renameIntoPlace(tmp: string, path: string): Promise<Stats | undefined> {
+  const st = statSync(tmp, { throwIfNoEntry: false });
+  await rename(tmp, path).catch((e: NodeJS.ErrnoException) => { throw outputError(path, e); });
+  untrack(tmp);
+  return st;
 }
 
 /**
